@@ -1,0 +1,148 @@
+# Shared helpers for the bench/ scripts (sourced, not run). Everything listens on 127.0.0.1 and
+# every process started here is recorded by PID and stopped on exit.
+
+BENCH_PIDS=()
+
+bench_cleanup() {
+  local pid
+  for pid in "${BENCH_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${BENCH_PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  BENCH_PIDS=()
+}
+
+# free_port: prints a port on 127.0.0.1 that is free for both UDP and TCP right now.
+free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    if [ -z "$(ss -Hlnu "sport = :$p" 2>/dev/null)" ] && [ -z "$(ss -Hlnt "sport = :$p" 2>/dev/null)" ]; then
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "no free port found" >&2
+  return 1
+}
+
+# wait_for_dns PORT NAME: waits (bounded: 60 s) until the server on PORT answers NAME SOA.
+wait_for_dns() {
+  local port=$1 name=$2 deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
+    if dig @127.0.0.1 -p "$port" "$name" SOA +tries=1 +time=1 +short 2>/dev/null | grep -q .; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "server on port $port did not answer within 60 s" >&2
+  return 1
+}
+
+# cpu_ticks PID: user+system clock ticks used so far by PID and all its threads, plus its
+# children's (NSD forks its server processes).
+cpu_ticks() {
+  local pid=$1 total=0 p
+  for p in $pid $(pgrep -P "$pid" 2>/dev/null); do
+    if [ -r "/proc/$p/stat" ]; then
+      # fields after the ")" of comm: utime is field 14, stime 15 of the full line.
+      total=$((total + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+    fi
+  done
+  echo "$total"
+}
+
+# peak_rss_kib PID: peak resident set (VmHWM) of PID plus its children, in KiB.
+peak_rss_kib() {
+  local pid=$1 total=0 p v
+  for p in $pid $(pgrep -P "$pid" 2>/dev/null); do
+    v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+    total=$((total + ${v:-0}))
+  done
+  echo "$total"
+}
+
+start_nsd() {   # DIR PORT THREADS ZONE_NAME ZONE_FILE -> sets STARTED_PID
+  local dir=$1 port=$2 threads=$3 zname=$4 zfile=$5
+  mkdir -p "$dir"
+  cat > "$dir/nsd.conf" <<CONF
+server:
+  ip-address: 127.0.0.1@$port
+  server-count: $threads
+  reuseport: yes
+  username: ""
+  chroot: ""
+  zonesdir: "$dir"
+  pidfile: "$dir/nsd.pid"
+  xfrdfile: "$dir/xfrd.state"
+  zonelistfile: "$dir/zone.list"
+  database: ""
+  logfile: "$dir/nsd.log"
+  rrl-ratelimit: 0
+  minimal-responses: yes
+  verbosity: 0
+remote-control:
+  control-enable: no
+zone:
+  name: $zname
+  zonefile: $zfile
+CONF
+  nsd -d -c "$dir/nsd.conf" >"$dir/nsd.out" 2>&1 &
+  STARTED_PID=$!
+  BENCH_PIDS+=("$STARTED_PID")
+}
+
+start_knot() {  # DIR PORT THREADS ZONE_NAME ZONE_FILE -> sets STARTED_PID
+  local dir=$1 port=$2 threads=$3 zname=$4 zfile=$5
+  mkdir -p "$dir/storage" "$dir/run"
+  cat > "$dir/knot.conf" <<CONF
+server:
+  listen: 127.0.0.1@$port
+  rundir: "$dir/run"
+  udp-workers: $threads
+  tcp-workers: 1
+  background-workers: 1
+log:
+  - target: "$dir/knot.log"
+    any: warning
+database:
+  storage: "$dir/storage"
+template:
+  - id: default
+    storage: "$dir"
+    semantic-checks: off
+    journal-content: none
+    zonefile-sync: -1
+zone:
+  - domain: $zname
+    file: "$zfile"
+CONF
+  knotd -c "$dir/knot.conf" >"$dir/knot.out" 2>&1 &
+  STARTED_PID=$!
+  BENCH_PIDS+=("$STARTED_PID")
+}
+
+start_vrdns() { # BIN DIR PORT THREADS ZONE_NAME ZONE_FILE -> sets STARTED_PID
+  local bin=$1 dir=$2 port=$3 threads=$4 zname=$5 zfile=$6
+  local vr_port
+  vr_port=$(free_port)
+  mkdir -p "$dir"
+  cat > "$dir/vrdns.toml" <<CONF
+[cluster]
+replicas = ["127.0.0.1:$vr_port"]
+[node]
+replica = 0
+data_dir = "$dir/data"
+[dns]
+listen = ["127.0.0.1:$port"]
+udp_workers = $threads
+[[zone]]
+name = "$zname"
+file = "$zfile"
+CONF
+  "$bin" --config "$dir/vrdns.toml" >"$dir/vrdns.out" 2>&1 &
+  STARTED_PID=$!
+  BENCH_PIDS+=("$STARTED_PID")
+}

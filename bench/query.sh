@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Query throughput: vrdns vs NSD vs Knot DNS on one generated zone, same server threads, same
+# dnsperf load, one after the other on 127.0.0.1. Prints queries/s, latency (avg, p99), queries/s
+# per server core (server CPU time from /proc) and the vrdns/NSD and vrdns/Knot ratios. With
+# --memory it also loads a 1,000,000-record zone into vrdns and NSD and prints their peak RSS.
+#
+#   bench/query.sh [--build DIR] [--records N] [--seconds S] [--threads T] [--clients C] [--memory]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+
+build="$here/../build"; records=100000; seconds=10; threads=2; clients=16; memory=0
+while (($#)); do
+  case $1 in
+    --build) build=$2; shift 2 ;;
+    --records) records=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --clients) clients=$2; shift 2 ;;
+    --memory) memory=1; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+bin="$build/vrdns"
+[ -x "$bin" ] || { echo "no vrdns binary at $bin (build first: bash .ci/build)" >&2; exit 1; }
+for tool in nsd knotd dnsperf dig; do
+  command -v "$tool" >/dev/null || { echo "$tool missing (bash .ci/install)" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/vrdns-bench.XXXXXX)
+trap 'bench_cleanup; rm -rf "$work"' EXIT
+zone=bench.test.
+
+# make_zone N FILE: SOA, NS, and N records of mixed types at h<i>.bench.test.
+make_zone() {
+  awk -v n="$1" 'BEGIN {
+    print "$ORIGIN bench.test.\n$TTL 3600"
+    print "@ IN SOA ns1 hostmaster 1 3600 900 604800 300"
+    print "@ IN NS ns1\n@ IN NS ns2\nns1 IN A 192.0.2.1\nns2 IN A 192.0.2.2"
+    for (i = 0; i < n; i++) {
+      t = i % 4
+      if (t == 0)      printf "h%d IN A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
+      else if (t == 1) printf "h%d IN AAAA 2001:db8::%x\n", i, i
+      else if (t == 2) printf "h%d IN MX 10 h%d\n", i, i - 2
+      else             printf "h%d IN TXT \"record %d\"\n", i, i
+    }
+  }' > "$2"
+}
+
+# make_queries N FILE: 90% existing names with their type, 10% names that do not exist.
+make_queries() {
+  awk -v n="$1" 'BEGIN {
+    srand(42)
+    split("A AAAA MX TXT", types, " ")
+    for (q = 0; q < 100000; q++) {
+      i = int(rand() * n)
+      if (rand() < 0.9) printf "h%d.bench.test %s\n", i, types[i % 4 + 1]
+      else              printf "nx%d.bench.test A\n", i
+    }
+  }' > "$2"
+}
+
+make_zone "$records" "$work/bench.zone"
+make_queries "$records" "$work/queries.txt"
+
+declare -A QPS AVG P99 PERCORE
+run_one() {   # NAME START_FN [BIN]
+  local name=$1 fn=$2 port pid t0 t1 ticks hz out
+  port=$(free_port)
+  if [ "$fn" = start_vrdns ]; then
+    start_vrdns "$bin" "$work/$name" "$port" "$threads" "$zone" "$work/bench.zone"
+  else
+    $fn "$work/$name" "$port" "$threads" "$zone" "$work/bench.zone"
+  fi
+  pid=$STARTED_PID
+  wait_for_dns "$port" "$zone"
+  # Warm up briefly so every worker is scheduled before measuring.
+  dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -c "$clients" -T 2 -q 200 -l 1 >/dev/null 2>&1 || true
+  t0=$(cpu_ticks "$pid")
+  out="$work/$name.dnsperf"
+  dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -c "$clients" -T 2 -q 200 -l "$seconds" -v \
+    > "$out" 2>&1
+  t1=$(cpu_ticks "$pid")
+  hz=$(getconf CLK_TCK)
+  ticks=$((t1 - t0))
+  QPS[$name]=$(awk '/Queries per second:/ {printf "%d", $4}' "$out")
+  AVG[$name]=$(awk '/Average Latency/ {printf "%.3f", $4 * 1000}' "$out")
+  P99[$name]=$(awk '/^> / {print $NF}' "$out" | sort -g | awk '{a[NR] = $1} END {if (NR) printf "%.3f", a[int(NR * 0.99)] * 1000; else print "n/a"}')
+  if ((ticks > 0)); then
+    PERCORE[$name]=$(awk -v q="${QPS[$name]}" -v s="$seconds" -v t="$ticks" -v hz="$hz" 'BEGIN {printf "%d", q * s / (t / hz)}')
+  else
+    PERCORE[$name]=n/a
+  fi
+  local lost
+  lost=$(awk '/Queries lost:/ {print $3}' "$out")
+  echo "$name: ${QPS[$name]} q/s, avg ${AVG[$name]} ms, p99 ${P99[$name]} ms, ${PERCORE[$name]} q/s per server core, lost $lost" >&2
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+echo "zone: $records records; dnsperf -c $clients -T 2 -q 200 -l $seconds; $threads server threads each" >&2
+run_one vrdns start_vrdns
+run_one nsd start_nsd
+run_one knot start_knot
+
+printf '\n%-6s %10s %9s %9s %14s\n' server "queries/s" "avg ms" "p99 ms" "q/s per core"
+for s in vrdns nsd knot; do
+  printf '%-6s %10s %9s %9s %14s\n' "$s" "${QPS[$s]}" "${AVG[$s]}" "${P99[$s]}" "${PERCORE[$s]}"
+done
+awk -v v="${QPS[vrdns]}" -v n="${QPS[nsd]}" -v k="${QPS[knot]}" \
+  'BEGIN {printf "\nvrdns/nsd = %.2f   vrdns/knot = %.2f\n", v / n, v / k}'
+
+if ((memory)); then
+  make_zone 1000000 "$work/big.zone"
+  for s in vrdns nsd; do
+    port=$(free_port)
+    if [ $s = vrdns ]; then start_vrdns "$bin" "$work/mem-$s" "$port" "$threads" "$zone" "$work/big.zone"
+    else start_nsd "$work/mem-$s" "$port" "$threads" "$zone" "$work/big.zone"; fi
+    pid=$STARTED_PID
+    wait_for_dns "$port" "$zone"
+    echo "$s peak RSS with 1,000,000 records: $(( $(peak_rss_kib "$pid") / 1024 )) MiB"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+  done
+fi

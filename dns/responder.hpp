@@ -1,0 +1,51 @@
+// The query path: one DNS message in, one DNS message out, no allocation, no locks.
+//
+// Everything a query needs is in one immutable ServingState that the front end swaps as a
+// unit when the replica commits a change (new zones) or its VR status changes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dns/zone.hpp"
+
+namespace vrdns::dns {
+
+struct ResponderOptions {
+  uint16_t edns_udp_max = 1232;   ///< cap on the requestor's advertised EDNS0 UDP size
+};
+
+struct ServingState {
+  ZoneSetPtr zones;
+  std::string identity;   ///< CH TXT id.server. / hostname.bind.
+  std::string version;    ///< CH TXT version.server. / version.bind.
+  std::string status;     ///< CH TXT status.vrdns. ("replica=0 view=0 status=normal ...")
+  ResponderOptions options;
+};
+using ServingStatePtr = std::shared_ptr<const ServingState>;
+
+enum class Transport { udp, tcp };
+
+enum class Disposition {
+  reply,    ///< send out[0, length)
+  drop,     ///< send nothing (not even a header could be parsed, or a response came in)
+  update,   ///< opcode UPDATE: out holds a fallback reply; a front end with an update path
+            ///< hands the query there instead
+};
+
+struct AnswerResult {
+  Disposition what = Disposition::drop;
+  std::size_t length = 0;
+};
+
+/// Minimum `out` capacity answer() needs: a TCP reply may be 65535 bytes.
+inline constexpr std::size_t max_message_size = 65535;
+
+/// Answers one query. For UDP the reply is cut to the requestor's size (512, or the EDNS0
+/// size capped by options.edns_udp_max) with TC set when it does not fit.
+AnswerResult answer(const ServingState& state, const uint8_t* query, std::size_t length,
+                    Transport transport, uint8_t* out, std::size_t out_capacity);
+
+}  // namespace vrdns::dns
