@@ -1,0 +1,130 @@
+// Reading a Zone snapshot: lookup, apex/SOA access, canonical record listing, zone sets.
+#include "dns/zone.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+
+#include "dns/zone_impl.hpp"
+
+namespace vrdns::dns {
+
+const RRset* Node::find(uint16_t type) const {
+  // A node holds a handful of RRsets: a linear scan beats binary search here.
+  for (const RRset& rs : rrsets) {
+    if (rs.type == type) return &rs;
+    if (rs.type > type) break;   // sorted by type
+  }
+  return nullptr;
+}
+
+Zone::Zone(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) { assert(impl_); }
+Zone::~Zone() = default;
+
+const std::string& Zone::apex() const { return impl_->apex; }
+const std::string& Zone::apex_key() const { return impl_->apex_key; }
+
+const Node* Zone::find(std::string_view key, uint64_t hash) const {
+  return impl_->trie.find(key, hash);
+}
+
+const Node& Zone::apex_node() const {
+  static const Node none;
+  return impl_->apex_node ? *impl_->apex_node : none;
+}
+
+const RRset& Zone::soa() const {
+  static const RRset none;
+  return impl_->soa ? *impl_->soa : none;
+}
+
+uint32_t Zone::serial() const {
+  // SOA RDATA: MNAME, RNAME, then SERIAL as the first of five 32-bit fields.
+  const RRset& s = soa();
+  uint32_t serial = 0;
+  bool first = true;
+  s.for_each_rdata([&](std::string_view rd) {
+    if (!first) return;
+    first = false;
+    const auto* p = reinterpret_cast<const uint8_t*>(rd.data());
+    const std::size_t m = name_wire_length(p, rd.size());
+    if (m == 0) return;
+    const std::size_t r = name_wire_length(p + m, rd.size() - m);
+    if (r == 0 || m + r + 4 > rd.size()) return;
+    p += m + r;
+    serial = (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+  });
+  return serial;
+}
+
+std::size_t Zone::node_count() const { return impl_->node_count; }
+std::size_t Zone::record_count() const { return impl_->record_count; }
+
+void Zone::for_each_node(const std::function<void(const Node&)>& f) const {
+  impl_->trie.for_each(f);
+}
+
+namespace {
+
+/// RFC 4034 §6.1 order of two key-form names: compare label by label from the root end,
+/// each label as an octet string (a label that is a prefix of another sorts first).
+bool canonical_less(std::string_view a, std::string_view b) {
+  std::size_t la[128], lb[128];   // label start offsets; a valid name has at most 127 labels
+  std::size_t na = 0, nb = 0;
+  for (std::size_t off = 0; off < a.size() && a[off] != 0; off += 1 + uint8_t(a[off]))
+    la[na++] = off;
+  for (std::size_t off = 0; off < b.size() && b[off] != 0; off += 1 + uint8_t(b[off]))
+    lb[nb++] = off;
+  while (na > 0 && nb > 0) {
+    --na;
+    --nb;
+    const std::string_view x = a.substr(la[na] + 1, uint8_t(a[la[na]]));
+    const std::string_view y = b.substr(lb[nb] + 1, uint8_t(b[lb[nb]]));
+    const int c = x.compare(y);   // char_traits<char>::compare is unsigned (memcmp)
+    if (c != 0) return c < 0;
+  }
+  return na < nb;
+}
+
+void append_rrset(const Node& n, const RRset& rs, std::vector<Record>& out) {
+  // Within an RRset, RFC 4034 §6.3: by canonical RDATA as an unsigned octet string.
+  std::vector<std::pair<std::string, std::string_view>> rdatas;
+  rs.for_each_rdata(
+      [&](std::string_view rd) { rdatas.emplace_back(rdata_canonical(rs.type, rd), rd); });
+  std::sort(rdatas.begin(), rdatas.end());
+  for (const auto& [canon, rd] : rdatas)
+    out.push_back(Record{n.owner, rs.type, rrclass::IN, rs.ttl, std::string(rd)});
+}
+
+}  // namespace
+
+std::vector<Record> Zone::records() const {
+  std::vector<std::pair<std::string, const Node*>> nodes;
+  nodes.reserve(node_count());
+  for_each_node([&](const Node& n) { nodes.emplace_back(name_key(n.owner), &n); });
+  std::sort(nodes.begin(), nodes.end(),
+            [](const auto& x, const auto& y) { return canonical_less(x.first, y.first); });
+
+  std::vector<Record> out;
+  out.reserve(record_count());
+  const Node* apex = impl_->apex_node;
+  if (apex && impl_->soa) append_rrset(*apex, *impl_->soa, out);
+  for (const auto& [key, n] : nodes)
+    for (const RRset& rs : n->rrsets)
+      if (!(n == apex && rs.type == rrtype::SOA)) append_rrset(*n, rs, out);
+  assert(out.size() == record_count());
+  return out;
+}
+
+const Zone* ZoneSet::find_zone(std::string_view qname_key) const {
+  // Longest match first: try the qname itself, then each ancestor up to the root.
+  std::string_view suffix = qname_key;
+  while (true) {
+    for (const ZonePtr& z : zones)
+      if (z && z->apex_key() == suffix) return z.get();
+    if (suffix.empty() || suffix[0] == 0) return nullptr;
+    suffix = name_parent(suffix);
+  }
+}
+
+}  // namespace vrdns::dns

@@ -1,0 +1,235 @@
+// Building a new Zone version: record-level edits with empty-non-terminal bookkeeping.
+//
+// Invariants kept after every public call (checked by the unit tests against a model):
+//   - every name in the trie is at or below the apex;
+//   - every name other than the apex has its parent in the trie (ENTs fill the gaps);
+//   - Node::children = number of names in the trie whose parent is that node;
+//   - a node without RRsets has children > 0 (a childless ENT is removed at once);
+//   - node_count / record_count match the trie contents.
+#include <algorithm>
+#include <cassert>
+#include <stdexcept>
+
+#include "dns/zone.hpp"
+#include "dns/zone_impl.hpp"
+
+namespace vrdns::dns {
+
+struct ZoneEditor::State {
+  hamt::Trie trie;
+  std::string apex;
+  std::string apex_key;
+  std::size_t node_count = 0;
+  std::size_t record_count = 0;
+  bool finished = false;
+
+  /// Throws unless `owner` is a valid wire name at or below the apex.
+  void check_in_zone(std::string_view owner) const {
+    assert(!finished && "ZoneEditor used after finish()");
+    const auto* p = reinterpret_cast<const uint8_t*>(owner.data());
+    if (name_wire_length(p, owner.size()) != owner.size())
+      throw std::invalid_argument("invalid owner name");
+    if (!name_is_at_or_below(owner, apex))
+      throw std::invalid_argument(name_to_text(owner) + " is outside zone " + name_to_text(apex));
+  }
+
+  /// A new name at `owner` is about to exist: count it as a child of its parent, creating
+  /// the parent (an ENT) and so on up towards the apex where missing.
+  void link_to_parents(std::string_view owner) {
+    std::string_view cur = owner;
+    while (!name_equal(cur, apex)) {
+      const std::string_view parent = name_parent(cur);
+      const std::string key = name_key(parent);
+      const uint64_t h = name_hash(key);
+      if (Node* pn = trie.edit(key, h)) {
+        ++pn->children;
+        return;
+      }
+      Node* ent = trie.insert(key, h, parent);
+      ent->children = 1;
+      ++node_count;
+      cur = parent;
+    }
+  }
+
+  /// Removes the name if it has become an empty, childless node, then prunes ENT ancestors
+  /// that become childless in turn.
+  void remove_if_dead(std::string_view owner, const std::string& key, uint64_t h) {
+    const Node* n = trie.find(key, h);
+    assert(n != nullptr);
+    if (!n->rrsets.empty() || n->children > 0) return;
+    const std::string owner_copy(owner);   // `owner` may point into the node we erase
+    trie.erase(key, h);
+    --node_count;
+    std::string_view cur = owner_copy;
+    while (!name_equal(cur, apex)) {
+      const std::string_view parent = name_parent(cur);
+      const std::string pkey = name_key(parent);
+      const uint64_t ph = name_hash(pkey);
+      Node* pn = trie.edit(pkey, ph);
+      assert(pn != nullptr && pn->children > 0 && "parent of a present name must exist");
+      --pn->children;
+      if (pn->children > 0 || !pn->rrsets.empty()) return;
+      trie.erase(pkey, ph);
+      --node_count;
+      cur = parent;
+    }
+  }
+};
+
+namespace {
+
+/// Offset and length (including the 2-byte RDLENGTH) of the record in `rs` equal to
+/// `rdata`, or npos.
+std::pair<std::size_t, std::size_t> locate(const RRset& rs, std::string_view rdata) {
+  std::size_t off = 0;
+  std::pair<std::size_t, std::size_t> found{std::string::npos, 0};
+  rs.for_each_rdata([&](std::string_view rd) {
+    if (found.first == std::string::npos && rdata_equal(rs.type, rd, rdata))
+      found = {off, 2 + rd.size()};
+    off += 2 + rd.size();
+  });
+  return found;
+}
+
+RRset* find_rrset(Node& n, uint16_t type) {
+  auto it = std::lower_bound(n.rrsets.begin(), n.rrsets.end(), type,
+                             [](const RRset& rs, uint16_t t) { return rs.type < t; });
+  return (it != n.rrsets.end() && it->type == type) ? &*it : nullptr;
+}
+
+void erase_rrset(Node& n, uint16_t type) {
+  std::erase_if(n.rrsets, [type](const RRset& rs) { return rs.type == type; });
+}
+
+}  // namespace
+
+ZoneEditor::ZoneEditor(const ZonePtr& base) : s_(std::make_unique<State>()) {
+  assert(base);
+  const Zone::Impl& impl = *base->impl();
+  s_->trie = impl.trie;   // shares every trie node; edits copy paths on demand
+  s_->apex = impl.apex;
+  s_->apex_key = impl.apex_key;
+  s_->node_count = impl.node_count;
+  s_->record_count = impl.record_count;
+}
+
+ZoneEditor::ZoneEditor(std::string_view apex_owner) : s_(std::make_unique<State>()) {
+  const auto* p = reinterpret_cast<const uint8_t*>(apex_owner.data());
+  if (name_wire_length(p, apex_owner.size()) != apex_owner.size())
+    throw std::invalid_argument("invalid zone apex");
+  s_->apex = apex_owner;
+  s_->apex_key = name_key(apex_owner);
+}
+
+ZoneEditor::~ZoneEditor() = default;
+
+bool ZoneEditor::add(const Record& r) {
+  s_->check_in_zone(r.owner);
+  if (r.rdata.size() > 0xFFFF) throw std::invalid_argument("RDATA longer than 65535 bytes");
+  const std::string key = name_key(r.owner);
+  const uint64_t h = name_hash(key);
+
+  Node* n = nullptr;
+  if (const Node* existing = s_->trie.find(key, h)) {
+    if (const RRset* rs = existing->find(r.type)) {
+      if (locate(*rs, r.rdata).first != std::string::npos) {
+        // Duplicate: nothing to add, but the new TTL still applies to the RRset (RFC 2136
+        // §3.4.2.2 replaces a duplicate RR by the update RR).
+        if (rs->ttl == r.ttl) return false;
+        find_rrset(*s_->trie.edit(key, h), r.type)->ttl = r.ttl;
+        return true;
+      }
+      if (rs->count == 0xFFFF) throw std::invalid_argument("RRset has 65535 records");
+    }
+    n = s_->trie.edit(key, h);
+  } else {
+    s_->link_to_parents(r.owner);   // parents first: `n` then stays the last node touched
+    n = s_->trie.insert(key, h, r.owner);
+    ++s_->node_count;
+  }
+
+  RRset* rs = find_rrset(*n, r.type);
+  if (rs == nullptr) {
+    auto it = std::lower_bound(n->rrsets.begin(), n->rrsets.end(), r.type,
+                               [](const RRset& x, uint16_t t) { return x.type < t; });
+    rs = &*n->rrsets.insert(it, RRset{r.type, r.ttl, 0, {}});
+  }
+  rs->rdatas += char(r.rdata.size() >> 8);
+  rs->rdatas += char(r.rdata.size() & 0xFF);
+  rs->rdatas += r.rdata;
+  ++rs->count;
+  rs->ttl = r.ttl;
+  ++s_->record_count;
+  return true;
+}
+
+bool ZoneEditor::remove_record(const Record& r) {
+  s_->check_in_zone(r.owner);
+  const std::string key = name_key(r.owner);
+  const uint64_t h = name_hash(key);
+  const Node* existing = s_->trie.find(key, h);
+  if (existing == nullptr) return false;
+  const RRset* rs = existing->find(r.type);
+  if (rs == nullptr) return false;
+  const auto [off, len] = locate(*rs, r.rdata);
+  if (off == std::string::npos) return false;
+
+  Node* n = s_->trie.edit(key, h);
+  RRset* m = find_rrset(*n, r.type);
+  if (m->count == 1) {
+    erase_rrset(*n, r.type);
+  } else {
+    m->rdatas.erase(off, len);
+    --m->count;
+  }
+  --s_->record_count;
+  s_->remove_if_dead(r.owner, key, h);
+  return true;
+}
+
+bool ZoneEditor::remove_rrset(std::string_view owner, uint16_t type) {
+  s_->check_in_zone(owner);
+  const std::string key = name_key(owner);
+  const uint64_t h = name_hash(key);
+  const Node* existing = s_->trie.find(key, h);
+  if (existing == nullptr || existing->find(type) == nullptr) return false;
+  Node* n = s_->trie.edit(key, h);
+  s_->record_count -= find_rrset(*n, type)->count;
+  erase_rrset(*n, type);
+  s_->remove_if_dead(owner, key, h);
+  return true;
+}
+
+bool ZoneEditor::remove_name(std::string_view owner) {
+  s_->check_in_zone(owner);
+  const std::string key = name_key(owner);
+  const uint64_t h = name_hash(key);
+  const Node* existing = s_->trie.find(key, h);
+  if (existing == nullptr || existing->rrsets.empty()) return false;
+  Node* n = s_->trie.edit(key, h);
+  for (const RRset& rs : n->rrsets) s_->record_count -= rs.count;
+  n->rrsets.clear();
+  s_->remove_if_dead(owner, key, h);
+  return true;
+}
+
+const Node* ZoneEditor::find(std::string_view key) const {
+  return s_->trie.find(key, name_hash(key));
+}
+
+ZonePtr ZoneEditor::finish() {
+  assert(!s_->finished && "finish() called twice");
+  s_->finished = true;
+  auto impl = std::make_shared<Zone::Impl>();
+  impl->trie = std::move(s_->trie);
+  impl->apex = std::move(s_->apex);
+  impl->apex_key = std::move(s_->apex_key);
+  impl->node_count = s_->node_count;
+  impl->record_count = s_->record_count;
+  impl->apex_node = impl->trie.find(impl->apex_key, name_hash(impl->apex_key));
+  impl->soa = impl->apex_node ? impl->apex_node->find(rrtype::SOA) : nullptr;
+  return std::make_shared<const Zone>(std::shared_ptr<const Zone::Impl>(std::move(impl)));
+}
+
+}  // namespace vrdns::dns

@@ -1,0 +1,194 @@
+// Master files (RFC 1035 §5) into Zones, and the structural checks a served zone must pass.
+//
+// We drive ldns one RR at a time (ldns_rr_new_frm_fp_l) instead of ldns_zone_new_frm_fp_l:
+// that gives a line number for every record (so class and placement errors can cite it),
+// lets us refuse $INCLUDE with its line, sees a second SOA (ldns_zone_new_frm_fp_l silently
+// drops it) and never holds the whole file as ldns_rr objects (a 1M-record zone would
+// otherwise cost ldns' footprint on top of ours).
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "dns/zone.hpp"
+
+#include <ldns/ldns.h>   // last: ldns #defines bool/true/false
+
+namespace vrdns::dns {
+
+namespace {
+
+constexpr uint32_t default_ttl_without_dollar_ttl = 3600;
+
+struct FileCloser {
+  void operator()(FILE* f) const { std::fclose(f); }
+};
+using FilePtr = std::unique_ptr<FILE, FileCloser>;
+
+struct RdfDeleter {
+  void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
+};
+using RdfPtr = std::unique_ptr<ldns_rdf, RdfDeleter>;
+
+[[noreturn]] void fail(const std::string& label, int line, const std::string& what) {
+  std::string msg = label;
+  if (line > 0) msg += ":" + std::to_string(line);
+  throw ZoneError(label, line, msg + ": " + what);
+}
+
+/// Line numbers of record starts. ldns' own counter is off for our purpose: it counts the
+/// newline ending a record (so it names the next line) and skips newlines inside
+/// parentheses. We take the offset where ldns starts reading, skip what ldns skips before a
+/// record (blanks and ';' comments, which may span lines) and count the newlines before
+/// that point.
+class LineCounter {
+ public:
+  explicit LineCounter(std::string_view text) : text_(text) {}
+  int record_line_from(long offset) {
+    std::size_t end = std::min(text_.size(), std::size_t(std::max(offset, 0L)));
+    while (end < text_.size()) {
+      const char c = text_[end];
+      if (c == ';') {
+        while (end < text_.size() && text_[end] != '\n') ++end;
+      } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+        ++end;
+      } else {
+        break;
+      }
+    }
+    for (; counted_ < end; ++counted_)
+      if (text_[counted_] == '\n') ++newlines_;
+    return newlines_ + 1;
+  }
+
+ private:
+  std::string_view text_;
+  std::size_t counted_ = 0;
+  int newlines_ = 0;
+};
+
+ZonePtr load_from(std::string& text, std::string_view origin_text, const std::string& label) {
+  // fmemopen wants a mutable buffer of non-zero size; a final newline also makes a last
+  // line without one parse like any other.
+  text += '\n';
+  FilePtr fp(fmemopen(text.data(), text.size(), "r"));
+  if (!fp) throw ZoneError(label, 0, label + ": fmemopen: " + std::strerror(errno));
+  LineCounter lines(text);
+
+  // The origin is always absolute; a missing final dot (as config files tend to write it)
+  // is added.
+  std::string origin_str(origin_text);
+  if (origin_str.empty() || origin_str.back() != '.') origin_str += '.';
+  const auto origin_wire = name_from_text(origin_str);
+  if (!origin_wire) fail(label, 0, "invalid zone origin '" + std::string(origin_text) + "'");
+
+  // ldns owns and replaces these as $ORIGIN lines and blank owners are read.
+  ldns_rdf* origin = ldns_dname_new_frm_str(origin_str.c_str());
+  ldns_rdf* prev = ldns_rdf_clone(origin);
+  struct Cleanup {
+    ldns_rdf** a;
+    ldns_rdf** b;
+    ~Cleanup() {
+      if (*a) ldns_rdf_deep_free(*a);
+      if (*b) ldns_rdf_deep_free(*b);
+    }
+  } cleanup{&origin, &prev};
+
+  ZoneEditor editor(*origin_wire);
+  uint32_t default_ttl = default_ttl_without_dollar_ttl;
+  int ldns_line = 0;   // required by ldns, not used (see LineCounter)
+  bool soa_seen = false;
+  while (!std::feof(fp.get())) {
+    const int line = lines.record_line_from(std::ftell(fp.get()));
+    ldns_rr* raw = nullptr;
+    const ldns_status s =
+        ldns_rr_new_frm_fp_l(&raw, fp.get(), &default_ttl, &origin, &prev, &ldns_line);
+    switch (s) {
+      case LDNS_STATUS_OK:
+        break;
+      case LDNS_STATUS_SYNTAX_EMPTY:   // blank or comment-only line; also end of file
+      case LDNS_STATUS_SYNTAX_TTL:     // ldns stored the new $TTL in default_ttl
+      case LDNS_STATUS_SYNTAX_ORIGIN:  // ldns replaced `origin`
+        continue;
+      case LDNS_STATUS_SYNTAX_INCLUDE:
+        fail(label, line, "$INCLUDE is not supported");
+      default:
+        fail(label, line, ldns_get_errorstr_by_id(s));
+    }
+    Record r = record_from_ldns(raw);
+    ldns_rr_free(raw);
+
+    if (r.rclass != rrclass::IN)
+      fail(label, line, "class " + std::to_string(r.rclass) + " at " + name_to_text(r.owner) +
+                            " (only IN is served)");
+    if (!name_is_at_or_below(r.owner, *origin_wire))
+      fail(label, line, name_to_text(r.owner) + " is outside the zone " + origin_str);
+    if (r.type == rrtype::SOA) {
+      if (soa_seen) fail(label, line, "second SOA record at " + name_to_text(r.owner));
+      soa_seen = true;
+    }
+    // Mixed TTLs inside one RRset: RFC 2181 §5.2 wants one TTL; like NSD and Knot we keep
+    // loading and use the smallest.
+    const std::string key = name_key(r.owner);
+    if (const Node* n = editor.find(key))
+      if (const RRset* rs = n->find(r.type)) r.ttl = std::min(r.ttl, rs->ttl);
+    try {
+      editor.add(r);
+    } catch (const std::invalid_argument& e) {
+      fail(label, line, e.what());
+    }
+  }
+  ZonePtr zone = editor.finish();
+  validate_zone(*zone, label);
+  return zone;
+}
+
+}  // namespace
+
+ZonePtr load_zone_file(const std::string& path, std::string_view origin_text) {
+  // Read the whole file: the loader counts lines in memory (see LineCounter).
+  FilePtr fp(std::fopen(path.c_str(), "r"));
+  if (!fp) throw ZoneError(path, 0, path + ": cannot open: " + std::strerror(errno));
+  std::string text;
+  char buf[65536];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, fp.get())) > 0) text.append(buf, n);
+  if (std::ferror(fp.get())) throw ZoneError(path, 0, path + ": read error");
+  return load_from(text, origin_text, path);
+}
+
+ZonePtr load_zone_text(std::string_view text, std::string_view origin_text,
+                       const std::string& label) {
+  std::string copy(text);
+  return load_from(copy, origin_text, label);
+}
+
+void validate_zone(const Zone& z, const std::string& label) {
+  auto fail_at = [&](const std::string& owner, const std::string& what) {
+    throw ZoneError(label, 0, label + ": " + what + " at " + name_to_text(owner));
+  };
+  const Node* apex = z.find(z.apex_key());
+  if (apex == nullptr || apex->find(rrtype::SOA) == nullptr)
+    fail_at(z.apex(), "no SOA record at the zone apex");
+  if (apex->find(rrtype::SOA)->count != 1) fail_at(z.apex(), "more than one SOA record");
+  if (apex->find(rrtype::NS) == nullptr) fail_at(z.apex(), "no NS records at the zone apex");
+
+  z.for_each_node([&](const Node& n) {
+    if (!name_is_at_or_below(n.owner, z.apex())) fail_at(n.owner, "name outside the zone");
+    if (&n != apex && n.find(rrtype::SOA)) fail_at(n.owner, "SOA record below the zone apex");
+    const RRset* cname = n.find(rrtype::CNAME);
+    if (cname == nullptr) return;
+    if (cname->count > 1) fail_at(n.owner, "more than one CNAME record");
+    for (const RRset& rs : n.rrsets) {
+      // RFC 2181 §10.1: a CNAME stands alone; DNSSEC records about it may sit beside it.
+      if (rs.type == rrtype::CNAME || rs.type == rrtype::RRSIG || rs.type == rrtype::NSEC ||
+          rs.type == rrtype::NSEC3)
+        continue;
+      fail_at(n.owner, "CNAME and other data");
+    }
+  });
+}
+
+}  // namespace vrdns::dns

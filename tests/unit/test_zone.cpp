@@ -1,0 +1,523 @@
+// The zone store (dns/zone.hpp, dns/hamt.hpp): the persistent trie, the editor's name
+// bookkeeping, persistence of old snapshots, the master-file loader and its rejections.
+#define BOOST_TEST_MODULE test_zone
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <new>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "dns/hamt.hpp"
+#include "dns/zone.hpp"
+
+using namespace vrdns::dns;
+
+// Counts heap allocations made by this thread, so a test can prove that Zone::find
+// allocates nothing. noinline: once inlined, GCC at -O2 sees malloc/free pair with
+// new/delete expressions and warns (-Wmismatched-new-delete), although replacing the
+// operators together is valid.
+namespace {
+thread_local std::size_t heap_allocations = 0;
+}
+[[gnu::noinline]] void* operator new(std::size_t n) {
+  ++heap_allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+[[gnu::noinline]] void operator delete(void* p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+std::string wire(const std::string& text) {
+  auto n = name_from_text(text);
+  BOOST_REQUIRE_MESSAGE(n.has_value(), "cannot parse " << text);
+  return *n;
+}
+
+const char* const base_zone =
+    "$TTL 300\n"
+    "@ IN SOA ns1 hostmaster 2024010101 3600 900 604800 300\n"
+    "@ IN NS ns1\n"
+    "ns1 IN A 192.0.2.1\n";
+
+Record a_record(const std::string& owner_text, uint8_t last_octet, uint32_t ttl = 300) {
+  return Record{wire(owner_text), rrtype::A, rrclass::IN, ttl,
+                std::string("\xc0\x00\x02", 3) + char(last_octet)};
+}
+
+std::string error_of(const std::string& text) {
+  try {
+    load_zone_text(text, "example.test.");
+  } catch (const ZoneError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// The trie on its own, with forced hashes so collisions and deep splits really happen.
+
+BOOST_AUTO_TEST_CASE(trie_collisions_and_deep_splits) {
+  hamt::Trie t;
+  const std::vector<std::string> keys = {wire("a."), wire("b."), wire("c."), wire("d.")};
+  // a, b, c share the full hash (a collision bucket); d differs only in bit 63, so the
+  // split happens at the last level.
+  const uint64_t h = 0x0123456789abcdefull, hd = h ^ (1ull << 63);
+  t.insert(keys[0], h, keys[0]);
+  t.insert(keys[1], h, keys[1]);
+  t.insert(keys[2], h, keys[2]);
+  t.insert(keys[3], hd, keys[3]);
+  for (int i = 0; i < 3; ++i) BOOST_CHECK(t.find(keys[i], h) != nullptr);
+  BOOST_CHECK(t.find(keys[3], hd) != nullptr);
+  BOOST_CHECK(t.find(keys[3], h) == nullptr);   // right key, wrong hash
+  BOOST_CHECK(t.find(keys[0], hd) == nullptr);
+
+  hamt::Trie snapshot = t;   // shares everything
+  t.edit(keys[1], h)->children = 7;
+  BOOST_CHECK_EQUAL(t.find(keys[1], h)->children, 7u);
+  BOOST_CHECK_EQUAL(snapshot.find(keys[1], h)->children, 0u);
+
+  t.erase(keys[0], h);
+  BOOST_CHECK(t.find(keys[0], h) == nullptr);
+  BOOST_CHECK(t.find(keys[1], h) != nullptr);
+  t.erase(keys[1], h);   // bucket shrinks to a single leaf
+  BOOST_CHECK(t.find(keys[2], h) != nullptr);
+  t.erase(keys[3], hd);
+  BOOST_CHECK(t.find(keys[2], h) != nullptr);
+  t.erase(keys[2], h);
+  int left = 0;
+  t.for_each([&](const Node&) { ++left; });
+  BOOST_CHECK_EQUAL(left, 0);
+  // The snapshot kept all four.
+  int kept = 0;
+  snapshot.for_each([&](const Node&) { ++kept; });
+  BOOST_CHECK_EQUAL(kept, 4);
+  for (int i = 0; i < 3; ++i) BOOST_CHECK(snapshot.find(keys[i], h) != nullptr);
+}
+
+// ---------------------------------------------------------------------------------------
+// Loader.
+
+BOOST_AUTO_TEST_CASE(loader_syntax) {
+  const std::string text =
+      "; a comment line\n"
+      "$TTL 600\n"
+      "@ IN SOA ns1 hostmaster ( 7 ; serial\n"
+      "            3600 900     ; refresh retry\n"
+      "            604800 300 )\n"
+      "  IN NS ns1               ; blank owner = previous owner\n"
+      "ns1 A 192.0.2.1\n"
+      "www 60 A 192.0.2.2\n"
+      "www A 192.0.2.3 ; mixed TTLs: the smallest wins\n"
+      "$ORIGIN sub.example.test.\n"
+      "host TXT \"Hello\"\n"
+      "abs.example.test. MX 10 mail.example.test.\n";
+  ZonePtr z = load_zone_text(text, "example.test.");
+  BOOST_CHECK_EQUAL(z->serial(), 7u);
+  BOOST_CHECK(z->apex() == wire("example.test."));
+  BOOST_CHECK_EQUAL(z->record_count(), 7u);
+  // apex, ns1, www, host.sub, sub (ENT), abs
+  BOOST_CHECK_EQUAL(z->node_count(), 6u);
+  BOOST_CHECK_EQUAL(z->soa().ttl, 600u);
+
+  const Node* www = z->find(wire("www.example.test."));
+  BOOST_REQUIRE(www);
+  BOOST_REQUIRE(www->find(rrtype::A));
+  BOOST_CHECK_EQUAL(www->find(rrtype::A)->count, 2);
+  BOOST_CHECK_EQUAL(www->find(rrtype::A)->ttl, 60u);
+
+  const Node* host = z->find(wire("host.sub.example.test."));
+  BOOST_REQUIRE(host);
+  BOOST_CHECK(host->find(rrtype::TXT));
+  const Node* sub = z->find(wire("sub.example.test."));
+  BOOST_REQUIRE(sub);
+  BOOST_CHECK(sub->is_empty_nonterminal());
+  BOOST_CHECK_EQUAL(sub->children, 1u);
+  BOOST_CHECK(z->find(wire("abs.example.test.")));
+  BOOST_CHECK_EQUAL(z->apex_node().children, 4u);   // ns1, www, sub, abs
+
+  // Default TTL without $TTL is 3600; names are case-insensitive for find().
+  ZonePtr d = load_zone_text("@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nWWW A 192.0.2.9",
+                             "Example.TEST.");
+  const Node* w = d->find(wire("www.example.test."));
+  BOOST_REQUIRE(w);
+  BOOST_CHECK(w->owner == wire("WWW.Example.TEST."));
+  BOOST_CHECK_EQUAL(w->find(rrtype::A)->ttl, 3600u);
+
+  // Files work like text.
+  const std::string path = std::string(VRDNS_BINARY_DIR) + "/test_zone_loader.zone";
+  {
+    std::ofstream f(path);
+    f << text;
+  }
+  ZonePtr fz = load_zone_file(path, "example.test.");
+  BOOST_CHECK(fz->records() == z->records());
+  std::remove(path.c_str());
+  BOOST_CHECK_THROW(load_zone_file(path, "example.test."), ZoneError);
+}
+
+BOOST_AUTO_TEST_CASE(loader_rejections) {
+  const std::string head = "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n";
+
+  std::string e = error_of(head + "; fine\nbad A 1.2.3.4.5\n");
+  BOOST_CHECK_MESSAGE(contains(e, "<text>:4:"), e);
+
+  try {
+    load_zone_text(head + "\n$INCLUDE other.zone\n", "example.test.", "inc.zone");
+    BOOST_FAIL("no error");
+  } catch (const ZoneError& z) {
+    BOOST_CHECK_EQUAL(z.line, 4);
+    BOOST_CHECK_EQUAL(z.file, "inc.zone");
+    BOOST_CHECK_MESSAGE(contains(z.what(), "$INCLUDE"), z.what());
+  }
+
+  e = error_of(head + "x CH TXT hi\n");
+  BOOST_CHECK_MESSAGE(contains(e, ":3:") && contains(e, "class"), e);
+
+  e = error_of(head + "www.other.test. A 192.0.2.1\n");
+  BOOST_CHECK_MESSAGE(contains(e, ":3:") && contains(e, "www.other.test."), e);
+
+  e = error_of(head + "@ SOA ns2 h 2 2 3 4 5\n");
+  BOOST_CHECK_MESSAGE(contains(e, ":3:") && contains(e, "SOA"), e);
+
+  e = error_of("@ NS ns1\nns1 A 192.0.2.1\n");
+  BOOST_CHECK_MESSAGE(contains(e, "no SOA") && contains(e, "example.test."), e);
+
+  e = error_of("@ SOA ns1 h 1 2 3 4 5\nns1 A 192.0.2.1\n");
+  BOOST_CHECK_MESSAGE(contains(e, "no NS") && contains(e, "example.test."), e);
+
+  e = error_of("@ NS ns1\nsub SOA ns1 h 1 2 3 4 5\n");
+  BOOST_CHECK_MESSAGE(contains(e, "no SOA"), e);   // the apex has none: checked first
+
+  e = error_of(head + "alias CNAME www\nalias A 192.0.2.1\n");
+  BOOST_CHECK_MESSAGE(contains(e, "CNAME") && contains(e, "alias.example.test."), e);
+
+  e = error_of(head + "alias CNAME www\nalias CNAME www2\n");
+  BOOST_CHECK_MESSAGE(contains(e, "more than one CNAME") && contains(e, "alias.example.test."),
+                      e);
+
+  // CNAME beside its DNSSEC records is fine.
+  BOOST_CHECK_NO_THROW(load_zone_text(
+      head + "alias CNAME www\nalias NSEC www A RRSIG\n", "example.test."));
+
+  e = error_of("");
+  BOOST_CHECK_MESSAGE(contains(e, "no SOA"), e);
+
+  BOOST_CHECK_THROW(load_zone_text(head, "example..test."), ZoneError);   // bad origin
+  // The origin is absolute even without its final dot.
+  BOOST_CHECK(load_zone_text(head, "example.test")->apex() == wire("example.test."));
+}
+
+BOOST_AUTO_TEST_CASE(validate_soa_below_apex) {
+  // The loader cannot produce a second SOA, but an editor can: validate_zone catches it.
+  ZoneEditor ed(wire("example.test."));
+  ZonePtr good = load_zone_text("@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n", "example.test.");
+  for (const Record& r : good->records()) ed.add(r);
+  Record soa = good->records().front();
+  BOOST_REQUIRE_EQUAL(soa.type, rrtype::SOA);
+  soa.owner = wire("sub.example.test.");
+  ed.add(soa);
+  ZonePtr z = ed.finish();
+  try {
+    validate_zone(*z, "x");
+    BOOST_FAIL("no error");
+  } catch (const ZoneError& e) {
+    BOOST_CHECK_MESSAGE(contains(e.what(), "sub.example.test.") && contains(e.what(), "SOA"),
+                        e.what());
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Editor.
+
+BOOST_AUTO_TEST_CASE(editor_ents_children_persistence) {
+  ZonePtr v0 = load_zone_text(base_zone, "example.test.");
+  BOOST_CHECK_EQUAL(v0->node_count(), 2u);
+  BOOST_CHECK_EQUAL(v0->record_count(), 3u);
+
+  ZoneEditor ed(v0);
+  BOOST_CHECK(ed.add(a_record("a.b.c.example.test.", 1)));
+  BOOST_CHECK(!ed.add(a_record("A.B.C.example.test.", 1)));       // duplicate: ignored
+  BOOST_CHECK(ed.add(a_record("x.c.example.test.", 2)));
+  ZonePtr v1 = ed.finish();
+
+  BOOST_CHECK_EQUAL(v1->node_count(), 6u);   // + a.b.c, b.c (ENT), c (ENT), x.c
+  BOOST_CHECK_EQUAL(v1->record_count(), 5u);
+  const Node* c = v1->find(wire("c.example.test."));
+  BOOST_REQUIRE(c);
+  BOOST_CHECK(c->is_empty_nonterminal());
+  BOOST_CHECK_EQUAL(c->children, 2u);
+  BOOST_CHECK_EQUAL(v1->find(wire("b.c.example.test."))->children, 1u);
+  BOOST_CHECK_EQUAL(v1->apex_node().children, 2u);   // ns1, c
+
+  // The old snapshot did not change.
+  BOOST_CHECK_EQUAL(v0->node_count(), 2u);
+  BOOST_CHECK(v0->find(wire("c.example.test.")) == nullptr);
+  BOOST_CHECK_EQUAL(v0->apex_node().children, 1u);
+
+  // Removing the deep name prunes b.c (now childless) but keeps c (x.c still there).
+  ZoneEditor ed2(v1);
+  BOOST_CHECK(!ed2.remove_record(a_record("a.b.c.example.test.", 99)));   // not present
+  BOOST_CHECK(ed2.remove_record(a_record("a.B.c.example.test.", 1)));
+  BOOST_CHECK(ed2.find(wire("b.c.example.test.")) == nullptr);
+  BOOST_CHECK_EQUAL(ed2.find(wire("c.example.test."))->children, 1u);
+  BOOST_CHECK(ed2.remove_name(wire("x.c.example.test.")));
+  BOOST_CHECK(ed2.find(wire("c.example.test.")) == nullptr);   // pruned up to the apex
+  BOOST_CHECK(!ed2.remove_name(wire("x.c.example.test.")));
+  ZonePtr v2 = ed2.finish();
+  BOOST_CHECK_EQUAL(v2->node_count(), 2u);
+  BOOST_CHECK_EQUAL(v2->record_count(), 3u);
+  BOOST_CHECK_EQUAL(v2->apex_node().children, 1u);
+  BOOST_CHECK(v2->records() == v0->records());
+  BOOST_CHECK_EQUAL(v1->node_count(), 6u);   // v1 unaffected
+
+  // A name with data and children becomes an ENT when its data goes, and stays.
+  ZoneEditor ed3(v1);
+  BOOST_CHECK(ed3.add(a_record("c.example.test.", 3)));
+  BOOST_CHECK(ed3.remove_rrset(wire("c.example.test."), rrtype::A));
+  BOOST_CHECK(!ed3.remove_rrset(wire("c.example.test."), rrtype::A));
+  BOOST_REQUIRE(ed3.find(wire("c.example.test.")));
+  BOOST_CHECK(ed3.find(wire("c.example.test."))->is_empty_nonterminal());
+
+  // RRsets stay sorted by type; the TTL is the last added record's.
+  BOOST_CHECK(ed3.add(Record{wire("m.example.test."), rrtype::TXT, rrclass::IN, 10, "\2hi"}));
+  BOOST_CHECK(ed3.add(a_record("m.example.test.", 1, 20)));
+  BOOST_CHECK(ed3.add(a_record("m.example.test.", 2, 30)));
+  const Node* m = ed3.find(wire("m.example.test."));
+  BOOST_REQUIRE_EQUAL(m->rrsets.size(), 2u);
+  BOOST_CHECK_EQUAL(m->rrsets[0].type, rrtype::A);
+  BOOST_CHECK_EQUAL(m->rrsets[1].type, rrtype::TXT);
+  BOOST_CHECK_EQUAL(m->rrsets[0].ttl, 30u);
+
+  // Outside the zone.
+  BOOST_CHECK_THROW(ed3.add(a_record("www.other.test.", 1)), std::invalid_argument);
+  BOOST_CHECK_THROW(ed3.add(a_record("test.", 1)), std::invalid_argument);
+  Record garbage = a_record("www.example.test.", 1);
+  garbage.owner = std::string("\x05www", 4);
+  BOOST_CHECK_THROW(ed3.add(garbage), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(records_canonical_order) {
+  // RFC 4034 §6.1's example, under our apex "example.".
+  ZoneEditor ed(wire("example."));
+  const char* names[] = {"\\200.z.example.", "zABC.a.EXAMPLE.", "*.z.example.", "z.example.",
+                         "Z.a.example.",     "yljkjljk.a.example.", "a.example.", "example."};
+  uint8_t i = 0;
+  for (const char* n : names) ed.add(a_record(n, ++i));
+  ed.add(Record{wire("example."), rrtype::SOA, rrclass::IN, 5,
+                wire("ns.example.") + wire("h.example.") + std::string(20, '\1')});
+  ZonePtr z = ed.finish();
+  std::vector<std::string> got;
+  for (const Record& r : z->records())
+    got.push_back(name_to_text(r.owner) + "/" + std::to_string(r.type));
+  // RFC 4034 §6.1 lists \001.z before *.z before \200.z; ours has no \001, and '*'
+  // (0x2a) sorts before 0xc8 (\200). The apex SOA comes first. a.example. was first
+  // created as the ENT above zABC.a.EXAMPLE., so it keeps that spelling.
+  const std::vector<std::string> want_fixed = {
+      "example./6",          "example./1",        "a.EXAMPLE./1",  "yljkjljk.a.example./1",
+      "Z.a.example./1",      "zABC.a.EXAMPLE./1", "z.example./1",  "*.z.example./1",
+      "\\200.z.example./1"};
+  BOOST_CHECK_EQUAL_COLLECTIONS(got.begin(), got.end(), want_fixed.begin(), want_fixed.end());
+}
+
+// A model of the zone: (key, type) -> set of rdata, plus owner case as first created.
+struct Model {
+  std::map<std::string, std::map<uint16_t, std::set<std::string>>> data;   // key -> type -> rdatas
+  std::string apex_key;
+
+  std::set<std::string> names() const {   // data names plus every ancestor up to the apex
+    std::set<std::string> out;
+    for (const auto& [key, types] : data) {
+      std::string_view cur = key;
+      while (true) {
+        out.insert(std::string(cur));
+        if (cur == apex_key) break;
+        cur = name_parent(cur);
+      }
+    }
+    return out;
+  }
+};
+
+void compare(const Zone& z, const Model& m) {
+  const std::set<std::string> names = m.names();
+  BOOST_REQUIRE_EQUAL(z.node_count(), names.size());
+  std::size_t records = 0;
+  std::map<std::string, uint32_t> children;
+  for (const std::string& n : names)
+    if (n != m.apex_key) ++children[std::string(name_parent(n))];
+  for (const std::string& n : names) {
+    const Node* node = z.find(n);
+    BOOST_REQUIRE_MESSAGE(node, "missing " << name_to_text(n));
+    BOOST_REQUIRE_EQUAL(node->children, children[n]);
+    auto it = m.data.find(n);
+    if (it == m.data.end()) {
+      BOOST_REQUIRE(node->is_empty_nonterminal());
+      continue;
+    }
+    BOOST_REQUIRE_EQUAL(node->rrsets.size(), it->second.size());
+    for (const auto& [type, rdatas] : it->second) {
+      const RRset* rs = node->find(type);
+      BOOST_REQUIRE(rs);
+      BOOST_REQUIRE_EQUAL(rs->count, rdatas.size());
+      std::set<std::string> got;
+      rs->for_each_rdata([&](std::string_view rd) { got.insert(std::string(rd)); });
+      BOOST_REQUIRE(got == rdatas);
+      records += rdatas.size();
+    }
+  }
+  BOOST_REQUIRE_EQUAL(z.record_count(), records);
+  std::size_t visited = 0;
+  z.for_each_node([&](const Node&) { ++visited; });
+  BOOST_REQUIRE_EQUAL(visited, names.size());
+}
+
+BOOST_AUTO_TEST_CASE(randomized_against_model) {
+  std::mt19937 rng(12345);
+  const std::string apex = wire("example.test.");
+  Model model;
+  model.apex_key = apex;
+  // A small name space so adds and removes collide often: 3 levels of 4 labels.
+  std::vector<std::string> owners;
+  const char* labels[] = {"a", "B", "c", "D"};
+  for (const char* x : labels) {
+    owners.push_back(wire(std::string(x) + ".example.test."));
+    for (const char* y : labels) {
+      owners.push_back(wire(std::string(y) + "." + x + ".example.test."));
+      for (const char* w : labels)
+        owners.push_back(wire(std::string(w) + "." + y + "." + x + ".example.test."));
+    }
+  }
+  owners.push_back(apex);
+  const uint16_t types[] = {rrtype::A, rrtype::TXT, rrtype::MX};
+
+  ZonePtr zone = ZoneEditor(apex).finish();
+  std::vector<std::pair<ZonePtr, Model>> snapshots;
+  constexpr int total_ops = 20000, batch = 50;
+  for (int done = 0; done < total_ops; done += batch) {
+    ZoneEditor ed(zone);
+    for (int i = 0; i < batch; ++i) {
+      const std::string& owner = owners[rng() % owners.size()];
+      const std::string key = name_key(owner);
+      const uint16_t type = types[rng() % 3];
+      const std::string rdata = type == rrtype::A ? std::string("\xc0\0\2", 3) + char(rng() % 4)
+                                : type == rrtype::TXT ? std::string("\1") + char('a' + rng() % 3)
+                                                      : std::string("\0\1", 2) + owners[rng() % 4];
+      const Record r{owner, type, rrclass::IN, 60, rdata};
+      const unsigned op = rng() % 10;
+      if (op < 5) {
+        const bool fresh = model.data[key][type].insert(rdata).second;
+        BOOST_REQUIRE_EQUAL(ed.add(r), fresh);
+      } else if (op < 8) {
+        auto& set = model.data[key][type];
+        const bool present = set.erase(rdata) > 0;
+        if (set.empty()) model.data[key].erase(type);
+        if (model.data[key].empty()) model.data.erase(key);
+        BOOST_REQUIRE_EQUAL(ed.remove_record(r), present);
+      } else if (op < 9) {
+        const bool present = model.data.count(key) && model.data[key].erase(type) > 0;
+        if (model.data.count(key) && model.data[key].empty()) model.data.erase(key);
+        BOOST_REQUIRE_EQUAL(ed.remove_rrset(owner, type), present);
+      } else {
+        const bool present = model.data.erase(key) > 0;
+        BOOST_REQUIRE_EQUAL(ed.remove_name(owner), present);
+      }
+    }
+    zone = ed.finish();
+    compare(*zone, model);
+    if (done % 2000 == 0) snapshots.emplace_back(zone, model);
+  }
+  // Every kept snapshot still shows exactly its own state.
+  for (const auto& [z, m] : snapshots) compare(*z, m);
+  BOOST_TEST_MESSAGE("final zone: " << zone->node_count() << " nodes, " << zone->record_count()
+                                    << " records; " << snapshots.size() << " snapshots checked");
+}
+
+BOOST_AUTO_TEST_CASE(large_zone_find_and_cheap_edit) {
+  constexpr int n = 100000;
+  std::string text = base_zone;
+  text.reserve(n * 40);
+  // Appends rather than "h" + ...: GCC 12 at -O3 warns falsely (-Wrestrict) on that form.
+  for (int i = 0; i < n; ++i) {
+    text += 'h';
+    text += std::to_string(i) + " A 10." + std::to_string(i / 65536) + "." +
+            std::to_string((i / 256) % 256) + "." + std::to_string(i % 256) + "\n";
+  }
+  ZonePtr z = load_zone_text(text, "example.test.");
+  BOOST_REQUIRE_EQUAL(z->node_count(), std::size_t(n) + 2);
+  BOOST_REQUIRE_EQUAL(z->record_count(), std::size_t(n) + 3);
+
+  std::vector<std::string> keys;
+  keys.reserve(n);
+  for (int i = 0; i < n; ++i)
+    keys.push_back(wire(std::string(1, 'h') += std::to_string(i) + ".example.test."));
+  // Hash outside the measured loop (the caller hashes once per query anyway).
+  std::vector<uint64_t> hashes;
+  hashes.reserve(n);
+  for (const auto& k : keys) hashes.push_back(name_hash(k));
+
+  std::size_t found = 0, right_rdata = 0;
+  const std::size_t before = heap_allocations;
+  for (int i = 0; i < n; ++i) {
+    const Node* node = z->find(keys[i], hashes[i]);
+    if (node == nullptr) continue;
+    ++found;
+    const RRset* a = node->find(rrtype::A);
+    if (a && a->count == 1 && uint8_t(a->rdatas[2 + 3]) == uint8_t(i % 256)) ++right_rdata;
+  }
+  const std::size_t find_allocations = heap_allocations - before;
+  BOOST_CHECK_EQUAL(found, std::size_t(n));
+  BOOST_CHECK_EQUAL(right_rdata, std::size_t(n));
+  BOOST_CHECK_EQUAL(find_allocations, 0u);
+  BOOST_CHECK(z->find(wire("h100000.example.test.")) == nullptr);
+
+  // One edit copies only the path to one name (plus its parent's, for the child count).
+  const std::size_t trie_before = hamt::debug_nodes_allocated();
+  ZoneEditor ed(z);
+  BOOST_REQUIRE(ed.add(a_record("new.example.test.", 7)));
+  ZonePtr z2 = ed.finish();
+  const std::size_t copied = hamt::debug_nodes_allocated() - trie_before;
+  BOOST_TEST_MESSAGE("trie nodes allocated by one add to a 100k zone: " << copied);
+  // Depth is about log32(100k) ~ 4 levels: two paths (name + apex) of ~5 nodes each.
+  BOOST_CHECK_GT(copied, 2u);
+  BOOST_CHECK_LE(copied, 16u);
+  BOOST_CHECK(z2->find(wire("new.example.test.")) != nullptr);
+  BOOST_CHECK(z->find(wire("new.example.test.")) == nullptr);
+  BOOST_CHECK_EQUAL(z2->apex_node().children, z->apex_node().children + 1);
+
+  const std::size_t trie_before_remove = hamt::debug_nodes_allocated();
+  ZoneEditor ed2(z2);
+  BOOST_REQUIRE(ed2.remove_name(wire("h5.example.test.")));
+  ZonePtr z3 = ed2.finish();
+  BOOST_CHECK_LE(hamt::debug_nodes_allocated() - trie_before_remove, 16u);
+  BOOST_CHECK(z3->find(wire("h5.example.test.")) == nullptr);
+  BOOST_CHECK(z2->find(wire("h5.example.test.")) != nullptr);
+  BOOST_CHECK_EQUAL(z3->node_count(), z2->node_count() - 1);
+}
+
+BOOST_AUTO_TEST_CASE(zone_set_longest_match) {
+  ZoneSet set;
+  set.zones.push_back(load_zone_text("@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n", "test."));
+  set.zones.push_back(load_zone_text("@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n", "Example.Test."));
+  BOOST_CHECK(set.find_zone(wire("www.example.test.")) == set.zones[1].get());
+  BOOST_CHECK(set.find_zone(wire("example.test.")) == set.zones[1].get());
+  BOOST_CHECK(set.find_zone(wire("xexample.test.")) == set.zones[0].get());
+  BOOST_CHECK(set.find_zone(wire("test.")) == set.zones[0].get());
+  BOOST_CHECK(set.find_zone(wire("org.")) == nullptr);
+  BOOST_CHECK(set.find_zone(wire(".")) == nullptr);
+}
