@@ -1,0 +1,143 @@
+// vrdns command line: run a node, check a config, or run a local cluster for trying it out.
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/node.hpp"
+#include "config/config.hpp"
+
+namespace {
+
+constexpr const char* usage_text =
+    "usage:\n"
+    "  vrdns --config FILE.toml       run one node in the foreground (SIGTERM/SIGINT stop it)\n"
+    "  vrdns check-config FILE.toml   validate a configuration (zones included); prints ok\n"
+    "  vrdns local [--replicas N] [--zone FILE] [--origin NAME] [--dns-port P]\n"
+    "                                 a whole cluster on 127.0.0.1, DNS on ports P..P+N-1\n"
+    "                                 (defaults: N=3, P=5301, configs/example.test.zone;\n"
+    "                                 origin: the zone file name without .zone)\n"
+    "  vrdns --help | --version\n";
+
+int usage_error(const std::string& message) {
+  std::cerr << "vrdns: " << message << "\n" << usage_text;
+  return 2;
+}
+
+std::optional<unsigned> parse_number(std::string_view s, unsigned lo, unsigned hi) {
+  unsigned v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size() || v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
+/// configs/example.test.zone of the source tree: next to the binary's build dir
+/// (<repo>/build*/vrdns -> <repo>/configs), else relative to the working directory.
+std::string default_zone_file() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path candidate = exe.parent_path().parent_path() / "configs" / "example.test.zone";
+    if (fs::is_regular_file(candidate, ec)) return candidate.string();
+  }
+  return (fs::current_path(ec) / "configs" / "example.test.zone").string();
+}
+
+int run_local(const std::vector<std::string_view>& args) {
+  unsigned replicas = 3, port = 5301;
+  std::string zone_file, origin;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    auto value = [&]() -> std::optional<std::string_view> {
+      if (i + 1 >= args.size()) return std::nullopt;
+      return args[++i];
+    };
+    std::string_view opt = args[i];
+    if (opt == "--replicas" || opt == "--dns-port" || opt == "--zone" || opt == "--origin") {
+      auto v = value();
+      if (!v) return usage_error(std::string(opt) + " needs a value");
+      if (opt == "--replicas") {
+        auto n = parse_number(*v, 1, 9);
+        if (!n) return usage_error("--replicas: expected 1..9");
+        replicas = *n;
+      } else if (opt == "--dns-port") {
+        auto n = parse_number(*v, 1, 65535);
+        if (!n) return usage_error("--dns-port: expected 1..65535");
+        port = *n;
+      } else if (opt == "--zone") {
+        zone_file = std::string(*v);
+      } else {
+        origin = std::string(*v);
+      }
+    } else {
+      return usage_error("local: unknown option " + std::string(opt));
+    }
+  }
+  if (port + replicas - 1 > 65535) return usage_error("--dns-port: ports P..P+N-1 exceed 65535");
+  if (replicas > 1) {
+    std::cout << "vrdns local: replication is not implemented yet; running 1 replica"
+              << std::endl;
+    replicas = 1;
+  }
+  if (zone_file.empty()) zone_file = default_zone_file();
+  zone_file = std::filesystem::absolute(zone_file).lexically_normal().string();
+  if (origin.empty()) {
+    origin = std::filesystem::path(zone_file).filename().string();
+    if (origin.size() > 5 && origin.ends_with(".zone")) origin.resize(origin.size() - 5);
+  }
+  if (origin.empty() || origin.back() != '.') origin += '.';
+
+  // The local cluster is described as a config text, so it gets exactly the same checks.
+  std::string toml = "[cluster]\nreplicas = [";
+  for (unsigned r = 0; r < replicas; ++r)
+    toml += (r ? ", " : "") + std::string("\"127.0.0.1:") + std::to_string(7301 + r) + "\"";
+  toml += "]\n[node]\nreplica = 0\ndata_dir = \"data/n0\"\n[dns]\nlisten = [\"127.0.0.1:" +
+          std::to_string(port) + "\"]\n[[zone]]\nname = \"" + origin + "\"\nfile = \"" +
+          zone_file + "\"\n";
+  try {
+    auto cfg = vrdns::config::parse_config(toml, "<vrdns local>");
+    return vrdns::app::run_node(cfg);
+  } catch (const std::exception& e) {
+    std::cerr << "vrdns local: " << e.what() << std::endl;
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty()) return usage_error("missing command");
+  std::string_view cmd = args[0];
+  if (cmd == "--help" || cmd == "-h") {
+    std::cout << usage_text;
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::cout << "vrdns " << VRDNS_VERSION << std::endl;
+    return 0;
+  }
+  if (cmd == "--config" || cmd == "check-config") {
+    if (args.size() != 2) return usage_error(std::string(cmd) + " takes exactly one FILE");
+    vrdns::config::NodeConfig cfg;
+    try {
+      cfg = vrdns::config::load_config(std::string(args[1]));
+    } catch (const std::exception& e) {
+      std::cerr << e.what() << std::endl;
+      return 1;
+    }
+    if (cmd == "check-config") {
+      std::cout << "ok" << std::endl;
+      return 0;
+    }
+    return vrdns::app::run_node(cfg);
+  }
+  if (cmd == "local") return run_local({args.begin() + 1, args.end()});
+  return usage_error("unknown command " + std::string(cmd));
+}

@@ -1,0 +1,83 @@
+#include "app/node.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+
+#include <sys/resource.h>
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "actors/dns_frontend.hpp"
+
+namespace vrdns::app {
+
+dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg) {
+  auto zones = std::make_shared<dns::ZoneSet>();
+  for (const auto& z : cfg.zones) zones->zones.push_back(z.zone);
+  auto s = std::make_shared<dns::ServingState>();
+  s->zones = std::move(zones);
+  s->identity = cfg.name;
+  s->version = std::string("vrdns ") + VRDNS_VERSION;
+  s->status = "replica=" + std::to_string(cfg.replica) +
+              " view=0 status=normal primary=0 op=0 commit=0";
+  s->options.edns_udp_max = cfg.dns.edns_udp_size;
+  return s;
+}
+
+int run_node(const config::NodeConfig& cfg) {
+  // Block the stop signals before any thread exists, so every thread (CAF's and ours)
+  // inherits the mask and sigwait() below is the only place they are delivered.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  // Each TCP client is a file descriptor: lift the soft limit (often 1024) to the hard one,
+  // so dns.tcp_max_connections, not EMFILE, is what limits clients.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+
+  net::ServerOptions options;
+  options.listen = cfg.dns.listen;
+  options.udp_workers = cfg.dns.udp_workers;
+  options.tcp_workers = cfg.dns.tcp_workers;
+  options.tcp.idle_timeout = std::chrono::milliseconds(cfg.dns.tcp_idle_timeout_ms);
+  options.tcp.max_connections = cfg.dns.tcp_max_connections;
+
+  caf::actor_system_config system_config;
+  caf::actor_system system{system_config};
+  actors::DnsFrontend frontend;
+  try {
+    frontend = actors::spawn_dns_frontend(system, options, initial_serving_state(cfg));
+  } catch (const std::exception& e) {
+    std::cerr << "vrdns: " << e.what() << std::endl;
+    return 1;
+  }
+
+  std::string addresses;
+  for (const auto& ep : frontend.endpoints) addresses += " " + ep.to_string();
+  std::cout << "vrdns: replica " << cfg.replica << " serving " << cfg.zones.size()
+            << " zone(s) on" << addresses << " (udp+tcp)" << std::endl;   // endl: flush
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  std::cerr << "vrdns: " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping"
+            << std::endl;
+  // The front end joins its workers when it exits; ~actor_system waits for that.
+  caf::anon_send_exit(frontend.actor, caf::exit_reason::user_shutdown);
+  frontend.actor = nullptr;
+  return 0;
+}
+
+}  // namespace vrdns::app

@@ -1,0 +1,384 @@
+#include "config/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "dns/name.hpp"
+
+namespace vrdns::config {
+
+namespace {
+
+std::string format_error(const std::string& file, std::size_t line, const std::string& key,
+                         const std::string& problem) {
+  std::string s = file;
+  // Appended piecewise: `":" + std::to_string(line)` trips a GCC 12 -Wrestrict false
+  // positive at -O3.
+  if (line > 0) {
+    s += ':';
+    s += std::to_string(line);
+  }
+  s += ": ";
+  if (!key.empty()) {
+    s += key;
+    s += ": ";
+  }
+  // One line, whatever the problem text (ldns and toml++ messages may embed newlines).
+  for (char c : problem) s += (c == '\n' || c == '\r') ? ' ' : c;
+  return s;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = char(dns::fold(uint8_t(c)));
+  return s;
+}
+
+const char* type_name(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::table: return "table";
+    case toml::node_type::array: return "array";
+    case toml::node_type::string: return "string";
+    case toml::node_type::integer: return "integer";
+    case toml::node_type::floating_point: return "float";
+    case toml::node_type::boolean: return "boolean";
+    case toml::node_type::date: return "date";
+    case toml::node_type::time: return "time";
+    case toml::node_type::date_time: return "date-time";
+    default: return "nothing";
+  }
+}
+
+/// Walks one parsed document; every check reports through fail() with file, line and key.
+class Reader {
+ public:
+  Reader(std::string file, const toml::table& root) : file_(std::move(file)), root_(root) {
+    base_dir_ = std::filesystem::path(file_).parent_path();
+  }
+
+  NodeConfig read() {
+    NodeConfig c;
+    c.path = file_;
+    check_keys(root_, "", {"cluster", "node", "dns", "zone", "key", "update"});
+
+    const auto& cluster = table(root_, "cluster", "cluster");
+    check_keys(cluster, "cluster", {"replicas"});
+    c.replicas = endpoints(cluster, "replicas", "cluster.replicas");
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < c.replicas.size(); ++i)
+      if (!seen.insert(c.replicas[i].to_string()).second)
+        fail(line_of(*cluster.get("replicas")), "cluster.replicas",
+             "duplicate address " + c.replicas[i].to_string());
+
+    const auto& node = table(root_, "node", "node");
+    check_keys(node, "node", {"replica", "name", "data_dir"});
+    c.replica = std::size_t(integer(node, "replica", "node.replica", 0, 1000, std::nullopt));
+    if (c.replica >= c.replicas.size())
+      fail(line_of(*node.get("replica")), "node.replica",
+           "index " + std::to_string(c.replica) + " out of range: cluster.replicas has " +
+               std::to_string(c.replicas.size()) + " entries");
+    c.name = string(node, "name", "node.name", "vrdns-" + std::to_string(c.replica));
+    if (c.name.empty() || c.name.size() > 255)
+      fail(line_of(*node.get("name")), "node.name", "must be 1..255 characters");
+    c.data_dir = path(string(node, "data_dir", "node.data_dir", std::nullopt));
+
+    const auto& dns = table(root_, "dns", "dns");
+    check_keys(dns, "dns",
+               {"listen", "udp_workers", "tcp_workers", "edns_udp_size", "tcp_idle_timeout_ms",
+                "tcp_max_connections"});
+    c.dns.listen = endpoints(dns, "listen", "dns.listen");
+    c.dns.udp_workers = unsigned(integer(dns, "udp_workers", "dns.udp_workers", 1, 64, 2));
+    c.dns.tcp_workers = unsigned(integer(dns, "tcp_workers", "dns.tcp_workers", 1, 16, 1));
+    c.dns.edns_udp_size =
+        uint16_t(integer(dns, "edns_udp_size", "dns.edns_udp_size", 512, 4096, 1232));
+    c.dns.tcp_idle_timeout_ms = uint32_t(
+        integer(dns, "tcp_idle_timeout_ms", "dns.tcp_idle_timeout_ms", 100, 3600000, 10000));
+    c.dns.tcp_max_connections = uint32_t(
+        integer(dns, "tcp_max_connections", "dns.tcp_max_connections", 1, 1000000, 1024));
+
+    read_keys(c);
+    read_update(c);
+    read_zones(c);   // last: the most expensive check
+    return c;
+  }
+
+ private:
+  [[noreturn]] void fail(std::size_t line, const std::string& key,
+                         const std::string& problem) const {
+    throw ConfigError(file_, line, key, problem);
+  }
+
+  static std::size_t line_of(const toml::node& n) { return n.source().begin.line; }
+
+  void check_keys(const toml::table& t, const std::string& prefix,
+                  std::initializer_list<std::string_view> allowed) const {
+    for (auto&& [k, v] : t) {
+      if (std::find(allowed.begin(), allowed.end(), k.str()) != allowed.end()) continue;
+      std::string full = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+      std::size_t line = k.source().begin.line ? k.source().begin.line : line_of(v);
+      fail(line, full, "unknown key");
+    }
+  }
+
+  /// A required sub-table. Missing tables are reported at line 1 (they have no position).
+  const toml::table& table(const toml::table& parent, std::string_view name,
+                           const std::string& key) const {
+    const toml::node* n = parent.get(name);
+    if (!n) fail(std::max<std::size_t>(1, line_of(parent)), key, "missing required table");
+    if (!n->is_table())
+      fail(line_of(*n), key, std::string("expected table, got ") + type_name(n->type()));
+    return *n->as_table();
+  }
+
+  /// Missing keys are reported at their table's line (the header of [table] or [[table]]).
+  [[noreturn]] void missing(const toml::table& t, const std::string& key) const {
+    fail(std::max<std::size_t>(1, line_of(t)), key, "missing required key");
+  }
+
+  int64_t integer(const toml::table& t, std::string_view name, const std::string& key,
+                  int64_t lo, int64_t hi, std::optional<int64_t> fallback) const {
+    const toml::node* n = t.get(name);
+    if (!n) {
+      if (fallback) return *fallback;
+      missing(t, key);
+    }
+    if (!n->is_integer())
+      fail(line_of(*n), key, std::string("expected integer, got ") + type_name(n->type()));
+    int64_t v = n->as_integer()->get();
+    if (v < lo || v > hi)
+      fail(line_of(*n), key,
+           "value " + std::to_string(v) + " out of range " + std::to_string(lo) + ".." +
+               std::to_string(hi));
+    return v;
+  }
+
+  std::string string(const toml::table& t, std::string_view name, const std::string& key,
+                     std::optional<std::string> fallback) const {
+    const toml::node* n = t.get(name);
+    if (!n) {
+      if (fallback) return *fallback;
+      missing(t, key);
+    }
+    if (!n->is_string())
+      fail(line_of(*n), key, std::string("expected string, got ") + type_name(n->type()));
+    return std::string(n->as_string()->get());
+  }
+
+  std::vector<std::string> strings(const toml::table& t, std::string_view name,
+                                   const std::string& key, bool required_key) const {
+    const toml::node* n = t.get(name);
+    if (!n) {
+      if (!required_key) return {};
+      missing(t, key);
+    }
+    if (!n->is_array())
+      fail(line_of(*n), key, std::string("expected array, got ") + type_name(n->type()));
+    std::vector<std::string> out;
+    for (const auto& el : *n->as_array()) {
+      if (!el.is_string())
+        fail(line_of(el), key, std::string("expected string, got ") + type_name(el.type()));
+      out.emplace_back(el.as_string()->get());
+    }
+    return out;
+  }
+
+  std::vector<net::Endpoint> endpoints(const toml::table& t, std::string_view name,
+                                       const std::string& key) const {
+    auto texts = strings(t, name, key, true);
+    const toml::array& arr = *t.get(name)->as_array();
+    if (texts.empty()) fail(line_of(arr), key, "must not be empty");
+    std::vector<net::Endpoint> out;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      auto ep = net::parse_endpoint(texts[i]);
+      if (!ep)
+        fail(line_of(*arr.get(i)), key,
+             "expected \"host:port\" or \"[v6-host]:port\" with a numeric host, got \"" +
+                 texts[i] + "\"");
+      out.push_back(*ep);
+    }
+    return out;
+  }
+
+  std::string path(const std::string& p) const {
+    std::filesystem::path fp(p);
+    if (fp.is_absolute() || base_dir_.empty()) return fp.lexically_normal().string();
+    return (base_dir_ / fp).lexically_normal().string();
+  }
+
+  /// [[zone]] / [[key]] are arrays of tables; a single [zone] table is a type error.
+  const toml::array* table_array(std::string_view name) const {
+    const toml::node* n = root_.get(name);
+    if (!n) return nullptr;
+    if (!n->is_array_of_tables())
+      fail(line_of(*n), std::string(name),
+           std::string("expected array of tables ([[") + std::string(name) + "]]), got " +
+               type_name(n->type()));
+    return n->as_array();
+  }
+
+  static std::string normalise_name(std::string s) {
+    if (s.empty() || s.back() != '.') s += '.';
+    return s;
+  }
+
+  void read_keys(NodeConfig& c) const {
+    const toml::array* keys = table_array("key");
+    if (!keys) return;
+    static const std::set<std::string> algorithms = {
+        "hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"};
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < keys->size(); ++i) {
+      const toml::table& t = *keys->get(i)->as_table();
+      std::string prefix = "key[" + std::to_string(i) + "]";
+      check_keys(t, prefix, {"name", "algorithm", "secret"});
+      TsigKey k;
+      k.name = normalise_name(string(t, "name", prefix + ".name", std::nullopt));
+      if (!dns::name_from_text(k.name))
+        fail(line_of(*t.get("name")), prefix + ".name", "not a valid domain name: " + k.name);
+      if (!seen.insert(lower(k.name)).second)
+        fail(line_of(*t.get("name")), prefix + ".name", "duplicate key " + k.name);
+      k.algorithm = lower(string(t, "algorithm", prefix + ".algorithm", std::nullopt));
+      if (!k.algorithm.empty() && k.algorithm.back() == '.') k.algorithm.pop_back();
+      if (!algorithms.count(k.algorithm))
+        fail(line_of(*t.get("algorithm")), prefix + ".algorithm",
+             "unknown algorithm \"" + k.algorithm +
+                 "\" (hmac-md5, hmac-sha1, hmac-sha224, hmac-sha256, hmac-sha384, hmac-sha512)");
+      k.secret = string(t, "secret", prefix + ".secret", std::nullopt);
+      std::string raw;
+      if (!base64_decode(k.secret, raw) || raw.empty())
+        fail(line_of(*t.get("secret")), prefix + ".secret", "not valid non-empty base64");
+      c.keys.push_back(std::move(k));
+    }
+  }
+
+  void read_update(NodeConfig& c) const {
+    const toml::node* n = root_.get("update");
+    if (!n) return;
+    const auto& t = table(root_, "update", "update");
+    check_keys(t, "update", {"allow"});
+    auto names = strings(t, "allow", "update.allow", false);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      std::string name = normalise_name(names[i]);
+      bool known = std::any_of(c.keys.begin(), c.keys.end(), [&](const TsigKey& k) {
+        return lower(k.name) == lower(name);
+      });
+      if (!known)
+        fail(line_of(*t.get("allow")->as_array()->get(i)), "update.allow",
+             "no [[key]] named \"" + name + "\"");
+      c.update_allow.push_back(name);
+    }
+  }
+
+  void read_zones(NodeConfig& c) const {
+    const toml::array* zones = table_array("zone");
+    if (!zones) return;
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < zones->size(); ++i) {
+      const toml::table& t = *zones->get(i)->as_table();
+      std::string prefix = "zone[" + std::to_string(i) + "]";
+      check_keys(t, prefix, {"name", "file"});
+      ZoneConfig z;
+      z.name = string(t, "name", prefix + ".name", std::nullopt);
+      std::size_t name_line = line_of(*t.get("name"));
+      auto wire = dns::name_from_text(z.name);
+      if (!wire || z.name.empty() || z.name.back() != '.')
+        fail(name_line, prefix + ".name", "expected an absolute domain name, got \"" + z.name + "\"");
+      if (!seen.insert(dns::name_key(*wire)).second)
+        fail(name_line, prefix + ".name", "duplicate zone " + z.name);
+      z.file = path(string(t, "file", prefix + ".file", std::nullopt));
+      std::size_t file_line = line_of(*t.get("file"));
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(z.file, ec))
+        fail(file_line, prefix + ".file", "no such file: " + z.file);
+      try {
+        z.zone = dns::load_zone_file(z.file, z.name);
+      } catch (const dns::ZoneError& e) {
+        std::string where = e.file.empty() ? z.file : e.file;
+        if (e.line > 0) {
+          where += ':';   // not `":" + to_string()`: GCC 12 -Wrestrict false positive at -O3
+          where += std::to_string(e.line);
+        }
+        fail(file_line, prefix + ".file", "zone does not load: " + where + ": " + e.what());
+      } catch (const std::exception& e) {
+        fail(file_line, prefix + ".file", std::string("zone does not load: ") + e.what());
+      }
+      c.zones.push_back(std::move(z));
+    }
+  }
+
+  std::string file_;
+  const toml::table& root_;
+  std::filesystem::path base_dir_;
+};
+
+}  // namespace
+
+ConfigError::ConfigError(const std::string& file_, std::size_t line_, const std::string& key_,
+                         const std::string& problem)
+    : std::runtime_error(format_error(file_, line_, key_, problem)),
+      file(file_),
+      line(line_),
+      key(key_) {}
+
+NodeConfig parse_config(std::string_view text, const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(path, e.source().begin.line, "syntax", std::string(e.description()));
+  }
+  return Reader(path, root).read();
+}
+
+NodeConfig load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, 0, "", std::string("cannot open: ") + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+bool base64_decode(std::string_view text, std::string& out) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  out.clear();
+  if (text.size() % 4 != 0) return false;
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    bool last = i + 4 == text.size();
+    int v[4];
+    int pad = 0;
+    for (int j = 0; j < 4; ++j) {
+      char c = text[i + j];
+      if (c == '=') {
+        // Padding only at the very end, in the last one or two positions.
+        if (!last || j < 2) return false;
+        v[j] = 0;
+        ++pad;
+      } else {
+        if (pad) return false;
+        v[j] = value(c);
+        if (v[j] < 0) return false;
+      }
+    }
+    uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
+    out += char(n >> 16);
+    if (pad < 2) out += char((n >> 8) & 0xff);
+    if (pad < 1) out += char(n & 0xff);
+  }
+  return true;
+}
+
+}  // namespace vrdns::config

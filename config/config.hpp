@@ -1,0 +1,95 @@
+// The node configuration file (TOML), validated completely before anything starts.
+//
+// Schema (every key below; any other key is an error):
+//
+//   [cluster]
+//   replicas = ["127.0.0.1:7301", ...]   required; the VR configuration, in replica-number order
+//   [node]
+//   replica  = 0                          required; this node's index in cluster.replicas
+//   name     = "vrdns-0"                  optional; CH TXT id.server. (default "vrdns-<replica>")
+//   data_dir = "data/n0"                  required; durable state directory (not created here)
+//   [dns]
+//   listen = ["127.0.0.1:5301"]           required, non-empty; UDP and TCP on each address
+//   udp_workers = 2                       optional, 1..64: UDP threads (one socket each) per address
+//   tcp_workers = 1                       optional, 1..16: epoll threads accepting TCP
+//   edns_udp_size = 1232                  optional, 512..4096: cap on EDNS0 UDP reply size
+//                                         (1232 avoids IP fragmentation, DNS flag day 2020)
+//   tcp_idle_timeout_ms = 10000           optional, 100..3600000 (RFC 7766 §6.2.3 suggests s)
+//   tcp_max_connections = 1024            optional, 1..1000000: beyond it new ones are closed
+//   [[zone]]                              zero or more
+//   name = "example.test."                required; the apex, unique across zones
+//   file = "example.test.zone"            required; RFC 1035 master file, loaded and validated
+//   [[key]]                               zero or more TSIG keys
+//   name = "update-key."                  required; unique
+//   algorithm = "hmac-sha256"             required; hmac-md5|sha1|sha224|sha256|sha384|sha512
+//   secret = "base64..."                  required; valid, non-empty base64
+//   [update]
+//   allow = ["update-key."]               optional; key names allowed to UPDATE (must exist)
+//
+// Relative paths (zone files, data_dir) are relative to the directory of the config file.
+// Every error is a ConfigError whose what() is one line: "<file>:<line>: <key>: <problem>".
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dns/zone.hpp"
+#include "net/endpoint.hpp"
+
+namespace vrdns::config {
+
+struct ConfigError : std::runtime_error {
+  ConfigError(const std::string& file, std::size_t line, const std::string& key,
+              const std::string& problem);
+  std::string file;
+  std::size_t line;
+  std::string key;
+};
+
+struct ZoneConfig {
+  std::string name;   ///< presentation form with trailing dot, as configured
+  std::string file;   ///< resolved path
+  dns::ZonePtr zone;  ///< loaded and validated
+};
+
+struct TsigKey {
+  std::string name;        ///< presentation form, always with a trailing dot
+  std::string algorithm;   ///< e.g. "hmac-sha256" (as ldns names it, without trailing dot)
+  std::string secret;      ///< base64, as configured (ldns takes it in this form)
+};
+
+struct DnsConfig {
+  std::vector<net::Endpoint> listen;
+  unsigned udp_workers = 2;
+  unsigned tcp_workers = 1;
+  uint16_t edns_udp_size = 1232;
+  uint32_t tcp_idle_timeout_ms = 10000;
+  uint32_t tcp_max_connections = 1024;
+};
+
+struct NodeConfig {
+  std::string path;                     ///< the config file as given
+  std::vector<net::Endpoint> replicas;  ///< cluster.replicas
+  std::size_t replica = 0;              ///< node.replica, < replicas.size()
+  std::string name;                     ///< node.name
+  std::string data_dir;                 ///< resolved
+  DnsConfig dns;
+  std::vector<ZoneConfig> zones;
+  std::vector<TsigKey> keys;
+  std::vector<std::string> update_allow;   ///< key names, normalised like TsigKey::name
+};
+
+/// Reads, validates and loads (zone files included) a node configuration. Throws ConfigError.
+NodeConfig load_config(const std::string& path);
+
+/// Same, from text; `path` names it in errors and its directory anchors relative paths.
+NodeConfig parse_config(std::string_view text, const std::string& path);
+
+/// Decodes standard base64 (RFC 4648 §4, padding required); false if malformed.
+bool base64_decode(std::string_view text, std::string& out);
+
+}  // namespace vrdns::config

@@ -1,0 +1,348 @@
+#include "net/tcp_server.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+namespace vrdns::net {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// epoll tags: listeners use their index; connections use ids from first_connection_id up.
+constexpr uint64_t stop_tag = uint64_t(1) << 62;
+constexpr uint64_t async_tag = stop_tag + 1;
+constexpr uint64_t first_connection_id = uint64_t(1) << 32;
+
+constexpr std::size_t read_chunk = 64 * 1024;
+constexpr int max_events = 64;
+constexpr int epoll_timeout_ms = 100;   // bounds how late an idle connection is noticed
+
+Fd make_eventfd() {
+  Fd fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!fd) throw std::runtime_error("eventfd failed");
+  return fd;
+}
+
+void append_frame(std::string& out, const uint8_t* data, std::size_t length) {
+  assert(length <= 0xffff);
+  out += char(length >> 8);
+  out += char(length & 0xff);
+  out.append(reinterpret_cast<const char*>(data), length);
+}
+
+}  // namespace
+
+/// Replies handed back by the update path, from any thread. Shared with the reply closures
+/// so that a late reply after the worker is gone writes to a live (ignored) eventfd.
+struct AsyncReplies {
+  std::mutex mutex;
+  std::vector<std::pair<uint64_t, std::string>> queue;   // (connection id, message)
+  Fd event = make_eventfd();
+
+  void push(uint64_t connection, const uint8_t* data, std::size_t length) {
+    {
+      std::lock_guard lock(mutex);
+      queue.emplace_back(connection, std::string(reinterpret_cast<const char*>(data), length));
+    }
+    uint64_t one = 1;
+    [[maybe_unused]] auto w = ::write(event.get(), &one, sizeof one);
+  }
+};
+
+class TcpServer::Worker {
+ public:
+  Worker(TcpServer& server, std::vector<Fd> listeners)
+      : server_(server),
+        listeners_(std::move(listeners)),
+        epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+        async_(std::make_shared<AsyncReplies>()),
+        scratch_(read_chunk),
+        answer_(dns::max_message_size) {
+    if (!epoll_) throw std::runtime_error("epoll_create1 failed");
+    bool ok = watch(server_.stop_event_.get(), stop_tag, EPOLLIN) &&
+              watch(async_->event.get(), async_tag, EPOLLIN);
+    for (std::size_t i = 0; i < listeners_.size(); ++i)
+      ok = ok && watch(listeners_[i].get(), i, EPOLLIN);
+    if (!ok) throw std::runtime_error("epoll_ctl ADD failed");
+  }
+
+  void run() {
+    StateReader reader(server_.publisher_);
+    epoll_event events[max_events];
+    auto last_sweep = Clock::now();
+    bool stopping = false;
+    while (!stopping) {
+      int n = ::epoll_wait(epoll_.get(), events, max_events, epoll_timeout_ms);
+      const dns::ServingState& state = reader.refresh();
+      for (int i = 0; i < n; ++i) {
+        uint64_t tag = events[i].data.u64;
+        if (tag == stop_tag) {
+          stopping = true;
+        } else if (tag == async_tag) {
+          drain_async();
+        } else if (tag < listeners_.size()) {
+          accept_all(listeners_[tag].get());
+        } else {
+          auto it = connections_.find(tag);
+          if (it != connections_.end()) handle(it->second, events[i].events, state);
+        }
+      }
+      auto now = Clock::now();
+      if (now - last_sweep >= std::chrono::milliseconds(epoll_timeout_ms / 2)) {
+        sweep_idle(now);
+        last_sweep = now;
+      }
+    }
+    server_.connections_.fetch_sub(uint32_t(connections_.size()));
+    connections_.clear();
+  }
+
+ private:
+  struct Connection {
+    uint64_t id = 0;
+    Fd fd;
+    std::string in;          // received, not yet answered (at most one partial frame
+                             // unless paused by backpressure)
+    std::string out;         // answers not yet written; out[0, out_sent) already sent
+    std::size_t out_sent = 0;
+    Clock::time_point last_activity;
+    uint32_t interest = 0;   // current epoll events
+    bool peer_closed = false;
+
+    std::size_t pending() const { return out.size() - out_sent; }
+  };
+
+  bool watch(int fd, uint64_t tag, uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = tag;
+    return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
+  }
+
+  void accept_all(int listener) {
+    for (;;) {
+      int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        return;   // EAGAIN: drained. EMFILE & co.: retried on the next wake-up.
+      }
+      if (server_.connections_.fetch_add(1) >= server_.options_.max_connections) {
+        server_.connections_.fetch_sub(1);
+        ::close(fd);   // over the limit: refuse by closing at once (RFC 7766 §6.2.2)
+        continue;
+      }
+      int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);   // answers are small
+      uint64_t id = next_id_++;
+      Connection& c = connections_[id];
+      c.id = id;
+      c.fd = Fd(fd);
+      c.last_activity = Clock::now();
+      c.interest = EPOLLIN;
+      if (!watch(fd, id, EPOLLIN)) close(c);   // out of kernel memory: drop this client
+    }
+  }
+
+  bool paused(const Connection& c) const {
+    return c.pending() >= server_.options_.max_buffered_output;
+  }
+
+  void handle(Connection& c, uint32_t events, const dns::ServingState& state) {
+    if (events & EPOLLERR) return close(c);
+    if ((events & (EPOLLIN | EPOLLHUP)) && !c.peer_closed && !read_some(c, state))
+      return close(c);
+    // Writable again: send, then answer the frames that waited for output to drain.
+    if (!pump(c, state)) return close(c);
+    settle(c);
+  }
+
+  /// Answers buffered frames and writes the answers, until nothing complete is left or the
+  /// socket is full with `max_buffered_output` still queued (then EPOLLOUT resumes us).
+  /// False on a fatal write error.
+  bool pump(Connection& c, const dns::ServingState& state) {
+    for (;;) {
+      std::size_t before = c.in.size();
+      process(c, state);
+      if (!flush(c)) return false;
+      if (paused(c) || c.in.size() == before) return true;
+    }
+  }
+
+  /// Reads until the socket is empty or backpressure applies. False on a fatal error.
+  bool read_some(Connection& c, const dns::ServingState& state) {
+    while (!paused(c)) {
+      ssize_t k = ::read(c.fd.get(), scratch_.data(), scratch_.size());
+      if (k > 0) {
+        c.in.append(reinterpret_cast<const char*>(scratch_.data()), std::size_t(k));
+        c.last_activity = Clock::now();
+        if (!pump(c, state)) return false;
+      } else if (k == 0) {
+        c.peer_closed = true;   // answer what is complete, then close
+        return true;
+      } else if (errno == EINTR) {
+        continue;
+      } else {
+        return errno == EAGAIN || errno == EWOULDBLOCK;
+      }
+    }
+    return true;
+  }
+
+  /// Answers every complete frame in c.in, in order, until backpressure applies.
+  void process(Connection& c, const dns::ServingState& state) {
+    std::size_t off = 0;
+    const auto* in = reinterpret_cast<const uint8_t*>(c.in.data());
+    while (!paused(c) && c.in.size() - off >= 2) {
+      std::size_t length = (std::size_t(in[off]) << 8) | in[off + 1];
+      if (c.in.size() - off - 2 < length) break;   // partial frame: wait for more
+      const uint8_t* query = in + off + 2;
+      off += 2 + length;
+      dns::AnswerResult r = dns::answer(state, query, length, dns::Transport::tcp,
+                                        answer_.data(), answer_.size());
+      if (r.what == dns::Disposition::drop) continue;
+      if (r.what == dns::Disposition::update && server_.update_handler_) {
+        hand_off_update(c, query, length);
+        continue;
+      }
+      append_frame(c.out, answer_.data(), r.length);
+    }
+    c.in.erase(0, off);
+  }
+
+  void hand_off_update(const Connection& c, const uint8_t* query, std::size_t length) {
+    UpdateRequest req;
+    req.message.assign(query, query + length);
+    req.transport = dns::Transport::tcp;
+    req.peer_length = sizeof req.peer;
+    ::getpeername(c.fd.get(), reinterpret_cast<sockaddr*>(&req.peer), &req.peer_length);
+    req.reply = [async = async_, id = c.id](const uint8_t* data, std::size_t len) {
+      if (len <= 0xffff) async->push(id, data, len);
+    };
+    server_.update_handler_(std::move(req));
+  }
+
+  void drain_async() {
+    uint64_t count;
+    [[maybe_unused]] auto r = ::read(async_->event.get(), &count, sizeof count);
+    std::vector<std::pair<uint64_t, std::string>> replies;
+    {
+      std::lock_guard lock(async_->mutex);
+      replies.swap(async_->queue);
+    }
+    for (auto& [id, message] : replies) {
+      auto it = connections_.find(id);
+      if (it == connections_.end()) continue;   // the client left meanwhile
+      Connection& c = it->second;
+      append_frame(c.out, reinterpret_cast<const uint8_t*>(message.data()), message.size());
+      if (!flush(c)) {
+        close(c);
+        continue;
+      }
+      settle(c);
+    }
+  }
+
+  /// Writes as much pending output as the socket takes. False on a fatal error.
+  bool flush(Connection& c) {
+    while (c.pending() > 0) {
+      ssize_t k = ::send(c.fd.get(), c.out.data() + c.out_sent, c.pending(), MSG_NOSIGNAL);
+      if (k > 0) {
+        c.out_sent += std::size_t(k);
+        c.last_activity = Clock::now();
+      } else if (k < 0 && errno == EINTR) {
+        continue;
+      } else {
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        return false;
+      }
+    }
+    if (c.pending() == 0) {
+      c.out.clear();
+      c.out_sent = 0;
+    } else if (c.out_sent > c.out.size() / 2) {
+      c.out.erase(0, c.out_sent);   // keep the buffer from growing without bound
+      c.out_sent = 0;
+    }
+    return true;
+  }
+
+  /// Closes a finished connection, or sets its epoll interest to what it now waits for.
+  void settle(Connection& c) {
+    if (c.peer_closed && c.pending() == 0) return close(c);
+    uint32_t want = 0;
+    if (!c.peer_closed && !paused(c)) want |= EPOLLIN;
+    if (c.pending() > 0) want |= EPOLLOUT;
+    if (want == c.interest) return;
+    epoll_event ev{};
+    ev.events = want;
+    ev.data.u64 = c.id;
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+    c.interest = want;
+  }
+
+  void close(Connection& c) {
+    // Closing the fd removes it from the epoll set; erasing invalidates c.
+    uint64_t id = c.id;
+    connections_.erase(id);
+    server_.connections_.fetch_sub(1);
+  }
+
+  void sweep_idle(Clock::time_point now) {
+    for (auto it = connections_.begin(); it != connections_.end();) {
+      if (now - it->second.last_activity >= server_.options_.idle_timeout) {
+        it = connections_.erase(it);
+        server_.connections_.fetch_sub(1);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  TcpServer& server_;
+  std::vector<Fd> listeners_;
+  Fd epoll_;
+  std::shared_ptr<AsyncReplies> async_;
+  std::unordered_map<uint64_t, Connection> connections_;
+  uint64_t next_id_ = first_connection_id;
+  std::vector<uint8_t> scratch_;   // read buffer, reused
+  std::vector<uint8_t> answer_;    // dns::answer output, reused
+};
+
+TcpServer::TcpServer(std::vector<std::vector<Fd>> listeners, const StatePublisher& publisher,
+                     TcpOptions options, UpdateHandler update_handler)
+    : publisher_(publisher),
+      options_(options),
+      update_handler_(std::move(update_handler)),
+      stop_event_(make_eventfd()) {
+  for (auto& l : listeners) workers_.push_back(std::make_unique<Worker>(*this, std::move(l)));
+}
+
+TcpServer::~TcpServer() { stop(); }
+
+void TcpServer::start() {
+  assert(!started_);
+  started_ = true;
+  for (auto& w : workers_) threads_.emplace_back([&w = *w] { w.run(); });
+}
+
+void TcpServer::stop() {
+  // The counter is never read: the eventfd just stays readable, waking every worker's epoll.
+  uint64_t one = 1;
+  [[maybe_unused]] auto r = ::write(stop_event_.get(), &one, sizeof one);
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+}  // namespace vrdns::net

@@ -1,0 +1,121 @@
+#include "net/udp_server.hpp"
+
+#include <cassert>
+#include <cerrno>
+
+namespace vrdns::net {
+
+namespace {
+// A UDP payload is at most 65507 bytes (IPv4); dns::answer wants max_message_size anyway.
+constexpr std::size_t slot_size = dns::max_message_size;
+}  // namespace
+
+/// Everything one thread needs, allocated once at construction.
+struct UdpServer::Worker {
+  std::shared_ptr<Fd> socket;   // shared with pending update replies, which may outlive us
+  std::thread thread;
+  std::vector<uint8_t> rx, tx;
+  std::vector<mmsghdr> rx_msgs, tx_msgs;
+  std::vector<iovec> rx_iov, tx_iov;
+  std::vector<sockaddr_storage> peers;
+
+  Worker(Fd fd, std::size_t batch)
+      : socket(std::make_shared<Fd>(std::move(fd))),
+        rx(batch * slot_size),
+        tx(batch * slot_size),
+        rx_msgs(batch),
+        tx_msgs(batch),
+        rx_iov(batch),
+        tx_iov(batch),
+        peers(batch) {}
+};
+
+UdpServer::UdpServer(std::vector<Fd> sockets, const StatePublisher& publisher,
+                     UpdateHandler update_handler, std::size_t batch)
+    : publisher_(publisher), update_handler_(std::move(update_handler)), batch_(batch) {
+  assert(batch_ > 0);
+  for (auto& s : sockets) workers_.push_back(std::make_unique<Worker>(std::move(s), batch_));
+}
+
+UdpServer::~UdpServer() { stop(); }
+
+void UdpServer::start() {
+  assert(!started_);
+  started_ = true;
+  for (auto& w : workers_) w->thread = std::thread([this, &w = *w] { run(w); });
+}
+
+void UdpServer::stop() {
+  stopping_.store(true);
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
+}
+
+void UdpServer::run(Worker& w) {
+  StateReader reader(publisher_);
+  const int fd = w.socket->get();
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    for (std::size_t i = 0; i < batch_; ++i) {
+      // recvmmsg overwrites msg_namelen and msg_flags: reset them every round.
+      w.rx_iov[i] = {w.rx.data() + i * slot_size, slot_size};
+      auto& h = w.rx_msgs[i].msg_hdr;
+      h = {};
+      h.msg_name = &w.peers[i];
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_iov = &w.rx_iov[i];
+      h.msg_iovlen = 1;
+    }
+    // MSG_WAITFORONE: block (up to SO_RCVTIMEO) for the first datagram, then take whatever
+    // else is already queued without waiting.
+    int n = recvmmsg(fd, w.rx_msgs.data(), unsigned(batch_), MSG_WAITFORONE, nullptr);
+    if (n <= 0) continue;   // timeout (EAGAIN) or EINTR: re-check stopping_
+
+    const dns::ServingState& state = reader.refresh();
+    std::size_t out = 0;
+    for (int i = 0; i < n; ++i) {
+      const auto& in = w.rx_msgs[std::size_t(i)];
+      if (in.msg_hdr.msg_flags & MSG_TRUNC) continue;   // larger than any DNS message: drop
+      uint8_t* reply = w.tx.data() + out * slot_size;
+      const uint8_t* query = w.rx.data() + std::size_t(i) * slot_size;
+      dns::AnswerResult r =
+          dns::answer(state, query, in.msg_len, dns::Transport::udp, reply, slot_size);
+      if (r.what == dns::Disposition::drop) continue;
+      assert(r.length <= slot_size);
+      if (r.what == dns::Disposition::update && update_handler_) {
+        UpdateRequest req;
+        req.message.assign(query, query + in.msg_len);
+        req.transport = dns::Transport::udp;
+        req.peer = w.peers[std::size_t(i)];
+        req.peer_length = in.msg_hdr.msg_namelen;
+        req.reply = [sock = w.socket, peer = req.peer, len = req.peer_length](
+                        const uint8_t* data, std::size_t length) {
+          // UDP sendto on a shared socket is thread-safe; the Fd stays open while we hold it.
+          ::sendto(sock->get(), data, length, 0, reinterpret_cast<const sockaddr*>(&peer), len);
+        };
+        update_handler_(std::move(req));
+        continue;
+      }
+      w.tx_iov[out] = {reply, r.length};
+      auto& h = w.tx_msgs[out].msg_hdr;
+      h = {};
+      h.msg_name = &w.peers[std::size_t(i)];
+      h.msg_namelen = in.msg_hdr.msg_namelen;
+      h.msg_iov = &w.tx_iov[out];
+      h.msg_iovlen = 1;
+      ++out;
+    }
+
+    std::size_t sent = 0;
+    while (sent < out) {
+      int k = sendmmsg(fd, w.tx_msgs.data() + sent, unsigned(out - sent), 0);
+      if (k > 0) {
+        sent += std::size_t(k);
+      } else if (errno != EINTR) {
+        ++sent;   // this datagram cannot be sent (e.g. unreachable peer): skip it
+      }
+    }
+    replies_.fetch_add(out, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace vrdns::net

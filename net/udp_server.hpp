@@ -1,0 +1,53 @@
+// UDP front end: one thread per socket, each socket bound with SO_REUSEPORT to its address.
+//
+// The hot loop reads up to `batch` datagrams with one recvmmsg, answers them from one
+// serving-state snapshot into preallocated buffers, and sends the replies with sendmmsg. It
+// never allocates and takes no lock unless the serving state changed since the last batch.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "net/socket.hpp"
+#include "net/state_publisher.hpp"
+#include "net/update_hook.hpp"
+
+namespace vrdns::net {
+
+class UdpServer {
+ public:
+  static constexpr std::size_t default_batch = 32;
+
+  /// Takes bound sockets (open_udp_socket). Threads start in start().
+  UdpServer(std::vector<Fd> sockets, const StatePublisher& publisher,
+            UpdateHandler update_handler = {}, std::size_t batch = default_batch);
+  ~UdpServer();
+  UdpServer(const UdpServer&) = delete;
+  UdpServer& operator=(const UdpServer&) = delete;
+
+  void start();
+  /// Idempotent; returns once every worker has exited (within the socket receive timeout).
+  void stop();
+
+  /// Datagrams answered (replied to) so far, over all workers. For tests and statistics.
+  uint64_t replies() const { return replies_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Worker;
+  void run(Worker& w);
+
+  const StatePublisher& publisher_;
+  UpdateHandler update_handler_;
+  std::size_t batch_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> replies_{0};
+  bool started_ = false;
+};
+
+}  // namespace vrdns::net

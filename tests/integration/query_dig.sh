@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# End to end: the real vrdns binary on free 127.0.0.1 ports, queried by dig and kdig over
+# UDP and TCP, then stopped with SIGTERM (must exit 0).
+# Usage: bash query_dig.sh <build-dir> <source-dir>
+set -u
+BUILD=$(cd "${1:?build dir}" && pwd)
+SRC=$(cd "${2:?source dir}" && pwd)
+VRDNS="$BUILD/vrdns"
+ZONE="$SRC/configs/example.test.zone"
+[ -x "$VRDNS" ] || { echo "FAIL: $VRDNS not built"; exit 1; }
+command -v dig >/dev/null && command -v kdig >/dev/null || { echo "FAIL: dig/kdig missing"; exit 1; }
+
+TMP=$(mktemp -d)
+PID=""
+cleanup() {
+  exec 3<&- 2>/dev/null
+  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+FAILURES=0
+fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
+pass() { echo "ok: $*"; }
+
+# --- start, retrying on another port if the one we picked is taken -----------------------
+PORT=""
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+  try=$((20000 + RANDOM % 40000))
+  cat > "$TMP/node.toml" <<TOML
+[cluster]
+replicas = ["127.0.0.1:$((try + 1))"]
+[node]
+replica = 0
+name = "itest-node"
+data_dir = "data"
+[dns]
+listen = ["127.0.0.1:$try"]
+udp_workers = 2
+[[zone]]
+name = "example.test."
+file = "$ZONE"
+TOML
+  rm -f "$TMP/out"
+  mkfifo "$TMP/out"
+  "$VRDNS" --config "$TMP/node.toml" > "$TMP/out" 2> "$TMP/err" &
+  PID=$!
+  exec 3< "$TMP/out"       # the ready line arrives through this fifo
+  if read -r -t 20 -u 3 line; then
+    echo "started: $line"
+    expected="vrdns: replica 0 serving 1 zone(s) on 127.0.0.1:$try (udp+tcp)"
+    [ "$line" = "$expected" ] || fail "ready line: got '$line', want '$expected'"
+    PORT=$try
+    break
+  fi
+  # No ready line: vrdns exited (EOF on the fifo) or hung (timeout).
+  exec 3<&-
+  kill -KILL "$PID" 2>/dev/null
+  wait "$PID" 2>/dev/null
+  PID=""
+  if grep -q "cannot bind" "$TMP/err"; then
+    echo "port $try taken, trying another"
+    continue
+  fi
+  echo "FAIL: vrdns did not start:"; cat "$TMP/err"; exit 1
+done
+[ -n "$PORT" ] || { echo "FAIL: no free port found"; exit 1; }
+
+D="dig @127.0.0.1 -p $PORT +norec +time=2 +tries=1"
+K="kdig @127.0.0.1 -p $PORT +norec +time=2 +retry=0"
+
+# check NAME OUTPUT PATTERN: PATTERN (extended regex) must occur in OUTPUT.
+check() {
+  if grep -Eq -- "$3" <<<"$2"; then pass "$1"; else fail "$1: no /$3/ in:"; echo "$2" | sed 's/^/    /'; fi
+}
+check_not() {
+  if grep -Eq -- "$3" <<<"$2"; then fail "$1: unexpected /$3/ in:"; echo "$2" | sed 's/^/    /'; else pass "$1"; fi
+}
+
+for transport in "" "+tcp"; do
+  t=${transport:-udp}
+  out=$($D $transport www.example.test A)
+  check "dig $t A status" "$out" "status: NOERROR"
+  check "dig $t A aa" "$out" "flags: qr aa"
+  check "dig $t A data" "$out" "^www\.example\.test\.[[:space:]]+3600[[:space:]]+IN[[:space:]]+A[[:space:]]+192\.0\.2\.10$"
+
+  out=$($D $transport nothere.example.test A)
+  check "dig $t NXDOMAIN" "$out" "status: NXDOMAIN"
+  check "dig $t NXDOMAIN has SOA" "$out" "IN[[:space:]]+SOA[[:space:]]+ns1\.example\.test\."
+
+  out=$($D $transport www.example.org A)
+  check "dig $t REFUSED" "$out" "status: REFUSED"
+  check_not "dig $t REFUSED not aa" "$out" "flags:[^;]* aa"
+
+  out=$($D $transport status.vrdns. CH TXT)
+  check "dig $t CH TXT status.vrdns." "$out" '"replica=0 view=0 status=normal primary=0 op=0 commit=0"'
+  out=$($D $transport id.server. CH TXT)
+  check "dig $t CH TXT id.server." "$out" '"itest-node"'
+
+  out=$($K $transport www.example.test A)
+  check "kdig $t A" "$out" "status: NOERROR"
+  check "kdig $t A flags" "$out" "Flags: qr aa"
+  check "kdig $t A data" "$out" "192\.0\.2\.10"
+  out=$($K $transport nothere.example.test A)
+  check "kdig $t NXDOMAIN" "$out" "status: NXDOMAIN"
+  out=$($K $transport www.example.org A)
+  check "kdig $t REFUSED" "$out" "status: REFUSED"
+  out=$($K $transport -c CH -t TXT status.vrdns.)
+  check "kdig $t CH TXT status.vrdns." "$out" '"replica=0 view=0 status=normal primary=0 op=0 commit=0"'
+done
+
+# The 40-record RRset: over 512 bytes, so UDP without EDNS is truncated (TC, no answers);
+# TCP gets all of it.
+out=$($D +noedns +ignore big.example.test A)
+check "dig udp big: TC" "$out" "flags: qr aa tc"
+check "dig udp big: empty answer" "$out" "ANSWER: 0,"
+out=$($D +noedns +tcp big.example.test A)
+check "dig tcp big: 40 answers" "$out" "ANSWER: 40,"
+check_not "dig tcp big: no TC" "$out" "flags:[^;]* tc"
+out=$($K +noedns +ignore big.example.test A)
+check "kdig udp big: TC" "$out" "Flags: qr aa tc"
+out=$($K +noedns +tcp big.example.test A)
+check "kdig tcp big: 40 answers" "$out" "ANSWER: 40;"
+# ~2 kB of TXT: truncated even at EDNS 1232, complete over TCP.
+out=$($D +bufsize=1232 +ignore bigtxt.example.test TXT)
+check "dig udp bigtxt EDNS: TC" "$out" "flags: qr aa tc"
+out=$($D +tcp bigtxt.example.test TXT)
+check "dig tcp bigtxt: 5 answers" "$out" "ANSWER: 5,"
+
+# --- stop: SIGTERM must give a clean exit 0 ----------------------------------------------
+# vrdns closes its stdout (the fifo) when it exits: EOF on fd 3 is the event to wait for,
+# bounded by read's timeout (status > 128 means it timed out).
+kill -TERM "$PID"
+read -r -t 10 -u 3 rest
+read_rc=$?
+if [ "$read_rc" -gt 128 ]; then fail "vrdns still running 10 s after SIGTERM"; kill -KILL "$PID"; fi
+wait "$PID"
+rc=$?
+PID=""
+if [ "$rc" -eq 0 ]; then pass "SIGTERM -> exit 0"; else fail "SIGTERM -> exit $rc"; cat "$TMP/err"; fi
+
+if [ "$FAILURES" -ne 0 ]; then echo "$FAILURES check(s) failed"; exit 1; fi
+echo "all checks passed"

@@ -1,0 +1,255 @@
+#define BOOST_TEST_MODULE test_config
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace fs = std::filesystem;
+using vrdns::config::ConfigError;
+using vrdns::config::load_config;
+
+namespace {
+
+/// A private directory with a valid zone file; removed at the end of the test.
+struct Dir {
+  fs::path path;
+  Dir() {
+    std::string tmpl = (fs::temp_directory_path() / "vrdns-config-XXXXXX").string();
+    BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+    fs::copy_file(fs::path(VRDNS_SOURCE_DIR) / "configs" / "example.test.zone",
+                  path / "example.test.zone");
+  }
+  ~Dir() { fs::remove_all(path); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return (path / name).string();
+  }
+};
+
+// A valid config; its line numbers are what the tests below edit.
+const std::vector<std::string> base_lines = {
+    "[cluster]",                                                               // 1
+    "replicas = [\"127.0.0.1:7301\", \"127.0.0.1:7302\", \"127.0.0.1:7303\"]",  // 2
+    "[node]",                                                                  // 3
+    "replica = 1",                                                             // 4
+    "data_dir = \"data\"",                                                     // 5
+    "[dns]",                                                                   // 6
+    "listen = [\"127.0.0.1:5301\"]",                                           // 7
+    "[[zone]]",                                                                // 8
+    "name = \"example.test.\"",                                                // 9
+    "file = \"example.test.zone\"",                                            // 10
+    "[[key]]",                                                                 // 11
+    "name = \"update-key.\"",                                                  // 12
+    "algorithm = \"hmac-sha256\"",                                             // 13
+    "secret = \"c2VjcmV0LXNlY3JldA==\"",                                       // 14
+    "[update]",                                                                // 15
+    "allow = [\"update-key.\"]",                                               // 16
+};
+
+/// base_lines with line `n` (1-based) replaced by `text` (which may hold several lines)
+/// and `extra` appended.
+std::string edited(std::size_t n, const std::string& text, const std::string& extra = "") {
+  std::string out;
+  for (std::size_t i = 0; i < base_lines.size(); ++i)
+    out += (i + 1 == n ? text : base_lines[i]) + "\n";
+  return out + extra;
+}
+
+/// Loads `text` as <dir>/node.toml; requires a ConfigError and checks that its one-line
+/// message starts with "<file>:<line>: <key>: " and contains `detail`.
+void expect_error(const std::string& text, std::size_t line, const std::string& key,
+                  const std::string& detail = "") {
+  Dir dir;
+  std::string file = dir.write("node.toml", text);
+  try {
+    load_config(file);
+    BOOST_FAIL("no error for key " << key);
+  } catch (const ConfigError& e) {
+    std::string msg = e.what();
+    BOOST_TEST_INFO("message: " << msg);
+    std::string prefix = file + ":" + std::to_string(line) + ": " + key + ": ";
+    BOOST_TEST(msg.rfind(prefix, 0) == 0u);
+    BOOST_TEST(msg.find('\n') == std::string::npos);
+    BOOST_TEST(msg.find(detail) != std::string::npos);
+    BOOST_TEST(e.line == line);
+    BOOST_TEST(e.key == key);
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(base_config_parses_with_defaults) {
+  Dir dir;
+  auto cfg = load_config(dir.write("node.toml", edited(0, "")));
+  BOOST_TEST(cfg.replicas.size() == 3u);
+  BOOST_TEST(cfg.replicas[2].port == 7303);
+  BOOST_TEST(cfg.replica == 1u);
+  BOOST_TEST(cfg.name == "vrdns-1");   // default from the replica index
+  BOOST_TEST(cfg.data_dir == (dir.path / "data").string());   // relative to the config file
+  BOOST_TEST(cfg.dns.listen.size() == 1u);
+  BOOST_TEST(cfg.dns.listen[0].to_string() == "127.0.0.1:5301");
+  BOOST_TEST(cfg.dns.udp_workers == 2u);
+  BOOST_TEST(cfg.dns.tcp_workers == 1u);
+  BOOST_TEST(cfg.dns.edns_udp_size == 1232);
+  BOOST_TEST(cfg.dns.tcp_idle_timeout_ms == 10000u);
+  BOOST_TEST(cfg.dns.tcp_max_connections == 1024u);
+  BOOST_REQUIRE(cfg.zones.size() == 1u);
+  BOOST_TEST(cfg.zones[0].file == (dir.path / "example.test.zone").string());
+  BOOST_REQUIRE(cfg.zones[0].zone);
+  BOOST_TEST(cfg.zones[0].zone->record_count() > 10u);
+  BOOST_REQUIRE(cfg.keys.size() == 1u);
+  BOOST_TEST(cfg.keys[0].name == "update-key.");
+  BOOST_TEST(cfg.keys[0].algorithm == "hmac-sha256");
+  BOOST_TEST(cfg.update_allow == std::vector<std::string>{"update-key."});
+}
+
+BOOST_AUTO_TEST_CASE(explicit_values_override_defaults) {
+  Dir dir;
+  auto cfg = load_config(dir.write(
+      "node.toml", edited(7,
+                          "listen = [\"[::1]:5301\", \"127.0.0.2:0\"]\nudp_workers = 4\n"
+                          "tcp_workers = 2\nedns_udp_size = 4096\ntcp_idle_timeout_ms = 500\n"
+                          "tcp_max_connections = 7")));
+  BOOST_REQUIRE(cfg.dns.listen.size() == 2u);
+  BOOST_TEST(cfg.dns.listen[0].family == AF_INET6);
+  BOOST_TEST(cfg.dns.listen[0].host == "::1");
+  BOOST_TEST(cfg.dns.listen[0].to_string() == "[::1]:5301");
+  BOOST_TEST(cfg.dns.listen[1].port == 0);
+  BOOST_TEST(cfg.dns.udp_workers == 4u);
+  BOOST_TEST(cfg.dns.tcp_workers == 2u);
+  BOOST_TEST(cfg.dns.edns_udp_size == 4096);
+  BOOST_TEST(cfg.dns.tcp_idle_timeout_ms == 500u);
+  BOOST_TEST(cfg.dns.tcp_max_connections == 7u);
+}
+
+BOOST_AUTO_TEST_CASE(shipped_node_configs_parse) {
+  for (int i = 0; i < 3; ++i) {
+    auto path = std::string(VRDNS_SOURCE_DIR) + "/configs/node" + std::to_string(i) + ".toml";
+    BOOST_TEST_INFO(path);
+    auto cfg = load_config(path);
+    BOOST_TEST(cfg.replica == std::size_t(i));
+    BOOST_TEST(cfg.replicas.size() == 3u);
+    BOOST_TEST(cfg.replicas[std::size_t(i)].port == 7301 + i);
+    BOOST_TEST(cfg.dns.listen.at(0).port == 5301 + i);
+    BOOST_TEST(cfg.zones.size() == 1u);
+    BOOST_TEST(cfg.zones.at(0).name == "example.test.");
+    BOOST_TEST(cfg.keys.size() == 1u);
+    BOOST_TEST(cfg.update_allow.size() == 1u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(syntax_error) { expect_error(edited(4, "replica = "), 4, "syntax"); }
+
+BOOST_AUTO_TEST_CASE(unknown_keys_anywhere) {
+  expect_error(edited(1, "bogus = 1\n[cluster]"), 1, "bogus", "unknown key");
+  expect_error(edited(16, "allow = []\nbogus = 1"), 17, "update.bogus", "unknown key");
+  expect_error(edited(7, "lisen = [\"127.0.0.1:5301\"]"), 7, "dns.lisen", "unknown key");
+  expect_error(edited(10, "file = \"example.test.zone\"\nttl = 5"), 11, "zone[0].ttl");
+  expect_error(edited(0, "", "[extra]\nx = 1\n"), 17, "extra", "unknown key");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_types) {
+  expect_error(edited(4, "replica = \"1\""), 4, "node.replica", "expected integer, got string");
+  expect_error(edited(7, "listen = \"127.0.0.1:5301\""), 7, "dns.listen", "expected array");
+  expect_error(edited(7, "listen = [5301]"), 7, "dns.listen", "expected string, got integer");
+  std::string scalar_cluster = "cluster = 3\n";
+  for (std::size_t i = 2; i < base_lines.size(); ++i) scalar_cluster += base_lines[i] + "\n";
+  expect_error(scalar_cluster, 1, "cluster", "expected table, got integer");
+  expect_error(edited(8, "[zone]"), 8, "zone", "expected array of tables");
+  expect_error(edited(4, "replica = 1.5"), 4, "node.replica", "expected integer, got float");
+}
+
+BOOST_AUTO_TEST_CASE(out_of_range) {
+  expect_error(edited(7, "listen = [\"127.0.0.1:5301\"]\nedns_udp_size = 100"), 8,
+               "dns.edns_udp_size", "out of range 512..4096");
+  expect_error(edited(7, "listen = [\"127.0.0.1:5301\"]\nudp_workers = 0"), 8,
+               "dns.udp_workers", "out of range");
+  expect_error(edited(4, "replica = 3"), 4, "node.replica", "out of range");
+  expect_error(edited(4, "replica = -1"), 4, "node.replica", "out of range");
+}
+
+BOOST_AUTO_TEST_CASE(missing_required) {
+  expect_error(edited(5, ""), 3, "node.data_dir", "missing required key");
+  expect_error(edited(9, ""), 8, "zone[0].name", "missing required key");
+  std::string no_dns;
+  for (std::size_t i = 0; i < base_lines.size(); ++i)
+    if (i != 5 && i != 6) no_dns += base_lines[i] + "\n";
+  expect_error(no_dns, 1, "dns", "missing required table");
+}
+
+BOOST_AUTO_TEST_CASE(bad_addresses) {
+  expect_error(edited(7, "listen = [\"127.0.0.1\"]"), 7, "dns.listen",
+               "expected \"host:port\"");
+  expect_error(edited(7, "listen = [\"127.0.0.1:70000\"]"), 7, "dns.listen");
+  expect_error(edited(7, "listen = [\"::1:53\"]"), 7, "dns.listen");
+  expect_error(edited(7, "listen = [\"localhost:53\"]"), 7, "dns.listen");
+  expect_error(edited(7, "listen = []"), 7, "dns.listen", "must not be empty");
+  expect_error(edited(2, "replicas = [\"127.0.0.1:7301\", \"127.0.0.1:7301\"]"), 2,
+               "cluster.replicas", "duplicate");
+}
+
+BOOST_AUTO_TEST_CASE(zone_errors) {
+  // Duplicate (case-insensitive) apex.
+  expect_error(edited(0, "", "[[zone]]\nname = \"EXAMPLE.test.\"\nfile = \"example.test.zone\"\n"),
+               18, "zone[1].name", "duplicate zone");
+  expect_error(edited(9, "name = \"example.test\""), 9, "zone[0].name", "absolute");
+  expect_error(edited(10, "file = \"nothere.zone\""), 10, "zone[0].file", "no such file");
+  // A zone that does not load: the message names the zone file and its line too.
+  Dir dir;
+  dir.write("bad.zone",
+            "$ORIGIN bad.test.\n$TTL 300\n@ IN SOA ns1 host 1 2 3 4 5\n@ IN NS ns1\nns1 IN A 999.1.2.3\n");
+  std::string file = dir.write("node.toml", edited(0, "", "[[zone]]\nname = \"bad.test.\"\nfile = \"bad.zone\"\n"));
+  try {
+    load_config(file);
+    BOOST_FAIL("bad zone accepted");
+  } catch (const ConfigError& e) {
+    std::string msg = e.what();
+    BOOST_TEST_INFO(msg);
+    BOOST_TEST(msg.rfind(file + ":19: zone[1].file: zone does not load: ", 0) == 0u);
+    BOOST_TEST(msg.find("bad.zone:5") != std::string::npos);
+    BOOST_TEST(msg.find('\n') == std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(key_errors) {
+  expect_error(edited(14, "secret = \"not base64!\""), 14, "key[0].secret", "base64");
+  expect_error(edited(14, "secret = \"abc\""), 14, "key[0].secret", "base64");
+  expect_error(edited(14, "secret = \"\""), 14, "key[0].secret", "base64");
+  expect_error(edited(13, "algorithm = \"hmac-sha999\""), 13, "key[0].algorithm",
+               "unknown algorithm");
+  expect_error(edited(0, "", "[[key]]\nname = \"UPDATE-key\"\nalgorithm = \"hmac-sha1\"\nsecret = \"YQ==\"\n"),
+               18, "key[1].name", "duplicate key");
+  expect_error(edited(16, "allow = [\"update-key.\", \"other-key.\"]"), 16, "update.allow",
+               "other-key.");
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_file) {
+  try {
+    load_config("/nonexistent/vrdns.toml");
+    BOOST_FAIL("no error");
+  } catch (const ConfigError& e) {
+    BOOST_TEST(std::string(e.what()).rfind("/nonexistent/vrdns.toml: ", 0) == 0u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(base64) {
+  std::string out;
+  BOOST_TEST(vrdns::config::base64_decode("aGVsbG8=", out));
+  BOOST_TEST(out == "hello");
+  BOOST_TEST(vrdns::config::base64_decode("aGVsbG8h", out));
+  BOOST_TEST(out == "hello!");
+  BOOST_TEST(vrdns::config::base64_decode("aGk=", out) == true);
+  BOOST_TEST(out == "hi");
+  BOOST_TEST(vrdns::config::base64_decode("aGk", out) == false);
+  BOOST_TEST(vrdns::config::base64_decode("a=Gk", out) == false);
+  BOOST_TEST(vrdns::config::base64_decode("aG=k", out) == false);
+  BOOST_TEST(vrdns::config::base64_decode("aGk=aGk=", out) == false);
+}

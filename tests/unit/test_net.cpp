@@ -1,0 +1,561 @@
+#define BOOST_TEST_MODULE test_net
+#include <boost/test/unit_test.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actors/dns_frontend.hpp"
+#include "dns/responder.hpp"
+#include "dns/zone.hpp"
+#include "net/dns_server.hpp"
+#include "net/socket.hpp"
+
+// ldns/common.h #defines bool/true/false in C++ unless __bool_true_false_are_defined is
+// set, which breaks later standard headers (e.g. <optional>'s `bool(x) <=> false`).
+// <stdbool.h> sets it.
+#include <stdbool.h>
+#include <ldns/ldns.h>
+
+using namespace std::chrono_literals;
+using Bytes = std::vector<uint8_t>;
+using vrdns::dns::Transport;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// ---- serving states ----------------------------------------------------------------
+
+vrdns::dns::ServingStatePtr make_state(vrdns::dns::ZonePtr zone, const std::string& status) {
+  auto zones = std::make_shared<vrdns::dns::ZoneSet>();
+  zones->zones.push_back(std::move(zone));
+  auto s = std::make_shared<vrdns::dns::ServingState>();
+  s->zones = zones;
+  s->identity = "test-node";
+  s->version = "vrdns test";
+  s->status = status;
+  return s;
+}
+
+/// The shipped example zone (state "A").
+vrdns::dns::ServingStatePtr state_a() {
+  static auto s = make_state(
+      vrdns::dns::load_zone_file(std::string(VRDNS_SOURCE_DIR) + "/configs/example.test.zone",
+                                 "example.test."),
+      "state=a");
+  return s;
+}
+
+/// Same apex, different data for www (state "B"): lets tests see which state answered.
+vrdns::dns::ServingStatePtr state_b() {
+  static auto s = make_state(vrdns::dns::load_zone_text("$ORIGIN example.test.\n$TTL 60\n"
+                                                         "@ IN SOA ns1 host 2 7200 3600 1209600 300\n"
+                                                         "@ IN NS ns1\nns1 IN A 192.0.2.53\n"
+                                                         "www IN A 192.0.2.111\n",
+                                                         "example.test.", "state-b"),
+                             "state=b");
+  return s;
+}
+
+// ---- DNS messages ---------------------------------------------------------------------
+
+Bytes make_query(const char* name, ldns_rr_type type, uint16_t id, bool edns = false,
+                 ldns_pkt_opcode opcode = LDNS_PACKET_QUERY) {
+  ldns_pkt* p = ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN, LDNS_RD);
+  BOOST_REQUIRE(p);
+  ldns_pkt_set_id(p, id);
+  ldns_pkt_set_opcode(p, opcode);
+  if (edns) ldns_pkt_set_edns_udp_size(p, 1232);
+  uint8_t* wire = nullptr;
+  size_t len = 0;
+  BOOST_REQUIRE(ldns_pkt2wire(&wire, p, &len) == LDNS_STATUS_OK);
+  Bytes out(wire, wire + len);
+  free(wire);
+  ldns_pkt_free(p);
+  return out;
+}
+
+/// What the query engine itself says; the front end must send exactly this.
+Bytes expected(const vrdns::dns::ServingStatePtr& state, const Bytes& q, Transport t) {
+  Bytes out(vrdns::dns::max_message_size);
+  auto r = vrdns::dns::answer(*state, q.data(), q.size(), t, out.data(), out.size());
+  BOOST_REQUIRE(r.what != vrdns::dns::Disposition::drop);
+  out.resize(r.length);
+  return out;
+}
+
+uint16_t rcode_of(const Bytes& m) { return m.size() >= 4 ? m[3] & 0x0f : 0xffff; }
+bool tc_of(const Bytes& m) { return m.size() >= 3 && (m[2] & 0x02); }
+
+// ---- sockets ------------------------------------------------------------------------
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+void set_timeout(int fd, std::chrono::milliseconds t) {
+  timeval tv{};
+  tv.tv_sec = t.count() / 1000;
+  tv.tv_usec = (t.count() % 1000) * 1000;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+struct UdpClient {
+  vrdns::net::Fd fd{::socket(AF_INET, SOCK_DGRAM, 0)};
+  sockaddr_in server;
+  explicit UdpClient(uint16_t port) : server(loopback(port)) { set_timeout(fd.get(), 2000ms); }
+  // Boost.Test macros are not thread-safe: the *_raw members report by return value, for
+  // use on helper threads; the others check with BOOST_REQUIRE on the test thread.
+  bool send_raw(const Bytes& m) {
+    return ::sendto(fd.get(), m.data(), m.size(), 0, reinterpret_cast<const sockaddr*>(&server),
+                    sizeof server) == ssize_t(m.size());
+  }
+  void send(const Bytes& m) { BOOST_REQUIRE(send_raw(m)); }
+  /// Empty on timeout.
+  Bytes receive() {
+    Bytes buf(65535);
+    ssize_t n = ::recv(fd.get(), buf.data(), buf.size(), 0);
+    buf.resize(n > 0 ? std::size_t(n) : 0);
+    return buf;
+  }
+  Bytes ask(const Bytes& m) {
+    send(m);
+    return receive();
+  }
+  Bytes ask_raw(const Bytes& m) { return send_raw(m) ? receive() : Bytes{}; }
+};
+
+struct TcpClient {
+  vrdns::net::Fd fd{::socket(AF_INET, SOCK_STREAM, 0)};
+  explicit TcpClient(uint16_t port, std::chrono::milliseconds timeout = 3000ms) {
+    auto a = loopback(port);
+    BOOST_REQUIRE(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0);
+    int one = 1;
+    setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    set_timeout(fd.get(), timeout);
+  }
+  bool write_raw(const uint8_t* p, std::size_t n) {
+    while (n > 0) {
+      ssize_t k = ::send(fd.get(), p, n, MSG_NOSIGNAL);
+      if (k <= 0) return false;
+      p += k;
+      n -= std::size_t(k);
+    }
+    return true;
+  }
+  void write(const uint8_t* p, std::size_t n) { BOOST_REQUIRE(write_raw(p, n)); }
+  static Bytes frame(const Bytes& m) {
+    Bytes f{uint8_t(m.size() >> 8), uint8_t(m.size())};
+    f.insert(f.end(), m.begin(), m.end());
+    return f;
+  }
+  bool send_raw(const Bytes& m) {
+    auto f = frame(m);
+    return write_raw(f.data(), f.size());
+  }
+  void send(const Bytes& m) { BOOST_REQUIRE(send_raw(m)); }
+  /// Reads exactly n bytes; false on EOF, error or timeout.
+  bool read_exact(uint8_t* p, std::size_t n) {
+    while (n > 0) {
+      ssize_t k = ::recv(fd.get(), p, n, 0);
+      if (k <= 0) return false;
+      p += k;
+      n -= std::size_t(k);
+    }
+    return true;
+  }
+  /// One framed message; empty on EOF/timeout.
+  Bytes receive() {
+    uint8_t len[2];
+    if (!read_exact(len, 2)) return {};
+    Bytes m((std::size_t(len[0]) << 8) | len[1]);
+    if (!read_exact(m.data(), m.size())) return {};
+    return m;
+  }
+  /// True if the server closed the connection (EOF or reset) within the receive timeout.
+  bool closed_by_server() {
+    uint8_t b;
+    ssize_t k = ::recv(fd.get(), &b, 1, 0);
+    return k == 0 || (k < 0 && errno == ECONNRESET);
+  }
+};
+
+struct Server {
+  std::unique_ptr<vrdns::net::DnsServer> server;
+  explicit Server(vrdns::net::ServerOptions o = {},
+                  vrdns::dns::ServingStatePtr initial = state_a(),
+                  vrdns::net::UpdateHandler update = {}) {
+    if (o.listen.empty()) o.listen = {*vrdns::net::parse_endpoint("127.0.0.1:0")};
+    server = std::make_unique<vrdns::net::DnsServer>(o, initial, std::move(update));
+    server->start();
+  }
+  uint16_t port() const { return server->endpoints().at(0).port; }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(udp_answers_match_responder) {
+  Server s;
+  UdpClient c(s.port());
+  struct Case { const char* name; ldns_rr_type type; bool edns; uint16_t rcode; bool tc; };
+  const Case cases[] = {
+      {"www.example.test.", LDNS_RR_TYPE_A, false, 0, false},
+      {"nothere.example.test.", LDNS_RR_TYPE_A, true, 3, false},     // NXDOMAIN
+      {"www.example.org.", LDNS_RR_TYPE_A, false, 5, false},         // REFUSED: not our zone
+      {"big.example.test.", LDNS_RR_TYPE_A, false, 0, true},         // > 512: TC
+      {"big.example.test.", LDNS_RR_TYPE_A, true, 0, false},         // fits EDNS 1232
+  };
+  uint16_t id = 100;
+  for (const auto& k : cases) {
+    BOOST_TEST_INFO(k.name << " edns=" << k.edns);
+    auto q = make_query(k.name, k.type, ++id, k.edns);
+    auto reply = c.ask(q);
+    BOOST_REQUIRE(!reply.empty());
+    BOOST_TEST(reply == expected(state_a(), q, Transport::udp));
+    BOOST_TEST(rcode_of(reply) == k.rcode);
+    BOOST_TEST(tc_of(reply) == k.tc);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(udp_garbage_is_ignored) {
+  Server s;
+  UdpClient c(s.port());
+  c.send(Bytes{0x01});                        // not even a header
+  c.send(Bytes(11, 0xff));
+  auto q = make_query("www.example.test.", LDNS_RR_TYPE_A, 7);
+  auto reply = c.ask(q);   // the worker survived and answers the next query
+  BOOST_TEST(reply == expected(state_a(), q, Transport::udp));
+}
+
+BOOST_AUTO_TEST_CASE(tcp_answers_and_pipelining) {
+  Server s;
+  TcpClient c(s.port());
+  // Several queries in ONE write; answers come back complete, in order.
+  std::vector<Bytes> queries = {
+      make_query("www.example.test.", LDNS_RR_TYPE_A, 1),
+      make_query("big.example.test.", LDNS_RR_TYPE_A, 2),        // no TC over TCP
+      make_query("nothere.example.test.", LDNS_RR_TYPE_A, 3),
+      make_query("bigtxt.example.test.", LDNS_RR_TYPE_TXT, 4),
+      make_query("mail.example.test.", LDNS_RR_TYPE_AAAA, 5),
+  };
+  Bytes all;
+  for (const auto& q : queries) {
+    auto f = TcpClient::frame(q);
+    all.insert(all.end(), f.begin(), f.end());
+  }
+  c.write(all.data(), all.size());
+  for (const auto& q : queries) {
+    auto reply = c.receive();
+    BOOST_REQUIRE(!reply.empty());
+    BOOST_TEST(reply == expected(state_a(), q, Transport::tcp));
+    BOOST_TEST(!tc_of(reply));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(tcp_split_frames) {
+  Server s;
+  TcpClient c(s.port());
+  auto q1 = make_query("www.example.test.", LDNS_RR_TYPE_A, 11);
+  auto q2 = make_query("ns1.example.test.", LDNS_RR_TYPE_AAAA, 12);
+  auto f1 = TcpClient::frame(q1), f2 = TcpClient::frame(q2);
+  Bytes all = f1;
+  all.insert(all.end(), f2.begin(), f2.end());
+  // Cut points: inside the first length prefix, inside the first message, inside the
+  // second length prefix. The pauses only make separate TCP segments likely; correctness
+  // does not depend on them.
+  std::vector<std::size_t> cuts = {1, 7, f1.size() + 1, all.size()};
+  std::size_t from = 0;
+  for (auto cut : cuts) {
+    c.write(all.data() + from, cut - from);
+    from = cut;
+    std::this_thread::sleep_for(20ms);
+  }
+  BOOST_TEST(c.receive() == expected(state_a(), q1, Transport::tcp));
+  BOOST_TEST(c.receive() == expected(state_a(), q2, Transport::tcp));
+}
+
+BOOST_AUTO_TEST_CASE(tcp_garbage_frame_then_valid_query) {
+  Server s;
+  TcpClient c(s.port());
+  Bytes junk = {0x00, 0x03, 0xde, 0xad, 0xbe};   // a 3-byte "message": no header
+  c.write(junk.data(), junk.size());
+  auto q = make_query("www.example.test.", LDNS_RR_TYPE_A, 21);
+  c.send(q);
+  BOOST_TEST(c.receive() == expected(state_a(), q, Transport::tcp));
+}
+
+BOOST_AUTO_TEST_CASE(tcp_idle_timeout_closes) {
+  vrdns::net::ServerOptions o;
+  o.tcp.idle_timeout = 300ms;
+  Server s(o);
+  TcpClient active(s.port());
+  auto q = make_query("www.example.test.", LDNS_RR_TYPE_A, 31);
+  active.send(q);
+  BOOST_REQUIRE(!active.receive().empty());
+  auto start = Clock::now();
+  BOOST_TEST(active.closed_by_server());   // blocks until the server closes (or 3 s)
+  auto waited = Clock::now() - start;
+  BOOST_TEST((waited >= 250ms));
+  BOOST_TEST((waited < 2500ms));
+}
+
+BOOST_AUTO_TEST_CASE(tcp_max_connections) {
+  vrdns::net::ServerOptions o;
+  o.tcp.max_connections = 2;
+  Server s(o);
+  auto q = make_query("www.example.test.", LDNS_RR_TYPE_A, 41);
+  auto c1 = std::make_unique<TcpClient>(s.port());
+  TcpClient c2(s.port());
+  // A round trip on each proves the server accepted (and counted) them.
+  c1->send(q);
+  BOOST_REQUIRE(c1->receive() == expected(state_a(), q, Transport::tcp));
+  c2.send(q);
+  BOOST_REQUIRE(c2.receive() == expected(state_a(), q, Transport::tcp));
+  BOOST_TEST(s.server->tcp_connections() == 2u);
+  TcpClient c3(s.port());   // the kernel completes the handshake; the server then closes it
+  BOOST_TEST(c3.closed_by_server());
+  // Closing one frees a slot. Wait (bounded) for the server to see the close.
+  c1.reset();
+  auto deadline = Clock::now() + 3s;
+  while (s.server->tcp_connections() != 1u && Clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  BOOST_REQUIRE(s.server->tcp_connections() == 1u);
+  TcpClient c4(s.port());
+  c4.send(q);
+  BOOST_TEST(c4.receive() == expected(state_a(), q, Transport::tcp));
+}
+
+BOOST_AUTO_TEST_CASE(tcp_backpressure_keeps_every_answer) {
+  vrdns::net::ServerOptions o;
+  o.tcp.max_buffered_output = 16 * 1024;   // far below the ~1 MB of answers below
+  Server s(o);
+  TcpClient c(s.port());
+  constexpr int n = 500;
+  auto q = make_query("bigtxt.example.test.", LDNS_RR_TYPE_TXT, 51);
+  auto want = expected(state_a(), q, Transport::tcp);
+  // The writer may block while the server holds back (it stops reading us): own thread.
+  std::atomic<bool> written{true};
+  std::thread writer([&] {
+    auto f = TcpClient::frame(q);
+    for (int i = 0; i < n && written; ++i) written = c.write_raw(f.data(), f.size());
+  });
+  int ok = 0;
+  for (int i = 0; i < n; ++i) {
+    auto reply = c.receive();
+    if (reply.empty()) { BOOST_TEST_MESSAGE("empty at " << i << " errno " << errno); break; }
+    if (reply != want) BOOST_TEST_MESSAGE("mismatch at " << i << " size " << reply.size());
+    ok += reply == want;
+  }
+  writer.join();
+  BOOST_TEST(written.load());
+  BOOST_TEST(ok == n);
+}
+
+BOOST_AUTO_TEST_CASE(swapping_state_under_load) {
+  Server s;
+  auto q = make_query("www.example.test.", LDNS_RR_TYPE_A, 61);
+  const auto want_a_udp = expected(state_a(), q, Transport::udp);
+  const auto want_b_udp = expected(state_b(), q, Transport::udp);
+  const auto want_a_tcp = expected(state_a(), q, Transport::tcp);
+  const auto want_b_tcp = expected(state_b(), q, Transport::tcp);
+  BOOST_REQUIRE(want_a_udp != want_b_udp);
+
+  constexpr int per_client = 1000;
+  std::atomic<int> bad{0}, seen_a{0}, seen_b{0}, running{3};
+  auto count = [&](bool a, bool b) {
+    if (a) ++seen_a;
+    else if (b) ++seen_b;
+    else ++bad;
+  };
+  UdpClient u1(s.port()), u2(s.port());
+  TcpClient tc(s.port());
+  auto udp_load = [&](UdpClient& c) {
+    for (int i = 0; i < per_client; ++i) {
+      auto r = c.ask_raw(q);
+      count(r == want_a_udp, r == want_b_udp);
+    }
+    --running;
+  };
+  auto tcp_load = [&](TcpClient& c) {
+    for (int i = 0; i < per_client; ++i) {
+      auto r = c.send_raw(q) ? c.receive() : Bytes{};
+      count(r == want_a_tcp, r == want_b_tcp);
+    }
+    --running;
+  };
+  std::thread t1(udp_load, std::ref(u1)), t2(udp_load, std::ref(u2)), t3(tcp_load, std::ref(tc));
+  // Publish alternately for as long as the clients run (bounded in time).
+  auto deadline = Clock::now() + 20s;
+  long publishes = 0;
+  while (running > 0 && Clock::now() < deadline) {
+    s.server->publish(++publishes % 2 ? state_b() : state_a());
+  }
+  t1.join();
+  t2.join();
+  t3.join();
+  BOOST_TEST_MESSAGE("publishes " << publishes << " a " << seen_a << " b " << seen_b);
+  BOOST_TEST(bad.load() == 0);
+  BOOST_TEST(seen_a + seen_b == 3 * per_client);
+  BOOST_TEST(seen_a > 0);   // both states really served while swapping
+  BOOST_TEST(seen_b > 0);
+
+  // After a publish, the very next query sees the new state (checked once per batch).
+  UdpClient c(s.port());
+  TcpClient t(s.port());
+  s.server->publish(state_b());
+  BOOST_TEST(c.ask(q) == want_b_udp);
+  t.send(q);
+  BOOST_TEST(t.receive() == want_b_tcp);
+  s.server->publish(state_a());
+  BOOST_TEST(c.ask(q) == want_a_udp);
+  t.send(q);
+  BOOST_TEST(t.receive() == want_a_tcp);
+}
+
+BOOST_AUTO_TEST_CASE(update_hook_answers_later_from_another_thread) {
+  std::mutex mutex;
+  std::vector<std::thread> repliers;
+  std::atomic<int> handed{0};
+  // A stand-in for the replicated update path: answers with the query, QR set and
+  // RCODE 9 (NOTAUTH), from another thread.
+  vrdns::net::UpdateHandler handler = [&](vrdns::net::UpdateRequest req) {
+    ++handed;
+    std::lock_guard lock(mutex);
+    repliers.emplace_back([r = std::move(req)] {
+      Bytes m = r.message;
+      m[2] |= 0x80;
+      m[3] = uint8_t((m[3] & 0xf0) | 9);
+      r.reply(m.data(), m.size());
+    });
+  };
+  Server s({}, state_a(), handler);
+  auto upd = make_query("example.test.", LDNS_RR_TYPE_SOA, 71, false, LDNS_PACKET_UPDATE);
+  UdpClient u(s.port());
+  auto r1 = u.ask(upd);
+  BOOST_REQUIRE(r1.size() == upd.size());
+  BOOST_TEST(rcode_of(r1) == 9);
+  TcpClient t(s.port());
+  t.send(upd);
+  auto r2 = t.receive();
+  BOOST_REQUIRE(r2.size() == upd.size());
+  BOOST_TEST(rcode_of(r2) == 9);
+  BOOST_TEST(handed.load() == 2);
+  // Queries still go the normal way.
+  auto q = make_query("www.example.test.", LDNS_RR_TYPE_A, 72);
+  t.send(q);
+  BOOST_TEST(t.receive() == expected(state_a(), q, Transport::tcp));
+  s.server->stop();
+  for (auto& th : repliers) th.join();
+}
+
+BOOST_AUTO_TEST_CASE(update_without_hook_sends_fallback) {
+  Server s;
+  auto upd = make_query("example.test.", LDNS_RR_TYPE_SOA, 81, false, LDNS_PACKET_UPDATE);
+  UdpClient u(s.port());
+  BOOST_TEST(u.ask(upd) == expected(state_a(), upd, Transport::udp));
+}
+
+BOOST_AUTO_TEST_CASE(taken_port_fails_clearly) {
+  // A plain socket (no SO_REUSEPORT) holds the port.
+  vrdns::net::Fd holder(::socket(AF_INET, SOCK_DGRAM, 0));
+  auto a = loopback(0);
+  BOOST_REQUIRE(::bind(holder.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  uint16_t port = vrdns::net::bound_port(holder.get());
+  // TCP on the same number may be free; UDP is not.
+  vrdns::net::ServerOptions o;
+  o.listen = {*vrdns::net::parse_endpoint("127.0.0.1:" + std::to_string(port))};
+  try {
+    vrdns::net::DnsServer server(o, state_a());
+    BOOST_FAIL("bind succeeded on a taken port");
+  } catch (const std::runtime_error& e) {
+    std::string msg = e.what();
+    BOOST_TEST_INFO(msg);
+    BOOST_TEST(msg.find("cannot bind") != std::string::npos);
+    BOOST_TEST(msg.find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(stop_is_prompt_and_releases_ports) {
+  Server s;
+  uint16_t port = s.port();
+  { UdpClient c(port); BOOST_REQUIRE(!c.ask(make_query("www.example.test.", LDNS_RR_TYPE_A, 91)).empty()); }
+  auto start = Clock::now();
+  s.server.reset();
+  BOOST_TEST((Clock::now() - start < 1s));
+  // Ports are free again: a socket without SO_REUSEPORT can bind them.
+  vrdns::net::Fd u(::socket(AF_INET, SOCK_DGRAM, 0));
+  auto a = loopback(port);
+  BOOST_TEST(::bind(u.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  vrdns::net::Fd t(::socket(AF_INET, SOCK_STREAM, 0));
+  BOOST_TEST(::bind(t.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(frontend_actor_publishes_and_owns_sockets) {
+  caf::actor_system_config cfg;
+  caf::actor_system system{cfg};
+  vrdns::net::ServerOptions o;
+  o.listen = {*vrdns::net::parse_endpoint("127.0.0.1:0")};
+  auto fe = vrdns::actors::spawn_dns_frontend(system, o, state_a());
+  BOOST_REQUIRE(fe.endpoints.size() == 1u);
+  uint16_t port = fe.endpoints[0].port;
+  BOOST_REQUIRE(port != 0);
+
+  auto q = make_query("www.example.test.", LDNS_RR_TYPE_A, 101);
+  UdpClient c(port);
+  BOOST_TEST(c.ask(q) == expected(state_a(), q, Transport::udp));
+
+  caf::scoped_actor self{system};
+  bool published = false;
+  // A request (not a send) so we know the actor handled it before we query again.
+  self->request(fe.actor, 2s, vrdns::actors::publish_atom::value, state_b())
+      .receive([&] { published = true; },
+               [&](caf::error& e) { BOOST_FAIL("publish failed: " << system.render(e)); });
+  BOOST_REQUIRE(published);
+  BOOST_TEST(c.ask(q) == expected(state_b(), q, Transport::udp));
+
+  // Exiting the actor stops the workers and closes the sockets.
+  self->monitor(fe.actor);
+  caf::anon_send_exit(fe.actor, caf::exit_reason::user_shutdown);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; });
+  BOOST_REQUIRE(down);
+  fe.actor = nullptr;
+  vrdns::net::Fd u(::socket(AF_INET, SOCK_DGRAM, 0));
+  auto a = loopback(port);
+  BOOST_TEST(::bind(u.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(frontend_spawn_fails_on_taken_port) {
+  caf::actor_system_config cfg;
+  caf::actor_system system{cfg};
+  vrdns::net::Fd holder(::socket(AF_INET, SOCK_STREAM, 0));
+  auto a = loopback(0);
+  BOOST_REQUIRE(::bind(holder.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  BOOST_REQUIRE(::listen(holder.get(), 1) == 0);
+  uint16_t port = vrdns::net::bound_port(holder.get());
+  vrdns::net::ServerOptions o;
+  o.listen = {*vrdns::net::parse_endpoint("127.0.0.1:" + std::to_string(port))};
+  BOOST_CHECK_THROW(vrdns::actors::spawn_dns_frontend(system, o, state_a()), std::runtime_error);
+}
