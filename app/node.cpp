@@ -66,7 +66,10 @@ int run_node(const config::NodeConfig& cfg) {
   }
 
   std::string addresses;
-  for (const auto& ep : frontend.endpoints) addresses += " " + ep.to_string();
+  for (const auto& ep : frontend.endpoints) {
+    addresses += ' ';   // not `" " + ...`: GCC 12 -Wrestrict false positive at -O3
+    addresses += ep.to_string();
+  }
   std::cout << "vrdns: replica " << cfg.replica << " serving " << cfg.zones.size()
             << " zone(s) on" << addresses << " (udp+tcp)" << std::endl;   // endl: flush
 

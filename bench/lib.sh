@@ -28,10 +28,15 @@ free_port() {
   return 1
 }
 
-# wait_for_dns PORT NAME: waits (bounded: 60 s) until the server on PORT answers NAME SOA.
+# wait_for_dns PORT NAME PID: waits (bounded: 60 s) until the server on PORT answers NAME SOA;
+# fails at once if process PID has exited.
 wait_for_dns() {
-  local port=$1 name=$2 deadline=$((SECONDS + 60))
+  local port=$1 name=$2 pid=$3 deadline=$((SECONDS + 60))
   while ((SECONDS < deadline)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "server (pid $pid) exited before answering on port $port" >&2
+      return 1
+    fi
     if dig @127.0.0.1 -p "$port" "$name" SOA +tries=1 +time=1 +short 2>/dev/null | grep -q .; then
       return 0
     fi

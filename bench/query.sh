@@ -28,7 +28,7 @@ for tool in nsd knotd dnsperf dig; do
 done
 
 work=$(mktemp -d /tmp/vrdns-bench.XXXXXX)
-trap 'bench_cleanup; rm -rf "$work"' EXIT
+trap 'bench_cleanup; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 zone=bench.test.
 
 # make_zone N FILE: SOA, NS, and N records of mixed types at h<i>.bench.test.
@@ -40,7 +40,7 @@ make_zone() {
     for (i = 0; i < n; i++) {
       t = i % 4
       if (t == 0)      printf "h%d IN A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
-      else if (t == 1) printf "h%d IN AAAA 2001:db8::%x\n", i, i
+      else if (t == 1) printf "h%d IN AAAA 2001:db8::%x:%x\n", i, int(i / 65536), i % 65536
       else if (t == 2) printf "h%d IN MX 10 h%d\n", i, i - 2
       else             printf "h%d IN TXT \"record %d\"\n", i, i
     }
@@ -73,7 +73,7 @@ run_one() {   # NAME START_FN [BIN]
     $fn "$work/$name" "$port" "$threads" "$zone" "$work/bench.zone"
   fi
   pid=$STARTED_PID
-  wait_for_dns "$port" "$zone"
+  wait_for_dns "$port" "$zone" "$pid"
   # Warm up briefly so every worker is scheduled before measuring.
   dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -c "$clients" -T 2 -q 200 -l 1 >/dev/null 2>&1 || true
   t0=$(cpu_ticks "$pid")
@@ -116,7 +116,7 @@ if ((memory)); then
     if [ $s = vrdns ]; then start_vrdns "$bin" "$work/mem-$s" "$port" "$threads" "$zone" "$work/big.zone"
     else start_nsd "$work/mem-$s" "$port" "$threads" "$zone" "$work/big.zone"; fi
     pid=$STARTED_PID
-    wait_for_dns "$port" "$zone"
+    wait_for_dns "$port" "$zone" "$pid"
     echo "$s peak RSS with 1,000,000 records: $(( $(peak_rss_kib "$pid") / 1024 )) MiB"
     kill "$pid"; wait "$pid" 2>/dev/null || true
   done

@@ -299,14 +299,8 @@ class Reader {
         fail(file_line, prefix + ".file", "no such file: " + z.file);
       try {
         z.zone = dns::load_zone_file(z.file, z.name);
-      } catch (const dns::ZoneError& e) {
-        std::string where = e.file.empty() ? z.file : e.file;
-        if (e.line > 0) {
-          where += ':';   // not `":" + to_string()`: GCC 12 -Wrestrict false positive at -O3
-          where += std::to_string(e.line);
-        }
-        fail(file_line, prefix + ".file", "zone does not load: " + where + ": " + e.what());
       } catch (const std::exception& e) {
+        // dns::ZoneError's text already starts with "<zone file>:<line>:".
         fail(file_line, prefix + ".file", std::string("zone does not load: ") + e.what());
       }
       c.zones.push_back(std::move(z));

@@ -1,0 +1,668 @@
+#include "actors/replica.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace vrdns::actors {
+
+namespace {
+
+using namespace vrdns::protocol;
+using time_point = failure_detector::time_point;
+using self_ptr = replica_actor*;
+
+caf::behavior normal_behavior(self_ptr self);
+caf::behavior view_change_behavior(self_ptr self);
+caf::behavior recovering_behavior(self_ptr self);
+
+time_point now(self_ptr self) { return self->clock().now(); }
+
+// A broken invariant means this replica can no longer be trusted: stop it (fail-stop), or hand
+// the report to the simulator.
+void violation(self_ptr self, const std::string& what) {
+  auto& st = self->state;
+  st.violated = true;
+  auto msg = "replica " + std::to_string(st.vr.replica_number) + ": " + what;
+  if (st.opt.on_violation) {
+    st.opt.on_violation(msg);
+    return;
+  }
+  std::fprintf(stderr, "vrdns: VR invariant violated: %s\n", msg.c_str());
+  std::abort();
+}
+
+// Runs a handler body, then re-checks the structural invariants of the replica state.
+template <class F>
+void guarded(self_ptr self, F&& body) {
+  if (self->state.violated)
+    return; // a replica that broke an invariant takes part in nothing
+  try {
+    body();
+    self->state.vr.check_invariants();
+  } catch (const std::exception& e) {
+    violation(self, e.what());
+  }
+}
+
+template <class Msg>
+void broadcast(self_ptr self, const Msg& m) {
+  auto& st = self->state;
+  for (replica_id i = 0; i < st.peers.size(); ++i)
+    if (i != st.vr.replica_number)
+      self->send(st.peers[i], m);
+}
+
+template <class Msg>
+void send_to(self_ptr self, replica_id to, const Msg& m) {
+  auto& st = self->state;
+  if (to < st.peers.size() && to != st.vr.replica_number)
+    self->send(st.peers[to], m);
+}
+
+void set_status(self_ptr self, replica_status s) {
+  self->state.vr.status = s;
+  switch (s) {
+    case replica_status::normal: self->become(normal_behavior(self)); break;
+    case replica_status::view_change: self->become(view_change_behavior(self)); break;
+    case replica_status::recovering: self->become(recovering_behavior(self)); break;
+  }
+}
+
+// Applies committed-but-unexecuted ops in op order; the primary answers the clients (§4.1 step 5).
+void execute_committed(self_ptr self) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  while (vr.execute_number < vr.commit_number) {
+    const auto& e = vr.entry(vr.execute_number + 1);
+    auto result = st.service->execute(e.op);
+    ++vr.execute_number;
+    auto& rec = vr.client_table[e.client_id];
+    if (e.request_number >= rec.request_number)
+      rec = client_record{e.request_number, result};
+    if (vr.status == replica_status::normal && vr.is_primary()) {
+      auto it = st.reply_to.find(e.client_id);
+      if (it != st.reply_to.end())
+        self->send(it->second, Reply{vr.view_number, e.client_id, e.request_number, result});
+    }
+  }
+}
+
+// ---------------------------------------------------------------- primary, normal case (§4.1)
+
+void send_commit(self_ptr self) {
+  auto& st = self->state;
+  broadcast(self, Commit{st.vr.view_number, st.vr.commit_number});
+  st.last_commit_sent = now(self);
+}
+
+void flush_pending(self_ptr self);
+
+void commit_up_to(self_ptr self, std::uint64_t k) {
+  auto& st = self->state;
+  st.vr.advance_commit(k);
+  while (!st.inflight.empty() && st.inflight.front() <= st.vr.commit_number)
+    st.inflight.pop_front();
+  execute_committed(self);
+  flush_pending(self);
+}
+
+// The primary commits op k once f backups (plus itself) hold it: k is the f-th largest ack.
+void try_commit(self_ptr self) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  std::vector<std::uint64_t> backups;
+  for (replica_id i = 0; i < st.acked.size(); ++i)
+    if (i != vr.replica_number)
+      backups.push_back(std::min(st.acked[i], vr.op_number));
+  std::sort(backups.begin(), backups.end(), std::greater<>());
+  auto f = vr.f();
+  std::uint64_t k = f == 0 ? vr.op_number : backups[f - 1];
+  if (k > vr.commit_number)
+    commit_up_to(self, k);
+}
+
+// Packs waiting requests into Prepares while fewer than pipeline_max are in flight.
+void flush_pending(self_ptr self) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  while (!st.pending.empty() && st.inflight.size() < st.opt.pipeline_max) {
+    Prepare p{vr.view_number, 0, vr.commit_number, {}};
+    while (!st.pending.empty() && p.entries.size() < st.opt.batch_max) {
+      p.entries.push_back(st.pending.front().entry);
+      vr.append(st.pending.front().entry);
+      st.pending.pop_front();
+    }
+    p.op_number = vr.op_number;
+    st.inflight.push_back(vr.op_number);
+    broadcast(self, p);
+    st.last_prepare_sent = st.last_commit_sent = now(self);
+    if (st.opt.unsafe_commit_without_quorum)
+      commit_up_to(self, vr.op_number); // BUG ON PURPOSE (simulator self-test)
+  }
+  if (vr.f() == 0)
+    try_commit(self);
+}
+
+bool request_in_progress(const replica_actor_state& st, const Request& r) {
+  const auto& vr = st.vr;
+  for (auto op = vr.commit_number + 1; op <= vr.op_number; ++op) {
+    const auto& e = vr.entry(op);
+    if (e.client_id == r.client_id && e.request_number >= r.request_number)
+      return true;
+  }
+  for (const auto& p : st.pending)
+    if (p.entry.client_id == r.client_id && p.entry.request_number >= r.request_number)
+      return true;
+  return false;
+}
+
+void on_request(self_ptr self, const Request& r) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  // Backups and a primary still waiting for its state drop requests: the client resends to all.
+  if (!vr.is_primary() || vr.awaiting_state)
+    return;
+  if (auto sender = caf::actor_cast<caf::actor>(self->current_sender()))
+    st.reply_to[r.client_id] = sender;
+  // client_table check (§4.1 step 2).
+  if (auto it = vr.client_table.find(r.client_id); it != vr.client_table.end()) {
+    if (r.request_number < it->second.request_number)
+      return; // older than the latest: the client has moved on
+    if (r.request_number == it->second.request_number) {
+      if (auto to = st.reply_to.find(r.client_id); to != st.reply_to.end())
+        self->send(to->second,
+                   Reply{vr.view_number, r.client_id, r.request_number, it->second.result});
+      return;
+    }
+  }
+  if (request_in_progress(st, r))
+    return; // already in the log or queued: the Reply follows the commit
+  st.pending.push_back({log_entry{r.client_id, r.request_number, r.op}});
+  flush_pending(self);
+}
+
+void on_prepare_ok(self_ptr self, const PrepareOk& m) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (m.view_number != vr.view_number || !vr.is_primary() || vr.awaiting_state
+      || m.replica >= st.acked.size())
+    return; // acknowledgement of another view: it says nothing about this view's log
+  st.acked[m.replica] = std::max(st.acked[m.replica], std::min(m.op_number, vr.op_number));
+  try_commit(self);
+}
+
+void on_get_state(self_ptr self, const GetState& g) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  // Only a primary in normal status is sure to hold every committed op of its view.
+  if (g.view_number != vr.view_number || !vr.is_primary() || vr.awaiting_state)
+    return;
+  send_to(self, g.replica,
+          NewState{vr.view_number, g.op_number, vr.suffix(g.op_number, st.opt.transfer_max),
+                   vr.op_number, vr.commit_number});
+}
+
+// ---------------------------------------------------------------- backup, normal case (§4.1)
+
+void send_get_state(self_ptr self, std::uint64_t after) {
+  auto& st = self->state;
+  send_to(self, st.vr.primary_of(st.vr.view_number),
+          GetState{st.vr.view_number, after, st.vr.replica_number});
+  st.get_state_resend_at = now(self) + st.opt.resend;
+}
+
+void ack_primary(self_ptr self) {
+  auto& vr = self->state.vr;
+  send_to(self, vr.primary_of(vr.view_number),
+          PrepareOk{vr.view_number, vr.op_number, vr.replica_number});
+}
+
+// Appends entries [first, first+entries.size()) of the current view that we do not hold yet.
+// Returns false if there is a gap before `first`.
+bool append_from(self_ptr self, std::uint64_t first, const std::vector<log_entry>& entries) {
+  auto& vr = self->state.vr;
+  if (first > vr.op_number + 1)
+    return false;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto op = first + i;
+    if (op <= vr.op_number) {
+      // Same view, same primary: what we hold must be what it sent.
+      if (!(vr.entry(op) == entries[i]))
+        throw std::logic_error("backup log diverges from primary at op " + std::to_string(op));
+    } else {
+      vr.append(entries[i]);
+    }
+  }
+  return true;
+}
+
+void begin_state_transfer(self_ptr self, std::uint64_t view);
+
+// Common entry for Prepare/Commit: returns true if the message belongs to our current normal view.
+bool from_current_primary(self_ptr self, std::uint64_t view) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (view < vr.view_number)
+    return false; // old view: rejected (its primary has been replaced)
+  if (vr.primary_of(view) == vr.replica_number)
+    return false; // only we may lead that view: a stray message, ignore
+  if (view > vr.view_number
+      || (view == vr.view_number && vr.status == replica_status::view_change)) {
+    // Someone leads a view we have not joined (we missed StartView): fetch its state (§5.2).
+    begin_state_transfer(self, view);
+    return false;
+  }
+  st.detector.heard(now(self));
+  if (vr.awaiting_state) {
+    if (now(self) >= st.get_state_resend_at)
+      send_get_state(self, vr.commit_number);
+    return false; // our log still belongs to an older view: do not ack anything yet
+  }
+  return true;
+}
+
+void on_prepare(self_ptr self, const Prepare& p) {
+  auto& vr = self->state.vr;
+  // Untrusted sizes: a Prepare must describe a non-empty run of entries ending at op_number.
+  if (p.entries.empty() || p.entries.size() > p.op_number)
+    return;
+  if (!from_current_primary(self, p.view_number) || vr.is_primary())
+    return;
+  auto first = p.op_number - p.entries.size() + 1;
+  if (!append_from(self, first, p.entries)) {
+    // Prepares are accepted strictly in op order: fetch the gap instead of buffering.
+    if (now(self) >= self->state.get_state_resend_at)
+      send_get_state(self, vr.op_number);
+    return;
+  }
+  vr.advance_commit(p.commit_number);
+  execute_committed(self);
+  ack_primary(self);
+}
+
+void on_commit(self_ptr self, const Commit& c) {
+  auto& vr = self->state.vr;
+  if (!from_current_primary(self, c.view_number) || vr.is_primary())
+    return;
+  if (c.commit_number > vr.op_number && now(self) >= self->state.get_state_resend_at)
+    send_get_state(self, vr.op_number);
+  vr.advance_commit(c.commit_number);
+  execute_committed(self);
+}
+
+void on_new_state(self_ptr self, const NewState& ns) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (ns.view_number != vr.view_number || vr.status != replica_status::normal || vr.is_primary())
+    return;
+  if (ns.entries.size() > ns.op_number || ns.after_op > ns.op_number - ns.entries.size())
+    return; // inconsistent lengths: untrusted input
+  if (vr.awaiting_state) {
+    // Safe state transfer: entries up to our commit_number are committed, hence identical in
+    // every view; everything after it is replaced by the new view's log, but only now that we
+    // actually have that log (never truncated ahead of time).
+    if (ns.after_op > vr.commit_number || ns.after_op + ns.entries.size() < vr.commit_number)
+      return; // does not connect to our committed prefix: wait for the resend
+    std::vector<log_entry> tail(ns.entries.begin()
+                                    + static_cast<std::ptrdiff_t>(vr.commit_number - ns.after_op),
+                                ns.entries.end());
+    vr.truncate_after(vr.commit_number);
+    for (auto& e : tail)
+      vr.append(std::move(e));
+    vr.awaiting_state = false;
+    vr.last_normal_view = vr.view_number;
+  } else if (!append_from(self, ns.after_op + 1, ns.entries)) {
+    return;
+  }
+  st.detector.heard(now(self));
+  vr.advance_commit(ns.commit_number);
+  execute_committed(self);
+  ack_primary(self);
+}
+
+// ---------------------------------------------------------------- view change (§4.2)
+
+void reset_view_bookkeeping(self_ptr self) {
+  auto& st = self->state;
+  st.start_view_change_from.clear();
+  st.do_view_change_from.clear();
+  st.sent_do_view_change = false;
+  st.pending.clear(); // accepted by a deposed primary: clients resend
+  st.inflight.clear();
+  st.acked.assign(st.vr.configuration_size, 0);
+}
+
+void start_view_change(self_ptr self, std::uint64_t view) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (view <= vr.view_number)
+    throw std::logic_error("start_view_change must move to a newer view (view monotone)");
+  vr.view_number = view;
+  // While awaiting state our log still belongs to last_normal_view, exactly what DoViewChange
+  // must report, so dropping the flag here is safe.
+  vr.awaiting_state = false;
+  reset_view_bookkeeping(self);
+  auto t = now(self);
+  st.view_change_deadline = t + st.detector.jittered(st.opt.view_change_timeout);
+  st.view_change_resend_at = t + st.opt.resend;
+  set_status(self, replica_status::view_change);
+  broadcast(self, StartViewChange{view, vr.replica_number});
+}
+
+DoViewChange make_do_view_change(const replica_state& vr) {
+  return DoViewChange{vr.view_number, vr.log, vr.last_normal_view, vr.op_number, vr.commit_number,
+                      vr.replica_number};
+}
+
+void on_do_view_change(self_ptr self, const DoViewChange& d);
+
+void maybe_send_do_view_change(self_ptr self) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (st.sent_do_view_change || st.start_view_change_from.size() < vr.f())
+    return;
+  st.sent_do_view_change = true;
+  auto d = make_do_view_change(vr);
+  if (vr.primary_of(vr.view_number) == vr.replica_number)
+    on_do_view_change(self, d);
+  else
+    send_to(self, vr.primary_of(vr.view_number), d);
+}
+
+void on_start_view_change(self_ptr self, const StartViewChange& m) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (m.replica >= vr.configuration_size || m.replica == vr.replica_number)
+    return;
+  if (m.view_number > vr.view_number)
+    start_view_change(self, m.view_number);
+  if (m.view_number == vr.view_number && vr.status == replica_status::view_change) {
+    st.start_view_change_from.insert(m.replica);
+    maybe_send_do_view_change(self);
+  }
+}
+
+void start_new_view_as_primary(self_ptr self) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  // The log with the largest (last_normal_view, op_number) holds every committed op (§4.2 step 3).
+  const DoViewChange* best = nullptr;
+  std::uint64_t commit = 0;
+  for (const auto& [from, d] : st.do_view_change_from) {
+    if (!best || std::tie(d.last_normal_view, d.op_number)
+                     > std::tie(best->last_normal_view, best->op_number))
+      best = &d;
+    commit = std::max(commit, d.commit_number);
+  }
+  if (commit > best->op_number)
+    throw std::logic_error("chosen log is shorter than a reported commit_number");
+  if (vr.commit_number > best->op_number)
+    throw std::logic_error("chosen log is shorter than our own commit_number");
+  vr.replace_log(best->log);
+  vr.advance_commit(commit);
+  vr.last_normal_view = vr.view_number;
+  reset_view_bookkeeping(self);
+  if (vr.op_number > vr.commit_number)
+    st.inflight.push_back(vr.op_number); // the inherited uncommitted suffix is one batch
+  set_status(self, replica_status::normal);
+  broadcast(self, StartView{vr.view_number, vr.log, vr.op_number, vr.commit_number});
+  st.last_prepare_sent = st.last_commit_sent = now(self);
+  execute_committed(self);
+  if (vr.f() == 0)
+    try_commit(self);
+}
+
+void on_do_view_change(self_ptr self, const DoViewChange& d) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (d.replica >= vr.configuration_size || d.log.size() != d.op_number
+      || d.commit_number > d.op_number || d.last_normal_view >= d.view_number)
+    return; // malformed
+  if (vr.primary_of(d.view_number) != vr.replica_number)
+    return; // not addressed to the primary of that view
+  if (d.view_number > vr.view_number)
+    start_view_change(self, d.view_number);
+  if (d.view_number != vr.view_number)
+    return;
+  if (vr.status == replica_status::normal) {
+    // A replica still changing to the view we already lead missed StartView: resend it.
+    if (!vr.awaiting_state)
+      send_to(self, d.replica, StartView{vr.view_number, vr.log, vr.op_number, vr.commit_number});
+    return;
+  }
+  if (vr.status != replica_status::view_change)
+    return;
+  st.do_view_change_from[d.replica] = d;
+  if (d.replica != vr.replica_number) {
+    st.start_view_change_from.insert(d.replica); // it started the view change too
+    maybe_send_do_view_change(self);
+  }
+  if (st.do_view_change_from.size() >= vr.quorum()
+      && st.do_view_change_from.count(vr.replica_number))
+    start_new_view_as_primary(self);
+}
+
+void on_start_view(self_ptr self, const StartView& sv) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (sv.log.size() != sv.op_number || sv.commit_number > sv.op_number)
+    return; // malformed
+  if (vr.primary_of(sv.view_number) == vr.replica_number)
+    return;
+  if (sv.view_number < vr.view_number
+      || (sv.view_number == vr.view_number && vr.status == replica_status::normal
+          && !vr.awaiting_state))
+    return; // old or duplicate
+  if (vr.commit_number > sv.op_number)
+    throw std::logic_error("StartView log is shorter than our commit_number");
+  vr.view_number = sv.view_number;
+  vr.replace_log(sv.log);
+  vr.advance_commit(sv.commit_number);
+  vr.last_normal_view = vr.view_number;
+  vr.awaiting_state = false;
+  reset_view_bookkeeping(self);
+  set_status(self, replica_status::normal);
+  st.detector.heard(now(self));
+  execute_committed(self);
+  if (vr.op_number > vr.commit_number)
+    ack_primary(self);
+}
+
+// We learned that `view` runs in normal status without us (§5.2).
+void begin_state_transfer(self_ptr self, std::uint64_t view) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (view < vr.view_number)
+    throw std::logic_error("view_number must be monotone");
+  vr.view_number = view;
+  reset_view_bookkeeping(self);
+  if (st.opt.unsafe_paper_state_transfer) {
+    // BUG ON PURPOSE: the paper's literal §5.2 drops the uncommitted suffix now and claims the
+    // new view for the shortened log. Ops this replica acknowledged can then vanish.
+    vr.truncate_after(vr.commit_number);
+    vr.last_normal_view = view;
+  }
+  vr.awaiting_state = true;
+  if (vr.status != replica_status::normal)
+    set_status(self, replica_status::normal);
+  st.detector.heard(now(self));
+  send_get_state(self, vr.commit_number);
+}
+
+// ---------------------------------------------------------------- recovery (§4.3)
+
+void on_recovery(self_ptr self, const Recovery& m) {
+  auto& vr = self->state.vr;
+  if (vr.status != replica_status::normal || vr.awaiting_state)
+    return; // only replicas in normal status answer (§4.3 step 2)
+  RecoveryResponse r{vr.view_number, m.nonce, vr.is_primary(), {}, 0, 0, vr.replica_number};
+  if (vr.is_primary()) {
+    r.log = vr.log;
+    r.op_number = vr.op_number;
+    r.commit_number = vr.commit_number;
+  }
+  send_to(self, m.replica, r);
+}
+
+void on_recovery_response(self_ptr self, const RecoveryResponse& r) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (r.nonce != st.nonce || r.replica >= vr.configuration_size
+      || r.replica == vr.replica_number)
+    return; // answer to an older incarnation's Recovery, or malformed
+  if (r.from_primary && (r.log.size() != r.op_number || r.commit_number > r.op_number))
+    return;
+  st.recovery_responses[r.replica] = r;
+  if (st.recovery_responses.size() < vr.quorum())
+    return;
+  std::uint64_t latest = 0;
+  for (const auto& [from, resp] : st.recovery_responses)
+    latest = std::max(latest, resp.view_number);
+  auto it = st.recovery_responses.find(vr.primary_of(latest));
+  if (it == st.recovery_responses.end() || !it->second.from_primary
+      || it->second.view_number != latest)
+    return; // need the primary of the latest view among the answers
+  const auto& p = it->second;
+  vr.view_number = latest;
+  vr.replace_log(p.log);
+  vr.advance_commit(p.commit_number);
+  vr.last_normal_view = latest;
+  reset_view_bookkeeping(self);
+  set_status(self, replica_status::normal);
+  st.detector.heard(now(self));
+  execute_committed(self); // the service is fresh: this rebuilds it and the client_table
+  if (vr.op_number > vr.commit_number)
+    ack_primary(self);
+}
+
+// ---------------------------------------------------------------- timers
+
+void on_tick(self_ptr self, std::uint64_t generation) {
+  auto& st = self->state;
+  if (generation != st.tick_generation)
+    return; // a superseded timer chain
+  self->delayed_send(self, st.opt.tick, vr_tick_atom::value, generation);
+  auto& vr = st.vr;
+  auto t = now(self);
+  switch (vr.status) {
+    case replica_status::normal:
+      if (vr.is_primary() && !vr.awaiting_state) {
+        if (vr.commit_number < vr.op_number && t - st.last_prepare_sent >= st.opt.resend) {
+          // Retransmit the uncommitted suffix: Prepares or PrepareOks may have been lost.
+          auto entries = vr.suffix(vr.commit_number, st.opt.transfer_max);
+          broadcast(self, Prepare{vr.view_number, vr.commit_number + entries.size(),
+                                  vr.commit_number, std::move(entries)});
+          st.last_prepare_sent = st.last_commit_sent = t;
+        } else if (t - st.last_commit_sent >= st.opt.heartbeat) {
+          send_commit(self);
+        }
+      } else {
+        if (st.detector.expired(t)) {
+          start_view_change(self, vr.view_number + 1);
+        } else if (vr.awaiting_state && t >= st.get_state_resend_at) {
+          send_get_state(self, vr.commit_number);
+        }
+      }
+      break;
+    case replica_status::view_change:
+      if (t >= st.view_change_deadline) {
+        start_view_change(self, vr.view_number + 1); // stalled: try the next primary
+      } else if (t >= st.view_change_resend_at) {
+        st.view_change_resend_at = t + st.opt.resend;
+        broadcast(self, StartViewChange{vr.view_number, vr.replica_number});
+        if (st.sent_do_view_change && vr.primary_of(vr.view_number) != vr.replica_number)
+          send_to(self, vr.primary_of(vr.view_number), make_do_view_change(vr));
+      }
+      break;
+    case replica_status::recovering:
+      if (t >= st.recovery_resend_at) {
+        broadcast(self, Recovery{vr.replica_number, st.nonce});
+        st.recovery_resend_at = t + st.opt.resend;
+      }
+      break;
+  }
+}
+
+// ---------------------------------------------------------------- behaviors
+
+// Each behavior lists exactly the messages its sub-protocol takes part in. Anything else is
+// dropped by the default handler on purpose: VR tolerates lost messages, and every message the
+// paper expects a replica to "wait for" is retransmitted by its sender (Prepare, SVC, DVC,
+// Recovery, GetState) or answered by a later one (StartView, Commit).
+
+caf::behavior normal_behavior(self_ptr self) {
+  return {
+    [=](const Request& m) { guarded(self, [&] { on_request(self, m); }); },
+    [=](const Prepare& m) { guarded(self, [&] { on_prepare(self, m); }); },
+    [=](const PrepareOk& m) { guarded(self, [&] { on_prepare_ok(self, m); }); },
+    [=](const Commit& m) { guarded(self, [&] { on_commit(self, m); }); },
+    [=](const GetState& m) { guarded(self, [&] { on_get_state(self, m); }); },
+    [=](const NewState& m) { guarded(self, [&] { on_new_state(self, m); }); },
+    [=](const StartViewChange& m) { guarded(self, [&] { on_start_view_change(self, m); }); },
+    [=](const DoViewChange& m) { guarded(self, [&] { on_do_view_change(self, m); }); },
+    [=](const StartView& m) { guarded(self, [&] { on_start_view(self, m); }); },
+    [=](const Recovery& m) { guarded(self, [&] { on_recovery(self, m); }); },
+    [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
+  };
+}
+
+// Requests, PrepareOks, GetState/NewState and Recovery are dropped: no view is running, so
+// nobody can act on them; senders retry once a view is established.
+caf::behavior view_change_behavior(self_ptr self) {
+  return {
+    [=](const Prepare& m) { guarded(self, [&] { on_prepare(self, m); }); },
+    [=](const Commit& m) { guarded(self, [&] { on_commit(self, m); }); },
+    [=](const StartViewChange& m) { guarded(self, [&] { on_start_view_change(self, m); }); },
+    [=](const DoViewChange& m) { guarded(self, [&] { on_do_view_change(self, m); }); },
+    [=](const StartView& m) { guarded(self, [&] { on_start_view(self, m); }); },
+    [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
+  };
+}
+
+// A recovering replica lost its state and must not take part in anything (§4.3): it might
+// otherwise acknowledge or vote with a log that forgot what it promised before the crash.
+caf::behavior recovering_behavior(self_ptr self) {
+  return {
+    [=](const RecoveryResponse& m) { guarded(self, [&] { on_recovery_response(self, m); }); },
+    [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
+  };
+}
+
+} // namespace
+
+caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
+                      std::vector<caf::actor> peers, std::shared_ptr<protocol::service> service,
+                      replica_options options) {
+  auto& st = self->state;
+  st.vr = protocol::replica_state(peers.size(), replica_number);
+  st.opt = std::move(options);
+  st.peers = std::move(peers);
+  st.service = std::move(service);
+  st.rng.seed(st.opt.seed ^ (0x9E3779B97F4A7C15ull * (replica_number + 1)));
+  st.detector = failure_detector(st.opt.primary_timeout, st.opt.timeout_jitter, st.rng());
+  st.acked.assign(st.vr.configuration_size, 0);
+  // Not caf::drop: in CAF 0.17 that answers an *asynchronous* message with an unexpected_message
+  // error, which is sent back to the sender and, by default, terminates a sender that has no
+  // error handler. An empty message as result is suppressed for asynchronous messages.
+  self->set_default_handler(
+    [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+      return caf::message{};
+    });
+  self->delayed_send(self, st.opt.tick, vr_tick_atom::value, st.tick_generation);
+  auto t = self->clock().now();
+  st.detector.heard(t);
+  if (st.opt.start_recovering) {
+    st.nonce = st.rng();
+    st.vr.status = protocol::replica_status::recovering;
+    broadcast(self, protocol::Recovery{replica_number, st.nonce});
+    st.recovery_resend_at = t + st.opt.resend;
+    return recovering_behavior(self);
+  }
+  // Fresh cluster: everybody starts in view 0, normal status, empty log.
+  st.last_prepare_sent = st.last_commit_sent = t;
+  return normal_behavior(self);
+}
+
+} // namespace vrdns::actors

@@ -1,0 +1,100 @@
+// A VR replica as a CAF 0.17 stateful actor (VR Revisited §4: normal case, view change, recovery;
+// §5.2: state transfer). Each status of the paper is one CAF behavior, switched with `become`:
+//   normal       (§4.1)  Request/Prepare/PrepareOk/Commit/GetState/NewState + view change entry
+//   view_change  (§4.2)  StartViewChange/DoViewChange/StartView
+//   recovering   (§4.3)  RecoveryResponse only
+// Replicas talk to each other only by one-way sends to `peers[i]` (so a simulator can interpose
+// link actors), never by request/response.
+#pragma once
+
+#include "actors/failure_detector.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/replica_state.hpp"
+#include "protocol/service.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace vrdns::actors {
+
+// Periodic timer of a replica; the payload is the timer generation (stack-notes §2.4).
+using vr_tick_atom = caf::atom_constant<caf::atom("vr_tick")>;
+
+struct replica_options {
+  std::size_t pipeline_max = 8;    // Prepares in flight before requests wait in `pending`
+  std::size_t batch_max = 32;      // requests per Prepare
+  std::size_t transfer_max = 256;  // log entries per NewState / resent Prepare
+  std::chrono::milliseconds tick{10};
+  std::chrono::milliseconds heartbeat{50};       // primary sends Commit when idle this long
+  std::chrono::milliseconds primary_timeout{200}; // backup suspects the primary after this...
+  std::chrono::milliseconds timeout_jitter{100};  // ...plus uniform[0, jitter)
+  std::chrono::milliseconds view_change_timeout{300}; // stalled view change -> try view+1
+  std::chrono::milliseconds resend{50}; // Prepare / SVC / DVC / GetState / Recovery retransmission
+  std::uint64_t seed = 0;               // jitter and recovery nonce
+  bool start_recovering = false;        // true when restarted after a crash (§4.3)
+  // Fault injection so the simulator can prove its checker catches bugs. Never set in production.
+  bool unsafe_commit_without_quorum = false;   // primary commits as soon as it appends
+  bool unsafe_paper_state_transfer = false;    // §5.2 literally: truncate log to commit_number
+  // Called on a violated invariant instead of abort() (the simulator records it).
+  std::function<void(const std::string&)> on_violation;
+};
+
+// A request the primary accepted but has not yet put into a Prepare (pipeline full).
+struct pending_request {
+  protocol::log_entry entry;
+};
+
+struct replica_actor_state {
+  protocol::replica_state vr;
+  replica_options opt;
+  std::vector<caf::actor> peers;
+  std::shared_ptr<protocol::service> service;
+  failure_detector detector;
+  std::mt19937_64 rng{0};
+  std::uint64_t tick_generation = 0;
+  bool violated = false;
+
+  // --- primary (normal status) ---
+  std::vector<std::uint64_t> acked;        // per replica: highest op it holds in this view
+  std::deque<pending_request> pending;     // accepted, waiting for pipeline room
+  std::deque<std::uint64_t> inflight;      // last op-number of each uncommitted Prepare batch
+  std::map<std::uint64_t, caf::actor> reply_to; // client_id -> where to send its Reply
+  failure_detector::time_point last_prepare_sent{};
+  failure_detector::time_point last_commit_sent{};
+
+  // --- view change ---
+  std::set<protocol::replica_id> start_view_change_from;
+  bool sent_do_view_change = false;
+  std::map<protocol::replica_id, protocol::DoViewChange> do_view_change_from;
+  failure_detector::time_point view_change_deadline{};
+  failure_detector::time_point view_change_resend_at{};
+
+  // --- recovery ---
+  std::uint64_t nonce = 0;
+  std::map<protocol::replica_id, protocol::RecoveryResponse> recovery_responses;
+  failure_detector::time_point recovery_resend_at{};
+
+  // --- state transfer ---
+  failure_detector::time_point get_state_resend_at{};
+
+  static inline const char* name = "vr_replica";
+};
+
+using replica_actor = caf::stateful_actor<replica_actor_state>;
+
+// Spawns with `sys.spawn(replica, n_index, peers, service, options)`. `peers.size()` is the
+// configuration size; peers[replica_number] is never used. `service` must be fresh (empty state)
+// when `options.start_recovering` is set: recovery re-executes the log from op 1.
+caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
+                      std::vector<caf::actor> peers, std::shared_ptr<protocol::service> service,
+                      replica_options options);
+
+} // namespace vrdns::actors

@@ -1,0 +1,35 @@
+// Deterministic key-value state machine for the simulator (the replicated service under test).
+//
+// Lives in tests/sim/ rather than protocol/ because it exists only to be checked: every op string
+// the simulator generates is unique (puts carry a unique value, gets a unique tag), so the machine
+// can also detect a request executed twice (at-most-once, invariant 5).
+//
+// Ops:  "put <key> <value>" -> "ok"      "get <key> <tag>" -> current value ("" if unset)
+#pragma once
+
+#include "protocol/service.hpp"
+
+#include <map>
+#include <set>
+#include <string>
+
+namespace vrdns::sim {
+
+class kv_machine : public protocol::service {
+public:
+  std::string execute(const std::string& op) override;
+  std::string snapshot() const override;
+  void restore(const std::string& snapshot) override;
+
+  // First op that was executed twice on this machine ("" if none).
+  const std::string& duplicate() const { return duplicate_; }
+  std::size_t executed_count() const { return executed_.size(); }
+  const std::map<std::string, std::string>& data() const { return data_; }
+
+private:
+  std::map<std::string, std::string> data_;
+  std::set<std::string> executed_;
+  std::string duplicate_;
+};
+
+} // namespace vrdns::sim

@@ -1,0 +1,187 @@
+// Deterministic VR cluster simulator: n replicas + client proxies + client drivers in one process,
+// run by CAF's test coordinator (virtual time, one message at a time).
+//
+// Every message between nodes goes through a link actor that only records it as an envelope;
+// the simulator then decides per envelope, from a seeded PRNG: deliver, drop, duplicate, or
+// leave it for later (which reorders and delays). Partitions (symmetric or one-way), crashes
+// (kill the actor: all volatile state lost) and restarts (a fresh actor in recovering status)
+// happen at random, with at most f replicas crashed or recovering at once. Invariants are checked
+// after every step; see check_safety() and docs/vr.md. Same seed, same binary -> same run.
+#pragma once
+
+#include "actors/replica.hpp"
+#include "tests/sim/kv_machine.hpp"
+#include "tests/sim/linearizability.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace vrdns::sim {
+
+struct sim_options {
+  std::size_t replicas = 3;
+  std::size_t clients = 3;
+  std::uint64_t seed = 1;
+  std::size_t steps = 2000;
+  // Per-step fault probabilities during the random phase.
+  double drop = 0.05;
+  double duplicate = 0.03;
+  double crash = 0.004;
+  double restart = 0.02;
+  double partition = 0.008;
+  double heal = 0.006;
+  double deliver = 0.8;  // else virtual time advances by 1..max_advance_ms
+  int max_advance_ms = 30;
+  std::chrono::milliseconds liveness_bound{8000}; // virtual time to converge after faults stop
+  std::size_t keys = 3;
+  std::size_t pipeline_max = 8;
+  std::size_t batch_max = 32;
+  // Deliberately broken replicas, to prove the checker catches bugs.
+  bool unsafe_commit_without_quorum = false;
+  bool unsafe_paper_state_transfer = false;
+  bool trace = false; // print every step to stderr
+};
+
+struct sim_stats {
+  std::size_t steps = 0;
+  std::size_t delivered = 0;
+  std::size_t dropped = 0;
+  std::size_t crashes = 0;
+  std::size_t max_view = 0;
+  std::size_t committed = 0;
+  std::size_t completed_ops = 0;
+};
+
+struct sim_result {
+  bool ok = true;
+  std::string failure; // first violated invariant
+  sim_stats stats;
+};
+
+// One node's view of the network: an envelope recorded by a link actor.
+struct envelope {
+  std::size_t from = 0;
+  std::size_t to = 0;
+  caf::message msg;
+  bool observed = false; // already scanned by the per-view primary check
+};
+
+class cluster {
+public:
+  explicit cluster(sim_options opt);
+  ~cluster();
+  cluster(const cluster&) = delete;
+  cluster& operator=(const cluster&) = delete;
+
+  // --- the random test: random phase, then liveness phase, then final checks ---
+  sim_result run();
+
+  // --- primitives for scripted scenarios (each ends with sched.run() + invariant check) ---
+  std::size_t replica_count() const { return opt_.replicas; }
+  std::size_t client_node(std::size_t k) const { return opt_.replicas + k; }
+  std::deque<envelope>& wire() { return *wire_; }
+  void deliver(std::size_t index);                // deliver wire()[index] (respecting partitions)
+  void drop(std::size_t index);
+  void duplicate(std::size_t index);              // deliver a copy, keep the original
+  bool deliver_matching(const std::function<bool(const envelope&)>& pred); // first match
+  void drop_matching(const std::function<bool(const envelope&)>& pred);    // all matches
+  void deliver_all(std::size_t max_messages = 100000); // FIFO until the wire is empty
+  void advance(std::chrono::milliseconds d);
+  // Alternates deliver_all and 10 ms ticks until pred() holds or `bound` virtual time passed.
+  bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds bound);
+  void crash(std::size_t replica);
+  void restart(std::size_t replica);
+  // Scripted adversary: every envelope it returns true for is lost on delivery (nullptr: none).
+  void set_filter(std::function<bool(const envelope&)> lose) { filter_ = std::move(lose); }
+  void set_link(std::size_t from, std::size_t to, bool up);
+  void isolate(std::size_t replica); // cut both directions to every other replica
+  void heal();
+  // Client k calls op through its proxy; returns the history index of the call.
+  std::size_t submit(std::size_t client, bool is_put, const std::string& key);
+  void start_random_clients(); // drivers that keep issuing random ops
+
+  bool alive(std::size_t replica) const { return !down_[replica]; }
+  const kv_machine& machine(std::size_t replica) const { return *machines_[replica]; }
+  const protocol::replica_state* state(std::size_t replica) const; // nullptr if crashed
+  std::optional<std::size_t> normal_primary() const; // a replica normal+primary of the max view
+  const std::vector<kv_operation>& history() const { return history_; }
+  const std::vector<protocol::log_entry>& committed() const { return committed_; }
+
+  // Invariants 1,2,3,5 + replica self-checks; returns the first violation.
+  std::optional<std::string> check_safety();
+  // Invariant 4.
+  std::optional<std::string> check_history() const;
+
+  const sim_stats& stats() const { return stats_; }
+  std::string dump() const; // one line per replica: status, view, op/commit numbers, links
+  std::mt19937_64& rng() { return rng_; }
+
+
+private:
+  void spawn_replica(std::size_t i, bool recovering);
+  actors::replica_actor_state* replica_state_ptr(std::size_t i) const;
+  void settle(); // sched.run()
+  void random_step();
+  void random_partition();
+  void observe_wire();
+  void fail(const std::string& why);
+  std::string describe(const envelope& e) const;
+
+  sim_options opt_;
+  caf::actor_system_config cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  caf::scheduler::test_coordinator* sched_ = nullptr;
+  std::mt19937_64 rng_;
+  std::shared_ptr<std::deque<envelope>> wire_;
+  std::vector<std::vector<caf::actor>> links_; // links_[from][to]
+  std::vector<caf::actor> nodes_;              // replicas then client proxies
+  std::vector<caf::actor> drivers_;
+  std::vector<std::shared_ptr<kv_machine>> machines_;
+  std::vector<bool> down_;
+  std::function<bool(const envelope&)> filter_;
+  std::vector<std::vector<bool>> connected_; // connected_[from][to] between replicas
+  std::size_t crashed_or_recovering() const;
+  std::vector<std::string> violations_;
+  std::optional<std::string> failure_;
+  sim_stats stats_;
+  std::vector<kv_operation> history_;
+  std::uint64_t event_seq_ = 0;
+  std::uint64_t uid_ = 0;
+  bool stop_issuing_ = false;
+  std::vector<bool> driver_idle_;
+  // Ghost state for the invariants.
+  std::vector<protocol::log_entry> committed_; // committed op k at committed_[k-1]
+  std::vector<std::uint64_t> committed_view_;   // view of the first replica seen committing it
+  // Per replica: how far its log was already compared with committed_ (reset when entries are
+  // replaced: new log_epoch or new incarnation).
+  struct checked {
+    std::uint64_t epoch = ~0ull;
+    std::uint64_t upto = 0;
+    const void* who = nullptr;
+    std::uint64_t primary_upto = 0;
+  };
+  std::vector<checked> checked_;
+  std::map<std::pair<std::uint64_t, std::uint64_t>, protocol::log_entry> view_ops_; // (view, op)
+  void issue(caf::event_based_actor* driver, std::size_t client, bool is_put,
+             const std::string& key, bool loop);
+  void issue_random(caf::event_based_actor* driver, std::size_t client);
+  friend caf::behavior client_driver(caf::event_based_actor*, cluster*, std::size_t);
+};
+
+// Runs one seed; never throws.
+sim_result run_seed(const sim_options& opt);
+
+// The command line that replays `opt` with vrdns-sim.
+std::string replay_command(const sim_options& opt);
+
+} // namespace vrdns::sim

@@ -1,0 +1,245 @@
+// Scripted VR scenarios on the simulated cluster: each drives the network by hand into one of the
+// situations where VR implementations typically break, then lets the cluster heal and checks
+// that every invariant held at every step and the client's request completed exactly once.
+#define BOOST_TEST_MODULE test_sim_scenarios
+#include <boost/test/unit_test.hpp>
+
+#include "tests/sim/simulator.hpp"
+
+#include <algorithm>
+#include <optional>
+
+using namespace vrdns::sim;
+using namespace vrdns::protocol;
+using namespace std::chrono_literals;
+
+namespace {
+
+sim_options options(std::size_t replicas) {
+  sim_options opt;
+  opt.replicas = replicas;
+  opt.clients = 2;
+  opt.seed = 7;
+  return opt;
+}
+
+template <class T>
+std::function<bool(const envelope&)> is(std::size_t to) {
+  return [to](const envelope& e) { return e.to == to && e.msg.match_elements<T>(); };
+}
+
+bool answered(const cluster& c, std::size_t idx) {
+  return c.history().at(idx).response != kv_operation::never;
+}
+
+// How many committed log slots hold an op whose text contains `needle`.
+std::size_t committed_count(const cluster& c, const std::string& needle) {
+  return std::count_if(c.committed().begin(), c.committed().end(), [&](const log_entry& e) {
+    return e.op.find(needle) != std::string::npos;
+  });
+}
+
+void require_safe(cluster& c) {
+  auto v = c.check_safety();
+  BOOST_REQUIRE_MESSAGE(!v, *v << "\n" << c.dump());
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(primary_crash_mid_prepare) {
+  cluster c(options(3));
+  auto idx = c.submit(0, true, "x");
+  BOOST_REQUIRE(c.deliver_matching(is<Request>(0)));
+  // Only backup 1 receives the Prepare; the primary never hears a PrepareOk, then crashes.
+  BOOST_REQUIRE(c.deliver_matching(is<Prepare>(1)));
+  c.drop_matching(is<Prepare>(2));
+  c.drop_matching(is<PrepareOk>(0));
+  BOOST_TEST(c.state(1)->op_number == 1u);
+  c.crash(0);
+  require_safe(c);
+  BOOST_REQUIRE(c.run_until([&] { return answered(c, idx); }, 5000ms));
+  require_safe(c);
+  BOOST_TEST(c.history()[idx].result == "ok");
+  auto p = c.normal_primary();
+  BOOST_REQUIRE(p.has_value());
+  BOOST_TEST(c.state(*p)->view_number >= 1u);
+  BOOST_TEST(committed_count(c, "put x ") == 1u); // kept across the view change, exactly once
+}
+
+BOOST_AUTO_TEST_CASE(view_change_during_view_change) {
+  cluster c(options(3));
+  c.isolate(0); // the primary of view 0 disappears
+  // Every DoViewChange to replica 1 (primary of view 1) is lost: view 1 cannot start.
+  c.set_filter(is<DoViewChange>(1));
+  BOOST_REQUIRE(c.run_until(
+    [&] { return c.state(2)->view_number >= 2 && c.state(1)->view_number >= 2; }, 3000ms));
+  c.set_filter(nullptr);
+  BOOST_REQUIRE(c.run_until([&] { return c.normal_primary().has_value()
+                                         && c.state(*c.normal_primary())->view_number >= 2; },
+                            3000ms));
+  require_safe(c);
+  c.heal();
+  auto idx = c.submit(1, true, "y");
+  BOOST_REQUIRE(c.run_until([&] { return answered(c, idx); }, 5000ms));
+  BOOST_TEST(c.history()[idx].result == "ok");
+  BOOST_TEST(committed_count(c, "put y ") == 1u);
+  // The isolated old primary catches up once healed.
+  BOOST_REQUIRE(c.run_until([&] {
+    auto* s0 = c.state(0);
+    return s0->status == replica_status::normal && !s0->awaiting_state
+           && s0->commit_number >= c.committed().size();
+  }, 3000ms));
+}
+
+BOOST_AUTO_TEST_CASE(recovering_replica_that_would_be_the_next_primary) {
+  cluster c(options(5)); // f = 2
+  c.crash(1);
+  c.restart(1); // recovering; its Recovery messages are lost for now
+  c.set_filter([](const envelope& e) { return e.from == 1 && e.msg.match_elements<Recovery>(); });
+  c.crash(0); // the primary of view 0: now f replicas are out
+  // View 1's primary is the recovering replica 1: it must not take part, so view 1 stalls and
+  // the others move on to view 2.
+  BOOST_REQUIRE(c.run_until([&] { return c.normal_primary().has_value(); }, 5000ms));
+  BOOST_TEST(*c.normal_primary() == 2u);
+  BOOST_TEST(c.state(2)->view_number == 2u);
+  BOOST_TEST((c.state(1)->status == replica_status::recovering));
+  auto idx = c.submit(0, true, "z");
+  BOOST_REQUIRE(c.run_until([&] { return answered(c, idx); }, 5000ms));
+  c.set_filter(nullptr);
+  BOOST_REQUIRE(c.run_until([&] {
+    return c.state(1)->status == replica_status::normal
+           && c.state(1)->commit_number >= c.committed().size();
+  }, 3000ms));
+  require_safe(c);
+  BOOST_TEST(c.state(1)->view_number == 2u);
+  BOOST_TEST(committed_count(c, "put z ") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(partitioned_old_primary_still_believes_it_leads) {
+  cluster c(options(3));
+  c.isolate(0);
+  auto idx = c.submit(0, true, "w"); // first reaches the old primary, which cannot commit it
+  BOOST_REQUIRE(c.run_until([&] { return answered(c, idx); }, 5000ms));
+  auto* old = c.state(0);
+  BOOST_TEST((old->status == replica_status::normal));
+  BOOST_TEST(old->view_number == 0u);
+  BOOST_TEST(old->is_primary());             // it still thinks it leads...
+  BOOST_TEST(old->commit_number == 0u);      // ...but could not commit anything
+  BOOST_TEST(old->op_number >= 1u);          // although it accepted the request
+  auto p = c.normal_primary();
+  BOOST_REQUIRE(p.has_value());
+  BOOST_TEST(*p != 0u);
+  c.heal();
+  BOOST_REQUIRE(c.run_until([&] {
+    auto* s0 = c.state(0);
+    return s0->view_number == c.state(*p)->view_number
+           && s0->status == replica_status::normal && !s0->awaiting_state
+           && s0->commit_number >= c.committed().size();
+  }, 3000ms));
+  require_safe(c);
+  BOOST_TEST(committed_count(c, "put w ") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_and_reordered_client_requests) {
+  cluster c(options(3));
+  auto a = c.submit(0, true, "p");
+  auto b = c.submit(1, true, "q");
+  // Every message is sent three times, and the newest is always delivered first.
+  auto triple_new = [&](std::size_t first_new) {
+    auto end = c.wire().size();
+    for (auto j = first_new; j < end; ++j) {
+      c.wire().push_back(c.wire()[j]);
+      c.wire().push_back(c.wire()[j]);
+    }
+  };
+  triple_new(0);
+  std::size_t delivered = 0;
+  for (; delivered < 3000 && !c.wire().empty(); ++delivered) {
+    auto before = c.wire().size();
+    c.deliver(before - 1); // removes the last one, appends whatever its delivery caused
+    triple_new(before - 1);
+    require_safe(c);
+  }
+  BOOST_TEST(delivered > 20u);
+  BOOST_REQUIRE(c.run_until([&] { return answered(c, a) && answered(c, b); }, 5000ms));
+  BOOST_TEST(committed_count(c, "put p ") == 1u);
+  BOOST_TEST(committed_count(c, "put q ") == 1u);
+  for (std::size_t i = 0; i < 3; ++i)
+    BOOST_TEST(c.machine(i).duplicate().empty());
+  BOOST_TEST(c.machine(0).executed_count() == c.committed().size());
+  BOOST_TEST(!c.check_history().has_value());
+}
+
+namespace {
+
+// Vanlightly's counterexample to the paper's literal §5.2, replayed by hand (n = 3, f = 1):
+//   1. view 0: primary 0 commits X with backup 1's PrepareOk; 2 never sees X; 1 does not learn
+//      that X committed (its commit_number stays 0).
+//   2. 1 is cut off; 2 suspects 0; views 1 (primary 1, unreachable) and then 2 (primary 2) are
+//      formed from 0 and 2. 2 starts view 2 with X, but its StartView to 0 is lost: 0 stays in
+//      view_change with last_normal_view 0 (nothing from primary 2 reaches 0).
+//   3. 1 reconnects to 2 only, learns of view 2 from a Commit and starts state transfer; its
+//      NewState is lost and 2 crashes.
+//   4. 0 and 1 form view 3 (primary 0) from their DoViewChanges.
+// With the paper's rule, 1 truncated X in step 3 and claims last_normal_view 2 with an empty log,
+// which beats 0's (0, [X]): X, committed and answered, is gone. The safe variant keeps X.
+std::optional<std::string> run_vanlightly_trace(bool paper_state_transfer, bool& x_survived) {
+  auto opt = options(3);
+  opt.unsafe_paper_state_transfer = paper_state_transfer;
+  opt.trace = getenv("SIMTRACE") != nullptr;
+  cluster c(opt);
+  auto idx = c.submit(0, true, "x");
+  BOOST_REQUIRE(c.deliver_matching(is<Request>(0)));
+  BOOST_REQUIRE(c.deliver_matching(is<Prepare>(1)));
+  c.drop_matching(is<Prepare>(2));
+  BOOST_REQUIRE(c.deliver_matching(is<PrepareOk>(0)));
+  BOOST_REQUIRE(c.state(0)->commit_number == 1u); // X committed...
+  BOOST_REQUIRE(c.deliver_matching([](const envelope& e) { return e.msg.match_elements<Reply>(); }));
+  BOOST_REQUIRE(answered(c, idx));                // ...and acknowledged to the client
+  BOOST_REQUIRE(c.state(1)->op_number == 1u && c.state(1)->commit_number == 0u);
+
+  c.isolate(1);
+  c.set_filter([](const envelope& e) {
+    bool between_0_and_2 = (e.from == 0 && e.to == 2) || (e.from == 2 && e.to == 0);
+    bool primary_traffic = e.msg.match_elements<Commit>() || e.msg.match_elements<Prepare>()
+                           || e.msg.match_elements<StartView>();
+    return (between_0_and_2 && primary_traffic)
+           || (e.to == 1 && e.msg.match_elements<NewState>());
+  });
+  BOOST_REQUIRE(c.run_until([&] {
+    auto* s2 = c.state(2);
+    return s2->status == replica_status::normal && s2->view_number == 2;
+  }, 3000ms));
+  BOOST_REQUIRE((c.state(0)->status == replica_status::view_change));
+  BOOST_REQUIRE(c.state(0)->last_normal_view == 0u);
+
+  c.set_link(1, 2, true);
+  c.set_link(2, 1, true);
+  BOOST_REQUIRE(c.run_until([&] { return c.state(1)->awaiting_state; }, 500ms));
+  c.crash(2);
+  c.set_filter(nullptr);
+  c.heal();
+  c.run_until([&] { return c.normal_primary().has_value(); }, 3000ms);
+  auto violation = c.check_safety();
+  auto p = c.normal_primary();
+  x_survived = p && c.state(*p)->op_number >= 1
+               && c.state(*p)->entry(1).op.find("put x ") != std::string::npos;
+  return violation;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(safe_state_transfer_keeps_committed_op_in_vanlightly_trace) {
+  bool x_survived = false;
+  auto violation = run_vanlightly_trace(false, x_survived);
+  BOOST_TEST(!violation.has_value(), violation.value_or(""));
+  BOOST_TEST(x_survived);
+}
+
+BOOST_AUTO_TEST_CASE(paper_state_transfer_loses_committed_op_and_checker_sees_it) {
+  bool x_survived = true;
+  auto violation = run_vanlightly_trace(true, x_survived);
+  BOOST_TEST(violation.has_value());
+  BOOST_TEST_MESSAGE("caught: " << violation.value_or("nothing"));
+  BOOST_TEST(!x_survived);
+}

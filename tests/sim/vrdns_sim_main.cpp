@@ -1,0 +1,99 @@
+// vrdns-sim: runs the deterministic VR cluster simulator over many seeds.
+//
+//   vrdns-sim --replicas 3|5 --seeds K --steps M [--first-seed S | --seed S] [--soak SECONDS]
+//             [--drop P] [--duplicate P] [--crash P] [--partition P]   (per-step probabilities)
+//             [--trace] [--stats] [--unsafe-commit-without-quorum] [--unsafe-paper-state-transfer]
+//
+// Prints one line per failing seed (with the command that replays it) and ends with exactly one
+// line "seeds=K failures=F". Exit status 1 if F > 0.
+#include "tests/sim/simulator.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+namespace {
+
+int usage() {
+  std::cerr << "usage: vrdns-sim --replicas N --seeds K --steps M [--first-seed S | --seed S]\n"
+               "                 [--drop P] [--duplicate P] [--crash P] [--partition P]\n"
+               "                 [--soak SECONDS] [--trace] [--stats] [--unsafe-commit-without-quorum]\n"
+               "                 [--unsafe-paper-state-transfer]\n";
+  return 2;
+}
+
+bool parse_u64(const char* s, std::uint64_t& out) {
+  char* end = nullptr;
+  errno = 0;
+  auto v = std::strtoull(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0')
+    return false;
+  out = v;
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  vrdns::sim::sim_options opt;
+  std::uint64_t seeds = 1, first_seed = 1, soak_seconds = 0;
+  bool stats = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto number = [&](std::uint64_t& out) {
+      return i + 1 < argc && parse_u64(argv[++i], out);
+    };
+    std::uint64_t v = 0;
+    if (a == "--replicas" && number(v) && v >= 1 && v <= 9)
+      opt.replicas = v;
+    else if (a == "--seeds" && number(v))
+      seeds = v;
+    else if (a == "--steps" && number(v))
+      opt.steps = v;
+    else if ((a == "--first-seed" || a == "--seed") && number(v))
+      first_seed = v, seeds = (a == "--seed") ? 1 : seeds;
+    else if (a == "--soak" && number(v))
+      soak_seconds = v;
+    else if ((a == "--drop" || a == "--duplicate" || a == "--crash" || a == "--partition")
+             && i + 1 < argc) {
+      double p = std::strtod(argv[++i], nullptr);
+      if (!(p >= 0.0 && p <= 1.0))
+        return usage();
+      (a == "--drop" ? opt.drop : a == "--duplicate" ? opt.duplicate
+                                : a == "--crash"   ? opt.crash : opt.partition) = p;
+    } else if (a == "--stats")
+      stats = true;
+    else if (a == "--trace")
+      opt.trace = true;
+    else if (a == "--unsafe-commit-without-quorum")
+      opt.unsafe_commit_without_quorum = true;
+    else if (a == "--unsafe-paper-state-transfer")
+      opt.unsafe_paper_state_transfer = true;
+    else
+      return usage();
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto soak_over = [&] {
+    return std::chrono::steady_clock::now() - start >= std::chrono::seconds(soak_seconds);
+  };
+  std::uint64_t ran = 0, failures = 0;
+  for (std::uint64_t s = first_seed; soak_seconds ? !soak_over() : ran < seeds; ++s) {
+    opt.seed = s;
+    auto r = vrdns::sim::run_seed(opt);
+    ++ran;
+    if (!r.ok) {
+      ++failures;
+      std::cout << "FAIL seed=" << s << " after " << r.stats.steps << " steps: " << r.failure
+                << "\n  replay: " << vrdns::sim::replay_command(opt) << "\n";
+    } else if (opt.trace || stats) {
+      std::cerr << "seed " << s << " ok: steps=" << r.stats.steps
+                << " delivered=" << r.stats.delivered << " dropped=" << r.stats.dropped
+                << " crashes=" << r.stats.crashes << " max_view=" << r.stats.max_view
+                << " committed=" << r.stats.committed << " completed=" << r.stats.completed_ops
+                << "\n";
+    }
+  }
+  std::cout << "seeds=" << ran << " failures=" << failures << std::endl;
+  return failures > 0 ? 1 : 0;
+}
