@@ -37,7 +37,9 @@ wait_for_dns() {
       echo "server (pid $pid) exited before answering on port $port" >&2
       return 1
     fi
-    if dig @127.0.0.1 -p "$port" "$name" SOA +tries=1 +time=1 +short 2>/dev/null | grep -q .; then
+    # Only a real SOA answer counts: dig prints errors (e.g. "connection refused") to stdout.
+    if dig @127.0.0.1 -p "$port" "$name" SOA +tries=1 +time=1 +short 2>/dev/null |
+        grep -qE '^[^;].*( [0-9]+){5}$'; then
       return 0
     fi
     sleep 0.2

@@ -1,11 +1,13 @@
 // libFuzzer entry point for the query path: any byte string handed to dns::answer() over UDP
 // and TCP must produce either no reply or a well-formed reply that fits, and never crash.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
 
+#include "dns/query_parser.hpp"
 #include "dns/responder.hpp"
 #include "dns/zone.hpp"
 
@@ -26,13 +28,72 @@ const vrdns::dns::ServingState& serving_state() {
   return *state;
 }
 
-void check_reply(const uint8_t* query, size_t size, const vrdns::dns::AnswerResult& r,
-                 const uint8_t* out, size_t limit) {
+uint16_t get16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
+
+/// Walks the (possibly compressed) name at msg[pos]; false unless every label is in bounds,
+/// every pointer goes strictly backwards (so no loop) and the name is at most 255 bytes.
+bool walk_name(const uint8_t* msg, std::size_t length, std::size_t& pos) {
+  std::size_t at = pos, total = 0;
+  bool jumped = false;
+  for (int hops = 0; hops < 128; ++hops) {
+    if (at >= length) return false;
+    const uint8_t len = msg[at];
+    if ((len & 0xC0) == 0xC0) {
+      if (at + 2 > length) return false;
+      const std::size_t target = std::size_t((len & 0x3F) << 8) | msg[at + 1];
+      if (target >= at) return false;
+      if (!jumped) pos = at + 2;
+      jumped = true;
+      at = target;
+      continue;
+    }
+    if (len > 63) return false;
+    total += std::size_t(len) + 1;
+    if (total > 255) return false;
+    if (len == 0) {
+      if (!jumped) pos = at + 1;
+      return true;
+    }
+    at += std::size_t(len) + 1;
+  }
+  return false;
+}
+
+/// The reply is a complete DNS message: every section the header counts is present and
+/// well formed, and nothing follows the last record.
+bool well_formed(const uint8_t* msg, std::size_t length) {
+  std::size_t pos = vrdns::dns::header_size;
+  for (unsigned i = 0; i < get16(msg + 4); ++i) {
+    if (!walk_name(msg, length, pos) || length - pos < 4) return false;
+    pos += 4;
+  }
+  const unsigned rrs = unsigned(get16(msg + 6)) + get16(msg + 8) + get16(msg + 10);
+  for (unsigned i = 0; i < rrs; ++i) {
+    if (!walk_name(msg, length, pos) || length - pos < 10) return false;
+    const std::size_t rdlength = get16(msg + pos + 8);
+    pos += 10;
+    if (length - pos < rdlength) return false;
+    pos += rdlength;
+  }
+  return pos == length;
+}
+
+void check_reply(const uint8_t* query, size_t size, vrdns::dns::Transport transport,
+                 const vrdns::dns::AnswerResult& r, const uint8_t* out, size_t capacity) {
   if (r.what == vrdns::dns::Disposition::drop) return;
   // A reply always carries at least a header that echoes the query's id with QR set.
-  if (r.length < 12 || r.length > limit) std::abort();
+  if (r.length < vrdns::dns::header_size || r.length > capacity) std::abort();
   if (size >= 2 && std::memcmp(out, query, 2) != 0) std::abort();
   if ((out[2] & 0x80) == 0) std::abort();
+  if (!well_formed(out, r.length)) std::abort();
+  // UDP: 512 bytes without EDNS0, else the advertised size capped at our 1232 (RFC 6891).
+  if (transport == vrdns::dns::Transport::udp) {
+    vrdns::dns::ParsedQuery q;
+    if (!vrdns::dns::parse_query(query, size, q)) std::abort();   // answered, so parsable
+    std::size_t limit = 512;
+    if (q.edns) limit = std::max<std::size_t>(512, std::min<std::size_t>(q.edns_udp_size, 1232));
+    if (r.length > limit) std::abort();
+  }
 }
 
 }  // namespace
@@ -42,7 +103,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto& state = serving_state();
   for (auto transport : {vrdns::dns::Transport::udp, vrdns::dns::Transport::tcp}) {
     auto r = vrdns::dns::answer(state, data, size, transport, out.data(), out.size());
-    check_reply(data, size, r, out.data(), out.size());
+    check_reply(data, size, transport, r, out.data(), out.size());
   }
   return 0;
 }
