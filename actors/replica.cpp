@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <stdexcept>
 
 namespace vrdns::actors {
@@ -140,6 +141,10 @@ void flush_pending(self_ptr self) {
     st.last_prepare_sent = st.last_commit_sent = now(self);
     if (st.opt.unsafe_commit_without_quorum)
       commit_up_to(self, vr.op_number); // BUG ON PURPOSE (simulator self-test)
+    if (st.opt.unsafe_reply_before_commit) // BUG ON PURPOSE: only the client history shows it
+      for (const auto& e : p.entries)
+        if (auto it = st.reply_to.find(e.client_id); it != st.reply_to.end())
+          self->send(it->second, Reply{vr.view_number, e.client_id, e.request_number, {}});
   }
   if (vr.f() == 0)
     try_commit(self);
@@ -539,6 +544,30 @@ void on_recovery_response(self_ptr self, const RecoveryResponse& r) {
 
 // ---------------------------------------------------------------- timers
 
+// A Prepare or PrepareOk was lost. Only backups that have not acknowledged everything get the
+// entries again, starting after what they acknowledged (not the whole uncommitted suffix to
+// everybody): with 5 replicas the blanket resend multiplied the load on a lossy network. Backups
+// that hold everything get a Commit instead, which is also their heartbeat: without it they
+// would hear nothing while the commit waits for slower backups, and would suspect the primary.
+void resend_prepares(self_ptr self) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  for (replica_id i = 0; i < st.peers.size(); ++i) {
+    if (i == vr.replica_number)
+      continue;
+    if (st.acked[i] >= vr.op_number) {
+      send_to(self, i, Commit{vr.view_number, vr.commit_number});
+      continue;
+    }
+    // Entries it acknowledged are not resent. A backup that lags behind commit_number gets the
+    // uncommitted suffix as before and fetches its gap with GetState (bounded message size).
+    auto after = std::max(st.acked[i], vr.commit_number);
+    auto entries = vr.suffix(after, st.opt.transfer_max);
+    send_to(self, i, Prepare{vr.view_number, after + entries.size(), vr.commit_number,
+                             std::move(entries)});
+  }
+}
+
 void on_tick(self_ptr self, std::uint64_t generation) {
   auto& st = self->state;
   if (generation != st.tick_generation)
@@ -550,10 +579,7 @@ void on_tick(self_ptr self, std::uint64_t generation) {
     case replica_status::normal:
       if (vr.is_primary() && !vr.awaiting_state) {
         if (vr.commit_number < vr.op_number && t - st.last_prepare_sent >= st.opt.resend) {
-          // Retransmit the uncommitted suffix: Prepares or PrepareOks may have been lost.
-          auto entries = vr.suffix(vr.commit_number, st.opt.transfer_max);
-          broadcast(self, Prepare{vr.view_number, vr.commit_number + entries.size(),
-                                  vr.commit_number, std::move(entries)});
+          resend_prepares(self);
           st.last_prepare_sent = st.last_commit_sent = t;
         } else if (t - st.last_commit_sent >= st.opt.heartbeat) {
           send_commit(self);
@@ -655,6 +681,8 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
   st.detector.heard(t);
   if (st.opt.start_recovering) {
     st.nonce = st.rng();
+    if (!st.opt.deterministic_nonce)
+      st.nonce ^= (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
     st.vr.status = protocol::replica_status::recovering;
     broadcast(self, protocol::Recovery{replica_number, st.nonce});
     st.recovery_resend_at = t + st.opt.resend;

@@ -40,8 +40,14 @@ struct replica_options {
   std::chrono::milliseconds resend{50}; // Prepare / SVC / DVC / GetState / Recovery retransmission
   std::uint64_t seed = 0;               // jitter and recovery nonce
   bool start_recovering = false;        // true when restarted after a crash (§4.3)
+  // The recovery nonce must differ between incarnations (§4.3), else answers to the previous
+  // incarnation's Recovery are accepted. By default it mixes in std::random_device, since a node
+  // typically restarts with the same configured seed. Only a simulator that passes a fresh seed
+  // per incarnation (and needs replayable runs) sets this.
+  bool deterministic_nonce = false;
   // Fault injection so the simulator can prove its checker catches bugs. Never set in production.
   bool unsafe_commit_without_quorum = false;   // primary commits as soon as it appends
+  bool unsafe_reply_before_commit = false;     // primary answers "" as soon as it appends
   bool unsafe_paper_state_transfer = false;    // §5.2 literally: truncate log to commit_number
   // Called on a violated invariant instead of abort() (the simulator records it).
   std::function<void(const std::string&)> on_violation;

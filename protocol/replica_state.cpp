@@ -1,7 +1,6 @@
 #include "protocol/replica_state.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <stdexcept>
 
 namespace vrdns::protocol {
@@ -22,7 +21,11 @@ replica_state::replica_state(std::size_t n, replica_id me)
 }
 
 const log_entry& replica_state::entry(std::uint64_t op) const {
-  assert(op >= 1 && op <= op_number);
+  // A throw, not assert(): Release builds define NDEBUG, and an out-of-range op here means the
+  // replica's bookkeeping is broken, which must stop it (fail-stop) rather than read garbage.
+  if (op < 1 || op > op_number || op > log.size())
+    throw std::logic_error("invariant: entry " + std::to_string(op) + " outside log of "
+                           + std::to_string(op_number));
   return log[op - 1];
 }
 
@@ -33,7 +36,10 @@ void replica_state::append(log_entry e) {
 
 void replica_state::truncate_after(std::uint64_t op) {
   // Committed entries are permanent: dropping one would lose an op the client was told about.
-  assert(op >= commit_number);
+  // Checked in every build (not assert()), so the replica's guard turns it into fail-stop.
+  if (op < commit_number)
+    throw std::logic_error("invariant: truncating committed op " + std::to_string(op + 1)
+                           + " (commit_number " + std::to_string(commit_number) + ")");
   if (op >= op_number)
     return;
   log.resize(op);
@@ -42,6 +48,10 @@ void replica_state::truncate_after(std::uint64_t op) {
 }
 
 void replica_state::replace_log(std::vector<log_entry> new_log) {
+  // The callers check that the new log covers commit_number (they know which message to blame);
+  // this is the last line of defence for "committed entries are never dropped".
+  if (new_log.size() < commit_number)
+    throw std::logic_error("invariant: replacement log shorter than commit_number");
   log = std::move(new_log);
   op_number = log.size();
   ++log_epoch;

@@ -96,9 +96,11 @@ void cluster::spawn_replica(std::size_t i, bool recovering) {
   actors::replica_options ro;
   ro.seed = rng_();
   ro.start_recovering = recovering;
+  ro.deterministic_nonce = true; // ro.seed is fresh per incarnation, and runs must replay
   ro.pipeline_max = opt_.pipeline_max;
   ro.batch_max = opt_.batch_max;
   ro.unsafe_commit_without_quorum = opt_.unsafe_commit_without_quorum;
+  ro.unsafe_reply_before_commit = opt_.unsafe_reply_before_commit;
   ro.unsafe_paper_state_transfer = opt_.unsafe_paper_state_transfer;
   ro.on_violation = [this](const std::string& m) { violations_.push_back(m); };
   std::vector<caf::actor> peers(links_[i].begin(), links_[i].begin() + opt_.replicas);
@@ -132,6 +134,8 @@ std::optional<std::size_t> cluster::normal_primary() const {
 }
 
 void cluster::settle() { sched_->run(); }
+
+caf::actor_clock::time_point cluster::now() const { return sched_->clock().now(); }
 
 void cluster::fail(const std::string& why) {
   if (failure_)
@@ -173,6 +177,12 @@ std::string cluster::describe(const envelope& e) const {
 // ------------------------------------------------------------------------- network primitives
 
 void cluster::deliver(std::size_t index) {
+  // Overtaking an older envelope of the same link is what "reordered" means for a real network.
+  for (std::size_t i = 0; i < index; ++i)
+    if ((*wire_)[i].from == (*wire_)[index].from && (*wire_)[i].to == (*wire_)[index].to) {
+      ++stats_.reordered;
+      break;
+    }
   auto e = std::move((*wire_)[index]);
   wire_->erase(wire_->begin() + static_cast<std::ptrdiff_t>(index));
   auto n = opt_.replicas;
@@ -181,7 +191,7 @@ void cluster::deliver(std::size_t index) {
   if (opt_.trace)
     std::cerr << (blocked ? "  lost     " : "  deliver  ") << describe(e) << "\n";
   if (blocked) {
-    ++stats_.dropped;
+    ++stats_.blocked;
     return;
   }
   // Sent "from" the reverse link, so an answer to current_sender() crosses the network too.
@@ -199,7 +209,9 @@ void cluster::drop(std::size_t index) {
 
 void cluster::duplicate(std::size_t index) {
   auto copy = (*wire_)[index];
+  copy.stamped = false; // the copy travels on its own, with its own latency
   wire_->push_back(copy);
+  ++stats_.duplicated;
   deliver(index);
 }
 
@@ -239,6 +251,7 @@ bool cluster::run_until(const std::function<bool()>& pred, std::chrono::millisec
       fail(*v);
       return false;
     }
+    track_failover();
     if (pred())
       return true;
     advance(10ms);
@@ -249,6 +262,8 @@ bool cluster::run_until(const std::function<bool()>& pred, std::chrono::millisec
 void cluster::crash(std::size_t i) {
   if (opt_.trace)
     std::cerr << "  CRASH    replica " << i << "\n";
+  if (auto p = normal_primary(); p && *p == i)
+    primary_lost(i, state(i)->view_number);
   caf::anon_send_exit(nodes_[i], caf::exit_reason::kill);
   settle();
   down_[i] = true;
@@ -260,6 +275,7 @@ void cluster::restart(std::size_t i) {
     std::cerr << "  RESTART  replica " << i << "\n";
   spawn_replica(i, true);
   settle();
+  ++stats_.restarts;
 }
 
 void cluster::set_link(std::size_t from, std::size_t to, bool up) { connected_[from][to] = up; }
@@ -484,8 +500,56 @@ void cluster::random_partition() {
       break;
     }
   }
+  ++stats_.partitions;
   if (opt_.trace)
     std::cerr << "  PARTITION\n";
+  // Did this cut the primary off from a majority (both directions needed for a round trip)?
+  if (auto p = normal_primary()) {
+    std::size_t reachable = 1;
+    for (std::size_t j = 0; j < n; ++j)
+      if (j != *p && !down_[j] && connected_[*p][j] && connected_[j][*p])
+        ++reachable;
+    if (reachable < (n - 1) / 2 + 1)
+      primary_lost(*p, state(*p)->view_number);
+  }
+}
+
+// ------------------------------------------------------------------------- failover timing
+
+void cluster::primary_lost(std::size_t replica, std::uint64_t view) {
+  if (!failover_) // an earlier loss still being measured: the clock keeps running from it
+    failover_ = failover_probe{replica, view, now()};
+}
+
+// Ends the open failover measurement once a majority is normal in one view above the lost
+// primary's; drops it if that primary got its majority back and still leads (nothing to measure).
+void cluster::track_failover() {
+  if (!failover_)
+    return;
+  auto n = opt_.replicas;
+  std::map<std::uint64_t, std::size_t> normal_in_view;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto* vr = state(i);
+    if (vr && vr->status == replica_status::normal && !vr->awaiting_state
+        && vr->view_number > failover_->view)
+      if (++normal_in_view[vr->view_number] >= (n - 1) / 2 + 1) {
+        stats_.failover_ms.push_back(
+          std::chrono::duration<double, std::milli>(now() - failover_->since).count());
+        failover_.reset();
+        return;
+      }
+  }
+  auto p = failover_->primary;
+  auto* vr = state(p);
+  if (vr && vr->status == replica_status::normal && vr->view_number == failover_->view
+      && vr->is_primary()) {
+    std::size_t reachable = 1;
+    for (std::size_t j = 0; j < n; ++j)
+      if (j != p && !down_[j] && connected_[p][j] && connected_[j][p])
+        ++reachable;
+    if (reachable >= (n - 1) / 2 + 1)
+      failover_.reset();
+  }
 }
 
 void cluster::random_step() {
@@ -501,9 +565,14 @@ void cluster::random_step() {
     return;
   }
   if (r < (acc += opt_.restart)) {
-    auto i = rng_() % n;
-    if (down_[i])
-      restart(i);
+    // Pick among the crashed replicas (not among all): else a crashed replica stayed down n/2
+    // times longer with 5 replicas than with 3.
+    std::vector<std::size_t> down;
+    for (std::size_t i = 0; i < n; ++i)
+      if (down_[i])
+        down.push_back(i);
+    if (!down.empty())
+      restart(down[rng_() % down.size()]);
     return;
   }
   if (r < (acc += opt_.partition)) {
@@ -514,8 +583,20 @@ void cluster::random_step() {
     heal();
     return;
   }
-  if (!wire_->empty() && u(rng_) < opt_.deliver) {
-    auto idx = rng_() % wire_->size(); // any pending message: reordering and delay
+  // The network: one envelope whose latency has elapsed, picked at random among those (so
+  // envelopes due at the same time are reordered); time moves only when nothing is due.
+  stamp_wire();
+  auto t = now();
+  std::vector<std::size_t> due;
+  auto next_due = caf::actor_clock::time_point::max();
+  for (std::size_t i = 0; i < wire_->size(); ++i) {
+    if ((*wire_)[i].due <= t)
+      due.push_back(i);
+    else
+      next_due = std::min(next_due, (*wire_)[i].due);
+  }
+  if (!due.empty()) {
+    auto idx = due[rng_() % due.size()];
     double v = u(rng_);
     if (v < opt_.drop)
       drop(idx);
@@ -525,18 +606,48 @@ void cluster::random_step() {
       deliver(idx);
     return;
   }
-  advance(std::chrono::milliseconds(1 + rng_() % opt_.max_advance_ms));
+  auto step = std::chrono::milliseconds(1 + rng_() % opt_.max_advance_ms);
+  if (next_due != caf::actor_clock::time_point::max())
+    step = std::max(std::chrono::milliseconds(1),
+                    std::min(step, std::chrono::ceil<std::chrono::milliseconds>(next_due - t)));
+  advance(step);
+}
+
+void cluster::stamp_wire() {
+  auto t = now();
+  for (auto& e : *wire_) {
+    if (e.stamped)
+      continue;
+    e.stamped = true;
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    int lo = 1, hi = opt_.max_latency_ms;
+    if (u(rng_) < opt_.delay) {
+      lo = opt_.max_latency_ms, hi = opt_.max_delay_ms;
+      ++stats_.delayed;
+    }
+    e.due = t + std::chrono::milliseconds(lo + static_cast<int>(rng_() % (hi - lo + 1)));
+  }
 }
 
 sim_result cluster::run() {
   start_random_clients();
+  auto start = now();
   for (std::size_t s = 0; s < opt_.steps && !failure_; ++s) {
     if (opt_.trace)
       std::cerr << "step " << s << "\n";
     random_step();
     ++stats_.steps;
     check_safety();
+    track_failover();
+    // A prefix of a linearizable history is linearizable when every call still running may
+    // take effect at any later point (the checker's rule for unanswered calls), so a violation
+    // is reported near the step that caused it, not only at the end of the seed.
+    if (opt_.history_check_every && (s + 1) % opt_.history_check_every == 0 && !failure_)
+      if (auto h = check_history())
+        fail(*h + " (checked at step " + std::to_string(s + 1) + ")");
   }
+  stats_.virtual_ms = std::chrono::duration<double, std::milli>(now() - start).count();
+  stats_.committed_random_phase = committed_.size();
   // Liveness (invariant 6): faults stop, every replica comes back, the network is reliable.
   if (!failure_) {
     stop_issuing_ = true;
@@ -586,6 +697,8 @@ sim_result cluster::run() {
   if (!failure_)
     if (auto h = check_history())
       fail(*h);
+  if (failover_)
+    ++stats_.failovers_unfinished;
   sim_result res;
   res.ok = !failure_;
   res.failure = failure_.value_or("");
@@ -619,6 +732,8 @@ std::string replay_command(const sim_options& opt) {
   prob("--partition", opt.partition, defaults.partition);
   if (opt.unsafe_commit_without_quorum)
     cmd += " --unsafe-commit-without-quorum";
+  if (opt.unsafe_reply_before_commit)
+    cmd += " --unsafe-reply-before-commit";
   if (opt.unsafe_paper_state_transfer)
     cmd += " --unsafe-paper-state-transfer";
   return cmd + " --trace";

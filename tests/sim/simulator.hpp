@@ -2,8 +2,8 @@
 // run by CAF's test coordinator (virtual time, one message at a time).
 //
 // Every message between nodes goes through a link actor that only records it as an envelope;
-// the simulator then decides per envelope, from a seeded PRNG: deliver, drop, duplicate, or
-// leave it for later (which reorders and delays). Partitions (symmetric or one-way), crashes
+// the simulator gives it a random latency and, once due, decides from a seeded PRNG: deliver,
+// drop or duplicate (due envelopes are picked in random order, late ones are overtaken). Partitions (symmetric or one-way), crashes
 // (kill the actor: all volatile state lost) and restarts (a fresh actor in recovering status)
 // happen at random, with at most f replicas crashed or recovering at once. Invariants are checked
 // after every step; see check_safety() and docs/vr.md. Same seed, same binary -> same run.
@@ -40,14 +40,28 @@ struct sim_options {
   double restart = 0.02;
   double partition = 0.008;
   double heal = 0.006;
-  double deliver = 0.8;  // else virtual time advances by 1..max_advance_ms
+  // Network latency: every envelope is due `latency` after it was sent, uniform in
+  // [1, max_latency_ms], except a `delay` fraction that takes [max_latency_ms, max_delay_ms]
+  // (late messages overtake nothing on purpose: they are overtaken, i.e. reordered).
+  // A step delivers one due envelope (picked at random among the due ones, which reorders too);
+  // only when none is due does virtual time advance, by 1..max_advance_ms but never past the
+  // next due envelope. So latency does not grow with the number of messages in flight: the old
+  // model (one random pending envelope per step, fixed time per step) had a fixed network
+  // throughput and congested with 5 replicas, see docs/vr.md "Simulated network".
+  int max_latency_ms = 10;
+  double delay = 0.05;
+  int max_delay_ms = 150;
   int max_advance_ms = 30;
   std::chrono::milliseconds liveness_bound{8000}; // virtual time to converge after faults stop
   std::size_t keys = 3;
+  // Invariant 4 (linearizability) is also checked on the history so far every this many steps
+  // of the random phase, pending calls counting as "may take effect later"; 0: only at the end.
+  std::size_t history_check_every = 500;
   std::size_t pipeline_max = 8;
   std::size_t batch_max = 32;
   // Deliberately broken replicas, to prove the checker catches bugs.
   bool unsafe_commit_without_quorum = false;
+  bool unsafe_reply_before_commit = false;
   bool unsafe_paper_state_transfer = false;
   bool trace = false; // print every step to stderr
 };
@@ -55,11 +69,25 @@ struct sim_options {
 struct sim_stats {
   std::size_t steps = 0;
   std::size_t delivered = 0;
-  std::size_t dropped = 0;
+  std::size_t dropped = 0;     // lost by the random adversary (--drop)
+  std::size_t blocked = 0;     // lost because of a partition or a crashed receiver
+  std::size_t duplicated = 0;
+  std::size_t delayed = 0;     // given a long-tail latency (max_latency_ms..max_delay_ms)
+  std::size_t reordered = 0;   // delivered before an older envelope on the same link
+  std::size_t partitions = 0;  // partitions started
   std::size_t crashes = 0;
+  std::size_t restarts = 0;
   std::size_t max_view = 0;
   std::size_t committed = 0;
   std::size_t completed_ops = 0;
+  // Random phase only (faults active): virtual time and ops committed in it.
+  double virtual_ms = 0;
+  std::size_t committed_random_phase = 0;
+  // Virtual ms from a crash or isolation of a normal primary to the first moment a majority is
+  // normal in a higher view (one sample per completed failover); `failovers_unfinished` counts
+  // those still open when the run ended.
+  std::vector<double> failover_ms;
+  std::size_t failovers_unfinished = 0;
 };
 
 struct sim_result {
@@ -74,6 +102,8 @@ struct envelope {
   std::size_t to = 0;
   caf::message msg;
   bool observed = false; // already scanned by the per-view primary check
+  bool stamped = false;  // `due` assigned (random phase only)
+  caf::actor_clock::time_point due{};
 };
 
 class cluster {
@@ -134,6 +164,17 @@ private:
   void random_step();
   void random_partition();
   void observe_wire();
+  void stamp_wire(); // assigns a due time to every new envelope
+  caf::actor_clock::time_point now() const;
+  // Failover measurement (sim_stats::failover_ms).
+  void primary_lost(std::size_t replica, std::uint64_t view);
+  void track_failover();
+  struct failover_probe {
+    std::size_t primary = 0;
+    std::uint64_t view = 0;
+    caf::actor_clock::time_point since{};
+  };
+  std::optional<failover_probe> failover_;
   void fail(const std::string& why);
   std::string describe(const envelope& e) const;
 

@@ -123,3 +123,24 @@ BOOST_AUTO_TEST_CASE(a_seed_replays_exactly) {
   BOOST_TEST(a.stats.max_view == b.stats.max_view);
   BOOST_TEST(a.stats.completed_ops == b.stats.completed_ops);
 }
+
+// Invariant 4 is checked on the history so far every `history_check_every` steps, so a client
+// told something false is reported near the step it happened, not only after the whole seed.
+// The injected bug (the primary answers "" before the op is executed) breaks no replica
+// invariant: only the client history shows it.
+BOOST_AUTO_TEST_CASE(linearizability_violation_is_caught_while_running) {
+  sim_options opt;
+  opt.steps = 2000;
+  opt.seed = 3;
+  opt.unsafe_reply_before_commit = true;
+  auto periodic = run_seed(opt);
+  BOOST_REQUIRE(!periodic.ok);
+  BOOST_TEST(periodic.failure.rfind("inv4", 0) == 0, periodic.failure);
+  BOOST_TEST(periodic.failure.find("checked at step 500") != std::string::npos, periodic.failure);
+  BOOST_TEST(periodic.stats.steps == 500u); // the run stopped there
+  opt.history_check_every = 0; // only the final check: same bug, found only after all steps
+  auto at_end = run_seed(opt);
+  BOOST_REQUIRE(!at_end.ok);
+  BOOST_TEST(at_end.failure.rfind("inv4", 0) == 0, at_end.failure);
+  BOOST_TEST(at_end.stats.steps == 2000u);
+}

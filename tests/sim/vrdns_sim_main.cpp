@@ -3,12 +3,16 @@
 //   vrdns-sim --replicas 3|5 --seeds K --steps M [--first-seed S | --seed S] [--soak SECONDS]
 //             [--drop P] [--duplicate P] [--crash P] [--partition P]   (per-step probabilities)
 //             [--trace] [--stats] [--unsafe-commit-without-quorum] [--unsafe-paper-state-transfer]
+//             [--unsafe-reply-before-commit]
 //
 // Prints one line per failing seed (with the command that replays it) and ends with exactly one
-// line "seeds=K failures=F". Exit status 1 if F > 0.
+// line "seeds=K failures=F". Exit status 1 if F > 0. With --stats, also one line per passing seed
+// (stderr) and, just before the last line, an aggregate summary over all seeds (stdout).
 #include "tests/sim/simulator.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <vector>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -19,7 +23,7 @@ int usage() {
   std::cerr << "usage: vrdns-sim --replicas N --seeds K --steps M [--first-seed S | --seed S]\n"
                "                 [--drop P] [--duplicate P] [--crash P] [--partition P]\n"
                "                 [--soak SECONDS] [--trace] [--stats] [--unsafe-commit-without-quorum]\n"
-               "                 [--unsafe-paper-state-transfer]\n";
+               "                 [--unsafe-paper-state-transfer] [--unsafe-reply-before-commit]\n";
   return 2;
 }
 
@@ -32,6 +36,44 @@ bool parse_u64(const char* s, std::uint64_t& out) {
   out = v;
   return true;
 }
+
+// Sums of the per-seed statistics, printed by --stats.
+struct aggregate {
+  vrdns::sim::sim_stats sum;
+  void add(const vrdns::sim::sim_stats& s) {
+    sum.steps += s.steps;
+    sum.delivered += s.delivered;
+    sum.dropped += s.dropped;
+    sum.blocked += s.blocked;
+    sum.duplicated += s.duplicated;
+    sum.delayed += s.delayed;
+    sum.reordered += s.reordered;
+    sum.partitions += s.partitions;
+    sum.crashes += s.crashes;
+    sum.restarts += s.restarts;
+    sum.max_view = std::max(sum.max_view, s.max_view);
+    sum.virtual_ms += s.virtual_ms;
+    sum.committed_random_phase += s.committed_random_phase;
+    sum.failover_ms.insert(sum.failover_ms.end(), s.failover_ms.begin(), s.failover_ms.end());
+    sum.failovers_unfinished += s.failovers_unfinished;
+  }
+  void print(std::ostream& out) {
+    auto& f = sum.failover_ms;
+    std::sort(f.begin(), f.end());
+    double median = f.empty() ? 0 : f[f.size() / 2];
+    double max = f.empty() ? 0 : f.back();
+    out << "summary: steps=" << sum.steps << " virtual_s=" << sum.virtual_ms / 1000
+        << " faults: dropped=" << sum.dropped << " blocked_by_partition_or_crash=" << sum.blocked
+        << " duplicated=" << sum.duplicated << " delayed=" << sum.delayed
+        << " reordered=" << sum.reordered << " partitions=" << sum.partitions
+        << " crashes=" << sum.crashes << " restarts=" << sum.restarts
+        << " | committed=" << sum.committed_random_phase << " commits_per_virtual_s="
+        << (sum.virtual_ms > 0 ? sum.committed_random_phase * 1000.0 / sum.virtual_ms : 0)
+        << " max_view=" << sum.max_view << " | failovers=" << f.size()
+        << " (unfinished " << sum.failovers_unfinished << ") failover_ms median=" << median
+        << " max=" << max << "\n";
+  }
+};
 
 } // namespace
 
@@ -68,6 +110,8 @@ int main(int argc, char** argv) {
       opt.trace = true;
     else if (a == "--unsafe-commit-without-quorum")
       opt.unsafe_commit_without_quorum = true;
+    else if (a == "--unsafe-reply-before-commit")
+      opt.unsafe_reply_before_commit = true;
     else if (a == "--unsafe-paper-state-transfer")
       opt.unsafe_paper_state_transfer = true;
     else
@@ -78,10 +122,12 @@ int main(int argc, char** argv) {
     return std::chrono::steady_clock::now() - start >= std::chrono::seconds(soak_seconds);
   };
   std::uint64_t ran = 0, failures = 0;
+  aggregate all;
   for (std::uint64_t s = first_seed; soak_seconds ? !soak_over() : ran < seeds; ++s) {
     opt.seed = s;
     auto r = vrdns::sim::run_seed(opt);
     ++ran;
+    all.add(r.stats);
     if (!r.ok) {
       ++failures;
       std::cout << "FAIL seed=" << s << " after " << r.stats.steps << " steps: " << r.failure
@@ -91,9 +137,11 @@ int main(int argc, char** argv) {
                 << " delivered=" << r.stats.delivered << " dropped=" << r.stats.dropped
                 << " crashes=" << r.stats.crashes << " max_view=" << r.stats.max_view
                 << " committed=" << r.stats.committed << " completed=" << r.stats.completed_ops
-                << "\n";
+                << " virtual_ms=" << r.stats.virtual_ms << "\n";
     }
   }
+  if (stats)
+    all.print(std::cout);
   std::cout << "seeds=" << ran << " failures=" << failures << std::endl;
   return failures > 0 ? 1 : 0;
 }
