@@ -89,7 +89,5 @@ NodeConfig load_config(const std::string& path);
 /// Same, from text; `path` names it in errors and its directory anchors relative paths.
 NodeConfig parse_config(std::string_view text, const std::string& path);
 
-/// Decodes standard base64 (RFC 4648 §4, padding required); false if malformed.
-bool base64_decode(std::string_view text, std::string& out);
 
 }  // namespace vrdns::config

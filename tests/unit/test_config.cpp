@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "dns/base64.hpp"
 
 namespace fs = std::filesystem;
 using vrdns::config::ConfigError;
@@ -242,14 +243,14 @@ BOOST_AUTO_TEST_CASE(unreadable_file) {
 
 BOOST_AUTO_TEST_CASE(base64) {
   std::string out;
-  BOOST_TEST(vrdns::config::base64_decode("aGVsbG8=", out));
+  BOOST_TEST(vrdns::dns::base64_decode("aGVsbG8=", out));
   BOOST_TEST(out == "hello");
-  BOOST_TEST(vrdns::config::base64_decode("aGVsbG8h", out));
+  BOOST_TEST(vrdns::dns::base64_decode("aGVsbG8h", out));
   BOOST_TEST(out == "hello!");
-  BOOST_TEST(vrdns::config::base64_decode("aGk=", out) == true);
+  BOOST_TEST(vrdns::dns::base64_decode("aGk=", out) == true);
   BOOST_TEST(out == "hi");
-  BOOST_TEST(vrdns::config::base64_decode("aGk", out) == false);
-  BOOST_TEST(vrdns::config::base64_decode("a=Gk", out) == false);
-  BOOST_TEST(vrdns::config::base64_decode("aG=k", out) == false);
-  BOOST_TEST(vrdns::config::base64_decode("aGk=aGk=", out) == false);
+  BOOST_TEST(vrdns::dns::base64_decode("aGk", out) == false);
+  BOOST_TEST(vrdns::dns::base64_decode("a=Gk", out) == false);
+  BOOST_TEST(vrdns::dns::base64_decode("aG=k", out) == false);
+  BOOST_TEST(vrdns::dns::base64_decode("aGk=aGk=", out) == false);
 }
