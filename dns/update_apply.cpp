@@ -1,0 +1,250 @@
+// RFC 2136 §3.2 prerequisite evaluation and §3.4.2 update processing on a ZoneEditor.
+#include "dns/update_apply.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dns/name.hpp"
+#include "dns/query_parser.hpp"
+#include "dns/serial.hpp"
+
+namespace vrdns::dns {
+
+namespace {
+
+bool has_data(const Node* n) { return n != nullptr && !n->rrsets.empty(); }
+
+/// The RRsets a CNAME may share its name with (RFC 2181 §10.1, RFC 4035 §2.5): the same set
+/// validate_zone allows.
+bool may_sit_beside_cname(uint16_t type) {
+  return type == rrtype::CNAME || type == rrtype::RRSIG || type == rrtype::NSEC ||
+         type == rrtype::NSEC3;
+}
+
+std::set<std::string> canonical_set(uint16_t type, const RRset& rs) {
+  std::set<std::string> out;
+  rs.for_each_rdata([&](std::string_view rd) { out.insert(rdata_canonical(type, rd)); });
+  return out;
+}
+
+/// RFC 2136 §3.2. Value-independent prerequisites are checked in message order and the
+/// first failure decides the rcode; the value-dependent ones (§3.2.3) are gathered into
+/// RRsets and compared as sets afterwards, failing with NXRRSET.
+uint8_t check_prerequisites(const Zone& zone, const std::vector<Prerequisite>& pres) {
+  std::map<std::pair<std::string, uint16_t>, std::set<std::string>> expected;
+  for (const Prerequisite& p : pres) {
+    const std::string key = name_key(p.rr.owner);
+    const Node* n = zone.find(key);
+    switch (p.kind) {
+      case PrereqKind::name_in_use:
+        if (!has_data(n)) return rcode::NXDOMAIN;
+        break;
+      case PrereqKind::name_not_in_use:
+        if (has_data(n)) return rcode::YXDOMAIN;
+        break;
+      case PrereqKind::rrset_exists:
+        if (n == nullptr || n->find(p.rr.type) == nullptr) return rcode::NXRRSET;
+        break;
+      case PrereqKind::rrset_absent:
+        if (n != nullptr && n->find(p.rr.type) != nullptr) return rcode::YXRRSET;
+        break;
+      case PrereqKind::rrset_exists_value:
+        // Duplicates in the message collapse: RRsets are sets (RFC 2181 §5).
+        expected[{key, p.rr.type}].insert(rdata_canonical(p.rr.type, p.rr.rdata));
+        break;
+    }
+  }
+  for (const auto& [where, rdatas] : expected) {
+    const Node* n = zone.find(where.first);
+    const RRset* rs = n ? n->find(where.second) : nullptr;
+    if (rs == nullptr || canonical_set(where.second, *rs) != rdatas) return rcode::NXRRSET;
+  }
+  return rcode::NOERROR;
+}
+
+/// Offset of SERIAL in SOA RDATA (after MNAME and RNAME), if the RDATA is well formed.
+std::optional<std::size_t> soa_serial_offset(std::string_view rd) {
+  const auto* p = reinterpret_cast<const uint8_t*>(rd.data());
+  const std::size_t m = name_wire_length(p, rd.size());
+  if (m == 0) return std::nullopt;
+  const std::size_t r = name_wire_length(p + m, rd.size() - m);
+  if (r == 0 || rd.size() != m + r + 20) return std::nullopt;
+  return m + r;
+}
+
+uint32_t get32(std::string_view s, std::size_t off) {
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data()) + off;
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
+
+std::string first_rdata(const RRset& rs) {
+  std::string out;
+  bool first = true;
+  rs.for_each_rdata([&](std::string_view rd) {
+    if (first) out = rd;
+    first = false;
+  });
+  return out;
+}
+
+/// The RRset contents as a zone transfer would see them: owner bytes, types, TTLs and the
+/// records of each RRset regardless of their stored order.
+bool same_data(const Node* a, const Node* b) {
+  if (!has_data(a) || !has_data(b)) return has_data(a) == has_data(b);
+  if (a->owner != b->owner || a->rrsets.size() != b->rrsets.size()) return false;
+  for (std::size_t i = 0; i < a->rrsets.size(); ++i) {
+    const RRset& x = a->rrsets[i];
+    const RRset& y = b->rrsets[i];
+    if (x.type != y.type || x.ttl != y.ttl || x.count != y.count) return false;
+    if (x.rdatas == y.rdatas) continue;
+    std::vector<std::string_view> xs, ys;
+    x.for_each_rdata([&](std::string_view rd) { xs.push_back(rd); });
+    y.for_each_rdata([&](std::string_view rd) { ys.push_back(rd); });
+    std::sort(xs.begin(), xs.end());
+    std::sort(ys.begin(), ys.end());
+    if (xs != ys) return false;
+  }
+  return true;
+}
+
+/// Applies the updates of §3.4.2 in order. Records each owner it may have changed in
+/// `touched` and sets `serial_raised` when an SOA with a newer serial replaced the old one.
+class Applier {
+ public:
+  Applier(ZoneEditor& ed, const Zone& zone) : ed_(ed), apex_(zone.apex()) {}
+
+  std::set<std::string> touched;
+  bool serial_raised = false;
+
+  void apply(const UpdateOp& op) {
+    const Record& rr = op.rr;
+    const std::string key = name_key(rr.owner);
+    const bool at_apex = name_equal(rr.owner, apex_);
+    touched.insert(key);
+    switch (op.kind) {
+      case UpdateKind::add: add(rr, key); break;
+      case UpdateKind::delete_rrset:
+        // §3.4.2.3: the apex SOA and NS RRsets cannot be deleted as a whole.
+        if (at_apex && (rr.type == rrtype::SOA || rr.type == rrtype::NS)) return;
+        ed_.remove_rrset(rr.owner, rr.type);
+        break;
+      case UpdateKind::delete_name:
+        if (!at_apex) {
+          ed_.remove_name(rr.owner);
+          break;
+        }
+        // §3.4.2.3: at the apex, everything but SOA and NS.
+        for (uint16_t type : types_at(key))
+          if (type != rrtype::SOA && type != rrtype::NS) ed_.remove_rrset(rr.owner, type);
+        break;
+      case UpdateKind::delete_record: {
+        // §3.4.2.4: the SOA is never deleted, nor the last NS of the apex.
+        if (rr.type == rrtype::SOA) return;
+        if (at_apex && rr.type == rrtype::NS) {
+          const Node* n = ed_.find(key);
+          const RRset* ns = n ? n->find(rrtype::NS) : nullptr;
+          if (ns != nullptr && ns->count <= 1) return;
+        }
+        ed_.remove_record(rr);
+        break;
+      }
+    }
+  }
+
+ private:
+  std::vector<uint16_t> types_at(const std::string& key) const {
+    std::vector<uint16_t> types;
+    if (const Node* n = ed_.find(key))
+      for (const RRset& rs : n->rrsets) types.push_back(rs.type);
+    return types;
+  }
+
+  /// §3.4.2.2.
+  void add(const Record& rr, const std::string& key) {
+    const Node* n = ed_.find(key);
+    if (rr.type == rrtype::CNAME) {
+      // A CNAME is not added beside other data...
+      if (n != nullptr)
+        for (const RRset& rs : n->rrsets)
+          if (!may_sit_beside_cname(rs.type)) return;
+    } else if (!may_sit_beside_cname(rr.type) && n != nullptr && n->find(rrtype::CNAME)) {
+      return;   // ...nor other data beside a CNAME.
+    }
+
+    if (rr.type == rrtype::SOA) {
+      // Only where an SOA already is (the apex), and only with a newer serial.
+      const RRset* soa = n ? n->find(rrtype::SOA) : nullptr;
+      if (soa == nullptr) return;
+      const std::string cur = first_rdata(*soa);
+      const auto cur_off = soa_serial_offset(cur);
+      const auto new_off = soa_serial_offset(rr.rdata);
+      if (!cur_off || !new_off) throw std::invalid_argument("malformed SOA RDATA");
+      if (!serial_less(get32(cur, *cur_off), get32(rr.rdata, *new_off))) return;
+      ed_.remove_rrset(rr.owner, rrtype::SOA);
+      ed_.add(rr);
+      serial_raised = true;
+      return;
+    }
+    if (rr.type == rrtype::CNAME && n != nullptr && n->find(rrtype::CNAME)) {
+      // One CNAME per name: the new one replaces the old (§3.4.2.2 "duplicate" rule).
+      ed_.remove_rrset(rr.owner, rrtype::CNAME);
+    }
+    ed_.add(rr);
+  }
+
+  ZoneEditor& ed_;
+  std::string apex_;
+};
+
+/// SOA serial += 1 (RFC 1982), keeping the rest of the SOA.
+void bump_serial(ZoneEditor& ed, const Zone& zone) {
+  const Node* apex = ed.find(zone.apex_key());
+  const RRset* soa = apex ? apex->find(rrtype::SOA) : nullptr;
+  if (soa == nullptr) throw std::invalid_argument("zone without apex SOA");
+  Record r{apex->owner, rrtype::SOA, rrclass::IN, soa->ttl, first_rdata(*soa)};
+  const auto off = soa_serial_offset(r.rdata);
+  if (!off) throw std::invalid_argument("malformed SOA RDATA");
+  const uint32_t next = serial_next(get32(r.rdata, *off));
+  for (int i = 0; i < 4; ++i) r.rdata[*off + i] = char(next >> (24 - 8 * i));
+  ed.remove_rrset(r.owner, rrtype::SOA);
+  ed.add(r);
+}
+
+}  // namespace
+
+UpdateResult apply_update(const ZonePtr& zone, const Update& u) {
+  assert(zone);
+  if (zone->apex_key() != u.zone) return {zone, rcode::NOTAUTH, false};
+  if (const uint8_t rc = check_prerequisites(*zone, u.prerequisites); rc != rcode::NOERROR)
+    return {zone, rc, false};
+
+  ZoneEditor ed(zone);
+  Applier applier(ed, *zone);
+  try {
+    for (const UpdateOp& op : u.updates) applier.apply(op);
+    // "Changed" means the records differ, not that some edit happened: an update that adds
+    // and then deletes the same record leaves the zone (and its serial) as it was.
+    bool changed = false;
+    for (const std::string& key : applier.touched)
+      if (!same_data(zone->find(key), ed.find(key))) {
+        changed = true;
+        break;
+      }
+    if (!changed) return {zone, rcode::NOERROR, false};
+    if (!applier.serial_raised) bump_serial(ed, *zone);
+  } catch (const std::invalid_argument&) {
+    // Deterministic limits of the store (65535 records in an RRset, a malformed SOA):
+    // every replica hits them alike, and the editor's work is simply dropped.
+    return {zone, rcode::SERVFAIL, false};
+  }
+  return {ed.finish(), rcode::NOERROR, true};
+}
+
+}  // namespace vrdns::dns

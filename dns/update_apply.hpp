@@ -1,0 +1,29 @@
+// Applying an Update to a zone snapshot: RFC 2136 §3.2 (prerequisites) and §3.4.2 (updates).
+//
+// A pure function of (snapshot, update): every replica that applies the same log to the
+// same zone gets the same zone, byte for byte. Cost is O(size of the update): prerequisites
+// are point lookups, updates are ZoneEditor edits that path-copy only what they touch.
+#pragma once
+
+#include <cstdint>
+
+#include "dns/update.hpp"
+#include "dns/zone.hpp"
+
+namespace vrdns::dns {
+
+struct UpdateResult {
+  ZonePtr zone;         ///< the new snapshot, or the input one when nothing changed / on error
+  uint8_t rcode = 0;    ///< NOERROR, or YXDOMAIN/NXDOMAIN/YXRRSET/NXRRSET/NOTAUTH/SERVFAIL
+  bool changed = false;
+};
+
+/// Checks the prerequisites atomically, then applies the updates in order with the rules
+/// of §3.4.2 (never removes the apex SOA or the last apex NS; an SOA replaces the current
+/// one only with a newer serial; CNAME and other data never meet; adds and deletes are
+/// idempotent). If the zone's records changed and the update did not raise the serial
+/// itself, the serial goes up by one (RFC 1982). All or nothing: on any error the input
+/// zone comes back unchanged. `u.zone` must be `zone`'s apex (else NOTAUTH).
+UpdateResult apply_update(const ZonePtr& zone, const Update& u);
+
+}  // namespace vrdns::dns
