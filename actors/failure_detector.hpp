@@ -1,10 +1,11 @@
 // Decides when a backup stops believing in its primary (VR §4.2: "a backup that does not hear
 // from the primary in time starts a view change").
 //
-// Plain value type, no CAF: the replica feeds it the arrival times of Prepare/Commit/StartView from
-// the primary of its view and asks `expired(now)` on every tick. The timeout is randomized per
-// arming (timeout + uniform[0, jitter)) so that backups rarely time out together and run duelling
-// view changes.
+// Plain value type, no CAF: the state of the failure detector actor
+// (actors/failure_detector_actor.hpp), which feeds it the arrival times of the replica's notes and
+// asks `expired(now)` on its own timer. The timeout is randomized per arming
+// (timeout + uniform[0, jitter)) so that backups rarely time out together and run duelling view
+// changes.
 #pragma once
 
 #include <chrono>
@@ -12,6 +13,11 @@
 #include <random>
 
 namespace vrdns::actors {
+
+// A randomized duration in [base, base + jitter): failure detection and view-change timeouts.
+std::chrono::steady_clock::duration random_timeout(std::mt19937_64& rng,
+                                                   std::chrono::steady_clock::duration base,
+                                                   std::chrono::steady_clock::duration jitter);
 
 class failure_detector {
 public:
@@ -27,8 +33,6 @@ public:
   // True once the primary has been silent past the (randomized) deadline.
   bool expired(time_point now) const { return now >= deadline_; }
   time_point deadline() const { return deadline_; }
-  // A randomized duration in [base, base + jitter): also used for view-change timeouts.
-  duration jittered(duration base);
 
 private:
   duration timeout_{std::chrono::milliseconds(250)};

@@ -34,6 +34,28 @@ void violation(self_ptr self, const std::string& what) {
   std::abort();
 }
 
+// Keeps the failure detector actor in step with this replica, after every handler: a new view or
+// role re-arms or stops it (fd_watch); a sign of life from the primary of the current view
+// (`heard_primary`, set by the handlers) pushes its deadline out (fd_heard, at most one note per
+// `heard_note_gap`). Doing it here, not in each handler, means no view or status change can
+// forget to tell the detector.
+void sync_detector(self_ptr self) {
+  auto& st = self->state;
+  const auto& vr = st.vr;
+  bool watching = vr.status == replica_status::normal && !vr.is_primary();
+  auto t = now(self);
+  if (watching != st.watching || vr.view_number != st.watched_view) {
+    st.watching = watching;
+    st.watched_view = vr.view_number;
+    self->send(st.detector, fd_watch_atom::value, vr.view_number, watching);
+    st.last_heard_note = t;
+  } else if (st.heard_primary && watching && t - st.last_heard_note >= st.opt.heard_note_gap) {
+    self->send(st.detector, fd_heard_atom::value, vr.view_number);
+    st.last_heard_note = t;
+  }
+  st.heard_primary = false;
+}
+
 // Runs a handler body, then re-checks the structural invariants of the replica state.
 template <class F>
 void guarded(self_ptr self, F&& body) {
@@ -45,6 +67,7 @@ void guarded(self_ptr self, F&& body) {
   } catch (const std::exception& e) {
     violation(self, e.what());
   }
+  sync_detector(self);
 }
 
 template <class Msg>
@@ -259,7 +282,7 @@ bool from_current_primary(self_ptr self, std::uint64_t view) {
     begin_state_transfer(self, view);
     return false;
   }
-  st.detector.heard(now(self));
+  st.heard_primary = true;
   if (vr.awaiting_state) {
     if (now(self) >= st.get_state_resend_at)
       send_get_state(self, vr.commit_number);
@@ -321,7 +344,7 @@ void on_new_state(self_ptr self, const NewState& ns) {
   } else if (!append_from(self, ns.after_op + 1, ns.entries)) {
     return;
   }
-  st.detector.heard(now(self));
+  st.heard_primary = true;
   vr.advance_commit(ns.commit_number);
   execute_committed(self);
   ack_primary(self);
@@ -350,7 +373,8 @@ void start_view_change(self_ptr self, std::uint64_t view) {
   vr.awaiting_state = false;
   reset_view_bookkeeping(self);
   auto t = now(self);
-  st.view_change_deadline = t + st.detector.jittered(st.opt.view_change_timeout);
+  st.view_change_deadline
+    = t + random_timeout(st.rng, st.opt.view_change_timeout, st.opt.timeout_jitter);
   st.view_change_resend_at = t + st.opt.resend;
   set_status(self, replica_status::view_change);
   broadcast(self, StartViewChange{view, vr.replica_number});
@@ -469,7 +493,7 @@ void on_start_view(self_ptr self, const StartView& sv) {
   vr.awaiting_state = false;
   reset_view_bookkeeping(self);
   set_status(self, replica_status::normal);
-  st.detector.heard(now(self));
+  st.heard_primary = true;
   execute_committed(self);
   if (vr.op_number > vr.commit_number)
     ack_primary(self);
@@ -492,7 +516,7 @@ void begin_state_transfer(self_ptr self, std::uint64_t view) {
   vr.awaiting_state = true;
   if (vr.status != replica_status::normal)
     set_status(self, replica_status::normal);
-  st.detector.heard(now(self));
+  st.heard_primary = true;
   send_get_state(self, vr.commit_number);
 }
 
@@ -536,7 +560,7 @@ void on_recovery_response(self_ptr self, const RecoveryResponse& r) {
   vr.last_normal_view = latest;
   reset_view_bookkeeping(self);
   set_status(self, replica_status::normal);
-  st.detector.heard(now(self));
+  st.heard_primary = true;
   execute_committed(self); // the service is fresh: this rebuilds it and the client_table
   if (vr.op_number > vr.commit_number)
     ack_primary(self);
@@ -584,12 +608,8 @@ void on_tick(self_ptr self, std::uint64_t generation) {
         } else if (t - st.last_commit_sent >= st.opt.heartbeat) {
           send_commit(self);
         }
-      } else {
-        if (st.detector.expired(t)) {
-          start_view_change(self, vr.view_number + 1);
-        } else if (vr.awaiting_state && t >= st.get_state_resend_at) {
-          send_get_state(self, vr.commit_number);
-        }
+      } else if (vr.awaiting_state && t >= st.get_state_resend_at) {
+        send_get_state(self, vr.commit_number); // primary silence: see on_suspect
       }
       break;
     case replica_status::view_change:
@@ -609,6 +629,15 @@ void on_tick(self_ptr self, std::uint64_t generation) {
       }
       break;
   }
+}
+
+// The failure detector gave up on the primary of `view` (§4.2). It may have sent this just before
+// it learned of a newer view or role (the replica's fd_watch crossed it): act only if `view` is
+// still ours and we are a backup in normal status.
+void on_suspect(self_ptr self, std::uint64_t view) {
+  auto& vr = self->state.vr;
+  if (view == vr.view_number && vr.status == replica_status::normal && !vr.is_primary())
+    start_view_change(self, vr.view_number + 1);
 }
 
 // ---------------------------------------------------------------- behaviors
@@ -631,11 +660,12 @@ caf::behavior normal_behavior(self_ptr self) {
     [=](const StartView& m) { guarded(self, [&] { on_start_view(self, m); }); },
     [=](const Recovery& m) { guarded(self, [&] { on_recovery(self, m); }); },
     [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
+    [=](fd_suspect_atom, std::uint64_t v) { guarded(self, [&] { on_suspect(self, v); }); },
   };
 }
 
-// Requests, PrepareOks, GetState/NewState and Recovery are dropped: no view is running, so
-// nobody can act on them; senders retry once a view is established.
+// Requests, PrepareOks, GetState/NewState, Recovery and fd_suspect are dropped: no view is
+// running, so nobody can act on them; senders retry once a view is established.
 caf::behavior view_change_behavior(self_ptr self) {
   return {
     [=](const Prepare& m) { guarded(self, [&] { on_prepare(self, m); }); },
@@ -667,7 +697,11 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
   st.peers = std::move(peers);
   st.service = std::move(service);
   st.rng.seed(st.opt.seed ^ (0x9E3779B97F4A7C15ull * (replica_number + 1)));
-  st.detector = failure_detector(st.opt.primary_timeout, st.opt.timeout_jitter, st.rng());
+  // Linked: a crash of the replica (the simulator kills it) takes its detector along, and a
+  // detector that dies takes the replica along (fail-stop) instead of leaving it blind.
+  st.detector = self->spawn<caf::linked>(
+    failure_detector_behavior, caf::actor_cast<caf::actor>(self),
+    failure_detector_options{st.opt.primary_timeout, st.opt.timeout_jitter, st.rng()});
   st.acked.assign(st.vr.configuration_size, 0);
   // Not caf::drop: in CAF 0.17 that answers an *asynchronous* message with an unexpected_message
   // error, which is sent back to the sender and, by default, terminates a sender that has no
@@ -678,7 +712,6 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
     });
   self->delayed_send(self, st.opt.tick, vr_tick_atom::value, st.tick_generation);
   auto t = self->clock().now();
-  st.detector.heard(t);
   if (st.opt.start_recovering) {
     st.nonce = st.rng();
     if (!st.opt.deterministic_nonce)
@@ -690,6 +723,7 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
   }
   // Fresh cluster: everybody starts in view 0, normal status, empty log.
   st.last_prepare_sent = st.last_commit_sent = t;
+  sync_detector(self); // a backup starts watching the primary of view 0 now
   return normal_behavior(self);
 }
 

@@ -4,10 +4,11 @@
 //   view_change  (§4.2)  StartViewChange/DoViewChange/StartView
 //   recovering   (§4.3)  RecoveryResponse only
 // Replicas talk to each other only by one-way sends to `peers[i]` (so a simulator can interpose
-// link actors), never by request/response.
+// link actors), never by request/response. Each replica spawns its own failure detector actor
+// (actors/failure_detector_actor.hpp, linked), whose fd_suspect starts a view change.
 #pragma once
 
-#include "actors/failure_detector.hpp"
+#include "actors/failure_detector_actor.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/replica_state.hpp"
 #include "protocol/service.hpp"
@@ -36,6 +37,9 @@ struct replica_options {
   std::chrono::milliseconds heartbeat{50};       // primary sends Commit when idle this long
   std::chrono::milliseconds primary_timeout{200}; // backup suspects the primary after this...
   std::chrono::milliseconds timeout_jitter{100};  // ...plus uniform[0, jitter)
+  // At most one fd_heard note per this much time: a busy primary's Prepares need not each cost
+  // an actor message; the deadline is then at most this much early.
+  std::chrono::milliseconds heard_note_gap{5};
   std::chrono::milliseconds view_change_timeout{300}; // stalled view change -> try view+1
   std::chrono::milliseconds resend{50}; // Prepare / SVC / DVC / GetState / Recovery retransmission
   std::uint64_t seed = 0;               // jitter and recovery nonce
@@ -63,7 +67,13 @@ struct replica_actor_state {
   replica_options opt;
   std::vector<caf::actor> peers;
   std::shared_ptr<protocol::service> service;
-  failure_detector detector;
+  caf::actor detector;                  // failure_detector_actor.hpp, linked
+  // What the detector was last told (fd_watch), and whether the primary was heard since the last
+  // note; synced after every handler (sync_detector).
+  std::uint64_t watched_view = 0;
+  bool watching = false;
+  bool heard_primary = false;
+  failure_detector::time_point last_heard_note{};
   std::mt19937_64 rng{0};
   std::uint64_t tick_generation = 0;
   bool violated = false;

@@ -1,13 +1,26 @@
-// The failure detector's timeout logic (actors/failure_detector.hpp), without any actor.
+// The failure detector: its timeout logic as a value type (actors/failure_detector.hpp), the actor
+// around it (actors/failure_detector_actor.hpp) under CAF's test coordinator (virtual time), and
+// its wiring into the replica (actors/replica.cpp).
 #define BOOST_TEST_MODULE test_failure_detector
 #include <boost/test/unit_test.hpp>
 
 #include "actors/failure_detector.hpp"
+#include "actors/failure_detector_actor.hpp"
+#include "actors/replica.hpp"
+#include "actors/vr_types.hpp"
+#include "tests/sim/kv_machine.hpp"
 
+#include <caf/all.hpp>
+
+#include <memory>
 #include <set>
+#include <vector>
 
-using vrdns::actors::failure_detector;
+using namespace vrdns;
+using actors::failure_detector;
 using namespace std::chrono_literals;
+
+// ------------------------------------------------------------------ value type
 
 BOOST_AUTO_TEST_CASE(expires_only_after_timeout_plus_jitter) {
   failure_detector fd(200ms, 100ms, 1);
@@ -36,4 +49,203 @@ BOOST_AUTO_TEST_CASE(jitter_differs_between_replicas) {
     deadlines.insert(fd.deadline().time_since_epoch().count());
   }
   BOOST_TEST(deadlines.size() >= 8u);
+}
+
+// ------------------------------------------------------------------ the actor
+
+namespace {
+
+using suspects = std::shared_ptr<std::vector<std::uint64_t>>;
+
+// Stands in for the replica: records the view of every fd_suspect it gets.
+caf::behavior recorder(caf::event_based_actor* self, suspects out) {
+  self->set_default_handler(
+    [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+      return caf::message{};
+    });
+  return {[=](actors::fd_suspect_atom, std::uint64_t view) { out->push_back(view); }};
+}
+
+// Swallows everything (peers of a replica under test).
+caf::behavior sink(caf::event_based_actor* self) {
+  self->set_default_handler(
+    [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+      return caf::message{};
+    });
+  return {[] {}};
+}
+
+// Sets a flag when the monitored actor terminates.
+caf::behavior watcher(caf::event_based_actor* self, caf::actor target,
+                      std::shared_ptr<bool> down) {
+  self->monitor(target);
+  self->set_down_handler([=](caf::down_msg&) { *down = true; });
+  return {[] {}};
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  suspects got = std::make_shared<std::vector<std::uint64_t>>();
+  std::vector<caf::actor> actors; // killed at the end (the detector re-arms its timer)
+
+  fixture() {
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    actors::add_vr_message_types(cfg);
+    sys = std::make_unique<caf::actor_system>(cfg);
+  }
+  ~fixture() {
+    for (auto& a : actors)
+      caf::anon_send_exit(a, caf::exit_reason::kill);
+    sched().run();
+  }
+  caf::scheduler::test_coordinator& sched() {
+    return dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
+  }
+  // Pending delayed_sends: in the tests without a replica, only the detector's ticks.
+  std::size_t timers() { return sched().clock().schedule().size(); }
+  caf::actor spawn_detector(std::chrono::milliseconds timeout, std::chrono::milliseconds jitter) {
+    auto r = sys->spawn(recorder, got);
+    auto fd = sys->spawn(actors::failure_detector_behavior, r,
+                         actors::failure_detector_options{timeout, jitter, 7});
+    actors.push_back(r);
+    actors.push_back(fd);
+    sched().run();
+    return fd;
+  }
+  template <class... Ts>
+  void note(const caf::actor& fd, Ts... xs) {
+    caf::anon_send(fd, xs...);
+    sched().run();
+  }
+  void advance(std::chrono::milliseconds d) {
+    sched().advance_time(d);
+    sched().run();
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(silence_past_the_timeout_gives_exactly_one_suspect, fixture) {
+  auto fd = spawn_detector(200ms, 100ms);
+  note(fd, actors::fd_watch_atom::value, std::uint64_t{3}, true);
+  advance(199ms);
+  BOOST_TEST(got->empty()); // the deadline is at least `timeout` away
+  advance(101ms);
+  BOOST_TEST((*got == std::vector<std::uint64_t>{3})); // and less than timeout + jitter
+  advance(2000ms);
+  BOOST_TEST(got->size() == 1u); // once per watch, not once per tick
+  BOOST_TEST(timers() == 0u);    // and the timer chain ended
+}
+
+BOOST_FIXTURE_TEST_CASE(regular_notes_keep_the_primary_trusted, fixture) {
+  auto fd = spawn_detector(200ms, 100ms);
+  note(fd, actors::fd_watch_atom::value, std::uint64_t{3}, true);
+  for (int i = 0; i < 40; ++i) { // 2 s of a primary heard every 50 ms
+    advance(50ms);
+    note(fd, actors::fd_heard_atom::value, std::uint64_t{3});
+  }
+  BOOST_TEST(got->empty());
+  BOOST_TEST(timers() <= 1u); // one chain, not one timer per note
+  advance(300ms);             // the primary goes quiet
+  BOOST_TEST((*got == std::vector<std::uint64_t>{3}));
+}
+
+BOOST_FIXTURE_TEST_CASE(notes_about_another_view_do_not_count, fixture) {
+  auto fd = spawn_detector(200ms, 0ms);
+  note(fd, actors::fd_watch_atom::value, std::uint64_t{3}, true);
+  for (int i = 0; i < 5; ++i) {
+    advance(50ms);
+    note(fd, actors::fd_heard_atom::value, std::uint64_t{2}); // the old primary's Commits
+  }
+  BOOST_TEST((*got == std::vector<std::uint64_t>{3}));
+}
+
+BOOST_FIXTURE_TEST_CASE(unwatched_views_are_never_suspected, fixture) {
+  auto fd = spawn_detector(200ms, 0ms);
+  note(fd, actors::fd_watch_atom::value, std::uint64_t{3}, true);
+  advance(100ms);
+  note(fd, actors::fd_watch_atom::value, std::uint64_t{4}, false); // became primary / view change
+  advance(1000ms);
+  BOOST_TEST(got->empty());
+  BOOST_TEST(timers() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(ticks_of_an_older_watch_are_ignored, fixture) {
+  auto fd = spawn_detector(200ms, 0ms); // no jitter: deadlines at exactly +200 ms
+  note(fd, actors::fd_watch_atom::value, std::uint64_t{3}, true); // chain 1, due at 200
+  advance(50ms);
+  note(fd, actors::fd_watch_atom::value, std::uint64_t{3}, true); // chain 2, due at 250
+  BOOST_TEST(timers() == 2u);
+  advance(170ms); // t = 220: chain 1 fired; not re-armed although the deadline (250) is ahead
+  BOOST_TEST(timers() == 1u);
+  BOOST_TEST(got->empty());
+  note(fd, actors::fd_tick_atom::value, std::uint64_t{1}); // a stale tick, injected
+  BOOST_TEST(timers() == 1u);
+  advance(40ms); // t = 260
+  BOOST_TEST((*got == std::vector<std::uint64_t>{3}));
+  BOOST_TEST(timers() == 0u);
+}
+
+// ------------------------------------------------------------------ wired into the replica
+
+namespace {
+
+struct replica_fixture : fixture {
+  std::vector<caf::actor> peers;
+  replica_fixture() {
+    for (int i = 0; i < 3; ++i)
+      peers.push_back(sys->spawn(sink));
+    actors.insert(actors.end(), peers.begin(), peers.end());
+  }
+  caf::actor spawn_replica(protocol::replica_id i) {
+    actors::replica_options ro;
+    ro.seed = 5;
+    auto a = sys->spawn(actors::replica, i, peers,
+                        std::shared_ptr<protocol::service>(std::make_shared<sim::kv_machine>()),
+                        ro);
+    actors.push_back(a);
+    sched().run();
+    return a;
+  }
+  static actors::replica_actor_state& state(const caf::actor& a) {
+    // Safe: actors only run inside sched() calls.
+    return dynamic_cast<actors::replica_actor&>(*caf::actor_cast<caf::abstract_actor*>(a)).state;
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(backup_starts_a_view_change_when_its_primary_is_silent, replica_fixture) {
+  auto r = spawn_replica(1); // a backup of view 0; its peers (and so the primary) say nothing
+  BOOST_REQUIRE(state(r).detector);
+  advance(150ms);
+  BOOST_TEST(state(r).vr.view_number == 0u);
+  BOOST_TEST((state(r).vr.status == protocol::replica_status::normal));
+  for (int i = 0; i < 20 && state(r).vr.view_number == 0; ++i)
+    advance(10ms); // default timeout 200 ms + jitter < 100 ms
+  BOOST_TEST(state(r).vr.view_number == 1u);
+  BOOST_TEST((state(r).vr.status == protocol::replica_status::view_change));
+}
+
+BOOST_FIXTURE_TEST_CASE(replica_ignores_a_suspect_for_another_view_or_role, replica_fixture) {
+  auto backup = spawn_replica(1);
+  auto primary = spawn_replica(0);
+  note(backup, actors::fd_suspect_atom::value, std::uint64_t{7}); // not its view
+  note(primary, actors::fd_suspect_atom::value, std::uint64_t{0}); // it is the primary itself
+  BOOST_TEST(state(backup).vr.view_number == 0u);
+  BOOST_TEST((state(backup).vr.status == protocol::replica_status::normal));
+  BOOST_TEST(state(primary).vr.view_number == 0u);
+  note(backup, actors::fd_suspect_atom::value, std::uint64_t{0}); // the real thing
+  BOOST_TEST(state(backup).vr.view_number == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(detector_dies_with_its_replica, replica_fixture) {
+  auto r = spawn_replica(1);
+  auto down = std::make_shared<bool>(false);
+  actors.push_back(sys->spawn(watcher, state(r).detector, down));
+  sched().run();
+  caf::anon_send_exit(r, caf::exit_reason::kill); // a crash in the simulator
+  sched().run();
+  BOOST_TEST(*down);
 }

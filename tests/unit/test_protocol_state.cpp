@@ -69,3 +69,20 @@ BOOST_AUTO_TEST_CASE(broken_invariants_are_detected) {
   s.last_normal_view = 1; // > view_number
   BOOST_CHECK_THROW(s.check_invariants(), std::logic_error);
 }
+
+// These used to be assert()s, compiled out in Release (NDEBUG): a bug truncating a committed op
+// would then have gone unnoticed in exactly the builds that run in production.
+BOOST_AUTO_TEST_CASE(committed_entries_cannot_be_dropped_in_any_build) {
+  replica_state s(3, 0);
+  s.append({1, 1, "a"});
+  s.append({1, 2, "b"});
+  s.advance_commit(2);
+  BOOST_CHECK_THROW(s.truncate_after(1), std::logic_error);
+  BOOST_CHECK_THROW(s.replace_log({{1, 1, "a"}}), std::logic_error);
+  BOOST_TEST(s.op_number == 2u); // nothing was dropped
+  BOOST_CHECK_THROW(s.entry(0), std::logic_error);
+  BOOST_CHECK_THROW(s.entry(3), std::logic_error);
+  BOOST_TEST(s.entry(2).op == "b");
+  s.truncate_after(2); // at commit_number: allowed, a no-op
+  s.check_invariants();
+}
