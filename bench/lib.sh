@@ -48,23 +48,38 @@ wait_for_dns() {
   return 1
 }
 
-# cpu_ticks PID: user+system clock ticks used so far by PID and all its threads, plus its
-# children's (NSD forks its server processes).
+# descendants PID: PID and every process below it, one per line. NSD's server processes are its
+# grandchildren (main -> xfrd/server parent -> servers), so direct children are not enough.
+descendants() {
+  local p
+  echo "$1"
+  for p in $(pgrep -P "$1" 2>/dev/null); do descendants "$p"; done
+}
+
+# cpu_ticks PID: user+system clock ticks used so far by PID and all its threads, plus every
+# live descendant's (NSD forks its server processes).
 cpu_ticks() {
-  local pid=$1 total=0 p
-  for p in $pid $(pgrep -P "$pid" 2>/dev/null); do
-    if [ -r "/proc/$p/stat" ]; then
-      # fields after the ")" of comm: utime is field 14, stime 15 of the full line.
-      total=$((total + $(sed 's/^.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
-    fi
+  local total=0 p v
+  for p in $(descendants "$1"); do
+    # fields after the ")" of comm: utime is field 14, stime 15 of the full line. A process
+    # may exit between pgrep and the read: count it as 0.
+    v=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
+    total=$((total + ${v:-0}))
   done
   echo "$total"
 }
 
-# peak_rss_kib PID: peak resident set (VmHWM) of PID plus its children, in KiB.
+# busy_ticks: clock ticks all CPUs spent not idle so far (user, nice, system, irq, softirq,
+# steal). Interrupt time counts: a task's own system time includes the loopback packet delivery
+# it ran, which /proc/stat books as softirq.
+busy_ticks() {
+  awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat
+}
+
+# peak_rss_kib PID: peak resident set (VmHWM) of PID plus all its live descendants, in KiB.
 peak_rss_kib() {
   local pid=$1 total=0 p v
-  for p in $pid $(pgrep -P "$pid" 2>/dev/null); do
+  for p in $(descendants "$pid"); do
     v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
     total=$((total + ${v:-0}))
   done

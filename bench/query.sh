@@ -65,7 +65,7 @@ make_queries "$records" "$work/queries.txt"
 
 declare -A QPS AVG P99 PERCORE
 run_one() {   # NAME START_FN [BIN]
-  local name=$1 fn=$2 port pid t0 t1 ticks hz out
+  local name=$1 fn=$2 port pid t0 t1 b0 b1 w0 w1 ticks hz out client_ticks other
   port=$(free_port)
   if [ "$fn" = start_vrdns ]; then
     start_vrdns "$bin" "$work/$name" "$port" "$threads" "$zone" "$work/bench.zone"
@@ -76,11 +76,17 @@ run_one() {   # NAME START_FN [BIN]
   wait_for_dns "$port" "$zone" "$pid"
   # Warm up briefly so every worker is scheduled before measuring.
   dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -c "$clients" -T 2 -q 200 -l 1 >/dev/null 2>&1 || true
-  t0=$(cpu_ticks "$pid")
+  t0=$(cpu_ticks "$pid"); b0=$(busy_ticks); w0=$EPOCHREALTIME
   out="$work/$name.dnsperf"
-  dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -c "$clients" -T 2 -q 200 -l "$seconds" -v \
-    > "$out" 2>&1
-  t1=$(cpu_ticks "$pid")
+  # The subshell reports its waited-for children's CPU ticks (cutime + cstime): dnsperf's. It
+  # parses its own /proc stat without forking (in a pipeline $BASHPID would be another process).
+  client_ticks=$(
+    dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -c "$clients" -T 2 -q 200 -l "$seconds" -v \
+      > "$out" 2>&1
+    read -r stat < "/proc/$BASHPID/stat"
+    set -- ${stat##*) }   # fields after "pid (comm) ": cutime is the 14th, cstime the 15th
+    echo $((${14} + ${15})))
+  t1=$(cpu_ticks "$pid"); b1=$(busy_ticks); w1=$EPOCHREALTIME
   hz=$(getconf CLK_TCK)
   ticks=$((t1 - t0))
   QPS[$name]=$(awk '/Queries per second:/ {printf "%d", $4}' "$out")
@@ -93,7 +99,15 @@ run_one() {   # NAME START_FN [BIN]
   fi
   local lost
   lost=$(awk '/Queries lost:/ {print $3}' "$out")
-  echo "$name: ${QPS[$name]} q/s, avg ${AVG[$name]} ms, p99 ${P99[$name]} ms, ${PERCORE[$name]} q/s per server core, lost $lost" >&2
+  # On a small machine the load generator and the server share the CPUs, so queries/s is
+  # only comparable between runs when nothing else ran: report who used the CPU.
+  other=$((b1 - b0 - ticks - client_ticks))
+  # dnsperf may run past --seconds while it waits for lost queries: divide by the real time.
+  cores() { awk -v t="$1" -v hz="$hz" -v s="$w0" -v e="$w1" 'BEGIN {printf "%.2f", t / hz / (e - s)}'; }
+  echo "$name: ${QPS[$name]} q/s, avg ${AVG[$name]} ms, p99 ${P99[$name]} ms, ${PERCORE[$name]} q/s per server core, lost $lost; cores: server $(cores "$ticks"), dnsperf $(cores "$client_ticks"), other $(cores "$other")" >&2
+  if awk -v o="$(cores "$other")" 'BEGIN {exit !(o > 0.1)}'; then
+    echo "  warning: other processes used $(cores "$other") cores during this run; figures are not comparable" >&2
+  fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 

@@ -72,6 +72,12 @@ Fd open_socket(const Endpoint& ep, int type, const char* proto) {
 
 Fd open_udp_socket(const Endpoint& ep, int recv_timeout_ms) {
   Fd fd = open_socket(ep, SOCK_DGRAM, "udp");
+  // The default receive buffer (rmem_default, ~208 KiB) holds only a few hundred small queries
+  // (each costs its skb truesize, not its payload). A burst while the worker is scheduled out
+  // overflows it, and a dropped query costs a client a full retry timeout. Ask for more; the
+  // kernel silently caps the request at net.core.rmem_max, so failure is not an error.
+  int rcvbuf = udp_receive_buffer_bytes;
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   timeval tv{};
   tv.tv_sec = recv_timeout_ms / 1000;
   tv.tv_usec = (recv_timeout_ms % 1000) * 1000;

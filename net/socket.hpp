@@ -42,8 +42,12 @@ socklen_t to_sockaddr(const Endpoint& ep, sockaddr_storage& out);
 /// The port a bound socket ended up on (for port 0).
 uint16_t bound_port(int fd);
 
+/// Receive buffer each UDP socket asks for (capped by the kernel at net.core.rmem_max).
+inline constexpr int udp_receive_buffer_bytes = 4 * 1024 * 1024;
+
 /// A bound UDP socket with SO_REUSEPORT (several per address: one per worker) and a receive
-/// timeout so a blocked worker notices stop within `recv_timeout_ms`. Throws
+/// timeout so a blocked worker notices stop within `recv_timeout_ms`, and a receive buffer of
+/// up to udp_receive_buffer_bytes. Throws
 /// std::runtime_error "cannot bind udp <addr>: <reason>".
 Fd open_udp_socket(const Endpoint& ep, int recv_timeout_ms);
 
