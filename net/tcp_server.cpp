@@ -69,7 +69,8 @@ class TcpServer::Worker {
         epoll_(::epoll_create1(EPOLL_CLOEXEC)),
         async_(std::make_shared<AsyncReplies>()),
         scratch_(read_chunk),
-        answer_(dns::max_message_size) {
+        answer_(dns::max_message_size),
+        reader_(server.publisher_) {
     if (!epoll_) throw std::runtime_error("epoll_create1 failed");
     bool ok = watch(server_.stop_event_.get(), stop_tag, EPOLLIN) &&
               watch(async_->event.get(), async_tag, EPOLLIN);
@@ -79,13 +80,11 @@ class TcpServer::Worker {
   }
 
   void run() {
-    StateReader reader(server_.publisher_);
     epoll_event events[max_events];
     auto last_sweep = Clock::now();
     bool stopping = false;
     while (!stopping) {
       int n = ::epoll_wait(epoll_.get(), events, max_events, epoll_timeout_ms);
-      const dns::ServingState& state = reader.refresh();
       for (int i = 0; i < n; ++i) {
         uint64_t tag = events[i].data.u64;
         if (tag == stop_tag) {
@@ -96,7 +95,7 @@ class TcpServer::Worker {
           accept_all(listeners_[tag].get());
         } else {
           auto it = connections_.find(tag);
-          if (it != connections_.end()) handle(it->second, events[i].events, state);
+          if (it != connections_.end()) handle(it->second, events[i].events);
         }
       }
       auto now = Clock::now();
@@ -159,35 +158,35 @@ class TcpServer::Worker {
     return c.pending() >= server_.options_.max_buffered_output;
   }
 
-  void handle(Connection& c, uint32_t events, const dns::ServingState& state) {
+  void handle(Connection& c, uint32_t events) {
     if (events & EPOLLERR) return close(c);
-    if ((events & (EPOLLIN | EPOLLHUP)) && !c.peer_closed && !read_some(c, state))
+    if ((events & (EPOLLIN | EPOLLHUP)) && !c.peer_closed && !read_some(c))
       return close(c);
     // Writable again: send, then answer the frames that waited for output to drain.
-    if (!pump(c, state)) return close(c);
+    if (!pump(c)) return close(c);
     settle(c);
   }
 
   /// Answers buffered frames and writes the answers, until nothing complete is left or the
   /// socket is full with `max_buffered_output` still queued (then EPOLLOUT resumes us).
   /// False on a fatal write error.
-  bool pump(Connection& c, const dns::ServingState& state) {
+  bool pump(Connection& c) {
     for (;;) {
       std::size_t before = c.in.size();
-      process(c, state);
+      process(c);
       if (!flush(c)) return false;
       if (paused(c) || c.in.size() == before) return true;
     }
   }
 
   /// Reads until the socket is empty or backpressure applies. False on a fatal error.
-  bool read_some(Connection& c, const dns::ServingState& state) {
+  bool read_some(Connection& c) {
     while (!paused(c)) {
       ssize_t k = ::read(c.fd.get(), scratch_.data(), scratch_.size());
       if (k > 0) {
         c.in.append(reinterpret_cast<const char*>(scratch_.data()), std::size_t(k));
         c.last_activity = Clock::now();
-        if (!pump(c, state)) return false;
+        if (!pump(c)) return false;
       } else if (k == 0) {
         c.peer_closed = true;   // answer what is complete, then close
         return true;
@@ -201,7 +200,10 @@ class TcpServer::Worker {
   }
 
   /// Answers every complete frame in c.in, in order, until backpressure applies.
-  void process(Connection& c, const dns::ServingState& state) {
+  void process(Connection& c) {
+    // Checked per batch of frames, not per epoll wake-up: read_some() keeps reading while the
+    // peer keeps sending, and a query that arrives after a publish must see the new state.
+    const dns::ServingState& state = reader_.refresh();
     std::size_t off = 0;
     const auto* in = reinterpret_cast<const uint8_t*>(c.in.data());
     while (!paused(c) && c.in.size() - off >= 2) {
@@ -318,6 +320,7 @@ class TcpServer::Worker {
   uint64_t next_id_ = first_connection_id;
   std::vector<uint8_t> scratch_;   // read buffer, reused
   std::vector<uint8_t> answer_;    // dns::answer output, reused
+  StateReader reader_;             // the serving state this worker answers from
 };
 
 TcpServer::TcpServer(std::vector<std::vector<Fd>> listeners, const StatePublisher& publisher,
