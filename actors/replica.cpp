@@ -56,6 +56,20 @@ void sync_detector(self_ptr self) {
   st.heard_primary = false;
 }
 
+// Tells options.on_change about a new view, status, op, commit or execution (see replica.hpp).
+void notify_change(self_ptr self) {
+  auto& st = self->state;
+  if (!st.opt.on_change)
+    return;
+  const auto& vr = st.vr;
+  auto now_seen = std::make_tuple(vr.view_number, int(vr.status), vr.op_number, vr.commit_number,
+                                  vr.execute_number);
+  if (now_seen == st.observed)
+    return;
+  st.observed = now_seen;
+  st.opt.on_change(vr);
+}
+
 // Runs a handler body, then re-checks the structural invariants of the replica state.
 template <class F>
 void guarded(self_ptr self, F&& body) {
@@ -68,6 +82,7 @@ void guarded(self_ptr self, F&& body) {
     violation(self, e.what());
   }
   sync_detector(self);
+  notify_change(self);
 }
 
 template <class Msg>
@@ -719,11 +734,13 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
     st.vr.status = protocol::replica_status::recovering;
     broadcast(self, protocol::Recovery{replica_number, st.nonce});
     st.recovery_resend_at = t + st.opt.resend;
+    notify_change(self);
     return recovering_behavior(self);
   }
   // Fresh cluster: everybody starts in view 0, normal status, empty log.
   st.last_prepare_sent = st.last_commit_sent = t;
   sync_detector(self); // a backup starts watching the primary of view 0 now
+  notify_change(self);
   return normal_behavior(self);
 }
 

@@ -22,6 +22,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace vrdns::actors {
@@ -55,6 +56,10 @@ struct replica_options {
   bool unsafe_paper_state_transfer = false;    // §5.2 literally: truncate log to commit_number
   // Called on a violated invariant instead of abort() (the simulator records it).
   std::function<void(const std::string&)> on_violation;
+  // Called on the replica's thread, once at spawn and after every handler that changed the
+  // view, status, op_number, commit_number or executed ops: the app publishes a new serving
+  // state (zones + status line) from it. Must not block.
+  std::function<void(const protocol::replica_state&)> on_change;
 };
 
 // A request the primary accepted but has not yet put into a Prepare (pipeline full).
@@ -77,6 +82,9 @@ struct replica_actor_state {
   std::mt19937_64 rng{0};
   std::uint64_t tick_generation = 0;
   bool violated = false;
+  // What on_change last saw (view, status, op, commit, executed), to call it only on a change.
+  std::tuple<std::uint64_t, int, std::uint64_t, std::uint64_t, std::uint64_t> observed{
+    ~std::uint64_t{0}, -1, 0, 0, 0};
 
   // --- primary (normal status) ---
   std::vector<std::uint64_t> acked;        // per replica: highest op it holds in this view

@@ -1,4 +1,5 @@
 // vrdns command line: run a node, check a config, or run a local cluster for trying it out.
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -20,10 +21,17 @@ constexpr const char* usage_text =
     "  vrdns --config FILE.toml       run one node in the foreground (SIGTERM/SIGINT stop it)\n"
     "  vrdns check-config FILE.toml   validate a configuration (zones included); prints ok\n"
     "  vrdns local [--replicas N] [--zone FILE] [--origin NAME] [--dns-port P]\n"
-    "                                 a whole cluster on 127.0.0.1, DNS on ports P..P+N-1\n"
+    "                                 a whole cluster on 127.0.0.1, DNS on ports P..P+N-1,\n"
+    "                                 replicas on 7301..7300+N, UPDATE key as configs/node0.toml\n"
     "                                 (defaults: N=3, P=5301, configs/example.test.zone;\n"
     "                                 origin: the zone file name without .zone)\n"
     "  vrdns --help | --version\n";
+
+// The TSIG key of configs/node*.toml, so the same nsupdate command works against vrdns local.
+constexpr const char* local_key_config =
+    "[[key]]\nname = \"update-key.\"\nalgorithm = \"hmac-sha256\"\n"
+    "secret = \"uqjV+TYQBrS28PCMsYonX//TMmtt4GFvzp50/uVRovI=\"\n"
+    "[update]\nallow = [\"update-key.\"]\n";
 
 int usage_error(const std::string& message) {
   std::cerr << "vrdns: " << message << "\n" << usage_text;
@@ -80,11 +88,6 @@ int run_local(const std::vector<std::string_view>& args) {
     }
   }
   if (port + replicas - 1 > 65535) return usage_error("--dns-port: ports P..P+N-1 exceed 65535");
-  if (replicas > 1) {
-    std::cout << "vrdns local: replication is not implemented yet; running 1 replica"
-              << std::endl;
-    replicas = 1;
-  }
   if (zone_file.empty()) zone_file = default_zone_file();
   zone_file = std::filesystem::absolute(zone_file).lexically_normal().string();
   if (origin.empty()) {
@@ -93,20 +96,38 @@ int run_local(const std::vector<std::string_view>& args) {
   }
   if (origin.empty() || origin.back() != '.') origin += '.';
 
-  // The local cluster is described as a config text, so it gets exactly the same checks.
-  std::string toml = "[cluster]\nreplicas = [";
+  // A fresh state directory per run: a data_dir left by an earlier run would make every
+  // replica start recovering (app/replica_node.hpp), with nobody normal to recover from.
+  std::string data_root = (std::filesystem::temp_directory_path() / "vrdns-local-XXXXXX").string();
+  if (::mkdtemp(data_root.data()) == nullptr) {
+    std::cerr << "vrdns local: cannot create a state directory in /tmp" << std::endl;
+    return 1;
+  }
+  std::cerr << "vrdns local: state in " << data_root << std::endl;
+
+  // The local cluster is described as config texts, so it gets exactly the same checks.
+  std::string cluster = "[cluster]\nreplicas = [";
   for (unsigned r = 0; r < replicas; ++r)
-    toml += (r ? ", " : "") + std::string("\"127.0.0.1:") + std::to_string(7301 + r) + "\"";
-  toml += "]\n[node]\nreplica = 0\ndata_dir = \"data/n0\"\n[dns]\nlisten = [\"127.0.0.1:" +
-          std::to_string(port) + "\"]\n[[zone]]\nname = \"" + origin + "\"\nfile = \"" +
-          zone_file + "\"\n";
+    cluster += (r ? ", " : "") + std::string("\"127.0.0.1:") + std::to_string(7301 + r) + "\"";
+  cluster += "]\n";
+  std::vector<vrdns::config::NodeConfig> cfgs;
   try {
-    auto cfg = vrdns::config::parse_config(toml, "<vrdns local>");
-    return vrdns::app::run_node(cfg);
+    for (unsigned r = 0; r < replicas; ++r) {
+      std::string toml = cluster + "[node]\nreplica = " + std::to_string(r) +
+                         "\ndata_dir = \"" + data_root + "/n" + std::to_string(r) +
+                         "\"\n[dns]\nlisten = [\"127.0.0.1:" + std::to_string(port + r) +
+                         "\"]\n[[zone]]\nname = \"" + origin + "\"\nfile = \"" + zone_file +
+                         "\"\n" + local_key_config;
+      cfgs.push_back(vrdns::config::parse_config(toml, "<vrdns local>"));
+    }
   } catch (const std::exception& e) {
     std::cerr << "vrdns local: " << e.what() << std::endl;
     return 1;
   }
+  int rc = vrdns::app::run_nodes(cfgs);
+  std::error_code ec;
+  std::filesystem::remove_all(data_root, ec);   // nothing in it outlives the run
+  return rc;
 }
 
 }  // namespace

@@ -13,8 +13,10 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
-#include "actors/dns_frontend.hpp"
+#include "app/replica_node.hpp"
+#include "app/system_config.hpp"
 
 namespace vrdns::app {
 
@@ -31,7 +33,9 @@ dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg) {
   return s;
 }
 
-int run_node(const config::NodeConfig& cfg) {
+int run_node(const config::NodeConfig& cfg) { return run_nodes({cfg}); }
+
+int run_nodes(const std::vector<config::NodeConfig>& cfgs) {
   // Block the stop signals before any thread exists, so every thread (CAF's and ours)
   // inherits the mask and sigwait() below is the only place they are delivered.
   sigset_t stop_signals;
@@ -48,38 +52,37 @@ int run_node(const config::NodeConfig& cfg) {
     setrlimit(RLIMIT_NOFILE, &files);
   }
 
-  net::ServerOptions options;
-  options.listen = cfg.dns.listen;
-  options.udp_workers = cfg.dns.udp_workers;
-  options.tcp_workers = cfg.dns.tcp_workers;
-  options.tcp.idle_timeout = std::chrono::milliseconds(cfg.dns.tcp_idle_timeout_ms);
-  options.tcp.max_connections = cfg.dns.tcp_max_connections;
-
-  caf::actor_system_config system_config;
-  caf::actor_system system{system_config};
-  actors::DnsFrontend frontend;
-  try {
-    frontend = actors::spawn_dns_frontend(system, options, initial_serving_state(cfg));
-  } catch (const std::exception& e) {
-    std::cerr << "vrdns: " << e.what() << std::endl;
-    return 1;
+  // Declaration order = reverse destruction order: nodes go first (they ask their actors to
+  // exit), then each actor_system waits for its actors, then its config goes.
+  std::vector<std::unique_ptr<NodeSystemConfig>> system_configs;
+  std::vector<std::unique_ptr<caf::actor_system>> systems;
+  std::vector<std::unique_ptr<ReplicaNode>> nodes;
+  for (const auto& cfg : cfgs) {
+    system_configs.push_back(std::make_unique<NodeSystemConfig>());
+    systems.push_back(std::make_unique<caf::actor_system>(*system_configs.back()));
+    try {
+      nodes.push_back(std::make_unique<ReplicaNode>(*systems.back(), cfg));
+    } catch (const std::exception& e) {
+      std::cerr << "vrdns: " << e.what() << std::endl;
+      return 1;
+    }
+    std::string addresses;
+    for (const auto& ep : nodes.back()->dns_endpoints()) {
+      addresses += ' ';   // not `" " + ...`: GCC 12 -Wrestrict false positive at -O3
+      addresses += ep.to_string();
+    }
+    std::cout << "vrdns: replica " << cfg.replica << " serving " << cfg.zones.size()
+              << " zone(s) on" << addresses << " (udp+tcp)" << std::endl;   // endl: flush
   }
-
-  std::string addresses;
-  for (const auto& ep : frontend.endpoints) {
-    addresses += ' ';   // not `" " + ...`: GCC 12 -Wrestrict false positive at -O3
-    addresses += ep.to_string();
-  }
-  std::cout << "vrdns: replica " << cfg.replica << " serving " << cfg.zones.size()
-            << " zone(s) on" << addresses << " (udp+tcp)" << std::endl;   // endl: flush
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
   std::cerr << "vrdns: " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping"
             << std::endl;
-  // The front end joins its workers when it exits; ~actor_system waits for that.
-  caf::anon_send_exit(frontend.actor, caf::exit_reason::user_shutdown);
-  frontend.actor = nullptr;
+  // The front ends join their workers when they exit; ~actor_system waits for that.
+  for (auto& node : nodes) node->stop();
+  nodes.clear();
+  systems.clear();
   return 0;
 }
 

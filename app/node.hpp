@@ -4,14 +4,20 @@
 #include "config/config.hpp"
 #include "dns/responder.hpp"
 
+#include <vector>
+
 namespace vrdns::app {
 
-/// The serving state a node starts with: its zones, identity and (until replication lands)
-/// a fixed VR status line.
+/// The serving state a node starts with: its zones, identity and the status line of a fresh
+/// replica (view 0, normal); the replica publishes its real status as soon as it runs.
 dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg);
 
 /// Serves until SIGTERM or SIGINT. Prints the ready line to stdout. Returns the exit code
 /// (0 after a signal, 1 if the sockets cannot be opened).
 int run_node(const config::NodeConfig& cfg);
+
+/// Same for several replicas in this one process (vrdns local): one actor system each, talking
+/// over loopback exactly as separate processes would. Prints one ready line per replica.
+int run_nodes(const std::vector<config::NodeConfig>& cfgs);
 
 }  // namespace vrdns::app

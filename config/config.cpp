@@ -68,7 +68,7 @@ class Reader {
   NodeConfig read() {
     NodeConfig c;
     c.path = file_;
-    check_keys(root_, "", {"cluster", "node", "dns", "zone", "key", "update"});
+    check_keys(root_, "", {"cluster", "node", "dns", "zone", "key", "update", "replication"});
 
     const auto& cluster = table(root_, "cluster", "cluster");
     check_keys(cluster, "cluster", {"replicas"});
@@ -105,6 +105,7 @@ class Reader {
     c.dns.tcp_max_connections = uint32_t(
         integer(dns, "tcp_max_connections", "dns.tcp_max_connections", 1, 1000000, 1024));
 
+    read_replication(c);
     read_keys(c);
     read_update(c);
     read_zones(c);   // last: the most expensive check
@@ -257,6 +258,26 @@ class Reader {
       if (!dns::base64_decode(k.secret, raw) || raw.empty())
         fail(line_of(*t.get("secret")), prefix + ".secret", "not valid non-empty base64");
       c.keys.push_back(std::move(k));
+    }
+  }
+
+  void read_replication(NodeConfig& c) const {
+    if (!root_.get("replication")) return;
+    const auto& t = table(root_, "replication", "replication");
+    check_keys(t, "replication", {"heartbeat_ms", "primary_timeout_ms", "update_timeout_ms"});
+    auto& r = c.replication;
+    r.heartbeat_ms =
+        uint32_t(integer(t, "heartbeat_ms", "replication.heartbeat_ms", 5, 10000, 50));
+    r.primary_timeout_ms = uint32_t(
+        integer(t, "primary_timeout_ms", "replication.primary_timeout_ms", 20, 60000, 250));
+    r.update_timeout_ms = uint32_t(
+        integer(t, "update_timeout_ms", "replication.update_timeout_ms", 100, 60000, 2000));
+    // A backup must hear at least one heartbeat per timeout, or it suspects a healthy primary.
+    if (r.primary_timeout_ms <= r.heartbeat_ms) {
+      const toml::node* n = t.get("primary_timeout_ms");
+      fail(n ? line_of(*n) : line_of(*t.get("heartbeat_ms")), "replication.primary_timeout_ms",
+           "must be greater than replication.heartbeat_ms (" + std::to_string(r.heartbeat_ms) +
+               ")");
     }
   }
 

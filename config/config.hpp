@@ -7,7 +7,7 @@
 //   [node]
 //   replica  = 0                          required; this node's index in cluster.replicas
 //   name     = "vrdns-0"                  optional; CH TXT id.server. (default "vrdns-<replica>")
-//   data_dir = "data/n0"                  required; durable state directory (not created here)
+//   data_dir = "data/n0"                  required; state directory (created by the node)
 //   [dns]
 //   listen = ["127.0.0.1:5301"]           required, non-empty; UDP and TCP on each address
 //   udp_workers = 2                       optional, 1..64: UDP threads (one socket each) per address
@@ -25,6 +25,12 @@
 //   secret = "base64..."                  required; valid, non-empty base64
 //   [update]
 //   allow = ["update-key."]               optional; key names allowed to UPDATE (must exist)
+//   [replication]                         optional; VR timing
+//   heartbeat_ms = 50                     optional, 5..10000: idle primary sends Commit this often
+//   primary_timeout_ms = 250              optional, 20..60000 and > heartbeat_ms: a backup that
+//                                         has not heard the primary this long starts a view change
+//   update_timeout_ms = 2000              optional, 100..60000: an UPDATE not committed by then
+//                                         is answered SERVFAIL
 //
 // Relative paths (zone files, data_dir) are relative to the directory of the config file.
 // Every error is a ConfigError whose what() is one line: "<file>:<line>: <key>: <problem>".
@@ -71,6 +77,12 @@ struct DnsConfig {
   uint32_t tcp_max_connections = 1024;
 };
 
+struct ReplicationConfig {
+  uint32_t heartbeat_ms = 50;
+  uint32_t primary_timeout_ms = 250;   ///< with the detector's jitter, failover well under 500 ms
+  uint32_t update_timeout_ms = 2000;
+};
+
 struct NodeConfig {
   std::string path;                     ///< the config file as given
   std::vector<net::Endpoint> replicas;  ///< cluster.replicas
@@ -78,6 +90,7 @@ struct NodeConfig {
   std::string name;                     ///< node.name
   std::string data_dir;                 ///< resolved
   DnsConfig dns;
+  ReplicationConfig replication;
   std::vector<ZoneConfig> zones;
   std::vector<TsigKey> keys;
   std::vector<std::string> update_allow;   ///< key names, normalised like TsigKey::name

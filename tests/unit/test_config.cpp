@@ -254,3 +254,32 @@ BOOST_AUTO_TEST_CASE(base64) {
   BOOST_TEST(vrdns::dns::base64_decode("aG=k", out) == false);
   BOOST_TEST(vrdns::dns::base64_decode("aGk=aGk=", out) == false);
 }
+
+BOOST_AUTO_TEST_CASE(replication_defaults_and_values) {
+  Dir dir;
+  auto d = load_config(dir.write("node.toml", edited(0, "")));
+  BOOST_TEST(d.replication.heartbeat_ms == 50u);
+  BOOST_TEST(d.replication.primary_timeout_ms == 250u);
+  BOOST_TEST(d.replication.update_timeout_ms == 2000u);
+  auto c = load_config(dir.write(
+      "node2.toml", edited(0, "", "[replication]\nheartbeat_ms = 20\nprimary_timeout_ms = 100\n"
+                                  "update_timeout_ms = 500\n")));
+  BOOST_TEST(c.replication.heartbeat_ms == 20u);
+  BOOST_TEST(c.replication.primary_timeout_ms == 100u);
+  BOOST_TEST(c.replication.update_timeout_ms == 500u);
+}
+
+BOOST_AUTO_TEST_CASE(replication_errors) {
+  // Lines 17 and 18 are the appended [replication] table and its first key.
+  expect_error(edited(0, "", "[replication]\nheartbeat_ms = 4\n"), 18, "replication.heartbeat_ms",
+               "out of range 5..10000");
+  expect_error(edited(0, "", "[replication]\nprimary_timeout_ms = 60001\n"), 18,
+               "replication.primary_timeout_ms", "out of range");
+  expect_error(edited(0, "", "[replication]\nupdate_timeout_ms = 99\n"), 18,
+               "replication.update_timeout_ms", "out of range");
+  expect_error(edited(0, "", "[replication]\nheartbeat_ms = \"x\"\n"), 18,
+               "replication.heartbeat_ms", "expected integer");
+  expect_error(edited(0, "", "[replication]\nheartbeat_ms = 100\nprimary_timeout_ms = 100\n"), 19,
+               "replication.primary_timeout_ms", "greater than");
+  expect_error(edited(0, "", "[replication]\nretries = 1\n"), 18, "replication.retries");
+}

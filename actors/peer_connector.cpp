@@ -1,0 +1,81 @@
+#include "actors/peer_connector.hpp"
+
+#include "actors/replica_peer_link.hpp"
+
+#include <caf/io/middleman.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+#include <set>
+
+namespace vrdns::actors {
+
+namespace {
+
+struct connector_state {
+  peer_connector_options opt;
+  std::chrono::milliseconds backoff{0};
+  caf::actor peer;            // the connected remote replica (a proxy), or null
+  bool said_waiting = false;  // log "waiting" once per outage, not once per retry
+};
+
+} // namespace
+
+caf::behavior peer_connector(caf::event_based_actor* self, peer_connector_options options) {
+  auto st = std::make_shared<connector_state>();
+  st->opt = std::move(options);
+  st->backoff = st->opt.retry_min;
+
+  auto retry_later = [=] {
+    self->delayed_send(self, st->backoff, peer_connect_atom::value);
+    st->backoff = std::min(st->backoff * 2, st->opt.retry_max);
+  };
+
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (dm.source != st->peer.address())
+      return; // a stale monitor of an earlier incarnation
+    std::cerr << "vrdns: " << st->opt.label << " lost (" << caf::to_string(dm.reason)
+              << "), reconnecting" << std::endl;
+    st->peer = nullptr;
+    self->send(st->opt.link, vr_peer_set_atom::value, caf::actor{});
+    st->backoff = st->opt.retry_min;
+    st->said_waiting = false;
+    retry_later();
+  });
+  self->set_error_handler([](caf::error&) {});
+
+  self->send(self, peer_connect_atom::value);
+  return {
+    [=](peer_connect_atom) {
+      if (st->peer)
+        return;
+      auto mm = self->system().middleman().actor_handle();
+      self->request(mm, st->opt.connect_timeout, caf::connect_atom::value, st->opt.host,
+                    st->opt.port)
+        .then(
+          [=](const caf::node_id&, caf::strong_actor_ptr& p, const std::set<std::string>&) {
+            auto peer = caf::actor_cast<caf::actor>(p);
+            if (!peer) { // connected to the node, but nothing published on that port yet
+              retry_later();
+              return;
+            }
+            st->peer = peer;
+            st->backoff = st->opt.retry_min;
+            self->monitor(peer);
+            self->send(st->opt.link, vr_peer_set_atom::value, peer);
+            std::cerr << "vrdns: " << st->opt.label << " connected" << std::endl;
+          },
+          [=](caf::error&) {
+            if (!st->said_waiting) {
+              std::cerr << "vrdns: " << st->opt.label << " at " << st->opt.host << ":"
+                        << st->opt.port << " unreachable, waiting for peers" << std::endl;
+              st->said_waiting = true;
+            }
+            retry_later();
+          });
+    },
+  };
+}
+
+} // namespace vrdns::actors

@@ -1,0 +1,32 @@
+// Keeps one replica_peer_link pointed at a remote replica, across the remote's restarts.
+//
+// Connects asynchronously through the middleman actor (never io::remote_actor, which blocks:
+// stack-notes §3), retrying with exponential backoff while the peer is down. Once connected it
+// points the link at the remote's published actor (its replica) and monitors it; a down_msg
+// (process killed, connection timed out after the middleman heartbeat) clears the link and
+// starts reconnecting, so a restarted peer is picked up through its new proxy.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace vrdns::actors {
+
+using peer_connect_atom = caf::atom_constant<caf::atom("pc_conn")>;
+
+struct peer_connector_options {
+  std::string host;
+  std::uint16_t port = 0;
+  caf::actor link;                          // replica_peer_link to keep pointed at the peer
+  std::string label;                        // for log lines, e.g. "replica 0: peer 2"
+  std::chrono::milliseconds retry_min{20};  // first retry delay; doubles up to retry_max
+  std::chrono::milliseconds retry_max{500};
+  std::chrono::milliseconds connect_timeout{1000};
+};
+
+caf::behavior peer_connector(caf::event_based_actor* self, peer_connector_options options);
+
+} // namespace vrdns::actors

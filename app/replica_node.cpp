@@ -1,0 +1,157 @@
+#include "app/replica_node.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <stdexcept>
+#include <system_error>
+
+#include "actors/dns_frontend.hpp"
+#include "actors/peer_connector.hpp"
+#include "actors/replica.hpp"
+#include "actors/replica_peer_link.hpp"
+#include "actors/vr_client.hpp"
+#include "app/commit_waiters.hpp"
+#include "app/node.hpp"
+#include "app/observed_service.hpp"
+#include "app/serving_publisher.hpp"
+#include "app/update_path.hpp"
+
+namespace vrdns::app {
+
+namespace {
+
+// vr_client actors per node: each has one UPDATE in flight at a time.
+constexpr std::size_t vr_clients_per_node = 4;
+constexpr const char* marker_name = "vrdns.started";
+
+uint64_t random64() {
+  std::random_device rd;
+  return uint64_t(rd()) << 32 ^ uint64_t(rd());
+}
+
+/// Creates data_dir if needed; true if an earlier run left its marker there. Leaves a marker.
+bool prepare_data_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error("cannot create data_dir " + dir + ": " + ec.message());
+  const fs::path marker = fs::path(dir) / marker_name;
+  const bool earlier = fs::exists(marker, ec);
+  std::ofstream out(marker);
+  out << "vrdns ran here; a restart recovers its VR state from the other replicas\n";
+  if (!out) throw std::runtime_error("cannot write " + marker.string());
+  return earlier;
+}
+
+}  // namespace
+
+std::string status_line(const protocol::replica_state& vr) {
+  const char* status = "normal";
+  if (vr.status == protocol::replica_status::view_change) status = "view-change";
+  if (vr.status == protocol::replica_status::recovering) status = "recovering";
+  return "replica=" + std::to_string(vr.replica_number) + " view=" +
+         std::to_string(vr.view_number) + " status=" + status + " primary=" +
+         std::to_string(vr.primary_of(vr.view_number)) + " op=" + std::to_string(vr.op_number) +
+         " commit=" + std::to_string(vr.commit_number);
+}
+
+ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cfg) {
+  const std::size_t n = cfg.replicas.size();
+  const auto me = cfg.replica;
+  recovering_ = prepare_data_dir(cfg.data_dir) && n > 1;
+  try {
+    // One link per replica, our own included: the vr_clients reach every replica (us too)
+    // through them, so they can be spawned before the replica itself.
+    std::vector<caf::actor> links;
+    for (std::size_t i = 0; i < n; ++i) links.push_back(system.spawn(actors::replica_peer_link));
+    actors_.insert(actors_.end(), links.begin(), links.end());
+
+    // Client ids must be unique across nodes and incarnations (VR's client_table keys on them):
+    // a random base makes a collision practically impossible.
+    const uint64_t client_base = random64();
+    std::vector<caf::actor> clients;
+    for (std::size_t i = 0; i < vr_clients_per_node; ++i) {
+      actors::vr_client_options o;
+      o.client_id = client_base + i;
+      o.call_timeout = std::chrono::milliseconds(cfg.replication.update_timeout_ms);
+      clients.push_back(system.spawn(actors::vr_client, links, o));
+    }
+    actors_.insert(actors_.end(), clients.begin(), clients.end());
+
+    auto initial = initial_serving_state(cfg);
+    auto service = std::make_shared<ObservedService>(*initial->zones);
+    auto waiters = std::make_shared<CommitWaiters>();
+    net::ServerOptions options;
+    options.listen = cfg.dns.listen;
+    options.udp_workers = cfg.dns.udp_workers;
+    options.tcp_workers = cfg.dns.tcp_workers;
+    options.tcp.idle_timeout = std::chrono::milliseconds(cfg.dns.tcp_idle_timeout_ms);
+    options.tcp.max_connections = cfg.dns.tcp_max_connections;
+    auto handler = make_update_handler(
+        system, cfg, service->zones(), clients,
+        std::chrono::milliseconds(cfg.replication.update_timeout_ms), waiters);
+    auto frontend = actors::spawn_dns_frontend(system, options, initial, std::move(handler));
+    actors_.push_back(frontend.actor);
+    dns_endpoints_ = frontend.endpoints;
+
+    actors::replica_options ro;
+    ro.heartbeat = std::chrono::milliseconds(cfg.replication.heartbeat_ms);
+    ro.primary_timeout = std::chrono::milliseconds(cfg.replication.primary_timeout_ms);
+    ro.seed = random64();
+    ro.start_recovering = recovering_;
+    // Runs on the replica's thread, right after the service executed ops: reading zones() is
+    // safe there, and the ZoneSetPtr handed over is immutable.
+    auto publisher = system.spawn(serving_publisher, frontend.actor, waiters);
+    actors_.push_back(publisher);
+    ro.on_change = [service, initial, publisher](const protocol::replica_state& vr) {
+      auto s = std::make_shared<dns::ServingState>(*initial);
+      s->zones = service->zones();
+      s->status = status_line(vr);
+      caf::anon_send(publisher, publication_atom::value,
+                     Publication{std::move(s), service->take_executed()});
+    };
+    auto replica = system.spawn(actors::replica, protocol::replica_id(me), links, service, ro);
+    actors_.push_back(replica);
+    caf::anon_send(links[me], actors::vr_peer_set_atom::value, replica);
+
+    // The other nodes connect to our replica at our cluster.replicas address.
+    const auto& self_ep = cfg.replicas[me];
+    auto port = caf::io::publish(replica, self_ep.port, self_ep.host.c_str(), true);
+    if (!port)
+      throw std::runtime_error("cannot bind replica address " + self_ep.to_string() + ": " +
+                               system.render(port.error()));
+
+    for (std::size_t j = 0; j < n; ++j) {
+      if (j == me) continue;
+      actors::peer_connector_options pc;
+      pc.host = cfg.replicas[j].host;
+      pc.port = cfg.replicas[j].port;
+      pc.link = links[j];
+      pc.label = "replica " + std::to_string(me) + ": peer " + std::to_string(j);
+      actors_.push_back(system.spawn(actors::peer_connector, pc));
+    }
+    if (n > 1)
+      std::cerr << "vrdns: replica " << me << ": waiting for peers"
+                << (recovering_ ? " (recovering: data_dir holds state of an earlier run)" : "")
+                << std::endl;
+  } catch (...) {
+    stop();
+    throw;
+  }
+}
+
+ReplicaNode::~ReplicaNode() { stop(); }
+
+void ReplicaNode::stop() {
+  for (auto& a : actors_)
+    if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  actors_.clear();
+}
+
+}  // namespace vrdns::app

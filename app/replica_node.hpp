@@ -1,0 +1,55 @@
+// One VR replica of a node, wired into an actor system: the replica (state machine =
+// dns::ZoneService), its links and connectors to the other replicas, the vr_clients of the
+// UPDATE path, and the DNS front end that serves what the replica commits.
+//
+// Published states: after every commit and every view/status change the replica's on_change
+// hook sends the front end a new ServingState (the service's zones + the status line).
+//
+// Start-up rule (interim, until durable state lands): a data_dir that already holds the marker
+// file `vrdns.started` from an earlier run means this replica may have promised things it has
+// forgotten, so it starts in recovering status (VR §4.3) and learns the state from the others.
+// A fresh data_dir starts normal at view 0. A one-replica cluster has nobody to recover from
+// and always starts normal.
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "dns/responder.hpp"
+#include "net/endpoint.hpp"
+#include "protocol/replica_state.hpp"
+
+namespace vrdns::app {
+
+/// The CH TXT status.vrdns. line: "replica=R view=V status=normal primary=P op=N commit=C"
+/// (status one of normal, view-change, recovering).
+std::string status_line(const protocol::replica_state& vr);
+
+class ReplicaNode {
+ public:
+  /// Binds the DNS sockets and the replica address, spawns everything and starts connecting to
+  /// the peers (asynchronously). Throws std::runtime_error (nothing left running) if an address
+  /// cannot be bound or data_dir cannot be prepared.
+  ReplicaNode(caf::actor_system& system, const config::NodeConfig& cfg);
+  ~ReplicaNode();   // stop()
+  ReplicaNode(const ReplicaNode&) = delete;
+  ReplicaNode& operator=(const ReplicaNode&) = delete;
+
+  /// Asks every actor of this node to exit (the actor system then waits for them).
+  void stop();
+
+  const std::vector<net::Endpoint>& dns_endpoints() const { return dns_endpoints_; }
+  bool started_recovering() const { return recovering_; }
+
+ private:
+  std::vector<caf::actor> actors_;   // everything spawned here, to stop
+  std::vector<net::Endpoint> dns_endpoints_;
+  bool recovering_ = false;
+};
+
+}  // namespace vrdns::app

@@ -1,0 +1,15 @@
+// The CAF actor_system configuration of a node: BASP networking (the middleman), every VR
+// message type registered, and middleman heartbeats so a frozen peer's connection is dropped
+// (by default CAF 0.17 never notices one: stack-notes §3). Must outlive its actor_system.
+#pragma once
+
+#include <caf/actor_system_config.hpp>
+
+namespace vrdns::app {
+
+class NodeSystemConfig : public caf::actor_system_config {
+ public:
+  NodeSystemConfig();
+};
+
+}  // namespace vrdns::app

@@ -1,0 +1,168 @@
+#include "app/update_path.hpp"
+
+#include <caf/all.hpp>
+
+#include <netinet/in.h>
+#include <strings.h>
+
+#include <atomic>
+#include <cassert>
+#include <chrono>
+#include <ctime>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "actors/vr_client.hpp"
+#include "dns/query_parser.hpp"
+#include "dns/tsig.hpp"
+#include "dns/update.hpp"
+#include "dns/update_reply.hpp"
+#include "dns/update_request.hpp"
+
+namespace vrdns::app {
+
+namespace {
+
+using served_atom = caf::atom_constant<caf::atom("upd_srvd")>;
+
+// How long a committed UPDATE's answer waits for this node's front end to serve it. Normally a
+// heartbeat or less; longer only if this replica is cut off, and then the answer goes anyway.
+constexpr std::chrono::milliseconds local_serve_wait{1000};
+
+struct UpdatePath {
+  caf::actor_system* system = nullptr;
+  dns::Keyring keys;
+  dns::Keyring allowed;   // the subset of `keys` named in [update] allow
+  dns::ZoneSetPtr zones;
+  std::vector<caf::actor> clients;
+  std::chrono::milliseconds timeout{2000};
+  std::atomic<std::size_t> next_client{0};
+  std::shared_ptr<CommitWaiters> waiters;
+};
+
+/// Answers with `rcode`, signed as `verdict` requires (see dns/tsig.hpp sign_reply).
+void answer(const UpdatePath& path, const net::UpdateRequest& req, const dns::TsigVerdict& verdict,
+            uint8_t rcode) {
+  auto reply = dns::make_update_reply(req.message.data(), req.message.size(), rcode);
+  dns::sign_reply(reply, verdict, path.keys, int64_t(std::time(nullptr)));
+  req.reply(reply.data(), reply.size());
+}
+
+/// The client identity of RFC 2136 at-most-once execution: who sent which message.
+dns::ClientIdentity identity_of(const net::UpdateRequest& req, const std::string& key_name) {
+  dns::ClientIdentity id;
+  if (req.peer.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(req.peer);
+    id.address.assign(reinterpret_cast<const char*>(&a.sin_addr), 4);
+    id.port = ntohs(a.sin_port);
+  } else if (req.peer.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(req.peer);
+    id.address.assign(reinterpret_cast<const char*>(&a.sin6_addr), 16);
+    id.port = ntohs(a.sin6_port);
+  }
+  id.dns_id = uint16_t(req.message[0] << 8 | req.message[1]);
+  id.key_name = key_name;
+  id.message_hash = dns::request_hash(req.message.data(), req.message.size());
+  return id;
+}
+
+uint64_t now_ms() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+}
+
+void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
+  const auto& msg = req.message;
+  if (msg.size() < 12) return;   // the responder only hands over messages with a header
+  auto verdict = dns::verify_request(msg.data(), msg.size(), path->keys,
+                                     int64_t(std::time(nullptr)));
+  if (verdict.status == dns::TsigStatus::not_signed) {
+    answer(*path, req, verdict, dns::rcode::REFUSED);
+    return;
+  }
+  if (verdict.status != dns::TsigStatus::ok) {
+    answer(*path, req, verdict, dns::rcode::NOTAUTH);   // sign_reply sets the real rcode
+    return;
+  }
+  if (path->allowed.find(verdict.key_name) == nullptr) {
+    answer(*path, req, verdict, dns::rcode::REFUSED);
+    return;
+  }
+  // Parse without the TSIG RR: the message up to it, with ARCOUNT one lower.
+  assert(verdict.unsigned_length <= msg.size());
+  std::vector<uint8_t> body(msg.begin(), msg.begin() + std::ptrdiff_t(verdict.unsigned_length));
+  unsigned arcount = unsigned(body[10]) << 8 | body[11];
+  if (arcount == 0) {   // verify_request found a TSIG, so this cannot be; answer, don't crash
+    answer(*path, req, verdict, dns::rcode::FORMERR);
+    return;
+  }
+  --arcount;
+  body[10] = uint8_t(arcount >> 8);
+  body[11] = uint8_t(arcount);
+  dns::Update update;
+  uint8_t rc = dns::parse_update(body.data(), body.size(), *path->zones, update, verdict.key_name);
+  if (rc != dns::rcode::NOERROR) {
+    answer(*path, req, verdict, rc);
+    return;
+  }
+
+  dns::UpdateRequest op;
+  op.client = identity_of(req, verdict.key_name);
+  op.receive_time_ms = now_ms();
+  op.update = dns::encode(update);
+  auto client = path->clients[path->next_client++ % path->clients.size()];
+
+  // A one-shot actor waits for the VR result, so this worker thread never blocks. On a result
+  // it also waits (bounded) until this node's own front end serves it: read-your-writes.
+  auto shared_req = std::make_shared<net::UpdateRequest>(std::move(req));
+  path->system->spawn([path, shared_req, verdict, client, id = op.client,
+                       bytes = dns::encode(op)](caf::event_based_actor* self) -> caf::behavior {
+    auto rcode = std::make_shared<uint8_t>(dns::rcode::SERVFAIL);
+    self->request(client, path->timeout, actors::vr_call_atom::value, bytes)
+      .then(
+        [=](const std::string& result) {
+          dns::UpdateReply r;
+          if (dns::decode(result, r)) *rcode = r.rcode;
+          auto me = caf::actor_cast<caf::actor>(self);
+          path->waiters->wait(id, [me] { caf::anon_send(me, served_atom::value); });
+          self->delayed_send(self, local_serve_wait, served_atom::value);
+        },
+        [=](caf::error&) {   // timeout, or the client is gone: the outcome is unknown
+          answer(*path, *shared_req, verdict, dns::rcode::SERVFAIL);
+          self->quit();
+        });
+    // The first served_atom (from the waiters or the bound) answers; quit drops the other.
+    return {[=](served_atom) {
+      answer(*path, *shared_req, verdict, *rcode);
+      self->quit();
+    }};
+  });
+}
+
+}  // namespace
+
+net::UpdateHandler make_update_handler(caf::actor_system& system, const config::NodeConfig& cfg,
+                                       dns::ZoneSetPtr zones, std::vector<caf::actor> clients,
+                                       std::chrono::milliseconds timeout,
+                                       std::shared_ptr<CommitWaiters> waiters) {
+  if (clients.empty() || !zones) throw std::invalid_argument("update path: no clients or zones");
+  auto path = std::make_shared<UpdatePath>();
+  path->system = &system;
+  for (const auto& k : cfg.keys) {
+    if (!path->keys.add(k.name, k.algorithm, k.secret))
+      throw std::invalid_argument("update path: bad TSIG key " + k.name);
+    bool allow = false;
+    for (const auto& a : cfg.update_allow) allow = allow || strcasecmp(a.c_str(), k.name.c_str()) == 0;
+    if (allow) path->allowed.add(k.name, k.algorithm, k.secret);
+  }
+  path->zones = std::move(zones);
+  path->clients = std::move(clients);
+  path->timeout = timeout;
+  path->waiters = std::move(waiters);
+  return [path](net::UpdateRequest req) { handle(path, std::move(req)); };
+}
+
+}  // namespace vrdns::app

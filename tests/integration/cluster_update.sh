@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# End to end replication: three real `vrdns --config` processes form a VR cluster on free
+# 127.0.0.1 ports; a TSIG-signed nsupdate sent to a backup commits through VR and is served by
+# every node (at once by the node that answered: read-your-writes); a wrong key and an
+# unsigned UPDATE are rejected; after SIGKILL of the primary a new view takes UPDATEs again, and
+# the killed node, restarted on its data_dir, recovers the state it missed.
+# Usage: bash cluster_update.sh <build-dir> <source-dir>
+set -u
+BUILD=$(cd "${1:?build dir}" && pwd)
+SRC=$(cd "${2:?source dir}" && pwd)
+VRDNS="$BUILD/vrdns"
+ZONE="$SRC/configs/example.test.zone"
+SECRET="uqjV+TYQBrS28PCMsYonX//TMmtt4GFvzp50/uVRovI="
+[ -x "$VRDNS" ] || { echo "FAIL: $VRDNS not built"; exit 1; }
+for tool in dig nsupdate; do
+  command -v "$tool" >/dev/null || { echo "FAIL: $tool missing"; exit 1; }
+done
+
+TMP=$(mktemp -d)
+PIDS=("" "" "")
+cleanup() {
+  for fd in 3 4 5; do eval "exec $fd<&-" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do
+    if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -KILL "$p"; fi
+  done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+FAILURES=0
+fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
+pass() { echo "ok: $*"; }
+
+stop_all_now() {
+  for i in 0 1 2; do
+    eval "exec $((3 + i))<&-" 2>/dev/null
+    if [ -n "${PIDS[$i]}" ]; then kill -KILL "${PIDS[$i]}" 2>/dev/null; wait "${PIDS[$i]}" 2>/dev/null; fi
+    PIDS[$i]=""
+  done
+}
+
+# --- start three nodes; on a port clash (another program took one), retry on other ports ---
+DNS=()
+started=0
+for attempt in 1 2 3 4 5; do
+  base=$((20000 + RANDOM % 40000))
+  DNS=($base $((base + 1)) $((base + 2)))
+  replicas="\"127.0.0.1:$((base + 3))\", \"127.0.0.1:$((base + 4))\", \"127.0.0.1:$((base + 5))\""
+  ok=1
+  for i in 0 1 2; do
+    cat > "$TMP/node$i.toml" <<TOML
+[cluster]
+replicas = [$replicas]
+[node]
+replica = $i
+data_dir = "data$i"
+[dns]
+listen = ["127.0.0.1:${DNS[$i]}"]
+udp_workers = 1
+[replication]
+heartbeat_ms = 50
+primary_timeout_ms = 250
+update_timeout_ms = 2000
+[[zone]]
+name = "example.test."
+file = "$ZONE"
+[[key]]
+name = "update-key."
+algorithm = "hmac-sha256"
+secret = "$SECRET"
+[[key]]
+name = "other-key."
+algorithm = "hmac-sha256"
+secret = "c2VjcmV0LXNlY3JldA=="
+[update]
+allow = ["update-key."]
+TOML
+    rm -rf "$TMP/data$i" "$TMP/out$i"
+    mkfifo "$TMP/out$i"
+    "$VRDNS" --config "$TMP/node$i.toml" > "$TMP/out$i" 2> "$TMP/err$i" &
+    PIDS[$i]=$!
+    eval "exec $((3 + i))< \"$TMP/out$i\""
+    if read -r -t 20 -u $((3 + i)) line; then
+      echo "started: $line"
+      [ "$line" = "vrdns: replica $i serving 1 zone(s) on 127.0.0.1:${DNS[$i]} (udp+tcp)" ] ||
+        fail "ready line of node $i: '$line'"
+    else
+      ok=0
+      break
+    fi
+  done
+  if [ "$ok" -eq 1 ]; then started=1; break; fi
+  stop_all_now
+  if ! grep -q "cannot bind" "$TMP"/err*; then
+    echo "FAIL: vrdns did not start"; cat "$TMP"/err*; exit 1
+  fi
+done
+[ "$started" -eq 1 ] || { echo "FAIL: no free ports after 5 attempts"; exit 1; }
+
+D() { local port=$1; shift; dig @127.0.0.1 -p "$port" +time=1 +tries=1 "$@"; }
+status_of() { D "$1" +short CH TXT status.vrdns.; }
+
+# --- wait until every node is connected to both others (their log says so) ----------------
+# The connections are the event; the loop is bounded (100 x 0.1 s).
+for _ in $(seq 100); do
+  n=0
+  for i in 0 1 2; do
+    [ "$(grep -c "peer [0-9] connected" "$TMP/err$i")" -ge 2 ] && n=$((n + 1))
+  done
+  [ "$n" -eq 3 ] && break
+  sleep 0.1
+done
+[ "$n" -eq 3 ] && pass "all nodes connected" || { fail "nodes not connected"; cat "$TMP"/err*; }
+
+for i in 0 1 2; do
+  s=$(status_of "${DNS[$i]}")
+  case "$s" in
+    *"replica=$i view=0 status=normal primary=0"*) pass "node $i status: $s" ;;
+    *) fail "node $i status: '$s'" ;;
+  esac
+done
+
+# --- a signed UPDATE through a backup (node 1) ---------------------------------------------
+update() {   # update <port> <key-option...> -- <record line>
+  local port=$1 rec=$2; shift 2
+  printf 'server 127.0.0.1 %s\nzone example.test.\nupdate add %s\nsend\n' "$port" "$rec" |
+    nsupdate -t 3 -u 1 "$@" 2>&1
+}
+out=$(update "${DNS[1]}" "wired1.example.test. 300 A 192.0.2.51" -y "hmac-sha256:update-key.:$SECRET")
+rc=$?
+[ "$rc" -eq 0 ] && pass "nsupdate via backup: exit 0" || fail "nsupdate via backup: exit $rc: $out"
+
+# Read-your-writes: node 1 answered, so node 1 serves it right now.
+ans=$(D "${DNS[1]}" +short wired1.example.test A)
+[ "$ans" = "192.0.2.51" ] && pass "node 1 serves its own write at once" || fail "node 1: '$ans'"
+# Every node: backups learn a commit within a heartbeat; bounded wait (50 x 0.1 s).
+for i in 0 1 2; do
+  for _ in $(seq 50); do
+    ans=$(D "${DNS[$i]}" +short wired1.example.test A)
+    [ "$ans" = "192.0.2.51" ] && break
+    sleep 0.1
+  done
+  [ "$ans" = "192.0.2.51" ] && pass "node $i serves the update" || fail "node $i: '$ans'"
+done
+
+# --- rejected UPDATEs ------------------------------------------------------------------------
+out=$(update "${DNS[1]}" "bad.example.test. 300 A 192.0.2.52" -y "hmac-sha256:update-key.:c2VjcmV0LXNlY3JldA==")
+rc=$?
+if [ "$rc" -ne 0 ]; then pass "wrong secret: nsupdate fails"; else fail "wrong secret accepted"; fi
+case "$out" in *NOTAUTH*|*BADSIG*|*"tsig"*|*"TSIG"*) pass "wrong secret: $(echo "$out" | tail -1)" ;;
+  *) fail "wrong secret: unexpected output: $out" ;; esac
+out=$(update "${DNS[1]}" "other.example.test. 300 A 192.0.2.53" -y "hmac-sha256:other-key.:c2VjcmV0LXNlY3JldA==")
+rc=$?
+case "$out" in *REFUSED*) [ "$rc" -ne 0 ] && pass "key not allowed: REFUSED" || fail "not-allowed key: exit 0" ;;
+  *) fail "not-allowed key: $out" ;; esac
+out=$(update "${DNS[1]}" "unsigned.example.test. 300 A 192.0.2.54")
+rc=$?
+case "$out" in *REFUSED*) [ "$rc" -ne 0 ] && pass "unsigned: REFUSED" || fail "unsigned: exit 0" ;;
+  *) fail "unsigned: $out" ;; esac
+for name in bad other unsigned; do
+  ans=$(D "${DNS[0]}" +short $name.example.test A)
+  [ -z "$ans" ] && pass "$name: not applied" || fail "$name applied: $ans"
+done
+
+# --- fail the primary: a new view takes UPDATEs ----------------------------------------------
+kill -KILL "${PIDS[0]}"
+wait "${PIDS[0]}" 2>/dev/null
+exec 3<&-
+PIDS[0]=""
+# nsupdate retries for 3 s itself; a view change takes ~0.5 s. Bounded: at most 5 tries.
+for _ in 1 2 3 4 5; do
+  out=$(update "${DNS[2]}" "wired2.example.test. 300 A 192.0.2.55" -y "hmac-sha256:update-key.:$SECRET")
+  rc=$?
+  [ "$rc" -eq 0 ] && break
+done
+[ "$rc" -eq 0 ] && pass "update after primary SIGKILL: exit 0" || fail "update after failover: $out"
+ans=$(D "${DNS[2]}" +short wired2.example.test A)
+[ "$ans" = "192.0.2.55" ] && pass "node 2 serves the post-failover update" || fail "node 2: '$ans'"
+s=$(status_of "${DNS[2]}")
+case "$s" in *"status=normal"*) case "$s" in *" view=0 "*) fail "still view 0: $s" ;;
+    *) pass "new view: $s" ;; esac ;; *) fail "node 2 status: $s" ;; esac
+ans=$(D "${DNS[2]}" +short wired1.example.test A)
+[ "$ans" = "192.0.2.51" ] && pass "the first update survived the failover" || fail "lost: '$ans'"
+
+# --- restart the killed node on its old data_dir: it recovers (VR §4.3) into the new view ----
+rm -f "$TMP/out0"
+mkfifo "$TMP/out0"
+"$VRDNS" --config "$TMP/node0.toml" > "$TMP/out0" 2> "$TMP/err0" &
+PIDS[0]=$!
+exec 3< "$TMP/out0"
+read -r -t 20 -u 3 line || fail "restarted node 0: no ready line"
+grep -q "recovering" "$TMP/err0" && pass "restarted node 0 starts recovering" ||
+  fail "restarted node 0 did not start recovering"
+# Recovery completes when the peers answer; its status line is the only event (50 x 0.1 s).
+for _ in $(seq 50); do
+  s=$(status_of "${DNS[0]}")
+  case "$s" in *"status=normal"*) break ;; esac
+  sleep 0.1
+done
+case "$s" in *"status=normal"*" op=2 commit=2"*) pass "node 0 recovered: $s" ;;
+  *) fail "node 0 after restart: '$s'" ;; esac
+ans=$(D "${DNS[0]}" +short wired2.example.test A)
+[ "$ans" = "192.0.2.55" ] && pass "recovered node serves the update it missed" || fail "node 0: '$ans'"
+
+# --- stop all: SIGTERM -> exit 0 -------------------------------------------------------------
+for i in 0 1 2; do
+  kill -TERM "${PIDS[$i]}"
+  read -r -t 10 -u $((3 + i)) rest
+  [ $? -gt 128 ] && { fail "node $i still running 10 s after SIGTERM"; kill -KILL "${PIDS[$i]}"; }
+  wait "${PIDS[$i]}"
+  rc=$?
+  PIDS[$i]=""
+  [ "$rc" -eq 0 ] && pass "node $i: SIGTERM -> exit 0" || { fail "node $i: SIGTERM -> exit $rc"; cat "$TMP/err$i"; }
+done
+
+if [ "$FAILURES" -ne 0 ]; then echo "$FAILURES check(s) failed"; exit 1; fi
+echo "all checks passed"

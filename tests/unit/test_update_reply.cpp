@@ -1,0 +1,78 @@
+#define BOOST_TEST_MODULE update_reply
+#include <boost/test/unit_test.hpp>
+
+#include <cstdint>
+#include <vector>
+
+#include "dns/update_reply.hpp"
+
+using vrdns::dns::make_update_reply;
+
+namespace {
+
+// An UPDATE header (ID 0xBEEF, opcode 5, ZOCOUNT 1, one update RR counted) + zone
+// "example.test. SOA IN"; the update section itself is irrelevant to the reply.
+std::vector<uint8_t> update_message() {
+  // One literal: GCC 12 at -O3 warns (-Warray-bounds, a false positive) on vector::insert of
+  // a small array here.
+  return {0xBE, 0xEF, 0x28, 0x00, 0, 1, 0, 0, 0, 1, 0, 0,                        // header
+          7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't', 'e', 's', 't', 0, 0, 6, 0, 1,  // zone
+          0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 192, 0, 2, 1};               // update RR
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(header_and_zone_echoed) {
+  auto m = update_message();
+  auto r = make_update_reply(m.data(), m.size(), 5);
+  BOOST_REQUIRE(r.size() == 12u + 18u);
+  BOOST_TEST(r[0] == 0xBE);
+  BOOST_TEST(r[1] == 0xEF);
+  BOOST_TEST(r[2] == 0xA8);   // QR, opcode UPDATE
+  BOOST_TEST(r[3] == 5);      // REFUSED
+  BOOST_TEST(r[5] == 1);      // ZOCOUNT
+  BOOST_TEST(r[7] == 0);
+  BOOST_TEST(r[9] == 0);      // the update section is not echoed
+  BOOST_TEST(std::vector<uint8_t>(r.begin() + 12, r.end()) ==
+             std::vector<uint8_t>(m.begin() + 12, m.begin() + 30));
+}
+
+BOOST_AUTO_TEST_CASE(rcode_is_four_bits) {
+  auto m = update_message();
+  BOOST_TEST(make_update_reply(m.data(), m.size(), 9)[3] == 9);      // NOTAUTH
+  BOOST_TEST(make_update_reply(m.data(), m.size(), 0x1A)[3] == 0x0A); // extended bits dropped
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_zone_is_not_echoed) {
+  auto m = update_message();
+  // Truncated inside the zone entry's type/class.
+  auto r = make_update_reply(m.data(), 12 + 16, 1);
+  BOOST_TEST(r.size() == 12u);
+  BOOST_TEST(r[5] == 0);
+  // A compressed zone name (pointer) would point into the request: not echoed.
+  std::vector<uint8_t> c(m.begin(), m.begin() + 18);
+  c[12] = 0xC0;   // zone name = pointer to offset 12, then type SOA, class IN
+  c[13] = 0x0C;
+  c[14] = 0;
+  c[15] = 6;
+  c[16] = 0;
+  c[17] = 1;
+  r = make_update_reply(c.data(), c.size(), 1);
+  BOOST_TEST(r.size() == 12u);
+  // ZOCOUNT 0: header only, ID kept.
+  m[5] = 0;
+  r = make_update_reply(m.data(), m.size(), 1);
+  BOOST_TEST(r.size() == 12u);
+  BOOST_TEST(r[0] == 0xBE);
+}
+
+BOOST_AUTO_TEST_CASE(short_input_never_read_past) {
+  auto m = update_message();
+  for (std::size_t len = 0; len < 12; ++len) {
+    auto r = make_update_reply(m.data(), len, 2);
+    BOOST_TEST(r.size() == 12u);
+    BOOST_TEST(r[0] == 0);   // no ID to copy
+    BOOST_TEST(r[3] == 2);
+  }
+  BOOST_TEST(make_update_reply(nullptr, 0, 2).size() == 12u);
+}
