@@ -91,17 +91,11 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
     answer(*path, req, verdict, dns::rcode::REFUSED);
     return;
   }
-  // Parse without the TSIG RR: the message up to it, with ARCOUNT one lower.
-  assert(verdict.unsigned_length <= msg.size());
-  std::vector<uint8_t> body(msg.begin(), msg.begin() + std::ptrdiff_t(verdict.unsigned_length));
-  unsigned arcount = unsigned(body[10]) << 8 | body[11];
-  if (arcount == 0) {   // verify_request found a TSIG, so this cannot be; answer, don't crash
+  const std::vector<uint8_t> body = dns::strip_tsig(msg.data(), msg.size(), verdict);
+  if (body.empty()) {   // verify_request said ok, so this cannot be; answer, don't crash
     answer(*path, req, verdict, dns::rcode::FORMERR);
     return;
   }
-  --arcount;
-  body[10] = uint8_t(arcount >> 8);
-  body[11] = uint8_t(arcount);
   dns::Update update;
   uint8_t rc = dns::parse_update(body.data(), body.size(), *path->zones, update, verdict.key_name);
   if (rc != dns::rcode::NOERROR) {

@@ -395,4 +395,15 @@ bool sign_request(std::vector<uint8_t>& msg, std::string_view key_wire_name, con
   return true;
 }
 
+std::vector<uint8_t> strip_tsig(const uint8_t* msg, std::size_t len, const TsigVerdict& verdict) {
+  const std::size_t n = verdict.unsigned_length;
+  if (verdict.status != TsigStatus::ok || n < 12 || n > len) return {};
+  std::vector<uint8_t> body(msg, msg + n);
+  const unsigned arcount = unsigned(body[10]) << 8 | body[11];
+  if (arcount == 0) return {};   // the TSIG was counted in ARCOUNT: cannot happen for `ok`
+  body[10] = uint8_t((arcount - 1) >> 8);
+  body[11] = uint8_t(arcount - 1);
+  return body;
+}
+
 }  // namespace vrdns::dns

@@ -94,6 +94,11 @@ struct TsigVerdict {
 TsigVerdict verify_request(const uint8_t* msg, std::size_t len, const Keyring& keys,
                            int64_t now_seconds);
 
+/// The request as it was before signing: the bytes up to its TSIG RR, with ARCOUNT one lower,
+/// ready for the parsers of the other sections. Only for an `ok` verdict of that message;
+/// empty if the message does not fit the verdict.
+std::vector<uint8_t> strip_tsig(const uint8_t* msg, std::size_t len, const TsigVerdict& verdict);
+
 /// Completes `reply` (a whole DNS message whose ID and question are already set, rcode as
 /// the caller wants it for an ok verdict) as RFC 8945 §5.3 requires for `verdict`: see the
 /// file comment. not_signed: reply unchanged. Error verdicts overwrite the header's rcode.

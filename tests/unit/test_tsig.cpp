@@ -661,3 +661,22 @@ BOOST_AUTO_TEST_CASE(nsupdate_accepts_our_signed_reply_and_rejects_bad_keys) {
     BOOST_TEST((!seen.empty() && seen[0] == TsigStatus::badtime));
   }
 }
+
+BOOST_AUTO_TEST_CASE(strip_tsig_gives_the_message_as_before_signing) {
+  const Keyring k = make_keyring();
+  const int64_t now = std::time(nullptr);
+  const std::vector<uint8_t> m = ldns_signed_update("update-key.", secret, "hmac-sha256.");
+  const TsigVerdict v = check(m, k, now);
+  BOOST_REQUIRE(std::string(to_string(v.status)) == "ok");
+  const std::vector<uint8_t> body = strip_tsig(m.data(), m.size(), v);
+  BOOST_REQUIRE(body.size() == v.unsigned_length);
+  // ARCOUNT one lower, everything else byte for byte the same.
+  const unsigned ar_signed = unsigned(m[10]) << 8 | m[11];
+  const unsigned ar_body = unsigned(body[10]) << 8 | body[11];
+  BOOST_TEST(ar_body + 1 == ar_signed);
+  BOOST_TEST(std::equal(body.begin() + 12, body.end(), m.begin() + 12));
+  BOOST_TEST(to_string(check(body, k, now).status) == "unsigned");
+  // Not for verdicts other than ok.
+  const TsigVerdict forged = check(ldns_signed_update("update-key.", other_secret, "hmac-sha256."), k, now);
+  BOOST_TEST(strip_tsig(m.data(), m.size(), forged).empty());
+}
