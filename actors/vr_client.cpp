@@ -8,7 +8,7 @@ using self_ptr = vr_client_actor*;
 
 void send_current(self_ptr self, bool to_all) {
   auto& st = self->state;
-  protocol::Request r{st.current->op, st.opt.client_id, st.current->request_number};
+  protocol::Request r{st.current->c.op, st.opt.client_id, st.current->request_number};
   if (to_all) {
     for (auto& rep : st.replicas)
       self->send(rep, r);
@@ -22,12 +22,45 @@ void start_next(self_ptr self) {
   auto& st = self->state;
   if (st.current || st.queue.empty())
     return;
-  auto [op, rp] = std::move(st.queue.front());
+  st.current = vr_client_state::outstanding{std::move(st.queue.front()), ++st.request_number,
+                                            self->clock().now()};
   st.queue.pop_front();
-  auto t = self->clock().now();
-  st.current = vr_client_state::outstanding{std::move(op), ++st.request_number, std::move(rp),
-                                            t + st.opt.call_timeout, t};
   send_current(self, false);
+  // The tick runs only while a request is outstanding: a node has many clients, and idle
+  // timers would cost every one of them wake-ups for nothing.
+  if (!st.ticking) {
+    st.ticking = true;
+    self->delayed_send(self, st.opt.tick, vr_ctick_atom::value);
+  }
+}
+
+void answer(vr_client_state::call& c, const std::string* result) {
+  if (c.done.fn) {
+    c.done.fn(result);
+  } else if (result) {
+    c.promise.deliver(*result);
+  } else {
+    c.promise.deliver(caf::make_error(caf::sec::request_timeout));
+  }
+}
+
+// Answers the outstanding call (nullptr = timed out) and starts the next one.
+void finish_current(self_ptr self, const std::string* result) {
+  auto& st = self->state;
+  auto c = std::move(st.current->c);
+  st.current.reset();
+  answer(c, result);
+  start_next(self);
+}
+
+// Times out queued calls whose deadline passed while they waited for their turn.
+void expire_queued(self_ptr self, caf::actor_clock::time_point t) {
+  auto& st = self->state;
+  while (!st.queue.empty() && st.queue.front().deadline <= t) {   // deadlines are in order
+    auto c = std::move(st.queue.front());
+    st.queue.pop_front();
+    answer(c, nullptr);
+  }
 }
 
 } // namespace
@@ -41,13 +74,18 @@ caf::behavior vr_client(vr_client_actor* self, std::vector<caf::actor> replicas,
     [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
       return caf::message{};
     });
-  self->delayed_send(self, options.tick, vr_ctick_atom::value, self->state.tick_generation);
   return {
     [=](vr_call_atom, std::string& op) {
       auto rp = self->make_response_promise();
-      self->state.queue.emplace_back(std::move(op), rp);
+      self->state.queue.push_back(
+        {std::move(op), rp, {}, self->clock().now() + self->state.opt.call_timeout});
       start_next(self);
       return rp;
+    },
+    [=](vr_submit_atom, std::string& op, vr_completion& done) {
+      self->state.queue.push_back(
+        {std::move(op), {}, std::move(done), self->clock().now() + self->state.opt.call_timeout});
+      start_next(self);
     },
     [=](const protocol::Reply& r) {
       auto& st = self->state;
@@ -55,22 +93,19 @@ caf::behavior vr_client(vr_client_actor* self, std::vector<caf::actor> replicas,
       if (r.client_id != st.opt.client_id || !st.current
           || r.request_number != st.current->request_number)
         return; // duplicate or late answer to an abandoned request
-      st.current->promise.deliver(r.result);
-      st.current.reset();
-      start_next(self);
+      finish_current(self, &r.result);
     },
-    [=](vr_ctick_atom, std::uint64_t generation) {
+    [=](vr_ctick_atom) {
       auto& st = self->state;
-      if (generation != st.tick_generation)
+      if (!st.current) {
+        st.ticking = false;
         return;
-      self->delayed_send(self, st.opt.tick, vr_ctick_atom::value, generation);
-      if (!st.current)
-        return;
+      }
+      self->delayed_send(self, st.opt.tick, vr_ctick_atom::value);
       auto t = self->clock().now();
-      if (t >= st.current->deadline) {
-        st.current->promise.deliver(caf::make_error(caf::sec::request_timeout));
-        st.current.reset();
-        start_next(self);
+      expire_queued(self, t);
+      if (t >= st.current->c.deadline) {
+        finish_current(self, nullptr);
       } else if (t >= st.current->resend_at) {
         send_current(self, true); // the primary may have changed: ask everybody
       }

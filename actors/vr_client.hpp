@@ -3,9 +3,13 @@
 // replica (a backup drops it, the current primary answers). One request outstanding at a time;
 // further calls queue behind it.
 //
-// Caller interface: `request(client, timeout, vr_call_atom::value, std::string op)` answers with
-// the result bytes once the op is committed and executed, or with sec::request_timeout after
-// `call_timeout` (the op may still execute later: the caller cannot know).
+// Caller interfaces:
+// - `request(client, timeout, vr_call_atom::value, std::string op)` answers with the result
+//   bytes once the op is committed and executed, or with sec::request_timeout after
+//   `call_timeout` (the op may still execute later: the caller cannot know).
+// - `send(client, vr_submit_atom::value, std::string op, vr_completion done)` (same process
+//   only) calls `done` instead, on the client's thread: no response promise, no timer, no
+//   waiting actor per call, which is what the UPDATE path of a busy node wants.
 #pragma once
 
 #include "protocol/messages.hpp"
@@ -15,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +28,13 @@ namespace vrdns::actors {
 
 using vr_call_atom = caf::atom_constant<caf::atom("vr_call")>;
 using vr_ctick_atom = caf::atom_constant<caf::atom("vr_ctick")>;
+using vr_submit_atom = caf::atom_constant<caf::atom("vr_submit")>;
+
+/// Called exactly once: with the result bytes, or with nullptr when call_timeout passed first
+/// (the outcome is then unknown). Must be cheap and must not block.
+struct vr_completion {
+  std::function<void(const std::string* result)> fn;
+};
 
 struct vr_client_options {
   std::uint64_t client_id = 1;                 // unique per client in the configuration
@@ -32,11 +44,18 @@ struct vr_client_options {
 };
 
 struct vr_client_state {
-  struct outstanding {
+  // A call waiting for its turn: answered through `promise` (vr_call) or `done` (vr_submit).
+  // Its deadline counts from submission, so time spent queued behind other calls counts too:
+  // callers are promised an answer within call_timeout.
+  struct call {
     std::string op;
-    std::uint64_t request_number = 0;
     caf::response_promise promise;
+    vr_completion done;
     caf::actor_clock::time_point deadline;
+  };
+  struct outstanding {
+    call c;
+    std::uint64_t request_number = 0;
     caf::actor_clock::time_point resend_at;
   };
   vr_client_options opt;
@@ -44,8 +63,8 @@ struct vr_client_state {
   std::uint64_t view_number = 0;
   std::uint64_t request_number = 0;
   std::optional<outstanding> current;
-  std::deque<std::pair<std::string, caf::response_promise>> queue;
-  std::uint64_t tick_generation = 0;
+  std::deque<call> queue;
+  bool ticking = false; // a vr_ctick is scheduled
   static inline const char* name = "vr_client";
 };
 
@@ -55,3 +74,6 @@ caf::behavior vr_client(vr_client_actor* self, std::vector<caf::actor> replicas,
                         vr_client_options options);
 
 } // namespace vrdns::actors
+
+// Travels only between actors of one process (it holds a callback).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vrdns::actors::vr_completion)

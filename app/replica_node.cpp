@@ -26,8 +26,9 @@ namespace vrdns::app {
 
 namespace {
 
-// vr_client actors per node: each has one UPDATE in flight at a time.
-constexpr std::size_t vr_clients_per_node = 4;
+// vr_client actors per node: each has one UPDATE in flight at a time (VR §4.1), so this is
+// how many UPDATEs one node can have in flight; beyond that they queue in the clients.
+constexpr std::size_t vr_clients_per_node = 64;
 constexpr const char* marker_name = "vrdns.started";
 
 uint64_t random64() {
@@ -93,9 +94,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     options.tcp_workers = cfg.dns.tcp_workers;
     options.tcp.idle_timeout = std::chrono::milliseconds(cfg.dns.tcp_idle_timeout_ms);
     options.tcp.max_connections = cfg.dns.tcp_max_connections;
-    auto handler = make_update_handler(
-        system, cfg, service->zones(), clients,
-        std::chrono::milliseconds(cfg.replication.update_timeout_ms), waiters);
+    auto handler = make_update_handler(cfg, service->zones(), clients, waiters);
     auto frontend = actors::spawn_dns_frontend(system, options, initial, std::move(handler));
     actors_.push_back(frontend.actor);
     dns_endpoints_ = frontend.endpoints;

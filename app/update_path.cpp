@@ -25,19 +25,15 @@ namespace vrdns::app {
 
 namespace {
 
-using served_atom = caf::atom_constant<caf::atom("upd_srvd")>;
-
 // How long a committed UPDATE's answer waits for this node's front end to serve it. Normally a
 // heartbeat or less; longer only if this replica is cut off, and then the answer goes anyway.
 constexpr std::chrono::milliseconds local_serve_wait{1000};
 
 struct UpdatePath {
-  caf::actor_system* system = nullptr;
   dns::Keyring keys;
   dns::Keyring allowed;   // the subset of `keys` named in [update] allow
   dns::ZoneSetPtr zones;
   std::vector<caf::actor> clients;
-  std::chrono::milliseconds timeout{2000};
   std::atomic<std::size_t> next_client{0};
   std::shared_ptr<CommitWaiters> waiters;
 };
@@ -109,42 +105,34 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
   op.update = dns::encode(update);
   auto client = path->clients[path->next_client++ % path->clients.size()];
 
-  // A one-shot actor waits for the VR result, so this worker thread never blocks. On a result
-  // it also waits (bounded) until this node's own front end serves it: read-your-writes.
+  // The vr_client calls back on its own thread with the committed result (or nullptr on
+  // timeout), so neither this worker thread nor any actor blocks or waits per UPDATE. A
+  // result is answered once this node's own front end serves it (read-your-writes), or after
+  // local_serve_wait if this replica is cut off from the commits.
   auto shared_req = std::make_shared<net::UpdateRequest>(std::move(req));
-  path->system->spawn([path, shared_req, verdict, client, id = op.client,
-                       bytes = dns::encode(op)](caf::event_based_actor* self) -> caf::behavior {
-    auto rcode = std::make_shared<uint8_t>(dns::rcode::SERVFAIL);
-    self->request(client, path->timeout, actors::vr_call_atom::value, bytes)
-      .then(
-        [=](const std::string& result) {
-          dns::UpdateReply r;
-          if (dns::decode(result, r)) *rcode = r.rcode;
-          auto me = caf::actor_cast<caf::actor>(self);
-          path->waiters->wait(id, [me] { caf::anon_send(me, served_atom::value); });
-          self->delayed_send(self, local_serve_wait, served_atom::value);
-        },
-        [=](caf::error&) {   // timeout, or the client is gone: the outcome is unknown
-          answer(*path, *shared_req, verdict, dns::rcode::SERVFAIL);
-          self->quit();
-        });
-    // The first served_atom (from the waiters or the bound) answers; quit drops the other.
-    return {[=](served_atom) {
-      answer(*path, *shared_req, verdict, *rcode);
-      self->quit();
-    }};
-  });
+  auto done = [path, shared_req, verdict = std::move(verdict),
+               id = op.client](const std::string* result) {
+    if (!result) {   // timeout: the outcome is unknown, and SERVFAIL says exactly that
+      answer(*path, *shared_req, verdict, dns::rcode::SERVFAIL);
+      return;
+    }
+    dns::UpdateReply r;
+    const uint8_t rcode = dns::decode(*result, r) ? r.rcode : dns::rcode::SERVFAIL;
+    path->waiters->wait(
+        id, [path, shared_req, verdict, rcode] { answer(*path, *shared_req, verdict, rcode); },
+        CommitWaiters::clock::now() + local_serve_wait);
+  };
+  caf::anon_send(client, actors::vr_submit_atom::value, dns::encode(op),
+                 actors::vr_completion{std::move(done)});
 }
 
 }  // namespace
 
-net::UpdateHandler make_update_handler(caf::actor_system& system, const config::NodeConfig& cfg,
-                                       dns::ZoneSetPtr zones, std::vector<caf::actor> clients,
-                                       std::chrono::milliseconds timeout,
+net::UpdateHandler make_update_handler(const config::NodeConfig& cfg, dns::ZoneSetPtr zones,
+                                       std::vector<caf::actor> clients,
                                        std::shared_ptr<CommitWaiters> waiters) {
   if (clients.empty() || !zones) throw std::invalid_argument("update path: no clients or zones");
   auto path = std::make_shared<UpdatePath>();
-  path->system = &system;
   for (const auto& k : cfg.keys) {
     if (!path->keys.add(k.name, k.algorithm, k.secret))
       throw std::invalid_argument("update path: bad TSIG key " + k.name);
@@ -154,7 +142,6 @@ net::UpdateHandler make_update_handler(caf::actor_system& system, const config::
   }
   path->zones = std::move(zones);
   path->clients = std::move(clients);
-  path->timeout = timeout;
   path->waiters = std::move(waiters);
   return [path](net::UpdateRequest req) { handle(path, std::move(req)); };
 }

@@ -2,17 +2,15 @@
 //
 // On a front-end worker thread (cheap, never blocks): verify TSIG, check the key is allowed,
 // parse the UPDATE. Anything refused there is answered at once. An acceptable UPDATE becomes a
-// dns::UpdateRequest op and goes through a vr_client; a short-lived actor waits for the
-// committed result (or the timeout) and answers the client with that rcode, signed when the
-// request was, once this node's own front end serves the change (app/commit_waiters.hpp).
+// dns::UpdateRequest op and goes to a vr_client, which calls back with the committed result
+// (or on timeout); the client is answered with that rcode, signed when the request was, once
+// this node's own front end serves the change (app/commit_waiters.hpp).
 //
 // Policy: unsigned UPDATEs, and keys outside [update] allow, are REFUSED.
 #pragma once
 
 #include <caf/actor.hpp>
-#include <caf/actor_system.hpp>
 
-#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -23,12 +21,12 @@
 
 namespace vrdns::app {
 
-/// `clients` are vr_client actors (used round-robin); `zones` tells which apexes are served
-/// (UPDATE never adds or removes a zone). Throws std::invalid_argument on a key the keyring
-/// rejects (the config validated them, so this is a bug).
-net::UpdateHandler make_update_handler(caf::actor_system& system, const config::NodeConfig& cfg,
-                                       dns::ZoneSetPtr zones, std::vector<caf::actor> clients,
-                                       std::chrono::milliseconds timeout,
+/// `clients` are vr_client actors (used round-robin) whose call_timeout is the SERVFAIL bound;
+/// `zones` tells which apexes are served (UPDATE never adds or removes a zone). Throws
+/// std::invalid_argument on a key the keyring rejects (the config validated them, so this is
+/// a bug).
+net::UpdateHandler make_update_handler(const config::NodeConfig& cfg, dns::ZoneSetPtr zones,
+                                       std::vector<caf::actor> clients,
                                        std::shared_ptr<CommitWaiters> waiters);
 
 }  // namespace vrdns::app
