@@ -1,17 +1,19 @@
 // ZoneService: executing UpdateRequests deterministically, and the snapshot format.
 //
-// Snapshot layout (big-endian), version 1:
+// Snapshot layout (big-endian), version 2:
 //   u8  version
 //   u64 newest op time (ms)
 //   u32 zone count, zones in ascending apex-key order; per zone:
 //       apex wire name (owner form), u32 record count, records in Zone::records() order
 //       (canonical, SOA first): owner name, u16 type, u16 class, u32 TTL, u16 len + RDATA
-//   u32 dedupe entry count, entries in ClientIdentity order; per entry:
-//       u32 len + address, u16 port, u16 DNS id, u8 signed [+ key name], u64 message hash,
-//       u64 time (ms), u32 len + result
+//   u32 dedupe entry count, entries in execution order (times never decrease); per entry:
+//       u64 key hi, u64 key lo, u64 time (ms), u8 rcode
 #include "dns/zone_service.hpp"
 
+#include <openssl/sha.h>
+
 #include <algorithm>
+#include <cassert>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -25,7 +27,7 @@ namespace vrdns::dns {
 
 namespace {
 
-constexpr uint8_t snapshot_version = 1;
+constexpr uint8_t snapshot_version = 2;
 
 [[noreturn]] void bad(const std::string& what) {
   throw std::invalid_argument("snapshot: " + what);
@@ -45,41 +47,35 @@ ZoneSetPtr canonical_zone_set(std::vector<ZonePtr> zones) {
   return set;
 }
 
-void put_identity(ByteWriter& w, const ClientIdentity& c) {
-  w.bytes(c.address);
-  w.u16(c.port);
-  w.u16(c.dns_id);
-  w.u8(c.key_name.empty() ? 0 : 1);
-  if (!c.key_name.empty()) w.name(c.key_name);
-  w.u64(c.message_hash);
-}
-
-ClientIdentity get_identity(ByteReader& r) {
-  ClientIdentity c;
-  c.address = r.bytes();
-  c.port = r.u16();
-  c.dns_id = r.u16();
-  const uint8_t has_key = r.u8();
-  if (has_key == 1)
-    c.key_name = r.name();
-  else if (has_key != 0)
-    r.fail();
-  c.message_hash = r.u64();
-  return c;
-}
-
 }  // namespace
 
 ZoneService::ZoneService(const ZoneSet& initial) : zones_(canonical_zone_set(initial.zones)) {}
+
+ZoneService::DedupeKey ZoneService::dedupe_key(const ClientIdentity& c) {
+  ByteWriter w;   // an unambiguous encoding: every variable-length field is length-prefixed
+  w.bytes(c.address);
+  w.u16(c.port);
+  w.u16(c.dns_id);
+  w.bytes(c.key_name);
+  w.u64(c.message_hash);
+  const std::string& in = w.str();
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(in.data()), in.size(), md);
+  DedupeKey k;
+  for (int i = 0; i < 8; ++i) k.hi = k.hi << 8 | md[i];
+  for (int i = 8; i < 16; ++i) k.lo = k.lo << 8 | md[i];
+  return k;
+}
 
 void ZoneService::expire(uint64_t now_ms) {
   // Entries strictly older than the window go; one exactly dedupe_window_ms old stays.
   if (now_ms < dedupe_window_ms) return;
   const uint64_t cutoff = now_ms - dedupe_window_ms;
-  while (!by_time_.empty() && by_time_.begin()->first < cutoff) {
-    dedupe_table_.erase(by_time_.begin()->second);
-    by_time_.erase(by_time_.begin());
+  while (!dedupe_order_.empty() && dedupe_order_.front().time_ms < cutoff) {
+    dedupe_index_.erase(dedupe_order_.front().key);
+    dedupe_order_.pop_front();
   }
+  assert(dedupe_index_.size() == dedupe_order_.size());
 }
 
 uint8_t ZoneService::run(const UpdateRequest& req) {
@@ -104,13 +100,16 @@ std::string ZoneService::execute(const std::string& op) {
   // Op time only moves forward, even if a new primary's clock is behind the old one's.
   newest_time_ms_ = std::max(newest_time_ms_, req.receive_time_ms);
   expire(newest_time_ms_);
-  if (auto it = dedupe_table_.find(req.client); it != dedupe_table_.end())
-    return it->second.result;
+  const DedupeKey key = dedupe_key(req.client);
+  if (auto it = dedupe_index_.find(key); it != dedupe_index_.end())
+    return encode(UpdateReply{it->second});
 
-  std::string result = encode(UpdateReply{run(req)});
-  dedupe_table_.emplace(req.client, Entry{newest_time_ms_, result});
-  by_time_.emplace(newest_time_ms_, req.client);
-  return result;
+  const uint8_t rcode = run(req);
+  // newest_time_ms_ never decreases, so the order stays sorted by time (expire relies on it).
+  assert(dedupe_order_.empty() || dedupe_order_.back().time_ms <= newest_time_ms_);
+  dedupe_order_.push_back(DedupeEntry{key, newest_time_ms_, rcode});
+  dedupe_index_.emplace(key, rcode);
+  return encode(UpdateReply{rcode});
 }
 
 std::string ZoneService::snapshot() const {
@@ -130,11 +129,12 @@ std::string ZoneService::snapshot() const {
       w.bytes16(r.rdata);
     }
   }
-  w.u32(uint32_t(dedupe_table_.size()));
-  for (const auto& [client, entry] : dedupe_table_) {
-    put_identity(w, client);
-    w.u64(entry.time_ms);
-    w.bytes(entry.result);
+  w.u32(uint32_t(dedupe_order_.size()));
+  for (const DedupeEntry& e : dedupe_order_) {
+    w.u64(e.key.hi);
+    w.u64(e.key.lo);
+    w.u64(e.time_ms);
+    w.u8(e.rcode);
   }
   return std::move(w.str());
 }
@@ -178,18 +178,20 @@ void ZoneService::restore(const std::string& snapshot) {
     zones.push_back(std::move(z));
   }
 
-  std::map<ClientIdentity, Entry> table;
-  std::set<std::pair<uint64_t, ClientIdentity>> by_time;
+  std::deque<DedupeEntry> order;
+  std::unordered_map<DedupeKey, uint8_t, DedupeKeyHash> index;
   const uint32_t nentries = r.u32();
   for (uint32_t i = 0; i < nentries && r.ok(); ++i) {
-    ClientIdentity c = get_identity(r);
-    Entry e;
+    DedupeEntry e;
+    e.key.hi = r.u64();
+    e.key.lo = r.u64();
     e.time_ms = r.u64();
-    e.result = r.bytes();
+    e.rcode = r.u8();
     if (!r.ok()) break;
     if (e.time_ms > newest) bad("dedupe entry newer than the newest op");
-    by_time.emplace(e.time_ms, c);
-    if (!table.emplace(std::move(c), std::move(e)).second) bad("duplicate dedupe entry");
+    if (!order.empty() && e.time_ms < order.back().time_ms) bad("dedupe entries out of order");
+    if (!index.emplace(e.key, e.rcode).second) bad("duplicate dedupe entry");
+    order.push_back(e);
   }
   if (!r.done()) bad("truncated or trailing bytes");
 
@@ -201,8 +203,8 @@ void ZoneService::restore(const std::string& snapshot) {
   }
   zones_ = std::move(set);
   newest_time_ms_ = newest;
-  dedupe_table_ = std::move(table);
-  by_time_ = std::move(by_time);
+  dedupe_order_ = std::move(order);
+  dedupe_index_ = std::move(index);
 }
 
 }  // namespace vrdns::dns

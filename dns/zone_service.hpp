@@ -8,15 +8,18 @@
 // dedupe_window_ms of *op time* (the receive times carried in the ops, never a local clock):
 // when an op arrives, entries older than (newest op time seen - window) are dropped.
 //
+// The table must hold every UPDATE of the last minute, so at tens of thousands of UPDATEs per
+// second it is kept compact: an entry is a 128-bit digest of the client identity, its op time
+// and the rcode (about 90 bytes with the index), in execution order.
+//
 // Not thread-safe: the replica calls execute() and then zones() from one thread and hands
 // the ZoneSetPtr (immutable) to the query path.
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <set>
+#include <deque>
 #include <string>
-#include <utility>
+#include <unordered_map>
 
 #include "dns/update_request.hpp"
 #include "dns/zone.hpp"
@@ -41,12 +44,24 @@ class ZoneService : public vrdns::protocol::service {
   void restore(const std::string& snapshot) override;
 
   ZoneSetPtr zones() const { return zones_; }
-  std::size_t dedupe_table_size() const { return dedupe_table_.size(); }
+  std::size_t dedupe_table_size() const { return dedupe_order_.size(); }
+
+  /// SHA-256 of the identity's fields, truncated to 128 bits: the same on every replica, and
+  /// no two clients' UPDATEs collide in practice.
+  struct DedupeKey {
+    uint64_t hi = 0, lo = 0;
+    bool operator==(const DedupeKey&) const = default;
+  };
+  static DedupeKey dedupe_key(const ClientIdentity& client);
 
  private:
-  struct Entry {
+  struct DedupeEntry {
+    DedupeKey key;
     uint64_t time_ms = 0;
-    std::string result;
+    uint8_t rcode = 0;
+  };
+  struct DedupeKeyHash {
+    std::size_t operator()(const DedupeKey& k) const { return std::size_t(k.hi ^ k.lo); }
   };
 
   void expire(uint64_t now_ms);
@@ -54,9 +69,9 @@ class ZoneService : public vrdns::protocol::service {
 
   ZoneSetPtr zones_;
   uint64_t newest_time_ms_ = 0;
-  std::map<ClientIdentity, Entry> dedupe_table_;
-  /// Index of dedupe_table_ by (time, identity), so expiry costs O(expired entries).
-  std::set<std::pair<uint64_t, ClientIdentity>> by_time_;
+  /// Execution order, so op times never decrease along it: expiry pops from the front.
+  std::deque<DedupeEntry> dedupe_order_;
+  std::unordered_map<DedupeKey, uint8_t, DedupeKeyHash> dedupe_index_;   // key -> rcode
 };
 
 }  // namespace vrdns::dns

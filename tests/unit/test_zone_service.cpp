@@ -305,3 +305,30 @@ BOOST_AUTO_TEST_CASE(restore_rejects_bad_snapshots) {
   // A failed restore leaves the state as it was.
   BOOST_CHECK(b.snapshot() == before);
 }
+
+BOOST_AUTO_TEST_CASE(dedupe_key_tells_every_field_apart) {
+  // The table keeps only a digest of the identity, so each field must change the digest.
+  ClientIdentity base;
+  base.address = std::string("\x7f\x00\x00\x01", 4);
+  base.port = 5300;
+  base.dns_id = 42;
+  base.key_name = std::string("\x03key\x00", 5);
+  base.message_hash = 0x1234;
+  std::vector<ClientIdentity> variants(6, base);
+  variants[1].address = std::string("\x7f\x00\x00\x02", 4);
+  variants[2].port = 5301;
+  variants[3].dns_id = 43;
+  variants[4].key_name.clear();
+  variants[5].message_hash = 0x1235;
+  std::vector<ZoneService::DedupeKey> keys;
+  for (const auto& v : variants) keys.push_back(ZoneService::dedupe_key(v));
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    for (std::size_t j = i + 1; j < keys.size(); ++j) BOOST_CHECK(!(keys[i] == keys[j]));
+  // Deterministic: the same identity always gives the same key (every replica agrees).
+  BOOST_CHECK(ZoneService::dedupe_key(base) == keys[0]);
+  // Field boundaries are encoded: bytes moved from the address into the key name differ.
+  ClientIdentity shifted = base;
+  shifted.address = std::string("\x7f\x00\x00", 3);
+  shifted.key_name = std::string("\x01", 1) + base.key_name;
+  BOOST_CHECK(!(ZoneService::dedupe_key(shifted) == keys[0]));
+}
