@@ -23,7 +23,10 @@ struct peer_connector_options {
   caf::actor link;                          // replica_peer_link to keep pointed at the peer
   std::string label;                        // for log lines, e.g. "replica 0: peer 2"
   std::chrono::milliseconds retry_min{20};  // first retry delay; doubles up to retry_max
-  std::chrono::milliseconds retry_max{500};
+  // Kept below the default primary_timeout: a peer that comes back is reconnected before its
+  // detector could give up on a primary it simply cannot reach yet. An attempt costs one
+  // connect(), so five a second per down peer is cheap.
+  std::chrono::milliseconds retry_max{200};
   std::chrono::milliseconds connect_timeout{1000};
 };
 

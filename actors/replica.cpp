@@ -53,6 +53,15 @@ void sync_detector(self_ptr self) {
     self->send(st.detector, fd_heard_atom::value, vr.view_number);
     st.last_heard_note = t;
   }
+  if (vr.view_number != st.silence_view) {   // a new view: its primary's silence starts now
+    st.silence_view = vr.view_number;
+    st.last_heard_primary = t;
+    st.suspect_primary = false;
+  }
+  if (st.heard_primary) {
+    st.last_heard_primary = t;
+    st.suspect_primary = false;   // it spoke: our detector's verdict is outdated
+  }
   st.heard_primary = false;
 }
 
@@ -646,13 +655,71 @@ void on_tick(self_ptr self, std::uint64_t generation) {
   }
 }
 
+// Pre-vote. A view change away from `view` starts only when f+1 replicas doubt its primary:
+// this one, and f others whose PrimarySuspected for `view` is fresh. This one doubts when its
+// detector gave up or it has not heard the primary for doubt_after_heartbeats; and when it is
+// still in an older view, since it cannot vouch for a primary it has never followed (else a
+// replica left behind in an old view could block the majority forever). A backup alone with a
+// bad link to a healthy primary then stays in its view, takes Prepares again once the link is
+// back, and costs the group nothing; when the primary is really gone every backup doubts it
+// within a heartbeat or two of the first detector firing, so failover is barely slower.
+void maybe_start_view_change_after_suspicion(self_ptr self, std::uint64_t view) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (vr.status != replica_status::normal || view < vr.view_number)
+    return;
+  auto t = now(self);
+  if (view == vr.view_number) {
+    if (vr.is_primary())
+      return;
+    const bool doubt = st.suspect_primary
+                       || t - st.last_heard_primary
+                            >= st.opt.heartbeat * st.opt.doubt_after_heartbeats;
+    if (!doubt)
+      return;
+  }
+  // We doubt it too: say so, so that the others can count us (at most once per timeout).
+  const auto fresh_for = st.opt.primary_timeout + st.opt.timeout_jitter;
+  if (st.said_suspected.first != view || t - st.said_suspected.second >= st.opt.primary_timeout) {
+    st.said_suspected = {view, t};
+    broadcast(self, PrimarySuspected{view, vr.replica_number});
+  }
+  std::size_t others = 0;
+  for (const auto& [from, seen] : st.suspected_by)
+    if (seen.first == view && t - seen.second <= fresh_for)
+      ++others;
+  if (others >= vr.f())
+    start_view_change(self, view + 1);
+}
+
 // The failure detector gave up on the primary of `view` (§4.2). It may have sent this just before
 // it learned of a newer view or role (the replica's fd_watch crossed it): act only if `view` is
 // still ours and we are a backup in normal status.
 void on_suspect(self_ptr self, std::uint64_t view) {
-  auto& vr = self->state.vr;
-  if (view == vr.view_number && vr.status == replica_status::normal && !vr.is_primary())
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (view != vr.view_number || vr.status != replica_status::normal || vr.is_primary())
+    return;
+  if (!st.opt.pre_vote) {
     start_view_change(self, vr.view_number + 1);
+    return;
+  }
+  st.suspect_primary = true;
+  // Re-arm the detector (sync_detector sends fd_watch again): while the primary stays silent it
+  // fires once per timeout, which also repeats our PrimarySuspected to peers that missed it.
+  st.watching = false;
+  st.said_suspected = {};   // say it now, even if an echo went out recently
+  maybe_start_view_change_after_suspicion(self, vr.view_number);
+}
+
+void on_primary_suspected(self_ptr self, const PrimarySuspected& m) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (m.replica >= vr.configuration_size || m.replica == vr.replica_number
+      || m.view_number < vr.view_number)
+    return;   // about a view we have left: its primary is replaced already
+  st.suspected_by[m.replica] = {m.view_number, now(self)};
+  maybe_start_view_change_after_suspicion(self, m.view_number);
 }
 
 // ---------------------------------------------------------------- behaviors
@@ -670,6 +737,7 @@ caf::behavior normal_behavior(self_ptr self) {
     [=](const Commit& m) { guarded(self, [&] { on_commit(self, m); }); },
     [=](const GetState& m) { guarded(self, [&] { on_get_state(self, m); }); },
     [=](const NewState& m) { guarded(self, [&] { on_new_state(self, m); }); },
+    [=](const PrimarySuspected& m) { guarded(self, [&] { on_primary_suspected(self, m); }); },
     [=](const StartViewChange& m) { guarded(self, [&] { on_start_view_change(self, m); }); },
     [=](const DoViewChange& m) { guarded(self, [&] { on_do_view_change(self, m); }); },
     [=](const StartView& m) { guarded(self, [&] { on_start_view(self, m); }); },

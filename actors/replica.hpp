@@ -5,7 +5,8 @@
 //   recovering   (§4.3)  RecoveryResponse only
 // Replicas talk to each other only by one-way sends to `peers[i]` (so a simulator can interpose
 // link actors), never by request/response. Each replica spawns its own failure detector actor
-// (actors/failure_detector_actor.hpp, linked), whose fd_suspect starts a view change.
+// (actors/failure_detector_actor.hpp, linked), whose fd_suspect starts the pre-vote
+// (PrimarySuspected) that precedes a view change.
 #pragma once
 
 #include "actors/failure_detector_actor.hpp"
@@ -42,6 +43,12 @@ struct replica_options {
   // an actor message; the deadline is then at most this much early.
   std::chrono::milliseconds heard_note_gap{5};
   std::chrono::milliseconds view_change_timeout{300}; // stalled view change -> try view+1
+  // A backup that hears a PrimarySuspected agrees when it has not heard the primary itself for
+  // this many heartbeats (a live primary is heard at least once per heartbeat).
+  int doubt_after_heartbeats = 2;
+  // Pre-vote before a view change (PrimarySuspected, see replica.cpp). false: the paper's rule,
+  // a backup whose detector gives up starts the view change alone (scripted simulator traces).
+  bool pre_vote = true;
   std::chrono::milliseconds resend{50}; // Prepare / SVC / DVC / GetState / Recovery retransmission
   std::uint64_t seed = 0;               // jitter and recovery nonce
   bool start_recovering = false;        // true when restarted after a crash (§4.3)
@@ -79,6 +86,14 @@ struct replica_actor_state {
   bool watching = false;
   bool heard_primary = false;
   failure_detector::time_point last_heard_note{};
+  // Pre-vote (on_suspect): when the primary of `silence_view` was last heard (or that view
+  // began), whether our own detector gave up on it since, and who else said so, when.
+  std::uint64_t silence_view = ~std::uint64_t{0};
+  failure_detector::time_point last_heard_primary{};
+  bool suspect_primary = false;
+  std::map<protocol::replica_id, std::pair<std::uint64_t, failure_detector::time_point>>
+    suspected_by;   // replica -> (view, when its PrimarySuspected arrived)
+  std::pair<std::uint64_t, failure_detector::time_point> said_suspected{~std::uint64_t{0}, {}};
   std::mt19937_64 rng{0};
   std::uint64_t tick_generation = 0;
   bool violated = false;

@@ -11,6 +11,7 @@ void add_vr_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<PrepareOk>("vrdns.PrepareOk");
   cfg.add_message_type<Commit>("vrdns.Commit");
   cfg.add_message_type<Reply>("vrdns.Reply");
+  cfg.add_message_type<PrimarySuspected>("vrdns.PrimarySuspected");
   cfg.add_message_type<StartViewChange>("vrdns.StartViewChange");
   cfg.add_message_type<DoViewChange>("vrdns.DoViewChange");
   cfg.add_message_type<StartView>("vrdns.StartView");
@@ -24,7 +25,7 @@ const std::vector<std::string>& vr_message_type_names() {
   static const std::vector<std::string> names{
     "vrdns.Request",   "vrdns.Prepare",  "vrdns.PrepareOk",        "vrdns.Commit",
     "vrdns.Reply",     "vrdns.StartViewChange", "vrdns.DoViewChange", "vrdns.StartView",
-    "vrdns.Recovery",  "vrdns.RecoveryResponse", "vrdns.GetState",   "vrdns.NewState"};
+    "vrdns.Recovery",  "vrdns.RecoveryResponse", "vrdns.GetState",   "vrdns.NewState", "vrdns.PrimarySuspected"};
   return names;
 }
 

@@ -62,6 +62,15 @@ struct Reply {
   std::string result;
 };
 
+// Not in the paper: a pre-vote before §4.2 step 1. A backup whose failure detector gave up on
+// the primary of `view_number` says so; a view change starts only once f+1 replicas doubt the
+// primary (actors/replica.cpp on_suspect). Without it one backup with a bad link to a healthy
+// primary (or one that just reconnected) drags the whole group into a needless view change.
+struct PrimarySuspected {
+  std::uint64_t view_number = 0;
+  replica_id replica = 0;
+};
+
 // §4.2 step 1.
 struct StartViewChange {
   std::uint64_t view_number = 0;
@@ -145,6 +154,10 @@ typename Inspector::result_type inspect(Inspector& f, Commit& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, Reply& x) {
   return f(caf::meta::type_name("Reply"), x.view_number, x.client_id, x.request_number, x.result);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, PrimarySuspected& x) {
+  return f(caf::meta::type_name("PrimarySuspected"), x.view_number, x.replica);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, StartViewChange& x) {

@@ -102,6 +102,7 @@ void cluster::spawn_replica(std::size_t i, bool recovering) {
   ro.unsafe_commit_without_quorum = opt_.unsafe_commit_without_quorum;
   ro.unsafe_reply_before_commit = opt_.unsafe_reply_before_commit;
   ro.unsafe_paper_state_transfer = opt_.unsafe_paper_state_transfer;
+  ro.pre_vote = opt_.pre_vote;
   ro.on_violation = [this](const std::string& m) { violations_.push_back(m); };
   std::vector<caf::actor> peers(links_[i].begin(), links_[i].begin() + opt_.replicas);
   nodes_[i] = sys_->spawn(actors::replica, static_cast<protocol::replica_id>(i), peers,
@@ -736,6 +737,8 @@ std::string replay_command(const sim_options& opt) {
     cmd += " --unsafe-reply-before-commit";
   if (opt.unsafe_paper_state_transfer)
     cmd += " --unsafe-paper-state-transfer";
+  if (!opt.pre_vote)
+    cmd += " --no-pre-vote";
   return cmd + " --trace";
 }
 

@@ -63,6 +63,9 @@ struct sim_options {
   bool unsafe_commit_without_quorum = false;
   bool unsafe_reply_before_commit = false;
   bool unsafe_paper_state_transfer = false;
+  // false: a lone suspicious backup starts a view change (the paper), as scripted traces that
+  // need one do; safety must never depend on the pre-vote (actors/replica.cpp).
+  bool pre_vote = true;
   bool trace = false; // print every step to stderr
 };
 

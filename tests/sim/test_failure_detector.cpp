@@ -216,16 +216,48 @@ struct replica_fixture : fixture {
 
 } // namespace
 
-BOOST_FIXTURE_TEST_CASE(backup_starts_a_view_change_when_its_primary_is_silent, replica_fixture) {
+BOOST_FIXTURE_TEST_CASE(silent_primary_needs_a_second_voice_before_a_view_change, replica_fixture) {
   auto r = spawn_replica(1); // a backup of view 0; its peers (and so the primary) say nothing
   BOOST_REQUIRE(state(r).detector);
   advance(150ms);
   BOOST_TEST(state(r).vr.view_number == 0u);
   BOOST_TEST((state(r).vr.status == protocol::replica_status::normal));
-  for (int i = 0; i < 20 && state(r).vr.view_number == 0; ++i)
+  for (int i = 0; i < 20 && !state(r).suspect_primary; ++i)
     advance(10ms); // default timeout 200 ms + jitter < 100 ms
+  // The detector gave up, but with the pre-vote one backup alone does not move the group.
+  BOOST_TEST(state(r).suspect_primary);
+  BOOST_TEST(state(r).vr.view_number == 0u);
+  BOOST_TEST((state(r).vr.status == protocol::replica_status::normal));
+  // f = 1 other replica doubts the primary too: now the view change starts.
+  note(r, protocol::PrimarySuspected{0, 2});
   BOOST_TEST(state(r).vr.view_number == 1u);
   BOOST_TEST((state(r).vr.status == protocol::replica_status::view_change));
+}
+
+BOOST_FIXTURE_TEST_CASE(backup_that_hears_its_primary_ignores_a_suspicion, replica_fixture) {
+  auto r = spawn_replica(1);
+  note(r, protocol::Commit{0, 0}); // the primary of view 0 is alive
+  note(r, protocol::PrimarySuspected{0, 2});
+  BOOST_TEST(state(r).vr.view_number == 0u); // sticky: one peer's bad link moves nothing
+  // Silent for doubt_after_heartbeats (2 x 50 ms): the next suspicion is shared.
+  advance(110ms);
+  BOOST_TEST(state(r).vr.view_number == 0u);
+  note(r, protocol::PrimarySuspected{0, 2});
+  BOOST_TEST(state(r).vr.view_number == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(replica_in_an_older_view_joins_a_suspicion_of_a_newer_one, replica_fixture) {
+  // Left behind in view 0, it cannot vouch for the primary of view 4: it agrees at once.
+  auto r = spawn_replica(2);
+  note(r, protocol::Commit{0, 0});
+  note(r, protocol::PrimarySuspected{4, 0});
+  BOOST_TEST(state(r).vr.view_number == 5u);
+  // A suspicion about a view it has left is stale and ignored.
+  auto s = spawn_replica(1);
+  note(s, protocol::PrimarySuspected{4, 0});   // s joins view 5 as above
+  BOOST_REQUIRE(state(s).vr.view_number == 5u);
+  note(s, protocol::PrimarySuspected{3, 2});
+  BOOST_TEST(state(s).vr.view_number == 5u);
 }
 
 BOOST_FIXTURE_TEST_CASE(replica_ignores_a_suspect_for_another_view_or_role, replica_fixture) {
@@ -233,10 +265,14 @@ BOOST_FIXTURE_TEST_CASE(replica_ignores_a_suspect_for_another_view_or_role, repl
   auto primary = spawn_replica(0);
   note(backup, actors::fd_suspect_atom::value, std::uint64_t{7}); // not its view
   note(primary, actors::fd_suspect_atom::value, std::uint64_t{0}); // it is the primary itself
+  note(primary, protocol::PrimarySuspected{0, 1}); // a primary never doubts itself
+  BOOST_TEST(!state(backup).suspect_primary);
   BOOST_TEST(state(backup).vr.view_number == 0u);
   BOOST_TEST((state(backup).vr.status == protocol::replica_status::normal));
   BOOST_TEST(state(primary).vr.view_number == 0u);
   note(backup, actors::fd_suspect_atom::value, std::uint64_t{0}); // the real thing
+  BOOST_TEST(state(backup).suspect_primary);
+  note(backup, protocol::PrimarySuspected{0, 2});
   BOOST_TEST(state(backup).vr.view_number == 1u);
 }
 

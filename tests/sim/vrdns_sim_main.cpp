@@ -3,7 +3,7 @@
 //   vrdns-sim --replicas 3|5 --seeds K --steps M [--first-seed S | --seed S] [--soak SECONDS]
 //             [--drop P] [--duplicate P] [--crash P] [--partition P]   (per-step probabilities)
 //             [--trace] [--stats] [--unsafe-commit-without-quorum] [--unsafe-paper-state-transfer]
-//             [--unsafe-reply-before-commit]
+//             [--unsafe-reply-before-commit] [--no-pre-vote]
 //
 // Prints one line per failing seed (with the command that replays it) and ends with exactly one
 // line "seeds=K failures=F". Exit status 1 if F > 0. With --stats, also one line per passing seed
@@ -23,7 +23,8 @@ int usage() {
   std::cerr << "usage: vrdns-sim --replicas N --seeds K --steps M [--first-seed S | --seed S]\n"
                "                 [--drop P] [--duplicate P] [--crash P] [--partition P]\n"
                "                 [--soak SECONDS] [--trace] [--stats] [--unsafe-commit-without-quorum]\n"
-               "                 [--unsafe-paper-state-transfer] [--unsafe-reply-before-commit]\n";
+               "                 [--unsafe-paper-state-transfer] [--unsafe-reply-before-commit]\n"
+               "                 [--no-pre-vote]\n";
   return 2;
 }
 
@@ -114,6 +115,8 @@ int main(int argc, char** argv) {
       opt.unsafe_reply_before_commit = true;
     else if (a == "--unsafe-paper-state-transfer")
       opt.unsafe_paper_state_transfer = true;
+    else if (a == "--no-pre-vote")
+      opt.pre_vote = false;
     else
       return usage();
   }
