@@ -5,7 +5,7 @@
 #include <caf/io/middleman.hpp>
 
 #include <algorithm>
-#include <iostream>
+#include "actors/log_line.hpp"
 #include <memory>
 #include <set>
 
@@ -35,8 +35,7 @@ caf::behavior peer_connector(caf::event_based_actor* self, peer_connector_option
   self->set_down_handler([=](caf::down_msg& dm) {
     if (dm.source != st->peer.address())
       return; // a stale monitor of an earlier incarnation
-    std::cerr << "vrdns: " << st->opt.label << " lost (" << caf::to_string(dm.reason)
-              << "), reconnecting" << std::endl;
+    log_line(st->opt.label + " lost (" + caf::to_string(dm.reason) + "), reconnecting");
     st->peer = nullptr;
     self->send(st->opt.link, vr_peer_set_atom::value, caf::actor{});
     st->backoff = st->opt.retry_min;
@@ -64,12 +63,12 @@ caf::behavior peer_connector(caf::event_based_actor* self, peer_connector_option
             st->backoff = st->opt.retry_min;
             self->monitor(peer);
             self->send(st->opt.link, vr_peer_set_atom::value, peer);
-            std::cerr << "vrdns: " << st->opt.label << " connected" << std::endl;
+            log_line(st->opt.label + " connected");
           },
           [=](caf::error&) {
             if (!st->said_waiting) {
-              std::cerr << "vrdns: " << st->opt.label << " at " << st->opt.host << ":"
-                        << st->opt.port << " unreachable, waiting for peers" << std::endl;
+              log_line(st->opt.label + " at " + st->opt.host + ":" + std::to_string(st->opt.port)
+                       + " unreachable, waiting for peers");
               st->said_waiting = true;
             }
             retry_later();

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/log_line.hpp"
 #include "app/replica_node.hpp"
 #include "app/system_config.hpp"
 
@@ -63,7 +64,7 @@ int run_nodes(const std::vector<config::NodeConfig>& cfgs) {
     try {
       nodes.push_back(std::make_unique<ReplicaNode>(*systems.back(), cfg));
     } catch (const std::exception& e) {
-      std::cerr << "vrdns: " << e.what() << std::endl;
+      actors::log_line(e.what());
       return 1;
     }
     std::string addresses;
@@ -77,8 +78,7 @@ int run_nodes(const std::vector<config::NodeConfig>& cfgs) {
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  std::cerr << "vrdns: " << (signal == SIGINT ? "SIGINT" : "SIGTERM") << ", stopping"
-            << std::endl;
+  actors::log_line(signal == SIGINT ? "SIGINT, stopping" : "SIGTERM, stopping");
   // The front ends join their workers when they exit; ~actor_system waits for that.
   for (auto& node : nodes) node->stop();
   nodes.clear();

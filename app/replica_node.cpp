@@ -6,12 +6,12 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <random>
 #include <stdexcept>
 #include <system_error>
 
 #include "actors/dns_frontend.hpp"
+#include "actors/log_line.hpp"
 #include "actors/peer_connector.hpp"
 #include "actors/replica.hpp"
 #include "actors/replica_peer_link.hpp"
@@ -85,7 +85,13 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     }
     actors_.insert(actors_.end(), clients.begin(), clients.end());
 
-    auto initial = initial_serving_state(cfg);
+    auto initial = std::make_shared<dns::ServingState>(*initial_serving_state(cfg));
+    // A restarted replica answers SERVFAIL for its zones until it has recovered (VR §4.3):
+    // the zone files are older than what the cluster committed.
+    initial->has_state = !recovering_;
+    if (recovering_)
+      initial->status =
+          "replica=" + std::to_string(me) + " view=0 status=recovering primary=0 op=0 commit=0";
     auto service = std::make_shared<ObservedService>(*initial->zones);
     auto waiters = std::make_shared<CommitWaiters>();
     net::ServerOptions options;
@@ -108,10 +114,14 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     // safe there, and the ZoneSetPtr handed over is immutable.
     auto publisher = system.spawn(serving_publisher, frontend.actor, waiters);
     actors_.push_back(publisher);
-    ro.on_change = [service, initial, publisher](const protocol::replica_state& vr) {
+    auto has_state = std::make_shared<bool>(initial->has_state);   // replica thread only
+    ro.on_change = [service, initial, publisher, has_state](const protocol::replica_state& vr) {
+      // Recovered once = committed state from then on, through any later view change.
+      if (vr.status != protocol::replica_status::recovering) *has_state = true;
       auto s = std::make_shared<dns::ServingState>(*initial);
       s->zones = service->zones();
       s->status = status_line(vr);
+      s->has_state = *has_state;
       caf::anon_send(publisher, publication_atom::value,
                      Publication{std::move(s), service->take_executed()});
     };
@@ -136,9 +146,8 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       actors_.push_back(system.spawn(actors::peer_connector, pc));
     }
     if (n > 1)
-      std::cerr << "vrdns: replica " << me << ": waiting for peers"
-                << (recovering_ ? " (recovering: data_dir holds state of an earlier run)" : "")
-                << std::endl;
+      actors::log_line("replica " + std::to_string(me) + ": waiting for peers" +
+                       (recovering_ ? " (recovering: data_dir holds state of an earlier run)" : ""));
   } catch (...) {
     stop();
     throw;

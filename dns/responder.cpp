@@ -302,6 +302,7 @@ AnswerResult ReplyBuilder::answer_chaos() {
 AnswerResult ReplyBuilder::answer_in() {
   const Zone* zone = state_.zones ? state_.zones->find_zone(qkey_.view()) : nullptr;
   if (zone == nullptr) return finish(rcode::REFUSED);   // not ours: no AA (RFC 1034 §4.3.2)
+  if (!state_.has_state) return finish(rcode::SERVFAIL);   // ours, but nothing to vouch for
   // AXFR is defined over TCP only (RFC 5936 §4.2): over UDP it is NOTIMP, as NSD and Knot
   // answer. Zone transfer itself is not offered (yet).
   if (q_.qtype == rrtype::AXFR && transport_ == Transport::udp) return finish(rcode::NOTIMP);

@@ -22,6 +22,10 @@ struct ServingState {
   std::string identity;   ///< CH TXT id.server. / hostname.bind.
   std::string version;    ///< CH TXT version.server. / version.bind.
   std::string status;     ///< CH TXT status.vrdns. ("replica=0 view=0 status=normal ...")
+  /// False while this node has no committed state to answer from (a restarted replica still
+  /// recovering): queries for its zones get SERVFAIL rather than the zone files' old contents,
+  /// which would make the zone go back in time. `zones` then only says which apexes are ours.
+  bool has_state = true;
   ResponderOptions options;
 };
 using ServingStatePtr = std::shared_ptr<const ServingState>;

@@ -660,6 +660,28 @@ BOOST_AUTO_TEST_CASE(server_identification) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(no_state_yet_is_servfail_but_status_answers) {
+  // A recovering replica: its zones are SERVFAIL (not the stale zone file), foreign zones are
+  // still REFUSED, and status.vrdns. still tells the operator what is going on.
+  ServingState st = state();
+  st.has_state = false;
+  st.status = "replica=0 view=0 status=recovering";
+  Reply ours;
+  run(ours, make_query("www.example.test.", rrtype::A), Transport::udp, st);
+  BOOST_TEST(ours.rcode() == rcode::SERVFAIL);
+  BOOST_TEST(ours.answer().empty());
+  Reply foreign;
+  run(foreign, make_query("www.example.org.", rrtype::A), Transport::udp, st);
+  BOOST_TEST(foreign.rcode() == rcode::REFUSED);
+  QueryOptions o;
+  o.qclass = rrclass::CH;
+  Reply status;
+  run(status, make_query("status.vrdns.", rrtype::TXT, o), Transport::udp, st);
+  BOOST_TEST(status.rcode() == rcode::NOERROR);
+  BOOST_TEST(status.answer() ==
+             Set{"status.vrdns. 0 CH TXT \"replica=0 view=0 status=recovering\""});
+}
+
 BOOST_AUTO_TEST_CASE(other_chaos_is_refused) {
   QueryOptions o;
   o.qclass = rrclass::CH;
