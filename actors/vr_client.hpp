@@ -39,7 +39,9 @@ struct vr_completion {
 struct vr_client_options {
   std::uint64_t client_id = 1;                 // unique per client in the configuration
   std::chrono::milliseconds tick{10};
-  std::chrono::milliseconds resend{100};       // then resend to all replicas
+  // Then resend to all replicas: after a failover the new primary hears the request at most
+  // this long after its StartView.
+  std::chrono::milliseconds resend{50};
   std::chrono::milliseconds call_timeout{2000}; // caller gets an error after this
 };
 

@@ -269,7 +269,7 @@ class Reader {
     r.heartbeat_ms =
         uint32_t(integer(t, "heartbeat_ms", "replication.heartbeat_ms", 5, 10000, 50));
     r.primary_timeout_ms = uint32_t(
-        integer(t, "primary_timeout_ms", "replication.primary_timeout_ms", 20, 60000, 250));
+        integer(t, "primary_timeout_ms", "replication.primary_timeout_ms", 20, 60000, 200));
     r.update_timeout_ms = uint32_t(
         integer(t, "update_timeout_ms", "replication.update_timeout_ms", 100, 60000, 2000));
     // A backup must hear at least one heartbeat per timeout, or it suspects a healthy primary.

@@ -27,8 +27,9 @@
 //   allow = ["update-key."]               optional; key names allowed to UPDATE (must exist)
 //   [replication]                         optional; VR timing
 //   heartbeat_ms = 50                     optional, 5..10000: idle primary sends Commit this often
-//   primary_timeout_ms = 250              optional, 20..60000 and > heartbeat_ms: a backup that
-//                                         has not heard the primary this long starts a view change
+//   primary_timeout_ms = 200              optional, 20..60000 and > heartbeat_ms: a backup that
+//                                         has not heard the primary this long suspects it; a view
+//                                         change starts once f+1 replicas doubt the primary
 //   update_timeout_ms = 2000              optional, 100..60000: an UPDATE not committed by then
 //                                         is answered SERVFAIL
 //
@@ -79,7 +80,7 @@ struct DnsConfig {
 
 struct ReplicationConfig {
   uint32_t heartbeat_ms = 50;
-  uint32_t primary_timeout_ms = 250;   ///< with the detector's jitter, failover well under 500 ms
+  uint32_t primary_timeout_ms = 200;   ///< + the detector's jitter: failover under 300 ms
   uint32_t update_timeout_ms = 2000;
 };
 

@@ -259,7 +259,7 @@ BOOST_AUTO_TEST_CASE(replication_defaults_and_values) {
   Dir dir;
   auto d = load_config(dir.write("node.toml", edited(0, "")));
   BOOST_TEST(d.replication.heartbeat_ms == 50u);
-  BOOST_TEST(d.replication.primary_timeout_ms == 250u);
+  BOOST_TEST(d.replication.primary_timeout_ms == 200u);
   BOOST_TEST(d.replication.update_timeout_ms == 2000u);
   auto c = load_config(dir.write(
       "node2.toml", edited(0, "", "[replication]\nheartbeat_ms = 20\nprimary_timeout_ms = 100\n"
