@@ -145,7 +145,7 @@ void send_commit(self_ptr self) {
   st.last_commit_sent = now(self);
 }
 
-void flush_pending(self_ptr self);
+bool flush_pending(self_ptr self);
 
 void commit_up_to(self_ptr self, std::uint64_t k) {
   auto& st = self->state;
@@ -153,7 +153,12 @@ void commit_up_to(self_ptr self, std::uint64_t k) {
   while (!st.inflight.empty() && st.inflight.front() <= st.vr.commit_number)
     st.inflight.pop_front();
   execute_committed(self);
-  flush_pending(self);
+  const bool prepared = flush_pending(self);
+  // Backups learn commits from the next Prepare. When none follows (the pipeline drained), tell
+  // them now instead of at the next heartbeat: a backup answers an UPDATE it forwarded only once
+  // it serves the change, so this is its client's latency (one Commit per idle transition).
+  if (!prepared && st.inflight.empty() && st.vr.status == replica_status::normal)
+    send_commit(self);
 }
 
 // The primary commits op k once f backups (plus itself) hold it: k is the f-th largest ack.
@@ -171,11 +176,14 @@ void try_commit(self_ptr self) {
     commit_up_to(self, k);
 }
 
-// Packs waiting requests into Prepares while fewer than pipeline_max are in flight.
-void flush_pending(self_ptr self) {
+// Packs waiting requests into Prepares while fewer than pipeline_max are in flight; true if it
+// sent any.
+bool flush_pending(self_ptr self) {
   auto& st = self->state;
   auto& vr = st.vr;
+  bool sent = false;
   while (!st.pending.empty() && st.inflight.size() < st.opt.pipeline_max) {
+    sent = true;
     Prepare p{vr.view_number, 0, vr.commit_number, {}};
     while (!st.pending.empty() && p.entries.size() < st.opt.batch_max) {
       p.entries.push_back(st.pending.front().entry);
@@ -195,6 +203,7 @@ void flush_pending(self_ptr self) {
   }
   if (vr.f() == 0)
     try_commit(self);
+  return sent;
 }
 
 bool request_in_progress(const replica_actor_state& st, const Request& r) {

@@ -3,8 +3,10 @@
 #include <caf/io/middleman.hpp>
 #include <caf/timespan.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <thread>
 
 #include "actors/vr_types.hpp"
 
@@ -22,6 +24,9 @@ NodeSystemConfig::NodeSystemConfig() {
   // variable (which an enqueue wakes, so sleeping costs no latency). The replica and client
   // timers tick every 10 ms, so with the default an idle node never sleeps and burns a core.
   set("work-stealing.moderate-poll-attempts", size_t{10});
+  // CAF's default is max(cores, 4) workers; beyond the core count they only add context
+  // switches, and the DNS front end has threads of its own.
+  set("scheduler.max-threads", size_t{std::max(2u, std::thread::hardware_concurrency())});
 }
 
 }  // namespace vrdns::app

@@ -168,3 +168,43 @@ CONF
   STARTED_PID=$!
   BENCH_PIDS+=("$STARTED_PID")
 }
+
+# bench_stop PID: stops one process started here (SIGTERM, then waits) and forgets it, so the
+# exit trap never signals a PID the system may have handed to someone else since.
+bench_stop() {
+  local pid=$1 keep=() p
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  for p in "${BENCH_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+  BENCH_PIDS=("${keep[@]}")
+}
+
+# make_zone N FILE: SOA, NS, and N records of mixed types at h<i>.bench.test.
+make_zone() {
+  awk -v n="$1" 'BEGIN {
+    print "$ORIGIN bench.test.\n$TTL 3600"
+    print "@ IN SOA ns1 hostmaster 1 3600 900 604800 300"
+    print "@ IN NS ns1\n@ IN NS ns2\nns1 IN A 192.0.2.1\nns2 IN A 192.0.2.2"
+    for (i = 0; i < n; i++) {
+      t = i % 4
+      if (t == 0)      printf "h%d IN A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
+      else if (t == 1) printf "h%d IN AAAA 2001:db8::%x:%x\n", i, int(i / 65536), i % 65536
+      else if (t == 2) printf "h%d IN MX 10 h%d\n", i, i - 2
+      else             printf "h%d IN TXT \"record %d\"\n", i, i
+    }
+  }' > "$2"
+}
+
+# make_queries N FILE: 100,000 queries for the make_zone N zone: 90% existing names with their
+# type, 10% names that do not exist.
+make_queries() {
+  awk -v n="$1" 'BEGIN {
+    srand(42)
+    split("A AAAA MX TXT", types, " ")
+    for (q = 0; q < 100000; q++) {
+      i = int(rand() * n)
+      if (rand() < 0.9) printf "h%d.bench.test %s\n", i, types[i % 4 + 1]
+      else              printf "nx%d.bench.test A\n", i
+    }
+  }' > "$2"
+}

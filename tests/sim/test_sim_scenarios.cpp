@@ -66,6 +66,22 @@ BOOST_AUTO_TEST_CASE(primary_crash_mid_prepare) {
   BOOST_TEST(committed_count(c, "put x ") == 1u); // kept across the view change, exactly once
 }
 
+BOOST_AUTO_TEST_CASE(backups_learn_a_commit_at_once_when_the_pipeline_drains) {
+  // Nothing follows the committed op, so no Prepare would carry the news: the primary sends a
+  // Commit right away rather than at the next heartbeat (a backup's read-your-writes wait).
+  cluster c(options(3));
+  c.submit(0, true, "x");
+  BOOST_REQUIRE(c.deliver_matching(is<Request>(0)));
+  BOOST_REQUIRE(c.deliver_matching(is<Prepare>(1)));
+  BOOST_REQUIRE(c.deliver_matching(is<Prepare>(2)));
+  BOOST_REQUIRE(c.deliver_matching(is<PrepareOk>(0)));
+  BOOST_REQUIRE(c.state(0)->commit_number == 1u);
+  BOOST_TEST(c.state(2)->commit_number == 0u);
+  BOOST_REQUIRE(c.deliver_matching(is<Commit>(2)));   // no time has passed
+  BOOST_TEST(c.state(2)->commit_number == 1u);
+  require_safe(c);
+}
+
 BOOST_AUTO_TEST_CASE(view_change_during_view_change) {
   cluster c(options(3));
   c.isolate(0); // the primary of view 0 disappears
