@@ -41,6 +41,9 @@ class ByteWriter {
   /// A wire name is self-delimiting: written as is.
   void name(std::string_view wire) { out_ += wire; }
 
+  /// Room for `n` more bytes, when the caller knows the size (saves regrowing the buffer).
+  void reserve(std::size_t n) { out_.reserve(out_.size() + n); }
+
   std::string& str() { return out_; }
 
  private:

@@ -45,6 +45,9 @@ class Trie {
   /// A Node under `key` that the caller may change: the path to it is made private to
   /// this Trie first. nullptr if absent.
   Node* edit(std::string_view key, uint64_t hash);
+  /// edit() for a key the caller has just found: skips the lookup edit() does first (to
+  /// avoid copying a path for nothing). Precondition: `key` is present.
+  Node* edit_present(std::string_view key, uint64_t hash);
 
   /// Inserts an empty Node with `owner` (whose key form is `key`) and returns it for
   /// filling in. Precondition: `key` is absent.

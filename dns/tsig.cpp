@@ -2,19 +2,33 @@
 
 #include "dns/base64.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <algorithm>
 #include <array>
 #include <cassert>
 #include <cctype>
+#include <new>
 #include <optional>
 
 #include "dns/name.hpp"
 
 namespace vrdns::dns {
+
+struct TsigHmacTemplate {
+  /// Keyed (EVP_MAC_init done) and never updated: only ever the source of EVP_MAC_CTX_dup,
+  /// which reads it, so concurrent messages on several threads can share it.
+  EVP_MAC_CTX* ctx = nullptr;
+  std::size_t hash_size = 0;
+
+  TsigHmacTemplate() = default;
+  TsigHmacTemplate(const TsigHmacTemplate&) = delete;
+  TsigHmacTemplate& operator=(const TsigHmacTemplate&) = delete;
+  ~TsigHmacTemplate() { EVP_MAC_CTX_free(ctx); }
+};
 
 namespace {
 
@@ -28,24 +42,24 @@ struct AlgorithmInfo {
   TsigAlgorithm id;
   std::string_view config_name;   // as in the config file
   std::string_view wire_name;     // RFC 8945 §6 table, uncompressed wire form
-  const EVP_MD* (*md)();
+  const char* digest;              // OpenSSL digest name for the HMAC
   std::size_t hash_size;
 };
 
 // The wire names are written out as length-prefixed labels so no parsing happens at startup.
 constexpr std::array<AlgorithmInfo, 6> algorithms{{
     {TsigAlgorithm::hmac_md5, "hmac-md5",
-     std::string_view("\x08hmac-md5\x07sig-alg\x03reg\x03int\x00", 26), EVP_md5, 16},
-    {TsigAlgorithm::hmac_sha1, "hmac-sha1", std::string_view("\x09hmac-sha1\x00", 11), EVP_sha1,
+     std::string_view("\x08hmac-md5\x07sig-alg\x03reg\x03int\x00", 26), "MD5", 16},
+    {TsigAlgorithm::hmac_sha1, "hmac-sha1", std::string_view("\x09hmac-sha1\x00", 11), "SHA1",
      20},
     {TsigAlgorithm::hmac_sha224, "hmac-sha224", std::string_view("\x0bhmac-sha224\x00", 13),
-     EVP_sha224, 28},
+     "SHA224", 28},
     {TsigAlgorithm::hmac_sha256, "hmac-sha256", std::string_view("\x0bhmac-sha256\x00", 13),
-     EVP_sha256, 32},
+     "SHA256", 32},
     {TsigAlgorithm::hmac_sha384, "hmac-sha384", std::string_view("\x0bhmac-sha384\x00", 13),
-     EVP_sha384, 48},
+     "SHA384", 48},
     {TsigAlgorithm::hmac_sha512, "hmac-sha512", std::string_view("\x0bhmac-sha512\x00", 13),
-     EVP_sha512, 64},
+     "SHA512", 64},
 }};
 
 const AlgorithmInfo& info(TsigAlgorithm a) {
@@ -151,16 +165,66 @@ void append_variables(std::vector<uint8_t>& d, std::string_view key_name,
   append(d, other.data(), other.size());
 }
 
-std::vector<uint8_t> hmac(const TsigKeyEntry& key, const std::vector<uint8_t>& data) {
-  const AlgorithmInfo& a = info(key.algorithm);
+/// One MAC computation: a duplicate of the key's keyed template, fed in pieces so the
+/// message never has to be copied into one digest buffer.
+class Mac {
+ public:
+  explicit Mac(const TsigKeyEntry& key);
+  ~Mac() { EVP_MAC_CTX_free(ctx_); }
+  Mac(const Mac&) = delete;
+  Mac& operator=(const Mac&) = delete;
+
+  void update(const uint8_t* p, std::size_t n) {
+    const int ok = EVP_MAC_update(ctx_, p, n);
+    assert(ok == 1);
+    (void)ok;
+  }
+  void update(const std::vector<uint8_t>& v) { update(v.data(), v.size()); }
+  /// The full MAC; the Mac must not be used afterwards.
+  std::vector<uint8_t> final();
+
+ private:
+  EVP_MAC_CTX* ctx_;
+  std::size_t hash_size_;
+};
+
+Mac::Mac(const TsigKeyEntry& key) {
+  assert(key.hmac && "TsigKeyEntry made by Keyring::add");
+  ctx_ = EVP_MAC_CTX_dup(key.hmac->ctx);
+  // Only a failed allocation gets here; the caller cannot answer anything sensible then.
+  if (ctx_ == nullptr) throw std::bad_alloc();
+  hash_size_ = key.hmac->hash_size;
+}
+
+std::vector<uint8_t> Mac::final() {
   std::vector<uint8_t> mac(EVP_MAX_MD_SIZE);
-  unsigned int mac_len = 0;
-  const uint8_t* ok = HMAC(a.md(), key.secret.data(), int(key.secret.size()), data.data(),
-                           data.size(), mac.data(), &mac_len);
-  assert(ok != nullptr && mac_len == a.hash_size);
+  std::size_t mac_len = 0;
+  const int ok = EVP_MAC_final(ctx_, mac.data(), &mac_len, mac.size());
+  assert(ok == 1 && mac_len == hash_size_);
   (void)ok;
   mac.resize(mac_len);
   return mac;
+}
+
+/// The keyed HMAC for `secret` with `a`'s digest; nullptr if OpenSSL refuses (e.g. a
+/// provider without that digest).
+std::shared_ptr<const TsigHmacTemplate> make_template(const AlgorithmInfo& a,
+                                                      const std::string& secret) {
+  auto t = std::make_shared<TsigHmacTemplate>();
+  t->hash_size = a.hash_size;
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
+  if (mac == nullptr) return nullptr;
+  t->ctx = EVP_MAC_CTX_new(mac);
+  EVP_MAC_free(mac);   // the context holds its own reference
+  if (t->ctx == nullptr) return nullptr;
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(a.digest), 0),
+      OSSL_PARAM_construct_end()};
+  if (EVP_MAC_init(t->ctx, reinterpret_cast<const unsigned char*>(secret.data()), secret.size(),
+                   params) != 1 ||
+      EVP_MAC_CTX_get_mac_size(t->ctx) != a.hash_size)
+    return nullptr;
+  return t;
 }
 
 /// Appends a TSIG RR (RFC 8945 §4.2) and counts it in ARCOUNT. `msg` has a full header.
@@ -229,7 +293,9 @@ bool Keyring::add(std::string_view name, std::string_view algorithm,
 
   std::string secret;
   if (!base64_decode(secret_base64, secret) || secret.empty()) return false;
-  keys_.push_back(TsigKeyEntry{key, found->id, std::move(secret)});
+  auto hmac = make_template(*found, secret);
+  if (!hmac) return false;
+  keys_.push_back(TsigKeyEntry{key, found->id, std::move(secret), std::move(hmac)});
   return true;
 }
 
@@ -313,13 +379,21 @@ TsigVerdict verify_request(const uint8_t* msg, std::size_t len, const Keyring& k
 
   // §5.2.2 / §4.3.3: the digest covers the message without its TSIG RR, with ARCOUNT one
   // less and the ID replaced by the Original ID, then the TSIG variables.
-  std::vector<uint8_t> digest(msg, msg + *tsig_start);
-  digest[0] = uint8_t(original_id >> 8);
-  digest[1] = uint8_t(original_id);
-  digest[10] = uint8_t((arcount - 1) >> 8);
-  digest[11] = uint8_t(arcount - 1);
-  append_variables(digest, v.key_name, v.algorithm, v.time_signed, v.fudge, error, other);
-  const std::vector<uint8_t> expected = hmac(*key, digest);
+  // The header is the only part that differs from the received bytes, so only it is
+  // copied; the rest is fed to the MAC in place.
+  uint8_t header[header_size];
+  std::copy(msg, msg + header_size, header);
+  header[0] = uint8_t(original_id >> 8);
+  header[1] = uint8_t(original_id);
+  header[10] = uint8_t((arcount - 1) >> 8);
+  header[11] = uint8_t(arcount - 1);
+  std::vector<uint8_t> variables;
+  append_variables(variables, v.key_name, v.algorithm, v.time_signed, v.fudge, error, other);
+  Mac mac(*key);
+  mac.update(header, header_size);
+  mac.update(msg + header_size, *tsig_start - header_size);
+  mac.update(variables);
+  const std::vector<uint8_t> expected = mac.final();
   if (CRYPTO_memcmp(expected.data(), v.request_mac.data(), mac_size) != 0) {
     v.status = TsigStatus::badsig;
     return v;
@@ -366,14 +440,18 @@ bool sign_reply(std::vector<uint8_t>& reply, const TsigVerdict& verdict, const K
   const uint16_t error = badtime ? tsig_error_badtime : 0;
 
   // §4.3.1: request MAC (with its size), the reply, then the TSIG variables.
-  std::vector<uint8_t> digest;
-  put16(digest, uint16_t(verdict.request_mac.size()));
-  append(digest, verdict.request_mac.data(), verdict.request_mac.size());
-  append(digest, reply.data(), reply.size());
-  append_variables(digest, verdict.key_name, verdict.algorithm, time_signed, tsig_fudge_default,
-                   error, other);
+  std::vector<uint8_t> prefix;
+  put16(prefix, uint16_t(verdict.request_mac.size()));
+  append(prefix, verdict.request_mac.data(), verdict.request_mac.size());
+  std::vector<uint8_t> variables;
+  append_variables(variables, verdict.key_name, verdict.algorithm, time_signed,
+                   tsig_fudge_default, error, other);
+  Mac mac(*key);
+  mac.update(prefix);
+  mac.update(reply);
+  mac.update(variables);
   append_tsig(reply, verdict.key_name, verdict.algorithm, time_signed, tsig_fudge_default,
-              hmac(*key, digest), error, other);
+              mac.final(), error, other);
   return true;
 }
 
@@ -386,9 +464,12 @@ bool sign_request(std::vector<uint8_t>& msg, std::string_view key_wire_name, con
   if (mac_size > a.hash_size) return false;
   const uint64_t now = to_time48(now_seconds);
 
-  std::vector<uint8_t> digest(msg);
-  append_variables(digest, key->name, a.wire_name, now, fudge, 0, {});
-  std::vector<uint8_t> mac = hmac(*key, digest);
+  std::vector<uint8_t> variables;
+  append_variables(variables, key->name, a.wire_name, now, fudge, 0, {});
+  Mac computation(*key);
+  computation.update(msg);
+  computation.update(variables);
+  std::vector<uint8_t> mac = computation.final();
   // No lower bound here: tests need too-short MACs to check that verify rejects them.
   if (mac_size != 0) mac.resize(mac_size);
   append_tsig(msg, key->name, a.wire_name, now, fudge, mac, 0, {});

@@ -1,8 +1,10 @@
 // TSIG (RFC 8945): verifying signed requests and signing replies, on raw wire bytes.
 //
 // Used on the UPDATE path (RFC 2136), not on the query hot path. The MAC is computed here
-// with OpenSSL's HMAC, not with ldns_pkt_tsig_*: ldns takes the time from time(), cannot
-// write a TSIG error code, Other Data or an empty MAC, and does not check the time window.
+// with OpenSSL 3's EVP_MAC HMAC (keyed once per key, duplicated per message, so one const
+// Keyring may be used from several threads at once), not with ldns_pkt_tsig_*: ldns takes
+// the time from time(), cannot write a TSIG error code, Other Data or an empty MAC, and does
+// not check the time window.
 // ldns is used by the tests as an independent implementation to cross-check against.
 //
 // Behaviour (RFC 8945 section numbers):
@@ -24,6 +26,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,10 +45,17 @@ enum class TsigAlgorithm {
   hmac_md5, hmac_sha1, hmac_sha224, hmac_sha256, hmac_sha384, hmac_sha512
 };
 
+/// An HMAC already keyed with one TsigKeyEntry's secret and digest (defined in tsig.cpp).
+/// Never updated itself: each message works on a duplicate, so threads may share it.
+struct TsigHmacTemplate;
+
 struct TsigKeyEntry {
   std::string name;          ///< wire form, lower-cased (key form)
   TsigAlgorithm algorithm;
   std::string secret;        ///< decoded bytes
+  /// Set by Keyring::add. Keying an HMAC (fetching the digest, hashing the padded key) cost
+  /// more than the MAC of a small UPDATE itself, so it is done once per key, not per message.
+  std::shared_ptr<const TsigHmacTemplate> hmac;
 };
 
 /// The keys this server shares with its clients.

@@ -84,8 +84,9 @@ uint32_t get32(std::string_view s, std::size_t off) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
 
-std::string first_rdata(const RRset& rs) {
-  std::string out;
+/// Views into `rs`: valid while the RRset is not edited.
+std::string_view first_rdata(const RRset& rs) {
+  std::string_view out;
   bool first = true;
   rs.for_each_rdata([&](std::string_view rd) {
     if (first) out = rd;
@@ -120,14 +121,16 @@ class Applier {
  public:
   Applier(ZoneEditor& ed, const Zone& zone) : ed_(ed), apex_(zone.apex()) {}
 
-  std::set<std::string> touched;
+  /// Key-form owners, possibly repeated: deduplicated once at the end (sort + unique), so a
+  /// 65535-op UPDATE stays O(n log n) while the usual one-op UPDATE allocates no tree node.
+  std::vector<std::string> touched;
   bool serial_raised = false;
 
   void apply(const UpdateOp& op) {
     const Record& rr = op.rr;
-    const std::string key = name_key(rr.owner);
+    // Lives in `touched`; the reference stays valid until the next op's push.
+    const std::string& key = touched.emplace_back(name_key(rr.owner));
     const bool at_apex = name_equal(rr.owner, apex_);
-    touched.insert(key);
     switch (op.kind) {
       case UpdateKind::add: add(rr, key); break;
       case UpdateKind::delete_rrset:
@@ -182,13 +185,12 @@ class Applier {
       // Only where an SOA already is (the apex), and only with a newer serial.
       const RRset* soa = n ? n->find(rrtype::SOA) : nullptr;
       if (soa == nullptr) return;
-      const std::string cur = first_rdata(*soa);
+      const std::string_view cur = first_rdata(*soa);
       const auto cur_off = soa_serial_offset(cur);
       const auto new_off = soa_serial_offset(rr.rdata);
       if (!cur_off || !new_off) throw std::invalid_argument("malformed SOA RDATA");
       if (!serial_less(get32(cur, *cur_off), get32(rr.rdata, *new_off))) return;
-      ed_.remove_rrset(rr.owner, rrtype::SOA);
-      ed_.add(rr);
+      ed_.replace_rrset(rr);
       serial_raised = true;
       return;
     }
@@ -208,13 +210,12 @@ void bump_serial(ZoneEditor& ed, const Zone& zone) {
   const Node* apex = ed.find(zone.apex_key());
   const RRset* soa = apex ? apex->find(rrtype::SOA) : nullptr;
   if (soa == nullptr) throw std::invalid_argument("zone without apex SOA");
-  Record r{apex->owner, rrtype::SOA, rrclass::IN, soa->ttl, first_rdata(*soa)};
+  Record r{apex->owner, rrtype::SOA, rrclass::IN, soa->ttl, std::string(first_rdata(*soa))};
   const auto off = soa_serial_offset(r.rdata);
   if (!off) throw std::invalid_argument("malformed SOA RDATA");
   const uint32_t next = serial_next(get32(r.rdata, *off));
   for (int i = 0; i < 4; ++i) r.rdata[*off + i] = char(next >> (24 - 8 * i));
-  ed.remove_rrset(r.owner, rrtype::SOA);
-  ed.add(r);
+  ed.replace_rrset(r);
 }
 
 }  // namespace
@@ -231,6 +232,9 @@ UpdateResult apply_update(const ZonePtr& zone, const Update& u) {
     for (const UpdateOp& op : u.updates) applier.apply(op);
     // "Changed" means the records differ, not that some edit happened: an update that adds
     // and then deletes the same record leaves the zone (and its serial) as it was.
+    std::sort(applier.touched.begin(), applier.touched.end());
+    applier.touched.erase(std::unique(applier.touched.begin(), applier.touched.end()),
+                          applier.touched.end());
     bool changed = false;
     for (const std::string& key : applier.touched)
       if (!same_data(zone->find(key), ed.find(key))) {

@@ -107,6 +107,10 @@ class ZoneEditor {
   bool remove_record(const Record& r);
   bool remove_rrset(std::string_view owner, uint16_t type);
   bool remove_name(std::string_view owner);   ///< all RRsets at the name
+  /// Same result as remove_rrset(r.owner, r.type) followed by add(r): the RRset becomes
+  /// exactly {r} with TTL r.ttl. Done in place with one lookup when the name stays alive
+  /// throughout (the common case: the apex SOA on every UPDATE). True if anything changed.
+  bool replace_rrset(const Record& r);
 
   /// The state so far (key-form lookup).
   const Node* find(std::string_view key) const;

@@ -15,6 +15,28 @@
 
 namespace vrdns::dns {
 
+namespace {
+
+/// A name's key form (name_key) on the stack. Every editor call folds one or more names,
+/// and most owners are longer than std::string's inline buffer, so name_key would allocate.
+class Key {
+ public:
+  /// `owner` must be a valid wire name (checked by check_in_zone, or a suffix of one).
+  explicit Key(std::string_view owner) : len_(owner.size()) {
+    assert(owner.size() <= max_name_length);
+    name_fold(reinterpret_cast<const uint8_t*>(owner.data()), len_, buf_);
+  }
+  Key(const Key&) = delete;
+  Key& operator=(const Key&) = delete;
+  std::string_view view() const { return {reinterpret_cast<const char*>(buf_), len_}; }
+
+ private:
+  uint8_t buf_[max_name_length];
+  std::size_t len_;
+};
+
+}  // namespace
+
 struct ZoneEditor::State {
   hamt::Trie trie;
   std::string apex;
@@ -39,13 +61,13 @@ struct ZoneEditor::State {
     std::string_view cur = owner;
     while (!name_equal(cur, apex)) {
       const std::string_view parent = name_parent(cur);
-      const std::string key = name_key(parent);
-      const uint64_t h = name_hash(key);
-      if (Node* pn = trie.edit(key, h)) {
+      const Key key(parent);
+      const uint64_t h = name_hash(key.view());
+      if (Node* pn = trie.edit(key.view(), h)) {
         ++pn->children;
         return;
       }
-      Node* ent = trie.insert(key, h, parent);
+      Node* ent = trie.insert(key.view(), h, parent);
       ent->children = 1;
       ++node_count;
       cur = parent;
@@ -54,23 +76,33 @@ struct ZoneEditor::State {
 
   /// Removes the name if it has become an empty, childless node, then prunes ENT ancestors
   /// that become childless in turn.
-  void remove_if_dead(std::string_view owner, const std::string& key, uint64_t h) {
+  void remove_if_dead(std::string_view owner, std::string_view key, uint64_t h) {
     const Node* n = trie.find(key, h);
     assert(n != nullptr);
     if (!n->rrsets.empty() || n->children > 0) return;
+    erase_dead(owner, key, h);
+  }
+
+  /// Erases the childless name `owner` (present; its records already taken off
+  /// record_count), then prunes ENT ancestors that become childless in turn. Callers that
+  /// know an edit kills the name come here directly, so its leaf is never copied just to be
+  /// emptied and dropped.
+  void erase_dead(std::string_view owner, std::string_view key, uint64_t h) {
+    assert(trie.find(key, h) != nullptr && trie.find(key, h)->children == 0);
     const std::string owner_copy(owner);   // `owner` may point into the node we erase
     trie.erase(key, h);
     --node_count;
     std::string_view cur = owner_copy;
     while (!name_equal(cur, apex)) {
       const std::string_view parent = name_parent(cur);
-      const std::string pkey = name_key(parent);
-      const uint64_t ph = name_hash(pkey);
-      Node* pn = trie.edit(pkey, ph);
-      assert(pn != nullptr && pn->children > 0 && "parent of a present name must exist");
+      const Key pkey(parent);
+      const uint64_t ph = name_hash(pkey.view());
+      // The parent of a present name exists (the ENT invariant).
+      Node* pn = trie.edit_present(pkey.view(), ph);
+      assert(pn->children > 0);
       --pn->children;
       if (pn->children > 0 || !pn->rrsets.empty()) return;
-      trie.erase(pkey, ph);
+      trie.erase(pkey.view(), ph);
       --node_count;
       cur = parent;
     }
@@ -127,7 +159,8 @@ ZoneEditor::~ZoneEditor() = default;
 bool ZoneEditor::add(const Record& r) {
   s_->check_in_zone(r.owner);
   if (r.rdata.size() > 0xFFFF) throw std::invalid_argument("RDATA longer than 65535 bytes");
-  const std::string key = name_key(r.owner);
+  const Key owner_key(r.owner);
+  const std::string_view key = owner_key.view();
   const uint64_t h = name_hash(key);
 
   Node* n = nullptr;
@@ -137,12 +170,12 @@ bool ZoneEditor::add(const Record& r) {
         // Duplicate: nothing to add, but the new TTL still applies to the RRset (RFC 2136
         // §3.4.2.2 replaces a duplicate RR by the update RR).
         if (rs->ttl == r.ttl) return false;
-        find_rrset(*s_->trie.edit(key, h), r.type)->ttl = r.ttl;
+        find_rrset(*s_->trie.edit_present(key, h), r.type)->ttl = r.ttl;
         return true;
       }
       if (rs->count == 0xFFFF) throw std::invalid_argument("RRset has 65535 records");
     }
-    n = s_->trie.edit(key, h);
+    n = s_->trie.edit_present(key, h);
   } else {
     s_->link_to_parents(r.owner);   // parents first: `n` then stays the last node touched
     n = s_->trie.insert(key, h, r.owner);
@@ -166,7 +199,8 @@ bool ZoneEditor::add(const Record& r) {
 
 bool ZoneEditor::remove_record(const Record& r) {
   s_->check_in_zone(r.owner);
-  const std::string key = name_key(r.owner);
+  const Key owner_key(r.owner);
+  const std::string_view key = owner_key.view();
   const uint64_t h = name_hash(key);
   const Node* existing = s_->trie.find(key, h);
   if (existing == nullptr) return false;
@@ -175,7 +209,12 @@ bool ZoneEditor::remove_record(const Record& r) {
   const auto [off, len] = locate(*rs, r.rdata);
   if (off == std::string::npos) return false;
 
-  Node* n = s_->trie.edit(key, h);
+  --s_->record_count;
+  if (existing->children == 0 && existing->rrsets.size() == 1 && rs->count == 1) {
+    s_->erase_dead(r.owner, key, h);   // the name's last record
+    return true;
+  }
+  Node* n = s_->trie.edit_present(key, h);
   RRset* m = find_rrset(*n, r.type);
   if (m->count == 1) {
     erase_rrset(*n, r.type);
@@ -183,19 +222,24 @@ bool ZoneEditor::remove_record(const Record& r) {
     m->rdatas.erase(off, len);
     --m->count;
   }
-  --s_->record_count;
   s_->remove_if_dead(r.owner, key, h);
   return true;
 }
 
 bool ZoneEditor::remove_rrset(std::string_view owner, uint16_t type) {
   s_->check_in_zone(owner);
-  const std::string key = name_key(owner);
+  const Key owner_key(owner);
+  const std::string_view key = owner_key.view();
   const uint64_t h = name_hash(key);
   const Node* existing = s_->trie.find(key, h);
-  if (existing == nullptr || existing->find(type) == nullptr) return false;
-  Node* n = s_->trie.edit(key, h);
-  s_->record_count -= find_rrset(*n, type)->count;
+  const RRset* rs = existing ? existing->find(type) : nullptr;
+  if (rs == nullptr) return false;
+  s_->record_count -= rs->count;
+  if (existing->children == 0 && existing->rrsets.size() == 1) {
+    s_->erase_dead(owner, key, h);   // the name's last RRset
+    return true;
+  }
+  Node* n = s_->trie.edit_present(key, h);
   erase_rrset(*n, type);
   s_->remove_if_dead(owner, key, h);
   return true;
@@ -203,14 +247,49 @@ bool ZoneEditor::remove_rrset(std::string_view owner, uint16_t type) {
 
 bool ZoneEditor::remove_name(std::string_view owner) {
   s_->check_in_zone(owner);
-  const std::string key = name_key(owner);
+  const Key owner_key(owner);
+  const std::string_view key = owner_key.view();
   const uint64_t h = name_hash(key);
   const Node* existing = s_->trie.find(key, h);
   if (existing == nullptr || existing->rrsets.empty()) return false;
-  Node* n = s_->trie.edit(key, h);
-  for (const RRset& rs : n->rrsets) s_->record_count -= rs.count;
+  for (const RRset& rs : existing->rrsets) s_->record_count -= rs.count;
+  if (existing->children == 0) {
+    s_->erase_dead(owner, key, h);
+    return true;
+  }
+  Node* n = s_->trie.edit_present(key, h);
   n->rrsets.clear();
   s_->remove_if_dead(owner, key, h);
+  return true;
+}
+
+bool ZoneEditor::replace_rrset(const Record& r) {
+  s_->check_in_zone(r.owner);
+  if (r.rdata.size() > 0xFFFF) throw std::invalid_argument("RDATA longer than 65535 bytes");
+  const Key owner_key(r.owner);
+  const std::string_view key = owner_key.view();
+  const uint64_t h = name_hash(key);
+  const Node* existing = s_->trie.find(key, h);
+  const RRset* old = existing ? existing->find(r.type) : nullptr;
+  // When the RRset is absent, or is all that keeps the name alive, removing it would erase
+  // the node (and maybe ENTs above it) and add would re-create them from r.owner's spelling:
+  // leave those rare cases to the two-step path so the outcome is identical.
+  if (old == nullptr || (existing->rrsets.size() == 1 && existing->children == 0)) {
+    const bool removed = remove_rrset(r.owner, r.type);
+    return add(r) || removed;
+  }
+  std::string rdatas;
+  rdatas.reserve(2 + r.rdata.size());
+  rdatas += char(r.rdata.size() >> 8);
+  rdatas += char(r.rdata.size() & 0xFF);
+  rdatas += r.rdata;
+  if (old->count == 1 && old->ttl == r.ttl && old->rdatas == rdatas) return false;
+  RRset* rs = find_rrset(*s_->trie.edit_present(key, h), r.type);
+  assert(rs != nullptr);
+  s_->record_count = s_->record_count - rs->count + 1;
+  rs->rdatas = std::move(rdatas);
+  rs->count = 1;
+  rs->ttl = r.ttl;
   return true;
 }
 
