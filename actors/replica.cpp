@@ -94,9 +94,70 @@ void guarded(self_ptr self, F&& body) {
   notify_change(self);
 }
 
+// The disk refused a write: say so once per distinct error; the caller sends nothing.
+bool disk_failed(self_ptr self) {
+  auto& st = self->state;
+  auto e = st.opt.persistence->error();
+  if (e.empty())
+    e = "write failed";
+  if (e != st.disk_error) {
+    st.disk_error = e;
+    if (st.opt.on_disk_error)
+      st.opt.on_disk_error(e);
+  }
+  return false;
+}
+
+// Saves whatever changed in the log and the view promises (protocol/persistence.hpp). Every
+// message to a peer goes through here first, so no PrepareOk, DoViewChange, StartView or
+// RecoveryResponse ever rests on state a crash could take away: the PrepareOk rule of issue #5
+// and "never go back to an older view" in one place. One fsync covers everything that changed
+// since the last message, which is the group commit. false: the disk refused, send nothing.
+bool make_durable(self_ptr self) {
+  auto& st = self->state;
+  if (!st.opt.persistence)
+    return true;
+  auto& vr = st.vr;
+  auto view = durable_view_of(vr);
+  // commit_number is a hint: rewriting the view record (two fsyncs) for it alone is not worth it.
+  view.commit_number = st.saved_view.commit_number;
+  const bool view_changed = !(view == st.saved_view);
+  if (!vr.log_saved() && view_changed) {
+    // The log and the view change together (StartView, NewState, a new primary's log): the two
+    // files cannot be written atomically, and either half alone would restart this replica with
+    // a log that does not belong to its view. So the view record first says "in flux"
+    // (recovering): a crash before both are written makes the replica recover from its peers
+    // (VR §4.3) instead of trusting a mixture.
+    auto in_flux = view;
+    in_flux.status = replica_status::recovering;
+    if (!st.opt.persistence->save_view(in_flux))
+      return disk_failed(self);
+    st.saved_view = in_flux;
+  }
+  if (!vr.log_saved()) {
+    if (!st.opt.persistence->save_log(vr.log, vr.first_unsaved_op))
+      return disk_failed(self);
+    vr.mark_saved();
+  }
+  if (view_changed || st.saved_view.status != view.status) {
+    view.commit_number = vr.commit_number;
+    if (!st.opt.persistence->save_view(view))
+      return disk_failed(self);
+    st.saved_view = view;
+  }
+  if (!st.disk_error.empty()) {
+    st.disk_error.clear();
+    if (st.opt.on_disk_error)
+      st.opt.on_disk_error("");
+  }
+  return true;
+}
+
 template <class Msg>
 void broadcast(self_ptr self, const Msg& m) {
   auto& st = self->state;
+  if (!make_durable(self))
+    return;   // VR tolerates the loss; every sender retransmits
   for (replica_id i = 0; i < st.peers.size(); ++i)
     if (i != st.vr.replica_number)
       self->send(st.peers[i], m);
@@ -105,7 +166,7 @@ void broadcast(self_ptr self, const Msg& m) {
 template <class Msg>
 void send_to(self_ptr self, replica_id to, const Msg& m) {
   auto& st = self->state;
-  if (to < st.peers.size() && to != st.vr.replica_number)
+  if (to < st.peers.size() && to != st.vr.replica_number && make_durable(self))
     self->send(st.peers[to], m);
 }
 
@@ -804,6 +865,38 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
     });
   self->delayed_send(self, st.opt.tick, vr_tick_atom::value, st.tick_generation);
   auto t = self->clock().now();
+  // Nothing saved yet: the first message writes the view record (and so the cluster identity).
+  st.saved_view.view_number = ~std::uint64_t{0};
+  if (st.opt.restored && st.opt.restored->view.status != protocol::replica_status::recovering) {
+    // Restarted on its own disk: everything it ever acknowledged or promised is here, so it is
+    // the same replica as before the crash, just late (like one behind a partition). It
+    // resumes in its view; commits are learned again from the primary (a restarted primary
+    // re-replicates its uncommitted suffix, which is all of it).
+    auto& r = *st.opt.restored;
+    st.vr.replace_log(std::move(r.log));
+    st.vr.mark_saved();
+    st.vr.view_number = r.view.view_number;
+    st.vr.last_normal_view = r.view.last_normal_view;
+    // It had learned of a newer view than its log belongs to and was fetching that view's state
+    // (begin_state_transfer): it still must, before it acknowledges anything.
+    st.vr.awaiting_state = r.view.status == protocol::replica_status::normal
+                           && r.view.last_normal_view < r.view.view_number;
+    st.saved_view = r.view;
+    st.opt.restored.reset();
+    st.last_prepare_sent = st.last_commit_sent = t;
+    if (st.saved_view.status == protocol::replica_status::view_change) {
+      // It may have sent a DoViewChange for this view: only its durable log could be in it.
+      st.view_change_deadline
+        = t + random_timeout(st.rng, st.opt.view_change_timeout, st.opt.timeout_jitter);
+      st.view_change_resend_at = t;
+      set_status(self, replica_status::view_change);
+      notify_change(self);
+      return view_change_behavior(self);
+    }
+    sync_detector(self);
+    notify_change(self);
+    return normal_behavior(self);
+  }
   if (st.opt.start_recovering) {
     st.nonce = st.rng();
     if (!st.opt.deterministic_nonce)

@@ -11,6 +11,7 @@
 
 #include "actors/failure_detector_actor.hpp"
 #include "protocol/messages.hpp"
+#include "protocol/persistence.hpp"
 #include "protocol/replica_state.hpp"
 #include "protocol/service.hpp"
 
@@ -21,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -67,6 +69,14 @@ struct replica_options {
   // view, status, op_number, commit_number or executed ops: the app publishes a new serving
   // state (zones + status line) from it. Must not block.
   std::function<void(const protocol::replica_state&)> on_change;
+  // Durable state (issue #5): when set, every message to a peer waits until the log and the
+  // view promises are saved. `restored`: what an earlier incarnation saved (a restart on its
+  // own disk); a status of recovering there means it had not finished recovering: recover.
+  std::shared_ptr<protocol::persistence> persistence;
+  std::optional<protocol::restored_state> restored;
+  // Called on the replica's thread when saving starts failing (with the error) and when it
+  // works again (with ""). Must not block.
+  std::function<void(const std::string&)> on_disk_error;
 };
 
 // A request the primary accepted but has not yet put into a Prepare (pipeline full).
@@ -97,6 +107,8 @@ struct replica_actor_state {
   std::mt19937_64 rng{0};
   std::uint64_t tick_generation = 0;
   bool violated = false;
+  protocol::durable_view saved_view;   // what make_durable last saved
+  std::string disk_error;              // non-empty while the disk refuses writes
   // What on_change last saw (view, status, op, commit, executed), to call it only on a change.
   std::tuple<std::uint64_t, int, std::uint64_t, std::uint64_t, std::uint64_t> observed{
     ~std::uint64_t{0}, -1, 0, 0, 0};

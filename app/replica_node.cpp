@@ -21,6 +21,9 @@
 #include "app/observed_service.hpp"
 #include "app/serving_publisher.hpp"
 #include "app/update_path.hpp"
+#include "storage/posix_file.hpp"
+#include "storage/replica_store.hpp"
+#include "storage/view_state.hpp"
 
 namespace vrdns::app {
 
@@ -30,6 +33,23 @@ namespace {
 // how many UPDATEs one node can have in flight; beyond that they queue in the clients.
 constexpr std::size_t vr_clients_per_node = 64;
 constexpr const char* marker_name = "vrdns.started";
+
+// The replica's persistence together with the directory its files live in: the replica actor
+// may outlive this ReplicaNode by a little (it exits asynchronously), so it owns both.
+class DataDirStore final : public protocol::persistence {
+ public:
+  DataDirStore(std::unique_ptr<storage::directory> dir, std::unique_ptr<storage::replica_store> s)
+      : dir_(std::move(dir)), store_(std::move(s)) {}
+  bool save_log(const std::vector<protocol::log_entry>& log, uint64_t first_changed) override {
+    return store_->save_log(log, first_changed);
+  }
+  bool save_view(const protocol::durable_view& v) override { return store_->save_view(v); }
+  std::string error() const override { return store_->error(); }
+
+ private:
+  std::unique_ptr<storage::directory> dir_;   // declared first: destroyed after the store
+  std::unique_ptr<storage::replica_store> store_;
+};
 
 uint64_t random64() {
   std::random_device rd;
@@ -65,7 +85,37 @@ std::string status_line(const protocol::replica_state& vr) {
 ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cfg) {
   const std::size_t n = cfg.replicas.size();
   const auto me = cfg.replica;
-  recovering_ = prepare_data_dir(cfg.data_dir) && n > 1;
+  const bool ran_here_before = prepare_data_dir(cfg.data_dir);
+
+  // Durable state (issue #5): the WAL and the view record in data_dir.
+  auto dir = storage::posix_directory::open_path(cfg.data_dir, true);
+  if (!dir.error.ok())
+    throw std::runtime_error("cannot open data_dir " + cfg.data_dir + ": " + dir.error.message);
+  std::vector<std::string> addresses;
+  for (const auto& r : cfg.replicas) addresses.push_back(r.to_string());
+  std::optional<protocol::restored_state> restored;
+  storage::replica_store_report report;
+  auto store = storage::replica_store::open(*dir.value, uint32_t(me),
+                                            storage::cluster_identity(addresses), restored, report);
+  if (!store.error.ok())
+    throw std::runtime_error("data_dir " + cfg.data_dir + ": " + store.error.message);
+  if (report.torn_bytes)
+    actors::log_line("replica " + std::to_string(me) + ": cut " +
+                     std::to_string(report.torn_bytes) + " bytes of a log record torn by a crash");
+  if (report.corruption)
+    actors::log_line("replica " + std::to_string(me) + ": log corrupt at op " +
+                     std::to_string(report.corruption->op_number) + " (" +
+                     report.corruption->reason + "): recovering it from the other replicas");
+  // Three ways to start: from our own disk (the normal restart); recovering (VR §4.3) when the
+  // disk says we had not finished recovering or lost log entries, or when an earlier run left
+  // its marker but no state (the disk was wiped); or as a new replica of a new cluster.
+  const bool from_disk = restored && restored->view.status != protocol::replica_status::recovering;
+  recovering_ = n > 1 && !from_disk && (restored.has_value() || ran_here_before);
+  const uint64_t commit_hint = from_disk ? restored->view.commit_number : 0;
+  if (from_disk)
+    actors::log_line("replica " + std::to_string(me) + ": restarting from " + cfg.data_dir +
+                     ": view " + std::to_string(restored->view.view_number) + ", " +
+                     std::to_string(restored->log.size()) + " log entries");
   try {
     // One link per replica, our own included: the vr_clients reach every replica (us too)
     // through them, so they can be spawned before the replica itself.
@@ -88,7 +138,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     auto initial = std::make_shared<dns::ServingState>(*initial_serving_state(cfg));
     // A restarted replica answers SERVFAIL for its zones until it has recovered (VR §4.3):
     // the zone files are older than what the cluster committed.
-    initial->has_state = !recovering_;
+    initial->has_state = !recovering_ && !from_disk;
     if (recovering_)
       initial->status =
           "replica=" + std::to_string(me) + " view=0 status=recovering primary=0 op=0 commit=0";
@@ -110,17 +160,33 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     ro.primary_timeout = std::chrono::milliseconds(cfg.replication.primary_timeout_ms);
     ro.seed = random64();
     ro.start_recovering = recovering_;
+    ro.persistence = std::make_shared<DataDirStore>(std::move(dir.value), std::move(store.value));
+    if (from_disk) ro.restored = std::move(restored);
+    auto disk_error = std::make_shared<std::string>();   // replica thread only
+    ro.on_disk_error = [me, disk_error](const std::string& e) {
+      *disk_error = e;
+      actors::log_line("replica " + std::to_string(me) + ": " +
+                       (e.empty() ? std::string("disk writable again, acknowledging again")
+                                  : "cannot write data_dir, not acknowledging: " + e));
+    };
     // Runs on the replica's thread, right after the service executed ops: reading zones() is
     // safe there, and the ZoneSetPtr handed over is immutable.
     auto publisher = system.spawn(serving_publisher, frontend.actor, waiters);
     actors_.push_back(publisher);
     auto has_state = std::make_shared<bool>(initial->has_state);   // replica thread only
-    ro.on_change = [service, initial, publisher, has_state](const protocol::replica_state& vr) {
-      // Recovered once = committed state from then on, through any later view change.
-      if (vr.status != protocol::replica_status::recovering) *has_state = true;
+    ro.on_change = [service, initial, publisher, has_state, from_disk, commit_hint,
+                    disk_error](const protocol::replica_state& vr) {
+      // Recovered once = committed state from then on, through any later view change. After a
+      // restart from disk: once commits are learned again up to what was known committed then.
+      if (vr.status == protocol::replica_status::normal && !from_disk) *has_state = true;
+      if (vr.status == protocol::replica_status::normal && from_disk && vr.commit_number > 0 &&
+          vr.execute_number >= commit_hint)
+        *has_state = true;
+      if (from_disk && vr.op_number == 0) *has_state = true;
       auto s = std::make_shared<dns::ServingState>(*initial);
       s->zones = service->zones();
       s->status = status_line(vr);
+      if (!disk_error->empty()) s->status += " disk=error";
       s->has_state = *has_state;
       caf::anon_send(publisher, publication_atom::value,
                      Publication{std::move(s), service->take_executed()});

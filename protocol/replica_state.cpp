@@ -32,6 +32,7 @@ const log_entry& replica_state::entry(std::uint64_t op) const {
 void replica_state::append(log_entry e) {
   log.push_back(std::move(e));
   ++op_number;
+  first_unsaved_op = std::min(first_unsaved_op, op_number);
 }
 
 void replica_state::truncate_after(std::uint64_t op) {
@@ -45,6 +46,8 @@ void replica_state::truncate_after(std::uint64_t op) {
   log.resize(op);
   op_number = op;
   ++log_epoch;
+  first_unsaved_op = std::min(first_unsaved_op, op + 1);
+  dropped_unsaved = true;
 }
 
 void replica_state::replace_log(std::vector<log_entry> new_log) {
@@ -52,6 +55,13 @@ void replica_state::replace_log(std::vector<log_entry> new_log) {
   // this is the last line of defence for "committed entries are never dropped".
   if (new_log.size() < commit_number)
     throw std::logic_error("invariant: replacement log shorter than commit_number");
+  // Only the entries that differ need rewriting: a StartView usually extends our log.
+  std::uint64_t same = 0;
+  while (same < log.size() && same < new_log.size() && log[same] == new_log[same])
+    ++same;
+  if (same < log.size())
+    dropped_unsaved = true;
+  first_unsaved_op = std::min(first_unsaved_op, same + 1);
   log = std::move(new_log);
   op_number = log.size();
   ++log_epoch;

@@ -46,6 +46,16 @@ struct replica_state {
   // Bumped whenever entries are removed or replaced (never by append), so observers such as the
   // simulator know when a log prefix they already checked must be checked again.
   std::uint64_t log_epoch = 0;
+  // The lowest op-number whose entry changed (appended, replaced or dropped) since the log was
+  // last made durable; op_number + 1 when nothing changed. The replica's persistence
+  // (protocol/persistence.hpp) rewrites from here and then calls mark_saved().
+  std::uint64_t first_unsaved_op = 1;
+  bool log_saved() const { return first_unsaved_op > op_number && !dropped_unsaved; }
+  void mark_saved() {
+    first_unsaved_op = op_number + 1;
+    dropped_unsaved = false;
+  }
+  bool dropped_unsaved = false;   // entries were dropped after first_unsaved_op - 1
 
   replica_state() = default;
   replica_state(std::size_t n, replica_id me);

@@ -59,6 +59,7 @@ struct RunOptions {
   std::chrono::milliseconds single_try{400};
   std::chrono::milliseconds think_time{15};    ///< pause between a client's ops (bounds the load)
   int max_ops_per_client = 4000;
+  bool crash_all = true;   ///< the nemesis may also kill every node at once (durable state)
 };
 
 /// Runs the workload and the nemesis for `opt.duration`; on return every node is running

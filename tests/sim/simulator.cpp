@@ -1,5 +1,7 @@
 #include "tests/sim/simulator.hpp"
 
+#include "storage/replica_store.hpp"
+
 #include "actors/vr_client.hpp"
 #include "actors/vr_types.hpp"
 
@@ -61,6 +63,7 @@ cluster::cluster(sim_options opt)
       links_[from].push_back(sys_->spawn(net_link, from, to, wire_));
   nodes_.resize(total);
   down_.assign(n, true);
+  disks_.resize(n);
   connected_.assign(n, std::vector<bool>(n, true));
   machines_.resize(n);
   checked_.resize(n);
@@ -104,6 +107,36 @@ void cluster::spawn_replica(std::size_t i, bool recovering) {
   ro.unsafe_paper_state_transfer = opt_.unsafe_paper_state_transfer;
   ro.pre_vote = opt_.pre_vote;
   ro.on_violation = [this](const std::string& m) { violations_.push_back(m); };
+  if (opt_.durable) {
+    // A restart resumes from what its disk kept; a replica with nothing saved never sent
+    // anything (every message waits for its state to be saved), so it may start afresh.
+    if (!disks_[i])
+      disks_[i] = std::make_shared<storage::memory_disk>();
+    std::optional<protocol::restored_state> restored;
+    storage::replica_store_report report;
+    auto store = storage::replica_store::open(*disks_[i], std::uint32_t(i), 1, restored, report);
+    if (!store.error.ok()) {
+      fail("replica " + std::to_string(i) + ": cannot open its disk: " + store.error.message);
+      return;
+    }
+    // Owns the disk too: the replica may outlive a crashed incarnation's bookkeeping.
+    struct owned final : protocol::persistence {
+      std::shared_ptr<storage::memory_disk> disk;
+      std::unique_ptr<storage::replica_store> store;
+      bool save_log(const std::vector<protocol::log_entry>& l, std::uint64_t from) override {
+        return store->save_log(l, from);
+      }
+      bool save_view(const protocol::durable_view& v) override { return store->save_view(v); }
+      std::string error() const override { return store->error(); }
+    };
+    auto p = std::make_shared<owned>();
+    p->disk = disks_[i];
+    p->store = std::move(store.value);
+    ro.persistence = p;
+    ro.start_recovering = restored && restored->view.status == replica_status::recovering;
+    if (restored && !ro.start_recovering)
+      ro.restored = std::move(restored);
+  }
   std::vector<caf::actor> peers(links_[i].begin(), links_[i].begin() + opt_.replicas);
   nodes_[i] = sys_->spawn(actors::replica, static_cast<protocol::replica_id>(i), peers,
                           std::shared_ptr<protocol::service>(machines_[i]), ro);
@@ -268,6 +301,12 @@ void cluster::crash(std::size_t i) {
   caf::anon_send_exit(nodes_[i], caf::exit_reason::kill);
   settle();
   down_[i] = true;
+  if (opt_.durable && disks_[i]) {
+    // Power lost: whatever was not fsync'd is gone; sometimes the last write half made it.
+    if (rng_() % 4 == 0)
+      disks_[i]->tear_last_write(rng_() % 64);
+    disks_[i]->crash();
+  }
   ++stats_.crashes;
 }
 
@@ -561,8 +600,15 @@ void cluster::random_step() {
   double acc = opt_.crash;
   if (r < acc) {
     auto i = rng_() % n;
-    if (!down_[i] && crashed_or_recovering() < f)
+    // Without disks, more than f crashed replicas lose committed ops (the paper's bound).
+    if (!down_[i] && (opt_.durable || crashed_or_recovering() < f))
       crash(i);
+    return;
+  }
+  if (r < (acc += opt_.crash_all)) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (!down_[i])
+        crash(i);
     return;
   }
   if (r < (acc += opt_.restart)) {
@@ -731,6 +777,9 @@ std::string replay_command(const sim_options& opt) {
   prob("--duplicate", opt.duplicate, defaults.duplicate);
   prob("--crash", opt.crash, defaults.crash);
   prob("--partition", opt.partition, defaults.partition);
+  prob("--crash-all", opt.crash_all, defaults.crash_all);
+  if (opt.durable)
+    cmd += " --durable";
   if (opt.unsafe_commit_without_quorum)
     cmd += " --unsafe-commit-without-quorum";
   if (opt.unsafe_reply_before_commit)

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "actors/replica.hpp"
+#include "storage/memory_disk.hpp"
 #include "tests/sim/kv_machine.hpp"
 #include "tests/sim/linearizability.hpp"
 
@@ -66,6 +67,12 @@ struct sim_options {
   // false: a lone suspicious backup starts a view change (the paper), as scripted traces that
   // need one do; safety must never depend on the pre-vote (actors/replica.cpp).
   bool pre_vote = true;
+  // Durable replicas (issue #5): each has an in-memory disk that keeps only what was fsync'd
+  // when it crashes (and may tear the last write); a restart resumes from it. Then any number
+  // of replicas may be down at once, and `crash_all` is the per-step probability that every
+  // replica crashes together (a power cut).
+  bool durable = false;
+  double crash_all = 0.0;
   bool trace = false; // print every step to stderr
 };
 
@@ -192,6 +199,7 @@ private:
   std::vector<caf::actor> drivers_;
   std::vector<std::shared_ptr<kv_machine>> machines_;
   std::vector<bool> down_;
+  std::vector<std::shared_ptr<storage::memory_disk>> disks_;   // durable mode: survive crashes
   std::function<bool(const envelope&)> filter_;
   std::vector<std::vector<bool>> connected_; // connected_[from][to] between replicas
   std::size_t crashed_or_recovering() const;

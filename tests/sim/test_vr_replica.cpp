@@ -5,6 +5,8 @@
 
 #include "actors/replica.hpp"
 #include "actors/vr_types.hpp"
+#include "storage/memory_disk.hpp"
+#include "storage/replica_store.hpp"
 #include "tests/sim/kv_machine.hpp"
 
 #include <caf/all.hpp>
@@ -74,4 +76,66 @@ BOOST_FIXTURE_TEST_CASE(restarted_replica_uses_a_fresh_recovery_nonce, fixture) 
   // The simulator's replayable mode really is seed-determined (it passes a fresh seed itself).
   ro.deterministic_nonce = true;
   BOOST_TEST(incarnation_nonce(ro) == incarnation_nonce(ro));
+}
+
+namespace {
+
+// A peer that counts the Prepares it receives.
+caf::behavior prepare_counter(caf::event_based_actor* self, std::shared_ptr<int> count) {
+  self->set_default_handler(
+    [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+      return caf::message{};
+    });
+  return {[=](const protocol::Prepare&) { ++*count; }};
+}
+
+} // namespace
+
+// Issue #5: a replica never sends what it has not saved. With the disk full the primary
+// accepts a request but sends no Prepare (a PrepareOk it would later count could otherwise
+// rest on nothing); once space returns, its retransmission goes out, the entry saved first.
+BOOST_FIXTURE_TEST_CASE(no_prepare_leaves_before_its_entry_is_saved, fixture) {
+  auto prepares = std::make_shared<int>(0);
+  std::vector<caf::actor> counting{peers[0], sys->spawn(prepare_counter, prepares),
+                                   sys->spawn(prepare_counter, prepares)};
+  auto disk = std::make_shared<storage::memory_disk>();
+  std::optional<protocol::restored_state> restored;
+  storage::replica_store_report report;
+  auto store = storage::replica_store::open(*disk, 0, 1, restored, report);
+  BOOST_REQUIRE(store.error.ok());
+  actors::replica_options ro;
+  ro.seed = 3;
+  ro.persistence = std::shared_ptr<protocol::persistence>(std::move(store.value));
+  std::vector<std::string> errors;
+  ro.on_disk_error = [&](const std::string& e) { errors.push_back(e); };
+  disk->fail_writes_with_enospc(true);
+  auto primary = sys->spawn(actors::replica, protocol::replica_id{0}, counting,
+                            std::shared_ptr<protocol::service>(std::make_shared<sim::kv_machine>()),
+                            ro);
+  sched().run();
+  caf::anon_send(primary, protocol::Request{"put k v1", 77, 1});
+  sched().run();
+  auto& st = dynamic_cast<actors::replica_actor&>(*caf::actor_cast<caf::abstract_actor*>(primary))
+               .state;
+  BOOST_TEST(st.vr.op_number == 1u);   // accepted...
+  BOOST_TEST(*prepares == 0);          // ...but not sent
+  BOOST_REQUIRE(!errors.empty());
+  BOOST_TEST(!errors.back().empty());
+  auto before = disk->durable_contents(storage::wal::segment_name(1));
+  BOOST_TEST((!before || before->find("put k v1") == std::string::npos));
+
+  disk->fail_writes_with_enospc(false);
+  for (int i = 0; i < 20 && *prepares == 0; ++i) {   // the resend timer (50 ms) brings it out
+    sched().advance_time(std::chrono::milliseconds(10));
+    sched().run();
+  }
+  BOOST_TEST(*prepares == 2);   // one per backup
+  BOOST_TEST(errors.back().empty());   // "writable again" was reported
+  auto wal_bytes = disk->durable_contents(storage::wal::segment_name(1));
+  BOOST_REQUIRE(wal_bytes.has_value());
+  BOOST_TEST(wal_bytes->find("put k v1") != std::string::npos);
+  caf::anon_send_exit(primary, caf::exit_reason::kill);
+  for (std::size_t i = 1; i < counting.size(); ++i)
+    caf::anon_send_exit(counting[i], caf::exit_reason::kill);
+  sched().run();
 }

@@ -4,6 +4,7 @@
 //             [--drop P] [--duplicate P] [--crash P] [--partition P]   (per-step probabilities)
 //             [--trace] [--stats] [--unsafe-commit-without-quorum] [--unsafe-paper-state-transfer]
 //             [--unsafe-reply-before-commit] [--no-pre-vote]
+//             [--durable] [--crash-all P]   (disks that survive crashes; whole-cluster crashes)
 //
 // Prints one line per failing seed (with the command that replays it) and ends with exactly one
 // line "seeds=K failures=F". Exit status 1 if F > 0. With --stats, also one line per passing seed
@@ -24,7 +25,7 @@ int usage() {
                "                 [--drop P] [--duplicate P] [--crash P] [--partition P]\n"
                "                 [--soak SECONDS] [--trace] [--stats] [--unsafe-commit-without-quorum]\n"
                "                 [--unsafe-paper-state-transfer] [--unsafe-reply-before-commit]\n"
-               "                 [--no-pre-vote]\n";
+               "                 [--no-pre-vote] [--durable] [--crash-all P]\n";
   return 2;
 }
 
@@ -98,13 +99,15 @@ int main(int argc, char** argv) {
       first_seed = v, seeds = (a == "--seed") ? 1 : seeds;
     else if (a == "--soak" && number(v))
       soak_seconds = v;
-    else if ((a == "--drop" || a == "--duplicate" || a == "--crash" || a == "--partition")
+    else if ((a == "--drop" || a == "--duplicate" || a == "--crash" || a == "--partition"
+              || a == "--crash-all")
              && i + 1 < argc) {
       double p = std::strtod(argv[++i], nullptr);
       if (!(p >= 0.0 && p <= 1.0))
         return usage();
       (a == "--drop" ? opt.drop : a == "--duplicate" ? opt.duplicate
-                                : a == "--crash"   ? opt.crash : opt.partition) = p;
+                                : a == "--crash"   ? opt.crash
+                                : a == "--crash-all" ? opt.crash_all : opt.partition) = p;
     } else if (a == "--stats")
       stats = true;
     else if (a == "--trace")
@@ -117,6 +120,8 @@ int main(int argc, char** argv) {
       opt.unsafe_paper_state_transfer = true;
     else if (a == "--no-pre-vote")
       opt.pre_vote = false;
+    else if (a == "--durable")
+      opt.durable = true;
     else
       return usage();
   }
