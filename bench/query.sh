@@ -31,35 +31,7 @@ work=$(mktemp -d /tmp/vrdns-bench.XXXXXX)
 trap 'bench_cleanup; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 zone=bench.test.
 
-# make_zone N FILE: SOA, NS, and N records of mixed types at h<i>.bench.test.
-make_zone() {
-  awk -v n="$1" 'BEGIN {
-    print "$ORIGIN bench.test.\n$TTL 3600"
-    print "@ IN SOA ns1 hostmaster 1 3600 900 604800 300"
-    print "@ IN NS ns1\n@ IN NS ns2\nns1 IN A 192.0.2.1\nns2 IN A 192.0.2.2"
-    for (i = 0; i < n; i++) {
-      t = i % 4
-      if (t == 0)      printf "h%d IN A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
-      else if (t == 1) printf "h%d IN AAAA 2001:db8::%x:%x\n", i, int(i / 65536), i % 65536
-      else if (t == 2) printf "h%d IN MX 10 h%d\n", i, i - 2
-      else             printf "h%d IN TXT \"record %d\"\n", i, i
-    }
-  }' > "$2"
-}
-
-# make_queries N FILE: 90% existing names with their type, 10% names that do not exist.
-make_queries() {
-  awk -v n="$1" 'BEGIN {
-    srand(42)
-    split("A AAAA MX TXT", types, " ")
-    for (q = 0; q < 100000; q++) {
-      i = int(rand() * n)
-      if (rand() < 0.9) printf "h%d.bench.test %s\n", i, types[i % 4 + 1]
-      else              printf "nx%d.bench.test A\n", i
-    }
-  }' > "$2"
-}
-
+# make_zone and make_queries come from lib.sh.
 make_zone "$records" "$work/bench.zone"
 make_queries "$records" "$work/queries.txt"
 

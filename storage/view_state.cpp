@@ -1,4 +1,5 @@
 #include "storage/view_state.hpp"
+#include "storage/little_endian.hpp"
 
 #include "storage/crc32c.hpp"
 
@@ -12,17 +13,6 @@ constexpr std::uint32_t view_state_magic = 0x53565256u; // "VRVS" in file byte o
 constexpr std::uint16_t view_state_version = 1;
 constexpr std::size_t record_bytes = 64; // the rest of the copy is zero
 
-void put_le(std::string& out, std::size_t at, std::uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i)
-    out[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFFu);
-}
-
-std::uint64_t get_le(std::string_view in, std::size_t at, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i)
-    v |= std::uint64_t{static_cast<unsigned char>(in[at + static_cast<std::size_t>(i)])} << (8 * i);
-  return v;
-}
 
 // Bytes 0..7 and 12..end of the copy: everything but the checksum field.
 std::uint32_t copy_checksum(std::string_view copy) {

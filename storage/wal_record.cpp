@@ -1,21 +1,11 @@
 #include "storage/wal_record.hpp"
+#include "storage/little_endian.hpp"
 
 #include "storage/crc32c.hpp"
 
 namespace vrdns::storage {
 namespace {
 
-void put_le(std::string& out, std::size_t at, std::uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i)
-    out[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFFu);
-}
-
-std::uint64_t get_le(std::string_view in, std::size_t at, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i)
-    v |= std::uint64_t{static_cast<unsigned char>(in[at + static_cast<std::size_t>(i)])} << (8 * i);
-  return v;
-}
 
 // Everything of the record except the checksum field itself.
 std::uint32_t record_checksum(std::string_view header, std::string_view payload) {
