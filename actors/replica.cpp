@@ -113,7 +113,18 @@ bool disk_failed(self_ptr self) {
 // RecoveryResponse ever rests on state a crash could take away: the PrepareOk rule of issue #5
 // and "never go back to an older view" in one place. One fsync covers everything that changed
 // since the last message, which is the group commit. false: the disk refused, send nothing.
+bool make_durable_unguarded(self_ptr self);
+
 bool make_durable(self_ptr self) {
+  try {
+    return make_durable_unguarded(self);
+  } catch (const std::exception& e) {   // a broken promise (view going back): a bug, fail-stop
+    violation(self, std::string("saving state: ") + e.what());
+    return false;
+  }
+}
+
+bool make_durable_unguarded(self_ptr self) {
   auto& st = self->state;
   if (!st.opt.persistence)
     return true;

@@ -1,5 +1,6 @@
 #include "storage/replica_store.hpp"
 
+#include <algorithm>
 #include <cerrno>
 
 namespace vrdns::storage {
@@ -138,6 +139,14 @@ bool replica_store::save_view(const protocol::durable_view& v) {
   s.cluster_id = cluster_id_;
   s.view_number = v.view_number;
   s.last_normal_view = v.last_normal_view;
+  // A recovering replica (VR §4.3) holds placeholders (view 0) until the others tell it the
+  // current view; the record keeps the highest view it ever promised. Its last_normal_view
+  // cannot truly go back either: recovery waits for f+1 answers, which include a replica of
+  // every view that became normal, so the view it learns is at least the one on record.
+  if (const auto& cur = views_->current()) {
+    s.view_number = std::max(s.view_number, cur->view_number);
+    s.last_normal_view = std::max(s.last_normal_view, cur->last_normal_view);
+  }
   s.status = to_durable(v.status);
   s.commit_number = v.commit_number;
   auto e = views_->write(s);

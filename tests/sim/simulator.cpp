@@ -306,6 +306,21 @@ void cluster::crash(std::size_t i) {
     if (rng_() % 4 == 0)
       disks_[i]->tear_last_write(rng_() % 64);
     disks_[i]->crash();
+    // Now and then a bit rots in the first quarter of its log, while every other replica is up
+    // and normal to supply the lost entries (recovery needs f+1 of them), and no other log is
+    // damaged. Only well before the end: a
+    // flipped bit in the very last record is indistinguishable from a torn write (storage.md).
+    bool others_up = true;
+    for (std::size_t j = 0; j < opt_.replicas; ++j) {
+      auto* s = j == i ? nullptr : state(j);
+      others_up = others_up && (j == i || (s && s->status == replica_status::normal));
+    }
+    const auto segment = storage::wal::segment_name(1);
+    auto bytes = disks_[i]->durable_contents(segment);
+    if (others_up && bytes && bytes->size() >= 4096 && rng_() % 8 == 0) {
+      disks_[i]->corrupt(segment, rng_() % (bytes->size() / 4), unsigned(rng_() % 8));
+      ++stats_.corruptions;
+    }
   }
   ++stats_.crashes;
 }

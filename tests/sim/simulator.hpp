@@ -87,6 +87,7 @@ struct sim_stats {
   std::size_t partitions = 0;  // partitions started
   std::size_t crashes = 0;
   std::size_t restarts = 0;
+  std::size_t corruptions = 0;   // durable mode: bits flipped in a crashed replica's log
   std::size_t max_view = 0;
   std::size_t committed = 0;
   std::size_t completed_ops = 0;

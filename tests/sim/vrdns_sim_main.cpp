@@ -53,6 +53,7 @@ struct aggregate {
     sum.partitions += s.partitions;
     sum.crashes += s.crashes;
     sum.restarts += s.restarts;
+    sum.corruptions += s.corruptions;
     sum.max_view = std::max(sum.max_view, s.max_view);
     sum.virtual_ms += s.virtual_ms;
     sum.committed_random_phase += s.committed_random_phase;
@@ -69,6 +70,7 @@ struct aggregate {
         << " duplicated=" << sum.duplicated << " delayed=" << sum.delayed
         << " reordered=" << sum.reordered << " partitions=" << sum.partitions
         << " crashes=" << sum.crashes << " restarts=" << sum.restarts
+        << " corruptions=" << sum.corruptions
         << " | committed=" << sum.committed_random_phase << " commits_per_virtual_s="
         << (sum.virtual_ms > 0 ? sum.committed_random_phase * 1000.0 / sum.virtual_ms : 0)
         << " max_view=" << sum.max_view << " | failovers=" << f.size()

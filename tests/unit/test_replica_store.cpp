@@ -138,3 +138,17 @@ BOOST_AUTO_TEST_CASE(another_clusters_data_is_refused) {
   auto r = storage::replica_store::open(disk, 1, 8, restored, report);
   BOOST_TEST(!r.error.ok());
 }
+
+BOOST_AUTO_TEST_CASE(recovering_placeholders_never_lower_the_recorded_view) {
+  storage::memory_disk disk;
+  auto o = open_store(disk);
+  BOOST_REQUIRE(o.store->save_view(durable_view{5, 4, replica_status::normal, 0}));
+  // A recovering replica saves its placeholder view 0: the record keeps view 5 / normal view 4.
+  BOOST_REQUIRE(o.store->save_view(durable_view{0, 0, replica_status::recovering, 0}));
+  disk.crash();
+  auto back = open_store(disk);
+  BOOST_REQUIRE(back.restored.has_value());
+  BOOST_TEST(back.restored->view.view_number == 5u);
+  BOOST_TEST(back.restored->view.last_normal_view == 4u);
+  BOOST_TEST((back.restored->view.status == replica_status::recovering));
+}
