@@ -174,6 +174,22 @@ void broadcast(self_ptr self, const Msg& m) {
       self->send(st.peers[i], m);
 }
 
+// A primary's new Prepare may leave before its own copy of the entries is saved, so that its
+// fsync runs while the backups do theirs: the Prepare promises nothing about the primary's
+// disk, and try_commit counts the primary only for saved entries. Only the log may lag: a view
+// the disk does not know yet is saved first (make_durable).
+template <class Msg>
+void broadcast_before_own_save(self_ptr self, const Msg& m) {
+  auto& st = self->state;
+  auto view = durable_view_of(st.vr);
+  view.commit_number = st.saved_view.commit_number;
+  if (st.opt.persistence && !(view == st.saved_view) && !make_durable(self))
+    return;
+  for (replica_id i = 0; i < st.peers.size(); ++i)
+    if (i != st.vr.replica_number)
+      self->send(st.peers[i], m);
+}
+
 template <class Msg>
 void send_to(self_ptr self, replica_id to, const Msg& m) {
   auto& st = self->state;
@@ -244,6 +260,10 @@ void try_commit(self_ptr self) {
   std::sort(backups.begin(), backups.end(), std::greater<>());
   auto f = vr.f();
   std::uint64_t k = f == 0 ? vr.op_number : backups[f - 1];
+  // The primary is one of the f+1 only for entries it has saved (its Prepare may have left
+  // before its own fsync, see flush_pending).
+  if (st.opt.persistence)
+    k = std::min(k, vr.log_saved() ? vr.op_number : vr.first_unsaved_op - 1);
   if (k > vr.commit_number)
     commit_up_to(self, k);
 }
@@ -264,7 +284,7 @@ bool flush_pending(self_ptr self) {
     }
     p.op_number = vr.op_number;
     st.inflight.push_back(vr.op_number);
-    broadcast(self, p);
+    broadcast_before_own_save(self, p);
     st.last_prepare_sent = st.last_commit_sent = now(self);
     if (st.opt.unsafe_commit_without_quorum)
       commit_up_to(self, vr.op_number); // BUG ON PURPOSE (simulator self-test)
@@ -273,6 +293,8 @@ bool flush_pending(self_ptr self) {
         if (auto it = st.reply_to.find(e.client_id); it != st.reply_to.end())
           self->send(it->second, Reply{vr.view_number, e.client_id, e.request_number, {}});
   }
+  if (sent)
+    make_durable(self);   // the primary's own save, overlapping the backups' (try_commit waits)
   if (vr.f() == 0)
     try_commit(self);
   return sent;
