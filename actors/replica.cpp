@@ -940,7 +940,10 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
     notify_change(self);
     return recovering_behavior(self);
   }
-  // Fresh cluster: everybody starts in view 0, normal status, empty log.
+  // Fresh cluster: everybody starts in view 0, normal status, empty log. The view record is
+  // written now, not at the first message: a backup of an idle cluster sends nothing, and
+  // without a record a restart could not tell it from a replica whose disk was wiped.
+  make_durable(self);
   st.last_prepare_sent = st.last_commit_sent = t;
   sync_detector(self); // a backup starts watching the primary of view 0 now
   notify_change(self);
