@@ -124,14 +124,20 @@ bool make_durable(self_ptr self) {
   }
 }
 
+// The view promises as they should be on disk now. commit_number is only a hint: rewriting the
+// view record (two fsyncs) for it alone is not worth it, so it does not count as a change.
+durable_view view_to_save(const replica_actor_state& st) {
+  auto view = durable_view_of(st.vr);
+  view.commit_number = st.saved_view.commit_number;
+  return view;
+}
+
 bool make_durable_unguarded(self_ptr self) {
   auto& st = self->state;
   if (!st.opt.persistence)
     return true;
   auto& vr = st.vr;
-  auto view = durable_view_of(vr);
-  // commit_number is a hint: rewriting the view record (two fsyncs) for it alone is not worth it.
-  view.commit_number = st.saved_view.commit_number;
+  auto view = view_to_save(st);
   const bool view_changed = !(view == st.saved_view);
   if (!vr.log_saved() && view_changed) {
     // The log and the view change together (StartView, NewState, a new primary's log): the two
@@ -150,7 +156,7 @@ bool make_durable_unguarded(self_ptr self) {
       return disk_failed(self);
     vr.mark_saved();
   }
-  if (view_changed || st.saved_view.status != view.status) {
+  if (view_changed) {
     view.commit_number = vr.commit_number;
     if (!st.opt.persistence->save_view(view))
       return disk_failed(self);
@@ -165,13 +171,17 @@ bool make_durable_unguarded(self_ptr self) {
 }
 
 template <class Msg>
-void broadcast(self_ptr self, const Msg& m) {
+void send_to_every_peer(self_ptr self, const Msg& m) {
   auto& st = self->state;
-  if (!make_durable(self))
-    return;   // VR tolerates the loss; every sender retransmits
   for (replica_id i = 0; i < st.peers.size(); ++i)
     if (i != st.vr.replica_number)
       self->send(st.peers[i], m);
+}
+
+template <class Msg>
+void broadcast(self_ptr self, const Msg& m) {
+  if (make_durable(self))   // else nothing: VR tolerates the loss, every sender retransmits
+    send_to_every_peer(self, m);
 }
 
 // A primary's new Prepare may leave before its own copy of the entries is saved, so that its
@@ -181,13 +191,9 @@ void broadcast(self_ptr self, const Msg& m) {
 template <class Msg>
 void broadcast_before_own_save(self_ptr self, const Msg& m) {
   auto& st = self->state;
-  auto view = durable_view_of(st.vr);
-  view.commit_number = st.saved_view.commit_number;
-  if (st.opt.persistence && !(view == st.saved_view) && !make_durable(self))
-    return;
-  for (replica_id i = 0; i < st.peers.size(); ++i)
-    if (i != st.vr.replica_number)
-      self->send(st.peers[i], m);
+  const bool view_saved = !st.opt.persistence || view_to_save(st) == st.saved_view;
+  if (view_saved || make_durable(self))
+    send_to_every_peer(self, m);
 }
 
 template <class Msg>

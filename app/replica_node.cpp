@@ -34,23 +34,6 @@ namespace {
 constexpr std::size_t vr_clients_per_node = 64;
 constexpr const char* marker_name = "vrdns.started";
 
-// The replica's persistence together with the directory its files live in: the replica actor
-// may outlive this ReplicaNode by a little (it exits asynchronously), so it owns both.
-class DataDirStore final : public protocol::persistence {
- public:
-  DataDirStore(std::unique_ptr<storage::directory> dir, std::unique_ptr<storage::replica_store> s)
-      : dir_(std::move(dir)), store_(std::move(s)) {}
-  bool save_log(const std::vector<protocol::log_entry>& log, uint64_t first_changed) override {
-    return store_->save_log(log, first_changed);
-  }
-  bool save_view(const protocol::durable_view& v) override { return store_->save_view(v); }
-  std::string error() const override { return store_->error(); }
-
- private:
-  std::unique_ptr<storage::directory> dir_;   // declared first: destroyed after the store
-  std::unique_ptr<storage::replica_store> store_;
-};
-
 uint64_t random64() {
   std::random_device rd;
   return uint64_t(rd()) << 32 ^ uint64_t(rd());
@@ -139,9 +122,11 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     // A restarted replica answers SERVFAIL for its zones until it has recovered (VR §4.3):
     // the zone files are older than what the cluster committed.
     initial->has_state = !recovering_ && !from_disk;
-    if (recovering_)
-      initial->status =
-          "replica=" + std::to_string(me) + " view=0 status=recovering primary=0 op=0 commit=0";
+    if (recovering_) {
+      protocol::replica_state not_yet(n, protocol::replica_id(me));
+      not_yet.status = protocol::replica_status::recovering;
+      initial->status = status_line(not_yet);
+    }
     auto service = std::make_shared<ObservedService>(*initial->zones);
     auto waiters = std::make_shared<CommitWaiters>();
     net::ServerOptions options;
@@ -160,7 +145,8 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     ro.primary_timeout = std::chrono::milliseconds(cfg.replication.primary_timeout_ms);
     ro.seed = random64();
     ro.start_recovering = recovering_;
-    ro.persistence = std::make_shared<DataDirStore>(std::move(dir.value), std::move(store.value));
+    store.value->keep_alive(std::shared_ptr<storage::directory>(std::move(dir.value)));
+    ro.persistence = std::move(store.value);
     if (from_disk) ro.restored = std::move(restored);
     auto disk_error = std::make_shared<std::string>();   // replica thread only
     ro.on_disk_error = [me, disk_error](const std::string& e) {
@@ -176,13 +162,12 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     auto has_state = std::make_shared<bool>(initial->has_state);   // replica thread only
     ro.on_change = [service, initial, publisher, has_state, from_disk, commit_hint,
                     disk_error](const protocol::replica_state& vr) {
-      // Recovered once = committed state from then on, through any later view change. After a
-      // restart from disk: once commits are learned again up to what was known committed then.
-      if (vr.status == protocol::replica_status::normal && !from_disk) *has_state = true;
-      if (vr.status == protocol::replica_status::normal && from_disk && vr.commit_number > 0 &&
-          vr.execute_number >= commit_hint)
-        *has_state = true;
-      if (from_disk && vr.op_number == 0) *has_state = true;
+      // Vouched for once normal (recovered), or after a restart from disk once it has executed
+      // again what it knew to be committed; from then on, through any later view change.
+      const bool normal = vr.status == protocol::replica_status::normal;
+      const bool caught_up =
+          !from_disk || (vr.commit_number > 0 && vr.execute_number >= commit_hint);
+      if ((normal && caught_up) || (from_disk && vr.op_number == 0)) *has_state = true;
       auto s = std::make_shared<dns::ServingState>(*initial);
       s->zones = service->zones();
       s->status = status_line(vr);

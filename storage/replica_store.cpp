@@ -1,23 +1,13 @@
 #include "storage/replica_store.hpp"
 
+#include "storage/little_endian.hpp"
+
 #include <algorithm>
 #include <cerrno>
 
 namespace vrdns::storage {
 
 namespace {
-
-void put_u64(std::string& out, std::uint64_t v) {
-  for (int i = 7; i >= 0; --i)
-    out += char((v >> (8 * i)) & 0xff);
-}
-
-std::uint64_t get_u64(std::string_view in) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v = v << 8 | std::uint8_t(in[std::size_t(i)]);
-  return v;
-}
 
 durable_status to_durable(protocol::replica_status s) {
   switch (s) {
@@ -40,10 +30,9 @@ protocol::replica_status from_durable(durable_status s) {
 } // namespace
 
 std::string encode_log_entry(const protocol::log_entry& e) {
-  std::string out;
-  out.reserve(16 + e.op.size());
-  put_u64(out, e.client_id);
-  put_u64(out, e.request_number);
+  std::string out(16, '\0');
+  put_le(out, 0, e.client_id, 8);
+  put_le(out, 8, e.request_number, 8);
   out += e.op;
   return out;
 }
@@ -52,8 +41,8 @@ std::optional<protocol::log_entry> decode_log_entry(std::string_view payload) {
   if (payload.size() < 16)
     return std::nullopt;
   protocol::log_entry e;
-  e.client_id = get_u64(payload);
-  e.request_number = get_u64(payload.substr(8));
+  e.client_id = get_le(payload, 0, 8);
+  e.request_number = get_le(payload, 8, 8);
   e.op = std::string(payload.substr(16));
   return e;
 }

@@ -43,12 +43,17 @@ public:
   bool save_view(const protocol::durable_view& v) override;
   std::string error() const override { return error_; }
 
+  /// Keeps `owner` (the directory the store's files live in) alive as long as the store: the
+  /// replica holding the store may outlive whoever opened it.
+  void keep_alive(std::shared_ptr<void> owner) { owner_ = std::move(owner); }
+
 private:
   replica_store(std::unique_ptr<wal> w, std::unique_ptr<view_state_store> v, std::uint32_t replica,
                 std::uint64_t cluster)
     : wal_(std::move(w)), views_(std::move(v)), replica_number_(replica), cluster_id_(cluster) {}
   bool fail(const io_error& e);
 
+  std::shared_ptr<void> owner_;   // declared first: released after the files are closed
   std::unique_ptr<wal> wal_;
   std::unique_ptr<view_state_store> views_;
   std::uint32_t replica_number_;
@@ -56,7 +61,8 @@ private:
   std::string error_;
 };
 
-// One log entry as a WAL payload: u64 client_id, u64 request_number, then the op bytes.
+// One log entry as a WAL payload: u64 client_id, u64 request_number (little-endian), then the
+// op bytes.
 std::string encode_log_entry(const protocol::log_entry& e);
 std::optional<protocol::log_entry> decode_log_entry(std::string_view payload);
 

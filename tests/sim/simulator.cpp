@@ -119,20 +119,8 @@ void cluster::spawn_replica(std::size_t i, bool recovering) {
       fail("replica " + std::to_string(i) + ": cannot open its disk: " + store.error.message);
       return;
     }
-    // Owns the disk too: the replica may outlive a crashed incarnation's bookkeeping.
-    struct owned final : protocol::persistence {
-      std::shared_ptr<storage::memory_disk> disk;
-      std::unique_ptr<storage::replica_store> store;
-      bool save_log(const std::vector<protocol::log_entry>& l, std::uint64_t from) override {
-        return store->save_log(l, from);
-      }
-      bool save_view(const protocol::durable_view& v) override { return store->save_view(v); }
-      std::string error() const override { return store->error(); }
-    };
-    auto p = std::make_shared<owned>();
-    p->disk = disks_[i];
-    p->store = std::move(store.value);
-    ro.persistence = p;
+    store.value->keep_alive(disks_[i]);
+    ro.persistence = std::move(store.value);
     ro.start_recovering = restored && restored->view.status == replica_status::recovering;
     if (restored && !ro.start_recovering)
       ro.restored = std::move(restored);
