@@ -77,9 +77,14 @@ struct StartViewChange {
   replica_id replica = 0;
 };
 
+// Logs in DoViewChange, StartView and RecoveryResponse hold ops log_start+1 .. op_number: the
+// entries before log_start are covered by the sender's checkpoint (committed, hence the same on
+// every replica) and were dropped (protocol/checkpoint.hpp). log_start <= commit_number.
+
 // §4.2 step 2.
 struct DoViewChange {
   std::uint64_t view_number = 0;
+  std::uint64_t log_start = 0;
   std::vector<log_entry> log;
   std::uint64_t last_normal_view = 0;
   std::uint64_t op_number = 0;
@@ -90,6 +95,7 @@ struct DoViewChange {
 // §4.2 step 3.
 struct StartView {
   std::uint64_t view_number = 0;
+  std::uint64_t log_start = 0;
   std::vector<log_entry> log;
   std::uint64_t op_number = 0;
   std::uint64_t commit_number = 0;
@@ -102,14 +108,20 @@ struct Recovery {
 };
 
 // §4.3 step 2. Only the primary fills log/op_number/commit_number (from_primary == true).
+// `blank` (not in the paper): the sender has no state at all and is asking around itself (a new
+// replica, or one whose disk was wiped: it cannot tell). A blank answer never counts toward the
+// recovery quorum; see actors/replica.cpp on_recovery_response for how blank replicas decide
+// that the whole cluster is new.
 struct RecoveryResponse {
   std::uint64_t view_number = 0;
   std::uint64_t nonce = 0;
   bool from_primary = false;
+  std::uint64_t log_start = 0;
   std::vector<log_entry> log;
   std::uint64_t op_number = 0;
   std::uint64_t commit_number = 0;
   replica_id replica = 0;
+  bool blank = false;
 };
 
 // §5.2: "send me the log after op_number of view view_number".
@@ -127,6 +139,27 @@ struct NewState {
   std::vector<log_entry> entries;
   std::uint64_t op_number = 0;
   std::uint64_t commit_number = 0;
+};
+
+// Not in the paper's message list (§5.3 leaves the transfer of application state open): a
+// replica whose log does not reach back far enough (a NewState, StartView, DoViewChange or
+// RecoveryResponse starts after its commit_number) fetches a checkpoint, one chunk per request,
+// from any replica that has one: a checkpoint is committed state. op_number 0 = the latest.
+struct GetCheckpoint {
+  std::uint64_t op_number = 0;
+  std::uint64_t offset = 0;
+  replica_id replica = 0;
+};
+
+// Bytes [offset, offset + data.size()) of the checkpoint blob (encode_checkpoint) for
+// op_number, whose whole size is total_size and whose CRC32C is checksum.
+struct CheckpointChunk {
+  std::uint64_t op_number = 0;
+  std::uint64_t total_size = 0;
+  std::uint32_t checksum = 0;
+  std::uint64_t offset = 0;
+  std::string data;
+  replica_id replica = 0;
 };
 
 // --- CAF inspect overloads (0.17 style: f(meta::type_name(...), fields...)) ------------------
@@ -165,12 +198,14 @@ typename Inspector::result_type inspect(Inspector& f, StartViewChange& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, DoViewChange& x) {
-  return f(caf::meta::type_name("DoViewChange"), x.view_number, x.log, x.last_normal_view,
+  return f(caf::meta::type_name("DoViewChange"), x.view_number, x.log_start, x.log,
+           x.last_normal_view,
            x.op_number, x.commit_number, x.replica);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, StartView& x) {
-  return f(caf::meta::type_name("StartView"), x.view_number, x.log, x.op_number, x.commit_number);
+  return f(caf::meta::type_name("StartView"), x.view_number, x.log_start, x.log, x.op_number,
+           x.commit_number);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, Recovery& x) {
@@ -178,8 +213,8 @@ typename Inspector::result_type inspect(Inspector& f, Recovery& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RecoveryResponse& x) {
-  return f(caf::meta::type_name("RecoveryResponse"), x.view_number, x.nonce, x.from_primary, x.log,
-           x.op_number, x.commit_number, x.replica);
+  return f(caf::meta::type_name("RecoveryResponse"), x.view_number, x.nonce, x.from_primary,
+           x.log_start, x.log, x.op_number, x.commit_number, x.replica, x.blank);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, GetState& x) {
@@ -189,6 +224,16 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, NewState& x) {
   return f(caf::meta::type_name("NewState"), x.view_number, x.after_op, x.entries, x.op_number,
            x.commit_number);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, GetCheckpoint& x) {
+  return f(caf::meta::type_name("GetCheckpoint"), x.op_number, x.offset, x.replica);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, CheckpointChunk& x) {
+  return f(caf::meta::type_name("CheckpointChunk"), x.op_number, x.total_size, x.checksum,
+           x.offset, x.data, x.replica);
 }
 
 } // namespace vrdns::protocol

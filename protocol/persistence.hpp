@@ -1,16 +1,20 @@
-// What a replica keeps across a crash (issue #5): its log and its view promises. The replica
-// (actors/replica.cpp) calls these before any message leaves it, so nothing it ever said (a
-// PrepareOk, a DoViewChange, a StartView, a Reply) rests on state a crash could take away.
+// What a replica keeps across a crash (issue #5): its log, its view promises and its latest
+// checkpoint. The replica (actors/replica.cpp) saves the log and the view before any message
+// leaves it, so nothing it ever said (a PrepareOk, a DoViewChange, a StartView, a Reply) rests
+// on state a crash could take away.
 //
-// No I/O here: storage/replica_store.hpp implements it over the write-ahead log and the view
-// state file; the simulator uses the same over an in-memory disk with crash faults.
+// No I/O here: storage/replica_store.hpp implements it over the write-ahead log, the view
+// state file and the checkpoint files; the simulator uses the same over an in-memory disk with
+// crash faults.
 #pragma once
 
+#include "protocol/checkpoint.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/replica_state.hpp"
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace vrdns::protocol {
@@ -28,22 +32,40 @@ inline durable_view durable_view_of(const replica_state& vr) {
   return {vr.view_number, vr.last_normal_view, vr.status, vr.commit_number};
 }
 
-// What a replica restarted on its own disk starts from.
+// What a replica restarted on its own disk starts from: the latest valid checkpoint (if any)
+// and the log entries log_start+1 .. log_start+log.size(). The store guarantees
+// log_start <= checkpoint->op_number when there is a checkpoint (no gap between the two;
+// entries at or before the checkpoint's op are committed and only kept as a margin), and
+// log_start == 0 without one.
 struct restored_state {
   durable_view view;
+  std::optional<checkpoint> latest_checkpoint;
+  std::uint64_t log_start = 0;
   std::vector<log_entry> log;
 };
 
 class persistence {
 public:
   virtual ~persistence() = default;
-  // Makes `log` durable: drops whatever is durable from op `first_changed` on, writes
-  // log[first_changed-1 ..], and syncs (one fsync for all of it). false: not durable (disk
-  // full, I/O error); the replica then sends nothing and retries later.
-  virtual bool save_log(const std::vector<log_entry>& log, std::uint64_t first_changed) = 0;
-  // Durably replaces the view record. false as above.
+  // Makes the log durable: `log` holds ops log_start+1 .. log_start+log.size(). Drops whatever
+  // is durable from op `first_changed` on, writes the entries from there, and syncs (one fsync
+  // for all of it); first_changed >= log_start + 1. When the durable log ends before
+  // log_start (a checkpoint was installed past it), the durable log is discarded and starts
+  // afresh after log_start. false: not durable (disk full, I/O error); the replica then sends
+  // nothing and retries later. Called on the replica's thread only.
+  virtual bool save_log(std::uint64_t log_start, const std::vector<log_entry>& log,
+                        std::uint64_t first_changed) = 0;
+  // Durably replaces the view record. false as above. Replica's thread only.
   virtual bool save_view(const durable_view& v) = 0;
-  // The last error, for the log and status.vrdns. ("" when healthy).
+  // Durably writes `c` as the latest checkpoint (temporary names, fsync, rename), then removes
+  // older ones. May run on another thread than save_log/save_view, concurrently with them.
+  // false as above; the previous checkpoint is then still the latest.
+  virtual bool save_checkpoint(const checkpoint& c) = 0;
+  // The log before `op` is no longer needed (a durable checkpoint covers it): the store may
+  // free it, whole segments at a time. Replica's thread only. false on an I/O error (harmless:
+  // the space is reclaimed later).
+  virtual bool discard_log_before(std::uint64_t op) = 0;
+  // The last error, for the log and status.vrdns. ("" when healthy). Any thread.
   virtual std::string error() const = 0;
 };
 

@@ -23,10 +23,10 @@ replica_state::replica_state(std::size_t n, replica_id me)
 const log_entry& replica_state::entry(std::uint64_t op) const {
   // A throw, not assert(): Release builds define NDEBUG, and an out-of-range op here means the
   // replica's bookkeeping is broken, which must stop it (fail-stop) rather than read garbage.
-  if (op < 1 || op > op_number || op > log.size())
-    throw std::logic_error("invariant: entry " + std::to_string(op) + " outside log of "
-                           + std::to_string(op_number));
-  return log[op - 1];
+  if (op <= log_start || op > op_number || op - log_start > log.size())
+    throw std::logic_error("invariant: entry " + std::to_string(op) + " outside log "
+                           + std::to_string(log_start + 1) + ".." + std::to_string(op_number));
+  return log[op - log_start - 1];
 }
 
 void replica_state::append(log_entry e) {
@@ -43,27 +43,73 @@ void replica_state::truncate_after(std::uint64_t op) {
                            + " (commit_number " + std::to_string(commit_number) + ")");
   if (op >= op_number)
     return;
-  log.resize(op);
+  log.resize(op - log_start);
   op_number = op;
   ++log_epoch;
   first_unsaved_op = std::min(first_unsaved_op, op + 1);
   dropped_unsaved = true;
 }
 
-void replica_state::replace_log(std::vector<log_entry> new_log) {
+void replica_state::adopt_log(std::uint64_t start, std::vector<log_entry> entries) {
+  const std::uint64_t new_op = start + entries.size();
   // The callers check that the new log covers commit_number (they know which message to blame);
   // this is the last line of defence for "committed entries are never dropped".
-  if (new_log.size() < commit_number)
+  if (new_op < commit_number)
     throw std::logic_error("invariant: replacement log shorter than commit_number");
+  if (!can_adopt(start))
+    throw std::logic_error("invariant: adopting a log that starts after commit_number");
+  // Entries up to `start` are committed here, so ours are as good as the sender's: keep ours,
+  // take the sender's from where ours may differ. Entries before our log_start are not kept by
+  // either (a checkpoint covers them).
+  const std::uint64_t from = std::max(start, log_start);   // first op taken is from + 1
+  std::vector<log_entry> merged;
+  merged.reserve(new_op - log_start);
+  for (std::uint64_t op = log_start + 1; op <= from && op <= op_number; ++op)
+    merged.push_back(std::move(log[op - log_start - 1]));
+  // Our own entries up to `from` cover every op up to it: from <= commit_number <= op_number.
+  for (std::uint64_t op = from + 1; op <= new_op; ++op)
+    merged.push_back(std::move(entries[op - start - 1]));
   // Only the entries that differ need rewriting: a StartView usually extends our log.
-  std::uint64_t same = 0;
-  while (same < log.size() && same < new_log.size() && log[same] == new_log[same])
+  std::uint64_t same = from;
+  while (same < op_number && same < new_op
+         && log[same - log_start] == merged[same - log_start])
     ++same;
-  if (same < log.size())
+  if (same < op_number)
     dropped_unsaved = true;
   first_unsaved_op = std::min(first_unsaved_op, same + 1);
-  log = std::move(new_log);
-  op_number = log.size();
+  log = std::move(merged);
+  op_number = new_op;
+  ++log_epoch;
+}
+
+void replica_state::discard_prefix(std::uint64_t op) {
+  if (op > execute_number)
+    throw std::logic_error("invariant: discarding unexecuted op " + std::to_string(op));
+  if (op <= log_start)
+    return;
+  log.erase(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(op - log_start));
+  log_start = op;
+  // Entries never saved and now dropped are covered by the checkpoint: the durable log restarts
+  // after log_start (persistence::save_log).
+  first_unsaved_op = std::max(first_unsaved_op, op + 1);
+}
+
+void replica_state::install_checkpoint(std::uint64_t op) {
+  if (op < execute_number)
+    throw std::logic_error("invariant: checkpoint " + std::to_string(op) + " older than executed "
+                           + std::to_string(execute_number));
+  if (op >= op_number) {
+    log.clear();
+    op_number = op;
+    first_unsaved_op = op + 1;
+    dropped_unsaved = true;   // the durable log no longer connects: it restarts after op
+  } else {
+    log.erase(log.begin(), log.begin() + static_cast<std::ptrdiff_t>(op - log_start));
+    first_unsaved_op = std::max(first_unsaved_op, op + 1);
+  }
+  log_start = op;
+  commit_number = std::max(commit_number, op);
+  execute_number = op;
   ++log_epoch;
 }
 
@@ -77,14 +123,19 @@ std::vector<log_entry> replica_state::suffix(std::uint64_t after, std::size_t ma
   if (after >= op_number)
     return out;
   auto count = std::min<std::uint64_t>(op_number - after, max_count);
-  out.assign(log.begin() + static_cast<std::ptrdiff_t>(after),
-             log.begin() + static_cast<std::ptrdiff_t>(after + count));
+  if (after < log_start)
+    throw std::logic_error("invariant: suffix after " + std::to_string(after)
+                           + " reaches before log_start " + std::to_string(log_start));
+  out.assign(log.begin() + static_cast<std::ptrdiff_t>(after - log_start),
+             log.begin() + static_cast<std::ptrdiff_t>(after - log_start + count));
   return out;
 }
 
 void replica_state::check_invariants() const {
-  if (log.size() != op_number)
-    throw std::logic_error("invariant: log.size() != op_number");
+  if (log_start > op_number || log.size() != op_number - log_start)
+    throw std::logic_error("invariant: log.size() != op_number - log_start");
+  if (log_start > execute_number)
+    throw std::logic_error("invariant: log_start > execute_number");
   if (commit_number > op_number)
     throw std::logic_error("invariant: commit_number > op_number");
   if (execute_number > commit_number)

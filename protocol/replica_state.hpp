@@ -31,8 +31,12 @@ struct replica_state {
   replica_id replica_number = 0;
   std::uint64_t view_number = 0;
   replica_status status = replica_status::normal;
-  std::uint64_t op_number = 0;     // == log.size(); op-number k lives at log[k-1]
+  std::uint64_t op_number = 0;     // == log_start + log.size(); op k lives at log[k-log_start-1]
   std::vector<log_entry> log;
+  // --- checkpoints (protocol/checkpoint.hpp) ---
+  // Ops up to log_start are no longer in `log`: a checkpoint covers them (they are committed and
+  // executed, so log_start <= execute_number). 0 until the first checkpoint.
+  std::uint64_t log_start = 0;
   std::uint64_t commit_number = 0; // highest op-number known committed
   std::map<std::uint64_t, client_record> client_table;
   // --- §4.2 ---
@@ -67,21 +71,34 @@ struct replica_state {
   }
   bool is_primary() const { return primary_of(view_number) == replica_number; }
 
-  const log_entry& entry(std::uint64_t op) const; // op in 1..op_number
+  const log_entry& entry(std::uint64_t op) const; // op in log_start+1..op_number
 
   // Appends one entry as op_number+1.
   void append(log_entry e);
   // Drops every entry after op (used only where the paper replaces a log suffix).
   void truncate_after(std::uint64_t op);
-  // Replaces the whole log (StartView, DoViewChange winner, RecoveryResponse).
-  void replace_log(std::vector<log_entry> new_log);
+  // Takes the log of another replica (StartView, DoViewChange winner, RecoveryResponse):
+  // `entries` are its ops start+1 .. start+entries.size(). Our entries up to `start` are kept
+  // where we have them (committed, so identical); the caller checks can_adopt(start) first.
+  void adopt_log(std::uint64_t start, std::vector<log_entry> entries);
+  // A log starting after `start` connects to ours only if everything up to `start` is committed
+  // here (a checkpoint or our committed entries); otherwise we need a checkpoint first.
+  bool can_adopt(std::uint64_t start) const { return start <= commit_number; }
+  // Drops the entries up to `op` (a durable checkpoint covers them). op <= execute_number.
+  void discard_prefix(std::uint64_t op);
+  // The service now holds the state after op `op` (a checkpoint from another replica or from
+  // the disk, op > commit_number or no log yet): commit and execution jump to it, entries up to
+  // it are dropped, entries after it are kept (they still belong to last_normal_view, and are
+  // replaced the usual way when the current view's log arrives).
+  void install_checkpoint(std::uint64_t op);
   // Raises commit_number (never lowers it); clamps to op_number since ops we do not hold cannot
   // be executed yet. Returns the new commit_number.
   std::uint64_t advance_commit(std::uint64_t k);
   // Entries after `after` up to at most `max_count` of them.
   std::vector<log_entry> suffix(std::uint64_t after, std::size_t max_count) const;
 
-  // Asserts the structural invariants (commit_number <= op_number, log.size() == op_number, ...).
+  // Asserts the structural invariants (log_start <= execute_number <= commit_number <= op_number,
+  // log.size() == op_number - log_start, ...).
   // Cheap; called after every handler.
   void check_invariants() const;
 };

@@ -49,7 +49,7 @@ BOOST_AUTO_TEST_CASE(replacing_entries_bumps_log_epoch) {
   s.truncate_after(1);
   BOOST_TEST(s.op_number == 1u);
   BOOST_TEST(s.log_epoch == e0 + 1);
-  s.replace_log({{5, 5, "x"}});
+  s.adopt_log(0, {{5, 5, "x"}});
   BOOST_TEST(s.log_epoch == e0 + 2);
   BOOST_TEST(s.op_number == 1u);
   s.check_invariants();
@@ -78,11 +78,116 @@ BOOST_AUTO_TEST_CASE(committed_entries_cannot_be_dropped_in_any_build) {
   s.append({1, 2, "b"});
   s.advance_commit(2);
   BOOST_CHECK_THROW(s.truncate_after(1), std::logic_error);
-  BOOST_CHECK_THROW(s.replace_log({{1, 1, "a"}}), std::logic_error);
+  BOOST_CHECK_THROW(s.adopt_log(0, {{1, 1, "a"}}), std::logic_error);
   BOOST_TEST(s.op_number == 2u); // nothing was dropped
   BOOST_CHECK_THROW(s.entry(0), std::logic_error);
   BOOST_CHECK_THROW(s.entry(3), std::logic_error);
   BOOST_TEST(s.entry(2).op == "b");
   s.truncate_after(2); // at commit_number: allowed, a no-op
   s.check_invariants();
+}
+
+// --- checkpoints: the log starts after log_start ---
+
+namespace {
+replica_state with_ops(std::uint64_t n, std::uint64_t committed) {
+  replica_state s(3, 1);
+  for (std::uint64_t i = 1; i <= n; ++i)
+    s.append({7, i, "op" + std::to_string(i)});
+  s.advance_commit(committed);
+  s.execute_number = committed;
+  s.mark_saved();
+  return s;
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(discard_prefix_keeps_op_numbers_and_entries) {
+  auto s = with_ops(10, 8);
+  s.discard_prefix(5);
+  BOOST_TEST(s.log_start == 5u);
+  BOOST_TEST(s.op_number == 10u);
+  BOOST_TEST(s.log.size() == 5u);
+  BOOST_TEST(s.entry(6).op == "op6");
+  BOOST_TEST(s.entry(10).op == "op10");
+  BOOST_CHECK_THROW(s.entry(5), std::logic_error);   // cut
+  BOOST_TEST(s.suffix(7, 100).size() == 3u);
+  BOOST_CHECK_THROW(s.suffix(4, 100), std::logic_error);   // reaches before log_start
+  BOOST_TEST(s.log_saved());                               // nothing to rewrite
+  BOOST_CHECK_THROW(s.discard_prefix(9), std::logic_error); // op 9 is not executed yet
+  s.discard_prefix(3);                                      // behind log_start: no-op
+  BOOST_TEST(s.log_start == 5u);
+  s.check_invariants();
+  s.truncate_after(9);
+  BOOST_TEST(s.op_number == 9u);
+  BOOST_TEST(s.log.size() == 4u);
+  s.check_invariants();
+}
+
+BOOST_AUTO_TEST_CASE(adopt_log_keeps_our_committed_prefix_and_takes_the_rest) {
+  auto s = with_ops(6, 4);
+  s.discard_prefix(2);
+  // Another replica's log from op 3 on: ops 3..4 equal (committed), 5.. differ.
+  std::vector<log_entry> theirs{{7, 3, "op3"}, {7, 4, "op4"}, {9, 1, "x5"}, {9, 2, "x6"},
+                                {9, 3, "x7"}};
+  BOOST_TEST(s.can_adopt(2));
+  BOOST_TEST(s.can_adopt(4));
+  BOOST_TEST(!s.can_adopt(5));   // starts after our commit_number: a checkpoint is needed
+  s.adopt_log(2, theirs);
+  BOOST_TEST(s.log_start == 2u);
+  BOOST_TEST(s.op_number == 7u);
+  BOOST_TEST(s.entry(4).op == "op4");
+  BOOST_TEST(s.entry(5).op == "x5");
+  BOOST_TEST(s.entry(7).op == "x7");
+  BOOST_TEST(s.first_unsaved_op == 5u);   // only the replaced suffix is rewritten
+  s.check_invariants();
+  // A log starting before our log_start: its entries before ours are not taken.
+  auto t = with_ops(6, 6);
+  t.discard_prefix(4);
+  std::vector<log_entry> longer;
+  for (std::uint64_t i = 1; i <= 8; ++i)
+    longer.push_back({7, i, "op" + std::to_string(i)});
+  t.adopt_log(0, longer);
+  BOOST_TEST(t.log_start == 4u);
+  BOOST_TEST(t.op_number == 8u);
+  BOOST_TEST(t.log.size() == 4u);
+  BOOST_TEST(t.first_unsaved_op == 7u);   // ops 5 and 6 were the same
+  t.check_invariants();
+  BOOST_CHECK_THROW(t.adopt_log(7, {}), std::logic_error);   // gap: 7 > commit_number 6
+}
+
+BOOST_AUTO_TEST_CASE(install_checkpoint_past_the_log_restarts_it) {
+  auto s = with_ops(5, 3);
+  s.install_checkpoint(9);
+  BOOST_TEST(s.log_start == 9u);
+  BOOST_TEST(s.op_number == 9u);
+  BOOST_TEST(s.commit_number == 9u);
+  BOOST_TEST(s.execute_number == 9u);
+  BOOST_TEST(s.log.empty());
+  BOOST_TEST(!s.log_saved());   // the durable log must restart after op 9
+  s.check_invariants();
+  s.append({1, 1, "next"});
+  BOOST_TEST(s.entry(10).op == "next");
+  BOOST_CHECK_THROW(s.install_checkpoint(8), std::logic_error);   // older than executed
+}
+
+BOOST_AUTO_TEST_CASE(install_checkpoint_inside_the_log_keeps_the_entries_after_it) {
+  auto s = with_ops(8, 2);
+  s.install_checkpoint(5);
+  BOOST_TEST(s.log_start == 5u);
+  BOOST_TEST(s.op_number == 8u);   // ops 6..8 stay (they belong to last_normal_view)
+  BOOST_TEST(s.commit_number == 5u);
+  BOOST_TEST(s.entry(6).op == "op6");
+  BOOST_TEST(s.log_saved());        // nothing after the checkpoint changed
+  s.check_invariants();
+}
+
+BOOST_AUTO_TEST_CASE(broken_log_start_invariants_are_detected) {
+  auto s = with_ops(4, 4);
+  s.discard_prefix(2);
+  s.check_invariants();
+  s.log_start = 3;   // log.size() no longer matches
+  BOOST_CHECK_THROW(s.check_invariants(), std::logic_error);
+  s.log_start = 2;
+  s.execute_number = 1;   // a checkpoint covers ops never executed
+  BOOST_CHECK_THROW(s.check_invariants(), std::logic_error);
 }

@@ -64,13 +64,16 @@ BOOST_AUTO_TEST_CASE(every_message_type_round_trips) {
   check_round_trip(sys, Reply{4, 7, 3, "ok"});
   check_round_trip(sys, PrimarySuspected{5, 2});
   check_round_trip(sys, StartViewChange{5, 1});
-  check_round_trip(sys, DoViewChange{5, sample_log, 4, 2, 1, 1});
-  check_round_trip(sys, StartView{5, sample_log, 2, 1});
+  check_round_trip(sys, DoViewChange{5, 7, sample_log, 4, 9, 8, 1});
+  check_round_trip(sys, StartView{5, 7, sample_log, 9, 8});
   check_round_trip(sys, Recovery{2, 0xdeadbeefcafeull});
-  check_round_trip(sys, RecoveryResponse{5, 0xdeadbeefcafeull, true, sample_log, 2, 1, 0});
+  check_round_trip(sys, RecoveryResponse{5, 0xdeadbeefcafeull, true, 7, sample_log, 9, 8, 0, true});
   check_round_trip(sys, GetState{5, 1, 2});
   check_round_trip(sys, NewState{5, 1, {sample_log[1]}, 2, 1});
-  BOOST_TEST(vrdns::actors::vr_message_type_names().size() == 13u);
+  check_round_trip(sys, GetCheckpoint{1234, 1u << 20, 2});
+  check_round_trip(sys, CheckpointChunk{1234, 5000000, 0xfeedbeef, 1u << 20,
+                                        std::string("\0chunk\xff", 7), 1});
+  BOOST_TEST(vrdns::actors::vr_message_type_names().size() == 15u);
 }
 
 BOOST_AUTO_TEST_CASE(every_registered_name_is_known_to_the_actor_system) {

@@ -1,14 +1,14 @@
 #define BOOST_TEST_MODULE test_storage_crc
 #include <boost/test/unit_test.hpp>
 
-#include "storage/crc32c.hpp"
+#include "common/crc32c.hpp"
 
 #include <array>
 #include <cstdint>
 #include <string>
 
-using vrdns::storage::crc32c;
-using vrdns::storage::crc32c_extend;
+using vrdns::crc32c;
+using vrdns::crc32c_extend;
 
 namespace {
 

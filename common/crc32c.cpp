@@ -1,8 +1,8 @@
-#include "storage/crc32c.hpp"
+#include "common/crc32c.hpp"
 
 #include <array>
 
-namespace vrdns::storage {
+namespace vrdns {
 namespace {
 
 constexpr std::uint32_t reflected_polynomial = 0x82F63B78u;
@@ -48,4 +48,4 @@ std::uint32_t crc32c_extend(std::uint32_t crc, const void* data, std::size_t siz
   return ~crc;
 }
 
-} // namespace vrdns::storage
+} // namespace vrdns

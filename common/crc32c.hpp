@@ -1,5 +1,5 @@
 // CRC32C (Castagnoli polynomial 0x1EDC6F41, reflected 0x82F63B78), the checksum of iSCSI
-// (RFC 3720), ext4 metadata and many logs. Used by storage/ to detect torn and corrupt records.
+// (RFC 3720), ext4 metadata and many logs. Used by storage/ (torn and corrupt records) and protocol/ (checkpoints in transfer).
 //
 // Software, slicing-by-8: eight 256-entry tables let the loop consume 8 bytes per step. No
 // SSE4.2 intrinsic, so the result does not depend on the build machine; it is fast enough for a
@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
-namespace vrdns::storage {
+namespace vrdns {
 
 // Continues a CRC over more bytes: crc32c_extend(crc32c(a), b) == crc32c(a + b).
 // Start a fresh checksum with crc = 0.
@@ -23,4 +23,4 @@ inline std::uint32_t crc32c(std::string_view bytes) {
   return crc32c_extend(0, bytes.data(), bytes.size());
 }
 
-} // namespace vrdns::storage
+} // namespace vrdns
