@@ -14,6 +14,7 @@ public:
     : disk_(disk), name_(std::move(name)), node_(std::move(node)), generation_(disk.generation_) {}
 
   io_error write_at(std::uint64_t offset, std::string_view bytes) override {
+    std::lock_guard lock(disk_.mutex_);
     if (io_error e = check_alive("write"); !e.ok())
       return e;
     const bool full = disk_.enospc_;
@@ -30,6 +31,7 @@ public:
   }
 
   io_result<std::string> read_at(std::uint64_t offset, std::size_t size) override {
+    std::lock_guard lock(disk_.mutex_);
     if (io_error e = check_alive("read"); !e.ok())
       return io_result<std::string>::failure(std::move(e));
     const std::string& image = node_->current;
@@ -39,12 +41,14 @@ public:
   }
 
   io_result<std::uint64_t> size() override {
+    std::lock_guard lock(disk_.mutex_);
     if (io_error e = check_alive("size"); !e.ok())
       return io_result<std::uint64_t>::failure(std::move(e));
     return {node_->current.size(), {}};
   }
 
   io_error truncate(std::uint64_t size) override {
+    std::lock_guard lock(disk_.mutex_);
     if (io_error e = check_alive("truncate"); !e.ok())
       return e;
     pending_op op{node_, false, size, {}};
@@ -54,6 +58,7 @@ public:
   }
 
   io_error sync() override {
+    std::lock_guard lock(disk_.mutex_);
     if (io_error e = check_alive("sync"); !e.ok())
       return e;
     ++disk_.file_syncs_;
@@ -97,6 +102,7 @@ void memory_disk::apply(std::string& image, const pending_op& op, std::size_t ke
 }
 
 io_result<std::unique_ptr<file>> memory_disk::open(const std::string& name, bool create) {
+  std::lock_guard lock(mutex_);
   using result = io_result<std::unique_ptr<file>>;
   auto it = current_dir_.find(name);
   if (it == current_dir_.end()) {
@@ -108,6 +114,7 @@ io_result<std::unique_ptr<file>> memory_disk::open(const std::string& name, bool
 }
 
 io_error memory_disk::rename(const std::string& from, const std::string& to) {
+  std::lock_guard lock(mutex_);
   auto it = current_dir_.find(from);
   if (it == current_dir_.end())
     return {ENOENT, "rename " + from + ": " + std::strerror(ENOENT)};
@@ -118,12 +125,14 @@ io_error memory_disk::rename(const std::string& from, const std::string& to) {
 }
 
 io_error memory_disk::remove(const std::string& name) {
+  std::lock_guard lock(mutex_);
   if (current_dir_.erase(name) == 0)
     return {ENOENT, "unlink " + name + ": " + std::strerror(ENOENT)};
   return {};
 }
 
 io_result<std::vector<std::string>> memory_disk::list() {
+  std::lock_guard lock(mutex_);
   std::vector<std::string> names;
   for (const auto& [name, node] : current_dir_)
     names.push_back(name);
@@ -131,12 +140,18 @@ io_result<std::vector<std::string>> memory_disk::list() {
 }
 
 io_error memory_disk::sync() {
+  std::lock_guard lock(mutex_);
   ++directory_syncs_;
   durable_dir_ = current_dir_;
   return {};
 }
 
 void memory_disk::crash() {
+  std::lock_guard lock(mutex_);
+  crash_locked();
+}
+
+void memory_disk::crash_locked() {
   for (auto& [name, node] : durable_dir_)
     node->current = node->durable;
   current_dir_ = durable_dir_;
@@ -145,6 +160,7 @@ void memory_disk::crash() {
 }
 
 bool memory_disk::tear_last_write(std::size_t keep) {
+  std::lock_guard lock(mutex_);
   if (pending_.empty() || !pending_.back().is_write)
     return false;
   for (std::size_t i = 0; i < pending_.size(); ++i) {
@@ -152,11 +168,12 @@ bool memory_disk::tear_last_write(std::size_t keep) {
     const bool last = i + 1 == pending_.size();
     apply(op.target->durable, op, last ? keep : op.bytes.size());
   }
-  crash();
+  crash_locked();
   return true;
 }
 
 bool memory_disk::corrupt(const std::string& name, std::uint64_t offset, unsigned bit) {
+  std::lock_guard lock(mutex_);
   auto it = current_dir_.find(name);
   if (it == current_dir_.end() || bit > 7)
     return false;
@@ -172,6 +189,7 @@ bool memory_disk::corrupt(const std::string& name, std::uint64_t offset, unsigne
 }
 
 std::optional<std::string> memory_disk::contents(const std::string& name) const {
+  std::lock_guard lock(mutex_);
   auto it = current_dir_.find(name);
   if (it == current_dir_.end())
     return std::nullopt;
@@ -179,6 +197,7 @@ std::optional<std::string> memory_disk::contents(const std::string& name) const 
 }
 
 std::optional<std::string> memory_disk::durable_contents(const std::string& name) const {
+  std::lock_guard lock(mutex_);
   auto it = durable_dir_.find(name);
   if (it == durable_dir_.end())
     return std::nullopt;

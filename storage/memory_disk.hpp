@@ -23,13 +23,16 @@
 //     pending data of that file (it stays readable but a crash loses it even if a later sync
 //     succeeds): the "fsyncgate" semantics callers must survive.
 //
-// Single-threaded, like everything in storage/. The disk must outlive the files opened on it.
+// Thread-safe: one mutex guards the whole disk (directory maps, inodes, pending operations), so
+// the checkpoint writer thread and the replica's thread may use it at once, as they use one
+// posix_directory. The disk must outlive the files opened on it.
 #pragma once
 
 #include "storage/file.hpp"
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,15 +59,28 @@ public:
   // False if there is no such file or byte.
   bool corrupt(const std::string& name, std::uint64_t offset, unsigned bit = 0);
   void fail_writes_with_enospc(bool on, std::size_t written_before_failure = 0) {
+    std::lock_guard lock(mutex_);
     enospc_ = on;
     enospc_partial_ = written_before_failure;
   }
-  void fail_syncs_with_eio(bool on) { eio_on_sync_ = on; }
+  void fail_syncs_with_eio(bool on) {
+    std::lock_guard lock(mutex_);
+    eio_on_sync_ = on;
+  }
 
   // --- observation ---
-  std::uint64_t file_syncs() const { return file_syncs_; }
-  std::uint64_t directory_syncs() const { return directory_syncs_; }
-  std::size_t pending_operations() const { return pending_.size(); }
+  std::uint64_t file_syncs() const {
+    std::lock_guard lock(mutex_);
+    return file_syncs_;
+  }
+  std::uint64_t directory_syncs() const {
+    std::lock_guard lock(mutex_);
+    return directory_syncs_;
+  }
+  std::size_t pending_operations() const {
+    std::lock_guard lock(mutex_);
+    return pending_.size();
+  }
   // What a reader sees now, or nullopt if there is no such file.
   std::optional<std::string> contents(const std::string& name) const;
   // What would be left after a crash now.
@@ -86,6 +102,10 @@ private:
     std::string bytes;
   };
   static void apply(std::string& image, const pending_op& op, std::size_t keep);
+  void crash_locked();
+
+  // Guards every member below and the inodes they point to; handles lock it too.
+  mutable std::mutex mutex_;
 
   using name_map = std::map<std::string, std::shared_ptr<inode>>;
   name_map current_dir_;

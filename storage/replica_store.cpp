@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <stdexcept>
 
 namespace vrdns::storage {
 
@@ -50,7 +51,7 @@ std::optional<protocol::log_entry> decode_log_entry(std::string_view payload) {
 io_result<std::unique_ptr<replica_store>> replica_store::open(
   directory& dir, std::uint32_t replica_number, std::uint64_t cluster_id,
   std::optional<protocol::restored_state>& restored, replica_store_report& report,
-  wal_options options) {
+  wal_options options, checkpoint_options checkpoints) {
   using result = io_result<std::unique_ptr<replica_store>>;
   restored.reset();
   report = {};
@@ -58,71 +59,83 @@ io_result<std::unique_ptr<replica_store>> replica_store::open(
   auto views = view_state_store::open(dir, replica_number, cluster_id, view);
   if (!views.error.ok())
     return result::failure(views.error);
+  std::optional<protocol::checkpoint> latest;
+  checkpoint_load_report loaded;
+  auto ckpts = checkpoint_store::open(dir, latest, loaded, checkpoints);
+  if (!ckpts.ok())
+    return result::failure(ckpts.error);
+  report.corrupt_checkpoints = std::move(loaded.corrupt);
+  report.checkpoint_leftovers_removed = loaded.leftovers_removed;
+  if (latest)
+    report.checkpoint_op = latest->op_number;
   wal_recovery recovered;
   auto log = wal::open(dir, options, recovered);
   if (!log.error.ok())
     return result::failure(log.error);
+  auto& w = *log.value;
   report.torn_bytes = recovered.torn_bytes;
   report.corruption = recovered.corruption;
-  report.found_state = view.has_value() || !recovered.entries.empty() || recovered.corruption;
+  report.found_state = view.has_value() || latest.has_value() || w.segment_count() > 0
+                       || !recovered.entries.empty() || recovered.corruption;
+
+  std::unique_ptr<replica_store> store(new replica_store(
+    std::move(log.value), std::move(views.value), std::move(ckpts.value), replica_number,
+    cluster_id));
+  if (!report.found_state)
+    return {std::move(store), {}};
 
   protocol::restored_state r;
   if (view) {
     r.view = {view->view_number, view->last_normal_view, from_durable(view->status),
               view->commit_number};
   }
+  // Everything up to the checkpoint is committed (a checkpoint holds committed state only).
+  const std::uint64_t checkpoint_op = latest ? latest->op_number : 0;
+  r.view.commit_number = std::max(r.view.commit_number, checkpoint_op);
+  r.latest_checkpoint = std::move(latest);
+
+  const std::uint64_t wal_start = w.first_op() - 1; // the op before the WAL's first entry
   bool usable = !recovered.corruption;
   for (const auto& e : recovered.entries) {
     auto entry = decode_log_entry(e.payload);
-    if (!entry || e.op_number != r.log.size() + 1) {   // checksummed, so this is a bug or rot
+    if (!entry || e.op_number != wal_start + r.log.size() + 1) { // checksummed: a bug or rot
+      report.corruption = wal_corruption{e.op_number, {}, 0, "undecodable log entry"};
       usable = false;
       break;
     }
     r.log.push_back(std::move(*entry));
   }
-  if (!usable) {
+  if (usable && wal_start > checkpoint_op) {
+    // Ops checkpoint_op+1 .. wal_start are neither in a checkpoint nor in the log: the
+    // checkpoint that covered them was lost (corrupt) or never became durable.
+    report.log_gap = std::make_pair(wal_start, checkpoint_op);
+    usable = false;
+  }
+
+  if (usable) {
+    if (wal_start + r.log.size() <= checkpoint_op) {
+      r.log.clear(); // all of it committed and covered: the log resumes after the checkpoint
+      r.log_start = checkpoint_op;
+    } else {
+      r.log_start = wal_start; // <= checkpoint_op: the entries between are a margin
+    }
+  } else {
     // Part of what this replica acknowledged is unreadable: recover it from the peers (§4.3).
-    // The log is emptied so that recovery's replacement log is written from op 1 on.
-    auto& w = *log.value;
-    auto e = w.truncate_after(w.first_op() - 1);
-    if (!e.ok())
-      return result::failure(e);
-    r.log.clear();
+    // The promise first, then the log: emptied after the checkpoint, so that recovery's log
+    // follows it.
     r.view.status = protocol::replica_status::recovering;
+    r.log.clear();
+    r.log_start = checkpoint_op;
+    if (io_error e = store->views_->write(store->record_of(r.view)); !e.ok())
+      return result::failure(e);
+    if (io_error e = store->wal_->reset(checkpoint_op); !e.ok())
+      return result::failure(e);
   }
-  if (report.found_state)
-    restored = std::move(r);
-  return result{std::unique_ptr<replica_store>(new replica_store(
-                  std::move(log.value), std::move(views.value), replica_number, cluster_id)),
-                {}};
+  restored = std::move(r);
+  return {std::move(store), {}};
 }
 
-bool replica_store::fail(const io_error& e) {
-  error_ = e.message.empty() ? "I/O error " + std::to_string(e.code) : e.message;
-  return false;
-}
-
-bool replica_store::save_log(const std::vector<protocol::log_entry>& log,
-                             std::uint64_t first_changed) {
-  auto& w = *wal_;
-  if (first_changed == 0)
-    first_changed = 1;
-  // Drop whatever the WAL holds from first_changed on (a view change replaced that suffix).
-  if (w.last_op() >= first_changed) {
-    auto e = w.truncate_after(first_changed - 1);
-    if (!e.ok())
-      return fail(e);
-  }
-  for (std::uint64_t op = w.last_op() + 1; op <= log.size(); ++op)
-    w.append(op, 0, encode_log_entry(log[op - 1]));
-  auto synced = w.sync();
-  if (!synced.error.ok())
-    return fail(synced.error);
-  error_.clear();
-  return true;
-}
-
-bool replica_store::save_view(const protocol::durable_view& v) {
+view_state replica_store::record_of(const protocol::durable_view& v) const {
   view_state s;
   s.replica_number = replica_number_;
   s.cluster_id = cluster_id_;
@@ -138,10 +151,88 @@ bool replica_store::save_view(const protocol::durable_view& v) {
   }
   s.status = to_durable(v.status);
   s.commit_number = v.commit_number;
-  auto e = views_->write(s);
-  if (!e.ok())
+  return s;
+}
+
+bool replica_store::fail(const io_error& e) {
+  std::lock_guard lock(error_mutex_);
+  log_error_ = e.message.empty() ? "I/O error " + std::to_string(e.code) : e.message;
+  return false;
+}
+
+bool replica_store::fail_checkpoint(const io_error& e) {
+  std::lock_guard lock(error_mutex_);
+  checkpoint_error_ = "checkpoint: "
+                      + (e.message.empty() ? "I/O error " + std::to_string(e.code) : e.message);
+  return false;
+}
+
+void replica_store::clear_error(bool checkpoint) {
+  std::lock_guard lock(error_mutex_);
+  (checkpoint ? checkpoint_error_ : log_error_).clear();
+}
+
+std::string replica_store::error() const {
+  std::lock_guard lock(error_mutex_);
+  return log_error_.empty() ? checkpoint_error_ : log_error_;
+}
+
+bool replica_store::save_log(std::uint64_t log_start, const std::vector<protocol::log_entry>& log,
+                             std::uint64_t first_changed) {
+  auto& w = *wal_;
+  const std::uint64_t end = log_start + log.size();
+  // Whatever the WAL holds past the in-memory log goes too, and nothing before log_start can
+  // have changed.
+  first_changed = std::clamp(first_changed, log_start + 1, end + 1);
+  if (w.last_op() < log_start || first_changed < w.first_op()) {
+    // The WAL cannot be cut back to first_changed - 1: it ends before log_start (a checkpoint
+    // was installed past it), or the change starts before its first entry (recovery replaced
+    // the whole log). Restart it after log_start and write the whole log.
+    if (io_error e = w.reset(log_start); !e.ok())
+      return fail(e);
+    first_changed = log_start + 1;
+  } else if (w.last_op() >= first_changed) {
+    // A view change replaced the suffix from first_changed on.
+    if (io_error e = w.truncate_after(first_changed - 1); !e.ok())
+      return fail(e);
+  }
+  // Invariant: the WAL now ends inside the log (at or after log_start), so it connects.
+  if (w.last_op() < log_start || w.last_op() > end)
+    throw std::logic_error("replica_store: WAL ends at " + std::to_string(w.last_op())
+                           + ", outside the log " + std::to_string(log_start) + ".."
+                           + std::to_string(end));
+  for (std::uint64_t op = w.last_op() + 1; op <= end; ++op)
+    w.append(op, 0, encode_log_entry(log[op - log_start - 1]));
+  auto synced = w.sync();
+  if (!synced.error.ok())
+    return fail(synced.error);
+  clear_error(false);
+  return true;
+}
+
+bool replica_store::save_view(const protocol::durable_view& v) {
+  if (io_error e = views_->write(record_of(v)); !e.ok())
     return fail(e);
-  error_.clear();
+  clear_error(false);
+  return true;
+}
+
+bool replica_store::save_checkpoint(const protocol::checkpoint& c) {
+  if (io_error e = checkpoints_->write(c); !e.ok())
+    return fail_checkpoint(e);
+  clear_error(true);
+  return true;
+}
+
+bool replica_store::discard_log_before(std::uint64_t op) {
+  // Never past what a durable checkpoint covers, whatever the caller asks: the WAL is then the
+  // only copy of those ops.
+  const auto covered = checkpoints_->latest_op();
+  if (!covered)
+    return true;
+  op = std::min(op, *covered + 1);
+  if (io_error e = wal_->truncate_before(op); !e.ok())
+    return fail(e);
   return true;
 }
 

@@ -1,7 +1,7 @@
 #include "storage/view_state.hpp"
 #include "storage/little_endian.hpp"
 
-#include "storage/crc32c.hpp"
+#include "common/crc32c.hpp"
 
 #include <cerrno>
 #include <stdexcept>

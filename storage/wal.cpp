@@ -3,21 +3,25 @@
 #include "storage/wal_record.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <stdexcept>
+#include <string_view>
 
 namespace vrdns::storage {
 namespace {
 
-// "wal-" + 20 digits + ".log": the digits are the op_number of the segment's first record.
-std::optional<std::uint64_t> parse_segment_name(const std::string& name) {
+// prefix + 20 digits + suffix: "wal-<op>.log" (the op of the segment's first record) and
+// "wal-reset-<op>" (the first op of a log being reset).
+std::optional<std::uint64_t> parse_numbered_name(const std::string& name, std::string_view prefix,
+                                                 std::string_view suffix) {
   constexpr std::size_t digits = 20;
-  if (name.size() != 4 + digits + 4 || name.compare(0, 4, "wal-") != 0
-      || name.compare(4 + digits, 4, ".log") != 0)
+  if (name.size() != prefix.size() + digits + suffix.size() || name.compare(0, prefix.size(), prefix) != 0
+      || name.compare(prefix.size() + digits, suffix.size(), suffix) != 0)
     return std::nullopt;
   std::uint64_t op = 0;
-  for (std::size_t i = 4; i < 4 + digits; ++i) {
+  for (std::size_t i = prefix.size(); i < prefix.size() + digits; ++i) {
     const char c = name[i];
     if (c < '0' || c > '9')
       return std::nullopt;
@@ -27,6 +31,14 @@ std::optional<std::uint64_t> parse_segment_name(const std::string& name) {
     op = op * 10 + d;
   }
   return op;
+}
+
+std::optional<std::uint64_t> parse_segment_name(const std::string& name) {
+  return parse_numbered_name(name, "wal-", ".log");
+}
+
+std::optional<std::uint64_t> parse_reset_marker(const std::string& name) {
+  return parse_numbered_name(name, "wal-reset-", "");
 }
 
 // Is there, anywhere in `bytes`, a complete record with a good checksum and an op_number above
@@ -51,6 +63,12 @@ std::string wal::segment_name(std::uint64_t first_op) {
   return buf;
 }
 
+std::string wal::reset_marker_name(std::uint64_t first_op) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "wal-reset-%020" PRIu64, first_op);
+  return buf;
+}
+
 io_result<std::unique_ptr<wal>> wal::open(directory& dir, const wal_options& options,
                                           wal_recovery& recovered) {
   using result = io_result<std::unique_ptr<wal>>;
@@ -67,6 +85,30 @@ io_error wal::recover(wal_recovery& out) {
   auto names = dir_.list();
   if (!names.ok())
     return names.error;
+  // A reset marker: a reset() passed its commit point and then the node stopped. Finish it
+  // (drop every segment, leave the empty log after the marker's op) before reading anything.
+  std::vector<std::uint64_t> markers;
+  std::vector<std::string> segment_names;
+  for (const std::string& name : names.value) {
+    if (auto op = parse_reset_marker(name))
+      markers.push_back(*op);
+    if (parse_segment_name(name))
+      segment_names.push_back(name);
+  }
+  if (markers.size() > 1)
+    return {EINVAL, "wal: " + std::to_string(markers.size()) + " reset markers (at most one "
+                        "can exist: each reset finishes before the next begins)"};
+  if (markers.size() == 1) {
+    if (markers.front() == 0)
+      return {EINVAL, "wal: reset marker claims op 0"};
+    if (io_error e = finish_reset(markers.front(), segment_names); !e.ok())
+      return e;
+    segments_.clear(); // read back below like any log
+    active_.reset();
+    names = dir_.list();
+    if (!names.ok())
+      return names.error;
+  }
   for (const std::string& name : names.value)
     if (auto op = parse_segment_name(name))
       segments_.push_back({*op, name, 0});
@@ -377,7 +419,11 @@ io_error wal::truncate_before(std::uint64_t op) {
     return failed_;
   // Oldest first, and never the last segment: the log always keeps the segment it appends to.
   while (segments_.size() > 1 && segments_[1].first_op <= op) {
-    if (io_error e = remove_segment_file(segments_.front().name); !e.ok())
+    // A failed unlink left the segment where it was: nothing changed, the log stays usable and
+    // a later call retries. Only a failed directory fsync is final.
+    if (io_error e = dir_.remove(segments_.front().name); !e.ok())
+      return e;
+    if (io_error e = dir_.sync(); !e.ok())
       return poison(std::move(e));
     const std::uint64_t new_first = segments_[1].first_op;
     const std::size_t dropped = static_cast<std::size_t>(new_first - first_op_);
@@ -386,6 +432,77 @@ io_error wal::truncate_before(std::uint64_t op) {
     first_op_ = new_first;
     segments_.erase(segments_.begin());
   }
+  release_index_memory();
+  return {};
+}
+
+void wal::release_index_memory() {
+  // vector::erase keeps the capacity: without this the index would stay as large as the
+  // longest log ever held, however much truncate_before dropped.
+  if (index_.capacity() > 1024 && index_.capacity() > 2 * index_.size())
+    std::vector<record_location>(index_.begin(), index_.end()).swap(index_);
+}
+
+io_error wal::reset(std::uint64_t after_op) {
+  if (!failed_.ok())
+    return failed_;
+  if (after_op == UINT64_MAX)
+    throw std::logic_error("wal: reset past the last op number");
+  const std::uint64_t first = after_op + 1;
+  // The commit point: once the marker's name is durable, a reopen finishes the reset whatever
+  // else survived; before it, nothing on disk has changed and the old log is intact.
+  auto marker = dir_.open(reset_marker_name(first), true);
+  if (!marker.ok())
+    return poison(std::move(marker.error));
+  if (io_error e = dir_.sync(); !e.ok())
+    return poison(std::move(e));
+  std::vector<std::string> old;
+  for (const segment& s : segments_)
+    old.push_back(s.name);
+  old.insert(old.end(), stray_segments_.begin(), stray_segments_.end());
+  active_.reset();
+  if (io_error e = finish_reset(first, old); !e.ok())
+    return poison(std::move(e));
+  return {};
+}
+
+// Steps 2..4 of a reset whose marker (`wal-reset-<first>`) is durable: removes `old_segments`,
+// creates the new log's empty first segment, removes the marker; the in-memory state becomes
+// the empty log after first - 1. Called by reset() and by recover() after a crash inside one.
+io_error wal::finish_reset(std::uint64_t first, const std::vector<std::string>& old_segments) {
+  // Any order will do: with the marker durable, none of these is part of the log any more. A
+  // segment already named wal-<first>.log goes too: it may hold records of the old log.
+  for (const std::string& name : old_segments)
+    if (io_error e = dir_.remove(name); !e.ok() && e.code != ENOENT)
+      return e;
+  if (io_error e = dir_.sync(); !e.ok())
+    return e;
+  // An empty first segment tells a reopen where the log starts before anything is appended.
+  const std::string name = segment_name(first);
+  auto f = dir_.open(name, true);
+  if (!f.ok())
+    return f.error;
+  if (io_error e = dir_.sync(); !e.ok())
+    return e;
+  // Only now may the marker go: a reopen that still finds it repeats steps 2..4, which deletes
+  // the new segment too, so nothing may be appended to it before the marker's removal is
+  // durable (reset() returns only after that).
+  if (io_error e = dir_.remove(reset_marker_name(first)); !e.ok())
+    return e;
+  if (io_error e = dir_.sync(); !e.ok())
+    return e;
+
+  segments_.assign(1, segment{first, name, 0});
+  active_ = std::move(f.value);
+  first_op_ = first;
+  std::vector<record_location>().swap(index_); // clear() would keep the old log's capacity
+  pending_.clear();
+  last_checksum_ = 0;
+  base_checksum_ = 0; // the first record of the new log is not checked against anything
+  durable_op_ = first - 1;
+  trim_needed_ = false;
+  repair_op_.reset();
+  stray_segments_.clear();
   return {};
 }
 

@@ -81,15 +81,28 @@ public:
   io_error truncate_after(std::uint64_t op);
   // Deletes whole segments whose entries are all below `op` (after a checkpoint that covers
   // them). Entries from first_op() on stay readable and chained; first_op() may stay below op.
+  // A failed unlink changes nothing (the segment stays, the log stays usable); a failed
+  // directory fsync poisons the log like any failed fsync.
   io_error truncate_before(std::uint64_t op);
+  // Discards the whole log (written, buffered, or set aside after a corruption) and restarts it
+  // empty after `after_op`: the next entry is after_op + 1. Used when a checkpoint was installed
+  // past the end of the log, so the old entries no longer connect to the new ones. Atomic across
+  // a crash: a reopen finds either the old log or the new empty one, never a mix. The commit
+  // point is a marker file `wal-reset-<20-digit after_op + 1>` (docs/storage.md); open()
+  // finishes a reset it finds half done. Clears the repair state. Any error poisons the log.
+  io_error reset(std::uint64_t after_op);
 
   std::uint64_t first_op() const { return first_op_; }
   std::uint64_t last_op() const { return first_op_ + index_.size() + pending_.size() - 1; }
   std::uint64_t durable_op() const { return durable_op_; }
   bool needs_repair() const { return repair_op_.has_value(); }
   std::size_t segment_count() const { return segments_.size(); }
+  // Entries the in-memory index holds room for: it follows first_op()..last_op(), so dropping
+  // segments (truncate_before, reset) releases it (tests check this).
+  std::size_t index_capacity() const { return index_.capacity(); }
 
   static std::string segment_name(std::uint64_t first_op);
+  static std::string reset_marker_name(std::uint64_t first_op);
 
 private:
   struct segment {
@@ -106,6 +119,8 @@ private:
   wal(directory& dir, const wal_options& options) : dir_(dir), options_(options) {}
 
   io_error recover(wal_recovery& out);
+  io_error finish_reset(std::uint64_t first_op, const std::vector<std::string>& names);
+  void release_index_memory();
   std::uint64_t written_op() const { return first_op_ + index_.size() - 1; }
   std::size_t segment_of(std::uint64_t op) const; // the segment op is or would be in
   io_error open_active();

@@ -1,7 +1,7 @@
 #include "storage/wal_record.hpp"
 #include "storage/little_endian.hpp"
 
-#include "storage/crc32c.hpp"
+#include "common/crc32c.hpp"
 
 namespace vrdns::storage {
 namespace {
