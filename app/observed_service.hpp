@@ -23,8 +23,12 @@ class ObservedService : public protocol::service {
     if (dns::decode(op, req)) executed_.push_back(std::move(req.client));
     return result;
   }
-  std::string snapshot() const override { return zones_.snapshot(); }
-  void restore(const std::string& snapshot) override { zones_.restore(snapshot); }
+  std::shared_ptr<const protocol::frozen_service> freeze() const override {
+    return zones_.freeze();
+  }
+  void restore(const std::vector<protocol::snapshot_part>& parts) override {
+    zones_.restore(parts);
+  }
 
   dns::ZoneSetPtr zones() const { return zones_.zones(); }
   std::vector<dns::ClientIdentity> take_executed() { return std::move(executed_); }

@@ -45,7 +45,7 @@ struct RRset {
 /// One owner name. A node without RRsets is an empty non-terminal (RFC 4592 §2.2.2): it
 /// exists so that names below it make it "exist" for wildcard and NXDOMAIN decisions.
 struct Node {
-  std::string owner;           ///< wire, case as first created
+  std::string owner;           ///< wire, case of the record that gave it data (ENT: of a child)
   std::vector<RRset> rrsets;   ///< sorted by type; never holds an empty RRset
   uint32_t children = 0;       ///< direct child names present in the zone (ENTs included)
 

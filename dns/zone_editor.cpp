@@ -176,6 +176,11 @@ bool ZoneEditor::add(const Record& r) {
       if (rs->count == 0xFFFF) throw std::invalid_argument("RRset has 65535 records");
     }
     n = s_->trie.edit_present(key, h);
+    // An empty non-terminal takes the spelling of its first record, as a new name would. The
+    // spelling it got from a child (perhaps long deleted) must never show: a replica restored
+    // from a checkpoint, which holds records only, could not know it and would answer with
+    // another case than its peers.
+    if (n->rrsets.empty()) n->owner = r.owner;
   } else {
     s_->link_to_parents(r.owner);   // parents first: `n` then stays the last node touched
     n = s_->trie.insert(key, h, r.owner);
@@ -283,8 +288,13 @@ bool ZoneEditor::replace_rrset(const Record& r) {
   rdatas += char(r.rdata.size() >> 8);
   rdatas += char(r.rdata.size() & 0xFF);
   rdatas += r.rdata;
-  if (old->count == 1 && old->ttl == r.ttl && old->rdatas == rdatas) return false;
-  RRset* rs = find_rrset(*s_->trie.edit_present(key, h), r.type);
+  // When `old` is the name's only RRset the two-step path passes through an empty
+  // non-terminal, so the name takes r.owner's spelling (see add): so must we.
+  const bool respelled = existing->rrsets.size() == 1 && existing->owner != r.owner;
+  if (!respelled && old->count == 1 && old->ttl == r.ttl && old->rdatas == rdatas) return false;
+  Node* n = s_->trie.edit_present(key, h);
+  if (respelled) n->owner = r.owner;
+  RRset* rs = find_rrset(*n, r.type);
   assert(rs != nullptr);
   s_->record_count = s_->record_count - rs->count + 1;
   rs->rdatas = std::move(rdatas);

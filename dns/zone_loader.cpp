@@ -13,6 +13,7 @@
 #include <string>
 
 #include "dns/zone.hpp"
+#include "dns/zone_builder.hpp"
 
 #include <ldns/ldns.h>   // last: ldns #defines bool/true/false
 
@@ -31,12 +32,6 @@ struct RdfDeleter {
   void operator()(ldns_rdf* r) const { ldns_rdf_deep_free(r); }
 };
 using RdfPtr = std::unique_ptr<ldns_rdf, RdfDeleter>;
-
-[[noreturn]] void fail(const std::string& label, int line, const std::string& what) {
-  std::string msg = label;
-  if (line > 0) msg += ":" + std::to_string(line);
-  throw ZoneError(label, line, msg + ": " + what);
-}
 
 /// Line numbers of record starts. ldns' own counter is off for our purpose: it counts the
 /// newline ending a record (so it names the next line) and skips newlines inside
@@ -82,7 +77,8 @@ ZonePtr load_from(std::string& text, std::string_view origin_text, const std::st
   std::string origin_str(origin_text);
   if (origin_str.empty() || origin_str.back() != '.') origin_str += '.';
   const auto origin_wire = name_from_text(origin_str);
-  if (!origin_wire) fail(label, 0, "invalid zone origin '" + std::string(origin_text) + "'");
+  if (!origin_wire)
+    throw_zone_error(label, 0, "invalid zone origin '" + std::string(origin_text) + "'");
 
   // ldns owns and replaces these as $ORIGIN lines and blank owners are read.
   ldns_rdf* origin = ldns_dname_new_frm_str(origin_str.c_str());
@@ -96,10 +92,9 @@ ZonePtr load_from(std::string& text, std::string_view origin_text, const std::st
     }
   } cleanup{&origin, &prev};
 
-  ZoneEditor editor(*origin_wire);
+  ZoneBuilder builder(*origin_wire, label);
   uint32_t default_ttl = default_ttl_without_dollar_ttl;
   int ldns_line = 0;   // required by ldns, not used (see LineCounter)
-  bool soa_seen = false;
   while (!std::feof(fp.get())) {
     const int line = lines.record_line_from(std::ftell(fp.get()));
     ldns_rr* raw = nullptr;
@@ -113,36 +108,15 @@ ZonePtr load_from(std::string& text, std::string_view origin_text, const std::st
       case LDNS_STATUS_SYNTAX_ORIGIN:  // ldns replaced `origin`
         continue;
       case LDNS_STATUS_SYNTAX_INCLUDE:
-        fail(label, line, "$INCLUDE is not supported");
+        throw_zone_error(label, line, "$INCLUDE is not supported");
       default:
-        fail(label, line, ldns_get_errorstr_by_id(s));
+        throw_zone_error(label, line, ldns_get_errorstr_by_id(s));
     }
     Record r = record_from_ldns(raw);
     ldns_rr_free(raw);
-
-    if (r.rclass != rrclass::IN)
-      fail(label, line, "class " + std::to_string(r.rclass) + " at " + name_to_text(r.owner) +
-                            " (only IN is served)");
-    if (!name_is_at_or_below(r.owner, *origin_wire))
-      fail(label, line, name_to_text(r.owner) + " is outside the zone " + origin_str);
-    if (r.type == rrtype::SOA) {
-      if (soa_seen) fail(label, line, "second SOA record at " + name_to_text(r.owner));
-      soa_seen = true;
-    }
-    // Mixed TTLs inside one RRset: RFC 2181 §5.2 wants one TTL; like NSD and Knot we keep
-    // loading and use the smallest.
-    const std::string key = name_key(r.owner);
-    if (const Node* n = editor.find(key))
-      if (const RRset* rs = n->find(r.type)) r.ttl = std::min(r.ttl, rs->ttl);
-    try {
-      editor.add(r);
-    } catch (const std::invalid_argument& e) {
-      fail(label, line, e.what());
-    }
+    builder.add(std::move(r), line);
   }
-  ZonePtr zone = editor.finish();
-  validate_zone(*zone, label);
-  return zone;
+  return builder.finish();
 }
 
 }  // namespace

@@ -1,13 +1,5 @@
-// ZoneService: executing UpdateRequests deterministically, and the snapshot format.
-//
-// Snapshot layout (big-endian), version 2:
-//   u8  version
-//   u64 newest op time (ms)
-//   u32 zone count, zones in ascending apex-key order; per zone:
-//       apex wire name (owner form), u32 record count, records in Zone::records() order
-//       (canonical, SOA first): owner name, u16 type, u16 class, u32 TTL, u16 len + RDATA
-//   u32 dedupe entry count, entries in execution order (times never decrease); per entry:
-//       u64 key hi, u64 key lo, u64 time (ms), u8 rcode
+// ZoneService: executing UpdateRequests deterministically; freezing and restoring the state
+// (its checkpoint form is in dns/zone_checkpoint.cpp).
 #include "dns/zone_service.hpp"
 
 #include <openssl/evp.h>
@@ -24,15 +16,14 @@
 #include "dns/query_parser.hpp"
 #include "dns/update.hpp"
 #include "dns/update_apply.hpp"
+#include "dns/zone_checkpoint.hpp"
 
 namespace vrdns::dns {
 
 namespace {
 
-constexpr uint8_t snapshot_version = 2;
-
 [[noreturn]] void bad(const std::string& what) {
-  throw std::invalid_argument("snapshot: " + what);
+  throw std::invalid_argument("checkpoint: " + what);
 }
 
 /// Sorted by apex key, unique apexes.
@@ -135,99 +126,50 @@ std::string ZoneService::execute(const std::string& op) {
   return encode(UpdateReply{rcode});
 }
 
-std::string ZoneService::snapshot() const {
-  ByteWriter w;
-  w.u8(snapshot_version);
-  w.u64(newest_time_ms_);
-  w.u32(uint32_t(zones_->zones.size()));
-  for (const ZonePtr& z : zones_->zones) {
-    w.name(z->apex());
-    const std::vector<Record> records = z->records();
-    w.u32(uint32_t(records.size()));
-    for (const Record& r : records) {
-      w.name(r.owner);
-      w.u16(r.type);
-      w.u16(r.rclass);
-      w.u32(r.ttl);
-      w.bytes16(r.rdata);
-    }
+namespace {
+
+/// A ZoneService as it was at freeze(): shares the zones, owns a copy of the dedupe table.
+class FrozenZoneService final : public protocol::frozen_service {
+ public:
+  explicit FrozenZoneService(ZoneServiceState state) : state_(std::move(state)) {}
+  std::vector<protocol::snapshot_part> parts() const override {
+    return checkpoint_parts(state_);
   }
-  w.u32(uint32_t(dedupe_order_.size()));
-  for (const DedupeEntry& e : dedupe_order_) {
-    w.u64(e.key.hi);
-    w.u64(e.key.lo);
-    w.u64(e.time_ms);
-    w.u8(e.rcode);
-  }
-  return std::move(w.str());
+
+ private:
+  const ZoneServiceState state_;
+};
+
+}  // namespace
+
+std::shared_ptr<const protocol::frozen_service> ZoneService::freeze() const {
+  ZoneServiceState state;
+  state.zones = zones_->zones;   // pointers to immutable zones
+  state.newest_time_ms = newest_time_ms_;
+  // Only the execution order: parts() needs no index, and a vector is one allocation.
+  state.dedupe.assign(dedupe_order_.begin(), dedupe_order_.end());
+  return std::make_shared<const FrozenZoneService>(std::move(state));
 }
 
-void ZoneService::restore(const std::string& snapshot) {
-  ByteReader r(snapshot);
-  if (r.u8() != snapshot_version) bad("unknown version");
-  const uint64_t newest = r.u64();
-
-  // Build everything aside; only a fully valid snapshot replaces the state.
-  std::vector<ZonePtr> zones;
-  const uint32_t nzones = r.u32();
-  for (uint32_t i = 0; i < nzones && r.ok(); ++i) {
-    const std::string apex = r.name();
-    const uint32_t nrecords = r.u32();
-    if (!r.ok()) break;
-    ZoneEditor ed(apex);
-    for (uint32_t j = 0; j < nrecords && r.ok(); ++j) {
-      Record rec;
-      rec.owner = r.name();
-      rec.type = r.u16();
-      rec.rclass = r.u16();
-      rec.ttl = r.u32();
-      rec.rdata = r.bytes16();
-      if (!r.ok()) break;
-      if (rec.rclass != rrclass::IN) bad("record class is not IN");
-      try {
-        ed.add(rec);
-      } catch (const std::invalid_argument&) {
-        bad("record rejected by the zone store (outside the zone, or RRset full)");
-      }
-    }
-    if (!r.ok()) break;
-    ZonePtr z = ed.finish();
-    if (z->record_count() != nrecords) bad("duplicate records");
-    try {
-      validate_zone(*z, "snapshot");
-    } catch (const ZoneError& e) {
-      bad(e.what());
-    }
-    zones.push_back(std::move(z));
-  }
-
-  std::deque<DedupeEntry> order;
-  std::unordered_map<DedupeKey, uint8_t, DedupeKeyHash> index;
-  const uint32_t nentries = r.u32();
-  for (uint32_t i = 0; i < nentries && r.ok(); ++i) {
-    DedupeEntry e;
-    e.key.hi = r.u64();
-    e.key.lo = r.u64();
-    e.time_ms = r.u64();
-    e.rcode = r.u8();
-    if (!r.ok()) break;
-    if (e.time_ms > newest) bad("dedupe entry newer than the newest op");
-    if (!order.empty() && e.time_ms < order.back().time_ms) bad("dedupe entries out of order");
-    if (!index.emplace(e.key, e.rcode).second) bad("duplicate dedupe entry");
-    order.push_back(e);
-  }
-  if (!r.done()) bad("truncated or trailing bytes");
-
+void ZoneService::restore(const std::vector<protocol::snapshot_part>& parts) {
+  // Build everything aside; only a fully valid checkpoint replaces the state.
+  ZoneServiceState state = read_checkpoint_parts(parts);
   ZoneSetPtr set;
   try {
-    set = canonical_zone_set(std::move(zones));
+    set = canonical_zone_set(std::move(state.zones));
   } catch (const std::invalid_argument& e) {
     bad(e.what());
   }
+  std::unordered_map<DedupeKey, uint8_t, DedupeKeyHash> index;
+  index.reserve(state.dedupe.size());
+  for (const DedupeEntry& e : state.dedupe)
+    if (!index.emplace(e.key, e.rcode).second) bad("duplicate dedupe entry");
+
   zones_ = std::move(set);
-  newest_time_ms_ = newest;
-  dedupe_order_ = std::move(order);
+  newest_time_ms_ = state.newest_time_ms;
+  dedupe_order_.assign(state.dedupe.begin(), state.dedupe.end());
   dedupe_index_ = std::move(index);
+  assert(dedupe_index_.size() == dedupe_order_.size());
 }
 
 }  // namespace vrdns::dns

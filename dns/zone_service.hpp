@@ -12,14 +12,16 @@
 // second it is kept compact: an entry is a 128-bit digest of the client identity, its op time
 // and the rcode (about 90 bytes with the index), in execution order.
 //
-// Not thread-safe: the replica calls execute() and then zones() from one thread and hands
-// the ZoneSetPtr (immutable) to the query path.
+// Not thread-safe: the replica calls execute(), zones() and freeze() from one thread and hands
+// the ZoneSetPtr (immutable) to the query path and the frozen copy to a checkpoint writer.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "dns/update_request.hpp"
 #include "dns/zone.hpp"
@@ -39,9 +41,12 @@ class ZoneService : public vrdns::protocol::service {
   /// `op` = encode(UpdateRequest); returns encode(UpdateReply). A malformed op (a front-end
   /// bug, not client input) yields SERVFAIL and changes nothing.
   std::string execute(const std::string& op) override;
-  std::string snapshot() const override;
-  /// Throws std::invalid_argument (state untouched) if `snapshot` is malformed.
-  void restore(const std::string& snapshot) override;
+  /// Shares the (immutable) zones and copies the dedupe table: O(table), no zone copy. The
+  /// parts (dns/zone_checkpoint.hpp) are made from the copy, on any thread.
+  std::shared_ptr<const vrdns::protocol::frozen_service> freeze() const override;
+  /// All or nothing: throws std::invalid_argument, state untouched, if `parts` are not what
+  /// a frozen ZoneService makes (see read_checkpoint_parts).
+  void restore(const std::vector<vrdns::protocol::snapshot_part>& parts) override;
 
   ZoneSetPtr zones() const { return zones_; }
   std::size_t dedupe_table_size() const { return dedupe_order_.size(); }
@@ -54,12 +59,14 @@ class ZoneService : public vrdns::protocol::service {
   };
   static DedupeKey dedupe_key(const ClientIdentity& client);
 
- private:
+  /// One remembered UPDATE: the client's digest, its op time and the rcode it got.
   struct DedupeEntry {
     DedupeKey key;
     uint64_t time_ms = 0;
     uint8_t rcode = 0;
   };
+
+ private:
   struct DedupeKeyHash {
     std::size_t operator()(const DedupeKey& k) const { return std::size_t(k.hi ^ k.lo); }
   };

@@ -1,0 +1,258 @@
+// Writing canonical master files (dns/master_file.hpp): the one line of each record.
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+#include "dns/master_file.hpp"
+#include "dns/name.hpp"
+
+// ldns last: its common.h #defines bool/true/false (see docs/pitfalls.md).
+#include <ldns/ldns.h>
+
+namespace vrdns::dns {
+
+namespace {
+
+void append_number(std::string& out, uint64_t v) {
+  char buf[24];
+  const auto res = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, res.ptr);
+}
+
+/// Reads the fields of one RDATA in order; each call appends the field's presentation to
+/// `out` (after a space unless it is the first) or returns false if the bytes do not hold it.
+class RdataFields {
+ public:
+  RdataFields(std::string_view rdata, std::string& out)
+      : p_(reinterpret_cast<const uint8_t*>(rdata.data())), n_(rdata.size()), out_(out) {}
+
+  bool name() {
+    const std::size_t len = name_wire_length(p_ + off_, n_ - off_);
+    if (len == 0) return false;
+    // ldns reads an RDATA name whose first label is "@" as the origin, however escaped
+    // ("\@.x." and "\064.x." both become "."): only the generic form can carry it.
+    if (len >= 2 && p_[off_] == 1 && p_[off_ + 1] == '@') return false;
+    separate();
+    out_ += name_to_text(std::string_view(reinterpret_cast<const char*>(p_ + off_), len));
+    off_ += len;
+    return true;
+  }
+  bool u16() {
+    if (n_ - off_ < 2) return false;
+    separate();
+    append_number(out_, uint64_t(p_[off_]) << 8 | p_[off_ + 1]);
+    off_ += 2;
+    return true;
+  }
+  bool u32() {
+    if (n_ - off_ < 4) return false;
+    separate();
+    append_number(out_, uint64_t(p_[off_]) << 24 | uint64_t(p_[off_ + 1]) << 16 |
+                            uint64_t(p_[off_ + 2]) << 8 | p_[off_ + 3]);
+    off_ += 4;
+    return true;
+  }
+  /// A <character-string> in quotes: printable ASCII as is, except '"' and '\' escaped with
+  /// a backslash; every other byte as \DDD (never a raw tab: ldns drops it).
+  bool char_string() {
+    if (off_ >= n_ || n_ - off_ - 1 < p_[off_]) return false;
+    separate();
+    const std::size_t len = p_[off_++];
+    out_ += '"';
+    for (std::size_t i = 0; i < len; ++i) {
+      const uint8_t c = p_[off_ + i];
+      if (c == '"' || c == '\\') {
+        out_ += '\\';
+        out_ += char(c);
+      } else if (c < 0x20 || c >= 0x7F) {
+        const char esc[4] = {'\\', char('0' + c / 100), char('0' + c / 10 % 10),
+                             char('0' + c % 10)};
+        out_.append(esc, 4);
+      } else {
+        out_ += char(c);
+      }
+    }
+    out_ += '"';
+    off_ += len;
+    return true;
+  }
+  bool done() const { return off_ == n_; }
+
+ private:
+  void separate() {
+    if (any_) out_ += ' ';
+    any_ = true;
+  }
+
+  const uint8_t* p_;
+  std::size_t n_;
+  std::size_t off_ = 0;
+  std::string& out_;
+  bool any_ = false;
+};
+
+/// Candidate 1: our presentation of the common types. Appends "<TYPE> <rdata>" and returns
+/// true, or returns false (appending garbage the caller discards) if the RDATA does not
+/// consist of exactly the type's fields.
+bool append_native(const Record& r, std::string& out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(r.rdata.data());
+  switch (r.type) {
+    case rrtype::A: {
+      if (r.rdata.size() != 4) return false;
+      out += "A ";
+      for (int i = 0; i < 4; ++i) {
+        if (i > 0) out += '.';
+        append_number(out, p[i]);
+      }
+      return true;
+    }
+    case rrtype::AAAA: {
+      if (r.rdata.size() != 16) return false;
+      char buf[INET6_ADDRSTRLEN];
+      if (inet_ntop(AF_INET6, p, buf, sizeof buf) == nullptr) return false;
+      out += "AAAA ";
+      out += buf;
+      return true;
+    }
+    case rrtype::NS: case rrtype::CNAME: case rrtype::PTR: case rrtype::DNAME: {
+      out += r.type == rrtype::NS      ? "NS "
+             : r.type == rrtype::CNAME ? "CNAME "
+             : r.type == rrtype::PTR   ? "PTR "
+                                       : "DNAME ";
+      RdataFields f(r.rdata, out);
+      return f.name() && f.done();
+    }
+    case rrtype::MX: {
+      out += "MX ";
+      RdataFields f(r.rdata, out);
+      return f.u16() && f.name() && f.done();
+    }
+    case rrtype::SRV: {
+      out += "SRV ";
+      RdataFields f(r.rdata, out);
+      return f.u16() && f.u16() && f.u16() && f.name() && f.done();
+    }
+    case rrtype::SOA: {
+      out += "SOA ";
+      RdataFields f(r.rdata, out);
+      return f.name() && f.name() && f.u32() && f.u32() && f.u32() && f.u32() && f.u32() &&
+             f.done();
+    }
+    case rrtype::TXT: {
+      out += "TXT ";
+      RdataFields f(r.rdata, out);
+      if (r.rdata.empty()) return false;   // no string at all: generic form
+      while (!f.done())
+        if (!f.char_string()) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/// ldns' mnemonic for `type`, or "TYPE<n>" when it has none.
+std::string type_mnemonic(uint16_t type) {
+  char* s = ldns_rr_type2str(ldns_rr_type(type));
+  std::string out = s ? s : "TYPE" + std::to_string(type);
+  std::free(s);
+  return out;
+}
+
+bool is_generic_mnemonic(std::string_view m) { return m.starts_with("TYPE"); }
+
+/// Types whose ldns presentation depends on the machine, which the same state on every
+/// replica must not: WKS names its ports and protocol from /etc/services and /etc/protocols
+/// (getservbyport for every bit, which is also slow).
+bool ldns_text_is_portable(uint16_t type) { return type != 11; }   // WKS
+
+/// True if ldns reads `line` as exactly `r` (owner bytes, type, class IN, TTL, RDATA).
+bool ldns_reads_back(const std::string& line, const Record& r) {
+  ldns_rr* rr = nullptr;
+  if (ldns_rr_new_frm_str(&rr, line.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK) {
+    if (rr) ldns_rr_free(rr);
+    return false;
+  }
+  const Record back = record_from_ldns(rr);
+  ldns_rr_free(rr);
+  return back.owner == r.owner && back.type == r.type && back.rclass == rrclass::IN &&
+         back.ttl == r.ttl && back.rdata == r.rdata;
+}
+
+/// Candidate 2: "<TYPE> <ldns presentation of the RDATA>", if ldns reads it back unchanged.
+std::optional<std::string> ldns_line(const Record& r, const std::string& prefix,
+                                     const std::string& mnemonic) {
+  Record probe = r;
+  probe.rclass = rrclass::IN;
+  ldns_rr* rr = record_to_ldns(probe);
+  if (rr == nullptr) return std::nullopt;
+  std::string rdata_text;
+  for (std::size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
+    char* s = ldns_rdf2str(ldns_rr_rdf(rr, i));
+    if (s == nullptr) {
+      ldns_rr_free(rr);
+      return std::nullopt;
+    }
+    if (i > 0) rdata_text += ' ';
+    rdata_text += s;
+    std::free(s);
+  }
+  ldns_rr_free(rr);
+  while (!rdata_text.empty() && rdata_text.back() == ' ') rdata_text.pop_back();
+  if (rdata_text.empty()) return std::nullopt;
+  for (char c : rdata_text)   // one record, one line: no tabs, newlines or other controls
+    if (uint8_t(c) < 0x20 || uint8_t(c) == 0x7F) return std::nullopt;
+  std::string line = prefix + mnemonic + ' ' + rdata_text;
+  if (!ldns_reads_back(line, r)) return std::nullopt;
+  return line;
+}
+
+/// Candidate 3: RFC 3597 §5, "TYPE<n> \# <length> <hex>".
+void append_generic(const Record& r, std::string& out) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  out += "TYPE";
+  append_number(out, r.type);
+  out += " \\# ";
+  append_number(out, r.rdata.size());
+  if (!r.rdata.empty()) out += ' ';
+  for (unsigned char c : r.rdata) {
+    out += hex[c >> 4];
+    out += hex[c & 0xF];
+  }
+}
+
+}  // namespace
+
+std::string master_line(const Record& r) {
+  std::string line = name_to_text(r.owner);
+  line += ' ';
+  append_number(line, r.ttl);
+  line += " IN ";
+  const std::size_t prefix_size = line.size();
+  if (append_native(r, line)) return line;
+  line.resize(prefix_size);
+  const std::string mnemonic = type_mnemonic(r.type);
+  if (!is_generic_mnemonic(mnemonic) && ldns_text_is_portable(r.type))
+    if (auto text = ldns_line(r, line, mnemonic)) return std::move(*text);
+  append_generic(r, line);
+  return line;
+}
+
+std::string write_master_file(const Zone& z) {
+  const std::vector<Record> records = z.records();
+  std::string out = "$ORIGIN " + name_to_text(z.apex()) + "\n";
+  out.reserve(records.size() * 48);
+  for (const Record& r : records) {
+    out += master_line(r);
+    out += '\n';
+  }
+  out += "; end of zone, ";
+  append_number(out, records.size());
+  out += " records\n";
+  return out;
+}
+
+}  // namespace vrdns::dns
