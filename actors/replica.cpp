@@ -1,5 +1,7 @@
 #include "actors/replica.hpp"
 
+#include "common/crc32c.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -134,8 +136,8 @@ durable_view view_to_save(const replica_actor_state& st) {
 
 bool make_durable_unguarded(self_ptr self) {
   auto& st = self->state;
-  if (!st.opt.persistence)
-    return true;
+  if (!st.opt.persistence || st.blank)
+    return true;   // a blank replica has nothing to save and promises nothing (options.blank)
   auto& vr = st.vr;
   auto view = view_to_save(st);
   const bool view_changed = !(view == st.saved_view);
@@ -152,7 +154,7 @@ bool make_durable_unguarded(self_ptr self) {
     st.saved_view = in_flux;
   }
   if (!vr.log_saved()) {
-    if (!st.opt.persistence->save_log(vr.log, vr.first_unsaved_op))
+    if (!st.opt.persistence->save_log(vr.log_start, vr.log, vr.first_unsaved_op))
       return disk_failed(self);
     vr.mark_saved();
   }
@@ -212,6 +214,8 @@ void set_status(self_ptr self, replica_status s) {
   }
 }
 
+void maybe_take_checkpoint(self_ptr self);
+
 // Applies committed-but-unexecuted ops in op order; the primary answers the clients (§4.1 step 5).
 void execute_committed(self_ptr self) {
   auto& st = self->state;
@@ -229,6 +233,205 @@ void execute_committed(self_ptr self) {
         self->send(it->second, Reply{vr.view_number, e.client_id, e.request_number, result});
     }
   }
+  maybe_take_checkpoint(self);
+}
+
+// ---------------------------------------------------------------- checkpoints (§5.3)
+
+// Serializes and saves a checkpoint: on the writer's thread, or inline in the simulator. Only
+// reads the job, so it may run while the replica goes on.
+checkpoint_saved write_checkpoint(const checkpoint_job& job, protocol::persistence* persistence) {
+  checkpoint c{job.op_number, job.view_number, job.state->parts()};
+  c.parts.push_back(snapshot_part{std::string(client_table_part), job.client_table});
+  if (persistence && !persistence->save_checkpoint(c))
+    return {job.op_number, nullptr, persistence->error()};
+  return {job.op_number, std::make_shared<const std::string>(encode_checkpoint(c)), {}};
+}
+
+caf::behavior checkpoint_writer_behavior(caf::event_based_actor*,
+                                         std::shared_ptr<protocol::persistence> persistence) {
+  return {
+    [=](const checkpoint_job& job) -> checkpoint_saved {
+      return write_checkpoint(job, persistence.get());
+    },
+  };
+}
+
+// Every checkpoint_interval executed ops, one at a time. The service is frozen here, on the
+// replica's thread, so the checkpoint is exactly the state after op execute_number.
+void maybe_take_checkpoint(self_ptr self) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (st.opt.checkpoint_interval == 0 || st.checkpoint_in_progress
+      || vr.execute_number < st.checkpoint_requested_op + st.opt.checkpoint_interval)
+    return;
+  st.checkpoint_in_progress = true;
+  st.checkpoint_requested_op = vr.execute_number;
+  checkpoint_job job{vr.execute_number, vr.view_number, st.service->freeze(),
+                     encode_client_table(vr.client_table)};
+  if (!st.opt.checkpoint_in_background) {
+    self->send(self, write_checkpoint(job, st.opt.persistence.get()));
+    return;
+  }
+  if (!st.checkpoint_writer)
+    st.checkpoint_writer = self->spawn<caf::detached + caf::linked>(checkpoint_writer_behavior,
+                                                                    st.opt.persistence);
+  self->request(st.checkpoint_writer, caf::infinite, std::move(job))
+    .then([=](const checkpoint_saved& r) { self->send(self, r); });
+}
+
+served_checkpoint serve(std::uint64_t op, std::shared_ptr<const std::string> blob) {
+  const auto checksum = crc32c(*blob);
+  return served_checkpoint{op, std::move(blob), checksum};
+}
+
+// A checkpoint is durable: serve it, and cut the log before it (keeping log_margin entries).
+void on_checkpoint_saved(self_ptr self, const checkpoint_saved& r) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  st.checkpoint_in_progress = false;
+  if (!r.blob) {
+    // Nothing was cut, so nothing is lost: the log still holds everything. Retry later.
+    st.checkpoint_requested_op = st.latest_checkpoint.op_number;
+    if (st.opt.on_disk_error)
+      st.opt.on_disk_error("checkpoint at op " + std::to_string(r.op_number) + ": " + r.error);
+    return;
+  }
+  if (r.op_number <= st.latest_checkpoint.op_number)
+    return;   // an installed transfer overtook it
+  st.previous_checkpoint = std::move(st.latest_checkpoint);
+  st.latest_checkpoint = serve(r.op_number, r.blob);
+  const auto keep_from = r.op_number > st.opt.log_margin ? r.op_number - st.opt.log_margin : 0;
+  if (keep_from > vr.log_start) {
+    vr.discard_prefix(keep_from);
+    if (st.opt.persistence)
+      st.opt.persistence->discard_log_before(keep_from + 1);
+  }
+}
+
+// GetCheckpoint: any replica with a checkpoint answers, whatever its view: it is committed state.
+void on_get_checkpoint(self_ptr self, const GetCheckpoint& g) {
+  auto& st = self->state;
+  if (g.replica >= st.peers.size() || g.replica == st.vr.replica_number)
+    return;
+  const served_checkpoint* c = &st.latest_checkpoint;
+  if (g.op_number != 0 && g.op_number == st.previous_checkpoint.op_number
+      && st.previous_checkpoint.blob)
+    c = &st.previous_checkpoint;
+  if (!c->blob)
+    return;
+  // A request for a checkpoint we no longer have restarts at 0 with the latest.
+  const auto offset = c->op_number == g.op_number ? g.offset : 0;
+  if (offset > c->blob->size())
+    return;
+  const auto length = std::min<std::uint64_t>(st.opt.checkpoint_chunk, c->blob->size() - offset);
+  self->send(st.peers[g.replica],
+             CheckpointChunk{c->op_number, c->blob->size(), c->checksum, offset,
+                             c->blob->substr(offset, length), st.vr.replica_number});
+}
+
+void request_next_chunk(self_ptr self) {
+  auto& st = self->state;
+  auto& f = st.fetch;
+  self->send(st.peers[f.from], GetCheckpoint{f.op_number, f.data.size(), st.vr.replica_number});
+  f.resend_at = now(self) + st.opt.resend;
+}
+
+// Our log does not reach back to where `from`'s starts: fetch its checkpoint (one at a time).
+void fetch_checkpoint(self_ptr self, replica_id from) {
+  auto& st = self->state;
+  if (st.fetch.active || from >= st.peers.size() || from == st.vr.replica_number)
+    return;
+  st.fetch = {};
+  st.fetch.active = true;
+  st.fetch.from = from;
+  request_next_chunk(self);
+}
+
+void after_checkpoint_installed(self_ptr self);
+
+// Makes the fetched checkpoint the replica's state. It is durable before the log before it is
+// dropped: a crash in between restarts from the old log or from the checkpoint, both committed.
+void install_fetched_checkpoint(self_ptr self, const std::string& blob) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  auto c = decode_checkpoint(blob);
+  if (!c || c->op_number <= vr.commit_number)
+    return;   // malformed, or no longer ahead of us: nothing to do
+  std::vector<snapshot_part> service_parts;
+  std::optional<std::map<std::uint64_t, client_record>> table;
+  for (auto& p : c->parts) {
+    if (p.name == client_table_part)
+      table = decode_client_table(p.bytes);
+    else
+      service_parts.push_back(p);
+  }
+  if (!table)
+    return;
+  // Durable first: if the disk refuses, nothing has changed and a later gap fetches it again.
+  if (st.opt.persistence && !st.opt.persistence->save_checkpoint(*c)) {
+    disk_failed(self);
+    return;
+  }
+  try {
+    st.service->restore(service_parts);
+  } catch (const std::invalid_argument& e) {
+    // It passed the sender's checksum, so the sender's service produced parts ours rejects: a
+    // bug, not a transmission error. Stop rather than run on a state nobody can vouch for.
+    throw std::logic_error(std::string("fetched checkpoint rejected by the service: ") + e.what());
+  }
+  vr.client_table = std::move(*table);
+  vr.install_checkpoint(c->op_number);
+  if (st.opt.persistence)
+    st.opt.persistence->discard_log_before(c->op_number + 1);
+  st.previous_checkpoint = std::move(st.latest_checkpoint);
+  st.latest_checkpoint = serve(c->op_number, std::make_shared<const std::string>(blob));
+  st.checkpoint_requested_op = c->op_number;
+  after_checkpoint_installed(self);
+}
+
+void on_checkpoint_chunk(self_ptr self, const CheckpointChunk& m) {
+  auto& st = self->state;
+  auto& f = st.fetch;
+  if (!f.active || m.replica != f.from)
+    return;
+  if (m.offset == 0 && m.op_number != f.op_number) {
+    // The first chunk, or the sender moved to a newer checkpoint: (re)start.
+    if (m.op_number <= st.vr.commit_number || m.total_size > st.opt.max_checkpoint_bytes) {
+      f.active = false;   // not ahead of us, or too big: give up, a later gap asks again
+      return;
+    }
+    f.op_number = m.op_number;
+    f.total_size = m.total_size;
+    f.checksum = m.checksum;
+    f.data.clear();
+    f.data.reserve(m.total_size);
+  }
+  if (m.op_number != f.op_number || m.offset != f.data.size() || m.total_size != f.total_size
+      || m.data.size() > f.total_size - f.data.size() || (m.data.empty() && f.total_size > 0))
+    return;   // a duplicate or stale chunk: the resend timer asks again
+  f.data += m.data;
+  f.resends = 0;
+  if (f.data.size() < f.total_size) {
+    request_next_chunk(self);
+    return;
+  }
+  f.active = false;
+  if (crc32c(f.data) == f.checksum)
+    install_fetched_checkpoint(self, f.data);
+  std::string().swap(f.data);
+}
+
+void on_fetch_tick(self_ptr self) {
+  auto& f = self->state.fetch;
+  if (!f.active || now(self) < f.resend_at)
+    return;
+  if (++f.resends > 20) {   // the sender is gone: give up; the next gap picks a sender again
+    f.active = false;
+    std::string().swap(f.data);
+    return;
+  }
+  request_next_chunk(self);
 }
 
 // ---------------------------------------------------------------- primary, normal case (§4.1)
@@ -360,9 +563,12 @@ void on_get_state(self_ptr self, const GetState& g) {
   // Only a primary in normal status is sure to hold every committed op of its view.
   if (g.view_number != vr.view_number || !vr.is_primary() || vr.awaiting_state)
     return;
+  // From before our log_start the requester gets a NewState that does not connect to its log:
+  // the sign to fetch our checkpoint first.
+  const auto after = std::max(g.op_number, vr.log_start);
   send_to(self, g.replica,
-          NewState{vr.view_number, g.op_number, vr.suffix(g.op_number, st.opt.transfer_max),
-                   vr.op_number, vr.commit_number});
+          NewState{vr.view_number, after, vr.suffix(after, st.opt.transfer_max), vr.op_number,
+                   vr.commit_number});
 }
 
 // ---------------------------------------------------------------- backup, normal case (§4.1)
@@ -388,6 +594,8 @@ bool append_from(self_ptr self, std::uint64_t first, const std::vector<log_entry
     return false;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     auto op = first + i;
+    if (op <= vr.log_start)
+      continue;   // a late message: a checkpoint of ours already covers it
     if (op <= vr.op_number) {
       // Same view, same primary: what we hold must be what it sent.
       if (!(vr.entry(op) == entries[i]))
@@ -464,8 +672,12 @@ void on_new_state(self_ptr self, const NewState& ns) {
     // Safe state transfer: entries up to our commit_number are committed, hence identical in
     // every view; everything after it is replaced by the new view's log, but only now that we
     // actually have that log (never truncated ahead of time).
-    if (ns.after_op > vr.commit_number || ns.after_op + ns.entries.size() < vr.commit_number)
-      return; // does not connect to our committed prefix: wait for the resend
+    if (ns.after_op > vr.commit_number) {
+      fetch_checkpoint(self, vr.primary_of(vr.view_number));   // its log starts past ours
+      return;
+    }
+    if (ns.after_op + ns.entries.size() < vr.commit_number)
+      return; // does not reach our commit_number: wait for the resend
     std::vector<log_entry> tail(ns.entries.begin()
                                     + static_cast<std::ptrdiff_t>(vr.commit_number - ns.after_op),
                                 ns.entries.end());
@@ -475,6 +687,7 @@ void on_new_state(self_ptr self, const NewState& ns) {
     vr.awaiting_state = false;
     vr.last_normal_view = vr.view_number;
   } else if (!append_from(self, ns.after_op + 1, ns.entries)) {
+    fetch_checkpoint(self, vr.primary_of(vr.view_number));   // its log starts past ours
     return;
   }
   st.heard_primary = true;
@@ -514,8 +727,12 @@ void start_view_change(self_ptr self, std::uint64_t view) {
 }
 
 DoViewChange make_do_view_change(const replica_state& vr) {
-  return DoViewChange{vr.view_number, vr.log, vr.last_normal_view, vr.op_number, vr.commit_number,
-                      vr.replica_number};
+  return DoViewChange{vr.view_number,      vr.log_start, vr.log, vr.last_normal_view,
+                      vr.op_number,        vr.commit_number, vr.replica_number};
+}
+
+StartView make_start_view(const replica_state& vr) {
+  return StartView{vr.view_number, vr.log_start, vr.log, vr.op_number, vr.commit_number};
 }
 
 void on_do_view_change(self_ptr self, const DoViewChange& d);
@@ -562,14 +779,21 @@ void start_new_view_as_primary(self_ptr self) {
     throw std::logic_error("chosen log is shorter than a reported commit_number");
   if (vr.commit_number > best->op_number)
     throw std::logic_error("chosen log is shorter than our own commit_number");
-  vr.replace_log(best->log);
+  if (!vr.can_adopt(best->log_start)) {
+    // The chosen log starts after our committed prefix: take its sender's checkpoint first
+    // (after_checkpoint_installed comes back here). The view change may time out meanwhile;
+    // then another replica leads the next view.
+    fetch_checkpoint(self, best->replica);
+    return;
+  }
+  vr.adopt_log(best->log_start, best->log);
   vr.advance_commit(commit);
   vr.last_normal_view = vr.view_number;
   reset_view_bookkeeping(self);
   if (vr.op_number > vr.commit_number)
     st.inflight.push_back(vr.op_number); // the inherited uncommitted suffix is one batch
   set_status(self, replica_status::normal);
-  broadcast(self, StartView{vr.view_number, vr.log, vr.op_number, vr.commit_number});
+  broadcast(self, make_start_view(vr));
   st.last_prepare_sent = st.last_commit_sent = now(self);
   execute_committed(self);
   if (vr.f() == 0)
@@ -579,8 +803,9 @@ void start_new_view_as_primary(self_ptr self) {
 void on_do_view_change(self_ptr self, const DoViewChange& d) {
   auto& st = self->state;
   auto& vr = st.vr;
-  if (d.replica >= vr.configuration_size || d.log.size() != d.op_number
-      || d.commit_number > d.op_number || d.last_normal_view >= d.view_number)
+  if (d.replica >= vr.configuration_size || d.log_start > d.commit_number
+      || d.log.size() != d.op_number - d.log_start || d.commit_number > d.op_number
+      || d.last_normal_view >= d.view_number)
     return; // malformed
   if (vr.primary_of(d.view_number) != vr.replica_number)
     return; // not addressed to the primary of that view
@@ -591,7 +816,7 @@ void on_do_view_change(self_ptr self, const DoViewChange& d) {
   if (vr.status == replica_status::normal) {
     // A replica still changing to the view we already lead missed StartView: resend it.
     if (!vr.awaiting_state)
-      send_to(self, d.replica, StartView{vr.view_number, vr.log, vr.op_number, vr.commit_number});
+      send_to(self, d.replica, make_start_view(vr));
     return;
   }
   if (vr.status != replica_status::view_change)
@@ -609,7 +834,8 @@ void on_do_view_change(self_ptr self, const DoViewChange& d) {
 void on_start_view(self_ptr self, const StartView& sv) {
   auto& st = self->state;
   auto& vr = st.vr;
-  if (sv.log.size() != sv.op_number || sv.commit_number > sv.op_number)
+  if (sv.log_start > sv.commit_number || sv.commit_number > sv.op_number
+      || sv.log.size() != sv.op_number - sv.log_start)
     return; // malformed
   if (vr.primary_of(sv.view_number) == vr.replica_number)
     return;
@@ -619,8 +845,15 @@ void on_start_view(self_ptr self, const StartView& sv) {
     return; // old or duplicate
   if (vr.commit_number > sv.op_number)
     throw std::logic_error("StartView log is shorter than our commit_number");
+  if (!vr.can_adopt(sv.log_start)) {
+    // Its log starts after our committed prefix: join the view as a replica awaiting its state
+    // (our log still belongs to last_normal_view) and fetch the primary's checkpoint.
+    begin_state_transfer(self, sv.view_number);
+    fetch_checkpoint(self, vr.primary_of(sv.view_number));
+    return;
+  }
   vr.view_number = sv.view_number;
-  vr.replace_log(sv.log);
+  vr.adopt_log(sv.log_start, sv.log);
   vr.advance_commit(sv.commit_number);
   vr.last_normal_view = vr.view_number;
   vr.awaiting_state = false;
@@ -656,16 +889,66 @@ void begin_state_transfer(self_ptr self, std::uint64_t view) {
 // ---------------------------------------------------------------- recovery (§4.3)
 
 void on_recovery(self_ptr self, const Recovery& m) {
-  auto& vr = self->state.vr;
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (st.blank) {
+    // Not an answer the paper knows: "I have nothing either" lets blank replicas find out that
+    // the whole cluster is new (on_recovery_response).
+    send_to(self, m.replica, RecoveryResponse{0, m.nonce, false, 0, {}, 0, 0, vr.replica_number,
+                                              true});
+    return;
+  }
   if (vr.status != replica_status::normal || vr.awaiting_state)
     return; // only replicas in normal status answer (§4.3 step 2)
-  RecoveryResponse r{vr.view_number, m.nonce, vr.is_primary(), {}, 0, 0, vr.replica_number};
+  // Backups report their op and commit numbers too (not in the paper): a blank replica needs
+  // them to tell a new cluster from one it belonged to (new_cluster).
+  RecoveryResponse r{vr.view_number, m.nonce, vr.is_primary(), 0, {},
+                     vr.op_number, vr.commit_number, vr.replica_number};
   if (vr.is_primary()) {
+    r.log_start = vr.log_start;
     r.log = vr.log;
-    r.op_number = vr.op_number;
-    r.commit_number = vr.commit_number;
   }
   send_to(self, m.replica, r);
+}
+
+// A blank replica's question "is this a new cluster?" is settled once every other replica has
+// answered, each blank itself or normal in view 0 with nothing committed. If any replica had
+// state that mattered (a view change happened, or something committed) it says so, and the
+// blank one recovers instead: it may be a wiped disk that promised things. Waiting for all n
+// (not a quorum) is what makes this safe: f+1 wiped replicas alone cannot agree to start over
+// while one that kept its state is merely slow.
+bool new_cluster(const replica_actor_state& st) {
+  if (st.recovery_responses.size() + 1 < st.vr.configuration_size)
+    return false;
+  // Entries at backups of view 0 come from its primary. If that primary answers, it has
+  // committed nothing yet, so no promise can be lost; if it is blank itself (us, or another
+  // replica: wiped, or new), entries elsewhere came from an earlier incarnation of it and may
+  // be committed: recover instead.
+  const auto primary = st.vr.primary_of(0);
+  auto it = st.recovery_responses.find(primary);
+  const bool primary_blank = primary == st.vr.replica_number || it->second.blank;
+  for (const auto& [from, r] : st.recovery_responses) {
+    if (r.blank)
+      continue;
+    if (r.view_number != 0 || r.commit_number != 0 || (primary_blank && r.op_number != 0))
+      return false;
+  }
+  return true;
+}
+
+// Fresh cluster: everybody starts in view 0, normal status, empty log. The view record is
+// written now, not at the first message: a backup of an idle cluster sends nothing, and without
+// a record a restart could not tell it from a replica whose disk was wiped.
+void start_fresh(self_ptr self) {
+  auto& st = self->state;
+  st.blank = false;
+  st.recovery_responses.clear();
+  if (st.vr.status != replica_status::normal)
+    set_status(self, replica_status::normal);
+  make_durable(self);
+  st.last_prepare_sent = st.last_commit_sent = now(self);
+  if (st.opt.on_notice && st.vr.configuration_size > 1)
+    st.opt.on_notice("every replica is new: starting a new cluster in view 0");
 }
 
 void on_recovery_response(self_ptr self, const RecoveryResponse& r) {
@@ -674,21 +957,39 @@ void on_recovery_response(self_ptr self, const RecoveryResponse& r) {
   if (r.nonce != st.nonce || r.replica >= vr.configuration_size
       || r.replica == vr.replica_number)
     return; // answer to an older incarnation's Recovery, or malformed
-  if (r.from_primary && (r.log.size() != r.op_number || r.commit_number > r.op_number))
+  if (r.commit_number > r.op_number
+      || (r.from_primary
+          && (r.log_start > r.commit_number || r.log.size() != r.op_number - r.log_start)))
     return;
   st.recovery_responses[r.replica] = r;
-  if (st.recovery_responses.size() < vr.quorum())
+  if (st.blank && new_cluster(st)) {
+    start_fresh(self);
     return;
+  }
+  std::size_t with_state = 0;
   std::uint64_t latest = 0;
-  for (const auto& [from, resp] : st.recovery_responses)
+  for (const auto& [from, resp] : st.recovery_responses) {
+    if (resp.blank)
+      continue;   // knows nothing: cannot vouch for any promise (§4.3 needs f+1 that can)
+    ++with_state;
     latest = std::max(latest, resp.view_number);
+  }
+  if (with_state < vr.quorum())
+    return;
   auto it = st.recovery_responses.find(vr.primary_of(latest));
   if (it == st.recovery_responses.end() || !it->second.from_primary
       || it->second.view_number != latest)
     return; // need the primary of the latest view among the answers
   const auto& p = it->second;
+  if (!vr.can_adopt(p.log_start)) {
+    // The primary's log starts after what we hold (nothing, or our disk's checkpoint): fetch
+    // its checkpoint, then ask again (after_checkpoint_installed).
+    fetch_checkpoint(self, p.replica);
+    return;
+  }
+  st.blank = false;   // from here on it has state, saved before its first message
   vr.view_number = latest;
-  vr.replace_log(p.log);
+  vr.adopt_log(p.log_start, p.log);
   vr.advance_commit(p.commit_number);
   vr.last_normal_view = latest;
   reset_view_bookkeeping(self);
@@ -725,6 +1026,28 @@ void resend_prepares(self_ptr self) {
   }
 }
 
+// A recovery that has not completed for a while: tell the operator what it waits for.
+void explain_recovery(self_ptr self) {
+  auto& st = self->state;
+  st.recovery_notice_at = now(self);
+  if (!st.opt.on_notice)
+    return;
+  std::size_t with_state = 0, blank = 0;
+  for (const auto& [from, r] : st.recovery_responses)
+    (r.blank ? blank : with_state) += 1;
+  const auto n = st.vr.configuration_size;
+  std::string msg = "still recovering: " + std::to_string(with_state) + " of the "
+                    + std::to_string(n - 1) + " other replicas answered with state and "
+                    + std::to_string(blank) + " are blank; recovery needs "
+                    + std::to_string(st.vr.quorum()) + " with state, the primary among them";
+  if (st.blank)
+    msg += ", and a new cluster needs all " + std::to_string(n - 1) + " to answer blank";
+  if (with_state + blank + 1 == n && with_state < st.vr.quorum())
+    msg += ". More than f replicas have no state: if their data_dirs were lost, this cluster"
+           " cannot recover by itself and must not be restarted empty (data would be lost)";
+  st.opt.on_notice(msg);
+}
+
 void on_tick(self_ptr self, std::uint64_t generation) {
   auto& st = self->state;
   if (generation != st.tick_generation)
@@ -732,6 +1055,7 @@ void on_tick(self_ptr self, std::uint64_t generation) {
   self->delayed_send(self, st.opt.tick, vr_tick_atom::value, generation);
   auto& vr = st.vr;
   auto t = now(self);
+  on_fetch_tick(self);
   switch (vr.status) {
     case replica_status::normal:
       if (vr.is_primary() && !vr.awaiting_state) {
@@ -760,6 +1084,8 @@ void on_tick(self_ptr self, std::uint64_t generation) {
         broadcast(self, Recovery{vr.replica_number, st.nonce});
         st.recovery_resend_at = t + st.opt.resend;
       }
+      if (t >= st.recovery_notice_at + std::chrono::seconds(10))
+        explain_recovery(self);
       break;
   }
 }
@@ -831,6 +1157,31 @@ void on_primary_suspected(self_ptr self, const PrimarySuspected& m) {
   maybe_start_view_change_after_suspicion(self, m.view_number);
 }
 
+// A fetched checkpoint is in place: go on with whatever needed it.
+void after_checkpoint_installed(self_ptr self) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  switch (vr.status) {
+    case replica_status::normal:
+      if (!vr.is_primary())   // the log after the checkpoint (awaiting_state: the new view's)
+        send_get_state(self, vr.awaiting_state ? vr.commit_number : vr.op_number);
+      execute_committed(self);
+      break;
+    case replica_status::view_change:
+      if (vr.primary_of(vr.view_number) == vr.replica_number
+          && st.do_view_change_from.size() >= vr.quorum()
+          && st.do_view_change_from.count(vr.replica_number))
+        start_new_view_as_primary(self);
+      break;
+    case replica_status::recovering:
+      // The answers we have describe logs we could not take; ask again with the same nonce.
+      st.recovery_responses.clear();
+      broadcast(self, Recovery{vr.replica_number, st.nonce});
+      st.recovery_resend_at = now(self) + st.opt.resend;
+      break;
+  }
+}
+
 // ---------------------------------------------------------------- behaviors
 
 // Each behavior lists exactly the messages its sub-protocol takes part in. Anything else is
@@ -853,6 +1204,9 @@ caf::behavior normal_behavior(self_ptr self) {
     [=](const Recovery& m) { guarded(self, [&] { on_recovery(self, m); }); },
     [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
     [=](fd_suspect_atom, std::uint64_t v) { guarded(self, [&] { on_suspect(self, v); }); },
+    [=](const GetCheckpoint& m) { guarded(self, [&] { on_get_checkpoint(self, m); }); },
+    [=](const CheckpointChunk& m) { guarded(self, [&] { on_checkpoint_chunk(self, m); }); },
+    [=](const checkpoint_saved& m) { guarded(self, [&] { on_checkpoint_saved(self, m); }); },
   };
 }
 
@@ -866,6 +1220,9 @@ caf::behavior view_change_behavior(self_ptr self) {
     [=](const DoViewChange& m) { guarded(self, [&] { on_do_view_change(self, m); }); },
     [=](const StartView& m) { guarded(self, [&] { on_start_view(self, m); }); },
     [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
+    [=](const GetCheckpoint& m) { guarded(self, [&] { on_get_checkpoint(self, m); }); },
+    [=](const CheckpointChunk& m) { guarded(self, [&] { on_checkpoint_chunk(self, m); }); },
+    [=](const checkpoint_saved& m) { guarded(self, [&] { on_checkpoint_saved(self, m); }); },
   };
 }
 
@@ -875,7 +1232,43 @@ caf::behavior recovering_behavior(self_ptr self) {
   return {
     [=](const RecoveryResponse& m) { guarded(self, [&] { on_recovery_response(self, m); }); },
     [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
+    // Answered only while blank (on_recovery): lets blank replicas find each other.
+    [=](const Recovery& m) { guarded(self, [&] { on_recovery(self, m); }); },
+    // Only checkpoints: committed state, which a recovering replica may take (it promises
+    // nothing by taking it).
+    [=](const CheckpointChunk& m) { guarded(self, [&] { on_checkpoint_chunk(self, m); }); },
+    [=](const checkpoint_saved& m) { guarded(self, [&] { on_checkpoint_saved(self, m); }); },
   };
+}
+
+// Restart on our own disk with a checkpoint: the service and client_table as they were at its
+// op, which is committed and executed. A checkpoint the service rejects although its checksums
+// matched cannot be repaired here: stop with the reason (fail-stop).
+void restore_own_checkpoint(self_ptr self, checkpoint c) {
+  auto& st = self->state;
+  std::vector<snapshot_part> service_parts;
+  std::optional<std::map<std::uint64_t, client_record>> table;
+  for (auto& p : c.parts) {
+    if (p.name == client_table_part)
+      table = decode_client_table(p.bytes);
+    else
+      service_parts.push_back(p);
+  }
+  try {
+    if (!table)
+      throw std::invalid_argument("no valid client table part");
+    st.service->restore(service_parts);
+  } catch (const std::invalid_argument& e) {
+    violation(self, "checkpoint at op " + std::to_string(c.op_number) + " on disk is unusable: "
+                      + e.what());
+    return;
+  }
+  st.vr.client_table = std::move(*table);
+  st.vr.install_checkpoint(c.op_number);
+  st.vr.mark_saved();
+  st.latest_checkpoint = serve(c.op_number,
+                               std::make_shared<const std::string>(encode_checkpoint(c)));
+  st.checkpoint_requested_op = c.op_number;
 }
 
 } // namespace
@@ -906,13 +1299,18 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
   auto t = self->clock().now();
   // Nothing saved yet: the first message writes the view record (and so the cluster identity).
   st.saved_view.view_number = ~std::uint64_t{0};
-  if (st.opt.restored && st.opt.restored->view.status != protocol::replica_status::recovering) {
+  // A checkpoint on our own disk is committed state: usable even by a replica that must recover.
+  if (st.opt.restored && st.opt.restored->latest_checkpoint)
+    restore_own_checkpoint(self, std::move(*st.opt.restored->latest_checkpoint));
+  if (st.opt.restored && st.opt.restored->view.status == protocol::replica_status::recovering)
+    st.opt.start_recovering = true;
+  else if (st.opt.restored) {
     // Restarted on its own disk: everything it ever acknowledged or promised is here, so it is
     // the same replica as before the crash, just late (like one behind a partition). It
     // resumes in its view; commits are learned again from the primary (a restarted primary
     // re-replicates its uncommitted suffix, which is all of it).
     auto& r = *st.opt.restored;
-    st.vr.replace_log(std::move(r.log));
+    st.vr.adopt_log(r.log_start, std::move(r.log));
     st.vr.mark_saved();
     st.vr.view_number = r.view.view_number;
     st.vr.last_normal_view = r.view.last_normal_view;
@@ -936,7 +1334,10 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
     notify_change(self);
     return normal_behavior(self);
   }
-  if (st.opt.start_recovering) {
+  st.opt.restored.reset();
+  st.blank = st.opt.blank && st.vr.configuration_size > 1;
+  if (st.opt.start_recovering || st.blank) {
+    st.recovery_started = st.recovery_notice_at = t;
     st.nonce = st.rng();
     if (!st.opt.deterministic_nonce)
       st.nonce ^= (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
@@ -946,11 +1347,7 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
     notify_change(self);
     return recovering_behavior(self);
   }
-  // Fresh cluster: everybody starts in view 0, normal status, empty log. The view record is
-  // written now, not at the first message: a backup of an idle cluster sends nothing, and
-  // without a record a restart could not tell it from a replica whose disk was wiped.
-  make_durable(self);
-  st.last_prepare_sent = st.last_commit_sent = t;
+  start_fresh(self);
   sync_detector(self); // a backup starts watching the primary of view 0 now
   notify_change(self);
   return normal_behavior(self);

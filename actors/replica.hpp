@@ -10,6 +10,7 @@
 #pragma once
 
 #include "actors/failure_detector_actor.hpp"
+#include "protocol/checkpoint.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/persistence.hpp"
 #include "protocol/replica_state.hpp"
@@ -54,6 +55,13 @@ struct replica_options {
   std::chrono::milliseconds resend{50}; // Prepare / SVC / DVC / GetState / Recovery retransmission
   std::uint64_t seed = 0;               // jitter and recovery nonce
   bool start_recovering = false;        // true when restarted after a crash (§4.3)
+  // No state on disk and no sign of an earlier run: a replica of a brand-new cluster, or one
+  // whose disk was wiped (it cannot tell which). It saves nothing and promises nothing until it
+  // knows: it starts afresh only if every other replica answers its Recovery as blank too (or
+  // as a normal replica of view 0 that has committed nothing); otherwise it recovers (§4.3).
+  bool blank = false;
+  // Human-readable notes for the operator's log (a recovery that cannot complete, and why).
+  std::function<void(const std::string&)> on_notice;
   // The recovery nonce must differ between incarnations (§4.3), else answers to the previous
   // incarnation's Recovery are accepted. By default it mixes in std::random_device, since a node
   // typically restarts with the same configured seed. Only a simulator that passes a fresh seed
@@ -77,6 +85,41 @@ struct replica_options {
   // Called on the replica's thread when saving starts failing (with the error) and when it
   // works again (with ""). Must not block.
   std::function<void(const std::string&)> on_disk_error;
+  // Checkpoints (protocol/checkpoint.hpp): every checkpoint_interval executed ops the replica
+  // freezes the service and saves a checkpoint (0 = never); once it is durable the log is cut,
+  // keeping the last log_margin entries before it for replicas that lag a little (they catch
+  // up from the log; those further behind fetch the checkpoint).
+  std::uint64_t checkpoint_interval = 0;
+  std::uint64_t log_margin = 0;
+  // true: serializing and saving run on a writer actor with its own thread (a big zone takes
+  // seconds); false: inline on the replica's thread (the simulator, to stay deterministic).
+  bool checkpoint_in_background = true;
+  std::size_t checkpoint_chunk = 1u << 20;                // bytes per CheckpointChunk
+  std::uint64_t max_checkpoint_bytes = std::uint64_t{4} << 30; // larger total_size: refused
+};
+
+// Handed to the checkpoint writer: everything it needs, immutable, so it can run on its own
+// thread while the replica goes on executing.
+struct checkpoint_job {
+  std::uint64_t op_number = 0;
+  std::uint64_t view_number = 0;
+  std::shared_ptr<const protocol::frozen_service> state;
+  std::string client_table;   // encode_client_table, taken at op_number
+};
+
+// The writer's answer (a local message only, never sent to another node). `blob` is the
+// checkpoint as it travels in CheckpointChunk; null when saving failed.
+struct checkpoint_saved {
+  std::uint64_t op_number = 0;
+  std::shared_ptr<const std::string> blob;
+  std::string error;
+};
+
+// A checkpoint this replica can hand to others: its op and blob.
+struct served_checkpoint {
+  std::uint64_t op_number = 0;
+  std::shared_ptr<const std::string> blob;
+  std::uint32_t checksum = 0;
 };
 
 // A request the primary accepted but has not yet put into a Prepare (pipeline full).
@@ -129,12 +172,33 @@ struct replica_actor_state {
   failure_detector::time_point view_change_resend_at{};
 
   // --- recovery ---
+  bool blank = false;                   // options.blank, until it has decided (see there)
+  failure_detector::time_point recovery_started{};
+  failure_detector::time_point recovery_notice_at{};
   std::uint64_t nonce = 0;
   std::map<protocol::replica_id, protocol::RecoveryResponse> recovery_responses;
   failure_detector::time_point recovery_resend_at{};
 
   // --- state transfer ---
   failure_detector::time_point get_state_resend_at{};
+
+  // --- checkpoints ---
+  served_checkpoint latest_checkpoint;     // the newest durable one (what GetCheckpoint gets)
+  served_checkpoint previous_checkpoint;   // the one before: a transfer in progress may need it
+  bool checkpoint_in_progress = false;
+  std::uint64_t checkpoint_requested_op = 0; // op of the last checkpoint taken (saved or not)
+  caf::actor checkpoint_writer;            // when checkpoint_in_background
+  // A checkpoint being fetched from `from` (one chunk per request).
+  struct fetch_state {
+    bool active = false;
+    protocol::replica_id from = 0;
+    std::uint64_t op_number = 0;
+    std::uint64_t total_size = 0;
+    std::uint32_t checksum = 0;
+    std::string data;
+    failure_detector::time_point resend_at{};
+    int resends = 0;
+  } fetch;
 
   static inline const char* name = "vr_replica";
 };
@@ -143,9 +207,15 @@ using replica_actor = caf::stateful_actor<replica_actor_state>;
 
 // Spawns with `sys.spawn(replica, n_index, peers, service, options)`. `peers.size()` is the
 // configuration size; peers[replica_number] is never used. `service` must be fresh (empty state)
-// when `options.start_recovering` is set: recovery re-executes the log from op 1.
+// when `options.start_recovering` is set: recovery re-executes the log from op 1 (or from a
+// checkpoint in options.restored, which a recovering replica may use: it is committed state).
 caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
                       std::vector<caf::actor> peers, std::shared_ptr<protocol::service> service,
                       replica_options options);
 
 } // namespace vrdns::actors
+
+// Local-only messages (replica <-> its checkpoint writer, never across nodes): CAF 0.17 refuses
+// at compile time to put a type without inspect() into a message unless it is whitelisted.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vrdns::actors::checkpoint_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vrdns::actors::checkpoint_saved)

@@ -4,28 +4,44 @@
 
 namespace vrdns::actors {
 
-void add_vr_message_types(caf::actor_system_config& cfg) {
+namespace {
+
+// Registers every VR message type with `cfg` when given one; always returns the wire names, so
+// the list of types exists once.
+std::vector<std::string> register_vr_types(caf::actor_system_config* cfg) {
   using namespace vrdns::protocol;
-  cfg.add_message_type<Request>("vrdns.Request");
-  cfg.add_message_type<Prepare>("vrdns.Prepare");
-  cfg.add_message_type<PrepareOk>("vrdns.PrepareOk");
-  cfg.add_message_type<Commit>("vrdns.Commit");
-  cfg.add_message_type<Reply>("vrdns.Reply");
-  cfg.add_message_type<PrimarySuspected>("vrdns.PrimarySuspected");
-  cfg.add_message_type<StartViewChange>("vrdns.StartViewChange");
-  cfg.add_message_type<DoViewChange>("vrdns.DoViewChange");
-  cfg.add_message_type<StartView>("vrdns.StartView");
-  cfg.add_message_type<Recovery>("vrdns.Recovery");
-  cfg.add_message_type<RecoveryResponse>("vrdns.RecoveryResponse");
-  cfg.add_message_type<GetState>("vrdns.GetState");
-  cfg.add_message_type<NewState>("vrdns.NewState");
+  std::vector<std::string> names;
+  auto add = [&]<class T>(const char* name, T*) {
+    names.emplace_back(name);
+    if (cfg)
+      cfg->add_message_type<T>(name);
+  };
+  add("vrdns.Request", static_cast<Request*>(nullptr));
+  add("vrdns.Prepare", static_cast<Prepare*>(nullptr));
+  add("vrdns.PrepareOk", static_cast<PrepareOk*>(nullptr));
+  add("vrdns.Commit", static_cast<Commit*>(nullptr));
+  add("vrdns.Reply", static_cast<Reply*>(nullptr));
+  add("vrdns.PrimarySuspected", static_cast<PrimarySuspected*>(nullptr));
+  add("vrdns.StartViewChange", static_cast<StartViewChange*>(nullptr));
+  add("vrdns.DoViewChange", static_cast<DoViewChange*>(nullptr));
+  add("vrdns.StartView", static_cast<StartView*>(nullptr));
+  add("vrdns.Recovery", static_cast<Recovery*>(nullptr));
+  add("vrdns.RecoveryResponse", static_cast<RecoveryResponse*>(nullptr));
+  add("vrdns.GetState", static_cast<GetState*>(nullptr));
+  add("vrdns.NewState", static_cast<NewState*>(nullptr));
+  add("vrdns.GetCheckpoint", static_cast<GetCheckpoint*>(nullptr));
+  add("vrdns.CheckpointChunk", static_cast<CheckpointChunk*>(nullptr));
+  return names;
+}
+
+} // namespace
+
+void add_vr_message_types(caf::actor_system_config& cfg) {
+  register_vr_types(&cfg);
 }
 
 const std::vector<std::string>& vr_message_type_names() {
-  static const std::vector<std::string> names{
-    "vrdns.Request",   "vrdns.Prepare",  "vrdns.PrepareOk",        "vrdns.Commit",
-    "vrdns.Reply",     "vrdns.StartViewChange", "vrdns.DoViewChange", "vrdns.StartView",
-    "vrdns.Recovery",  "vrdns.RecoveryResponse", "vrdns.GetState",   "vrdns.NewState", "vrdns.PrimarySuspected"};
+  static const std::vector<std::string> names = register_vr_types(nullptr);
   return names;
 }
 

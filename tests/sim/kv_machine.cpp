@@ -1,6 +1,7 @@
 #include "tests/sim/kv_machine.hpp"
 
 #include <sstream>
+#include <stdexcept>
 
 namespace vrdns::sim {
 
@@ -21,20 +22,45 @@ std::string kv_machine::execute(const std::string& op) {
   return "error: unknown op";
 }
 
-// Format: one "key value" per line. Keys and values never contain blanks (the simulator's ops).
-std::string kv_machine::snapshot() const {
-  std::string out;
-  for (const auto& [k, v] : data_)
-    out += k + " " + v + "\n";
-  return out;
+namespace {
+
+// One item per line; keys, values and ops never contain a newline (the simulator's ops).
+struct frozen_kv final : protocol::frozen_service {
+  std::map<std::string, std::string> data;
+  std::set<std::string> executed;
+  std::vector<protocol::snapshot_part> parts() const override {
+    std::string d, e;
+    for (const auto& [k, v] : data)
+      d += k + " " + v + "\n";
+    for (const auto& op : executed)
+      e += op + "\n";
+    return {{"data", d}, {"executed", e}};
+  }
+};
+
+} // namespace
+
+std::shared_ptr<const protocol::frozen_service> kv_machine::freeze() const {
+  auto f = std::make_shared<frozen_kv>();
+  f->data = data_;
+  f->executed = executed_;
+  return f;
 }
 
-void kv_machine::restore(const std::string& snapshot) {
-  data_.clear();
-  std::istringstream in(snapshot);
+void kv_machine::restore(const std::vector<protocol::snapshot_part>& parts) {
+  if (parts.size() != 2 || parts[0].name != "data" || parts[1].name != "executed")
+    throw std::invalid_argument("kv_machine: expected parts data and executed");
+  std::map<std::string, std::string> data;
+  std::istringstream in(parts[0].bytes);
   std::string k, v;
   while (in >> k >> v)
-    data_[k] = v;
+    data[k] = v;
+  std::set<std::string> executed;
+  std::istringstream ops(parts[1].bytes);
+  for (std::string op; std::getline(ops, op);)
+    executed.insert(op);
+  data_ = std::move(data);
+  executed_ = std::move(executed);
 }
 
 } // namespace vrdns::sim

@@ -18,8 +18,10 @@ namespace vrdns::sim {
 class kv_machine : public protocol::service {
 public:
   std::string execute(const std::string& op) override;
-  std::string snapshot() const override;
-  void restore(const std::string& snapshot) override;
+  // Parts "data" and "executed": the executed ops travel with a checkpoint, so a replica
+  // restored from one still detects an op executed twice.
+  std::shared_ptr<const protocol::frozen_service> freeze() const override;
+  void restore(const std::vector<protocol::snapshot_part>& parts) override;
 
   // First op that was executed twice on this machine ("" if none).
   const std::string& duplicate() const { return duplicate_; }

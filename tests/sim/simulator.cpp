@@ -106,6 +106,11 @@ void cluster::spawn_replica(std::size_t i, bool recovering) {
   ro.unsafe_reply_before_commit = opt_.unsafe_reply_before_commit;
   ro.unsafe_paper_state_transfer = opt_.unsafe_paper_state_transfer;
   ro.pre_vote = opt_.pre_vote;
+  ro.checkpoint_interval = opt_.checkpoint_interval;
+  ro.log_margin = opt_.log_margin;
+  ro.checkpoint_chunk = opt_.checkpoint_chunk;
+  ro.checkpoint_in_background = false;   // deterministic: the writer runs inline
+  ro.on_change = [this, i](const protocol::replica_state& vr) { learn_commits(i, vr); };
   ro.on_violation = [this](const std::string& m) { violations_.push_back(m); };
   if (opt_.durable) {
     // A restart resumes from what its disk kept; a replica with nothing saved never sent
@@ -121,9 +126,12 @@ void cluster::spawn_replica(std::size_t i, bool recovering) {
     }
     store.value->keep_alive(disks_[i]);
     ro.persistence = std::move(store.value);
-    ro.start_recovering = restored && restored->view.status == replica_status::recovering;
-    if (restored && !ro.start_recovering)
-      ro.restored = std::move(restored);
+    // What the disk says decides, as in the real node: a saved status of recovering recovers,
+    // other saved state resumes, and an empty disk (a replica that never saved anything, also at
+    // the very start) is blank and asks the others whether the cluster is new.
+    ro.start_recovering = false;
+    ro.blank = !restored;
+    ro.restored = std::move(restored);
   }
   std::vector<caf::actor> peers(links_[i].begin(), links_[i].begin() + opt_.replicas);
   nodes_[i] = sys_->spawn(actors::replica, static_cast<protocol::replica_id>(i), peers,
@@ -217,6 +225,8 @@ void cluster::deliver(std::size_t index) {
     return;
   }
   // Sent "from" the reverse link, so an answer to current_sender() crosses the network too.
+  if (e.msg.match_elements<protocol::CheckpointChunk>())
+    ++stats_.checkpoint_chunks;
   caf::send_as(links_[e.to][e.from], nodes_[e.to], std::move(e.msg));
   ++stats_.delivered;
   settle();
@@ -311,6 +321,12 @@ void cluster::crash(std::size_t i) {
     }
   }
   ++stats_.crashes;
+}
+
+void cluster::wipe_disk(std::size_t i) {
+  if (!opt_.durable || !down_[i])
+    throw std::logic_error("wipe_disk: only the disk of a crashed replica in durable mode");
+  disks_[i] = std::make_shared<storage::memory_disk>();
 }
 
 void cluster::restart(std::size_t i) {
@@ -432,7 +448,7 @@ void cluster::observe_wire() {
       const auto& sv = m.get_as<StartView>(0);
       must_be_primary(sv.view_number, env);
       for (std::size_t i = 0; i < sv.log.size(); ++i)
-        claim(sv.view_number, i + 1, sv.log[i], env);
+        claim(sv.view_number, sv.log_start + i + 1, sv.log[i], env);
     } else if (m.match_elements<Commit>()) {
       must_be_primary(m.get_as<Commit>(0).view_number, env);
     } else if (m.match_elements<NewState>()) {
@@ -443,7 +459,7 @@ void cluster::observe_wire() {
       const auto& r = m.get_as<RecoveryResponse>(0);
       if (r.from_primary)
         for (std::size_t i = 0; i < r.log.size(); ++i)
-          claim(r.view_number, i + 1, r.log[i], env);
+          claim(r.view_number, r.log_start + i + 1, r.log[i], env);
     }
   }
 }
@@ -471,13 +487,26 @@ std::optional<std::string> cluster::check_safety() {
       fail("inv5 " + who + " executed twice: '" + machines_[i]->duplicate() + "'");
       break;
     }
-    if (vr.status != replica_status::normal || vr.awaiting_state)
-      continue;
+    learn_commits(i, vr);
+  }
+  stats_.committed = committed_.size();
+  return failure_;
+}
+
+// Invariants 1 and 2 for one replica. Also called from the replica's on_change, i.e. after every
+// handler that moved its commit_number, so no committed entry escapes the check by being cut
+// from every log (checkpoints) before the next step's check_safety.
+void cluster::learn_commits(std::size_t i, const protocol::replica_state& vr) {
+  if (failure_ || vr.status != replica_status::normal || vr.awaiting_state)
+    return;
+  auto who = "replica " + std::to_string(i) + " (view " + std::to_string(vr.view_number) + ")";
+  {
     auto& c = checked_[i];
-    if (c.epoch != vr.log_epoch || c.who != st)
-      c = checked{vr.log_epoch, 0, st};
+    if (c.epoch != vr.log_epoch || c.who != &vr)
+      c = checked{vr.log_epoch, 0, &vr};
     // Invariant 1: what a replica considers committed is what everybody considers committed.
-    for (auto k = c.upto + 1; k <= vr.commit_number; ++k) {
+    // Ops up to log_start are in a checkpoint (the kv machine's duplicate check covers them).
+    for (auto k = std::max(c.upto, vr.log_start) + 1; k <= vr.commit_number; ++k) {
       if (k <= committed_.size()) {
         if (!(vr.entry(k) == committed_[k - 1])) {
           fail("inv1 " + who + " committed " + entry_text(vr.entry(k)) + " at op "
@@ -485,9 +514,13 @@ std::optional<std::string> cluster::check_safety() {
                + " was committed there");
           break;
         }
-      } else {
+      } else if (k == committed_.size() + 1) {
         committed_.push_back(vr.entry(k));
         committed_view_.push_back(vr.view_number);
+      } else {
+        fail("checker: op " + std::to_string(k) + " committed by " + who
+             + " but ops before it were never seen committed");
+        break;
       }
     }
     c.upto = std::max(c.upto, vr.commit_number);
@@ -497,15 +530,13 @@ std::optional<std::string> cluster::check_safety() {
       while (!failure_ && c.primary_upto < committed_.size()
              && committed_view_[c.primary_upto] <= vr.view_number) {
         auto k = c.primary_upto + 1;
-        if (k > vr.op_number || !(vr.entry(k) == committed_[k - 1]))
+        if (k > vr.log_start && (k > vr.op_number || !(vr.entry(k) == committed_[k - 1])))
           fail("inv2 committed op " + std::to_string(k) + " " + entry_text(committed_[k - 1])
                + " is missing from the log of " + who);
         ++c.primary_upto;
       }
     }
   }
-  stats_.committed = committed_.size();
-  return failure_;
 }
 
 std::optional<std::string> cluster::check_history() const {
@@ -791,6 +822,9 @@ std::string replay_command(const sim_options& opt) {
     cmd += " --unsafe-paper-state-transfer";
   if (!opt.pre_vote)
     cmd += " --no-pre-vote";
+  if (opt.checkpoint_interval)
+    cmd += " --checkpoint-interval " + std::to_string(opt.checkpoint_interval) + " --log-margin "
+           + std::to_string(opt.log_margin);
   return cmd + " --trace";
 }
 

@@ -73,6 +73,12 @@ struct sim_options {
   // replica crashes together (a power cut).
   bool durable = false;
   double crash_all = 0.0;
+  // Checkpoints every this many executed ops (0: none), keeping log_margin entries before each.
+  // Small values make lagging and restarted replicas fetch checkpoints (CheckpointChunk), and
+  // view changes and recoveries meet logs that start after their own.
+  std::uint64_t checkpoint_interval = 0;
+  std::uint64_t log_margin = 0;
+  std::size_t checkpoint_chunk = 64;   // bytes: tiny, so a transfer takes many chunks
   bool trace = false; // print every step to stderr
 };
 
@@ -88,6 +94,7 @@ struct sim_stats {
   std::size_t crashes = 0;
   std::size_t restarts = 0;
   std::size_t corruptions = 0;   // durable mode: bits flipped in a crashed replica's log
+  std::size_t checkpoint_chunks = 0;   // CheckpointChunk messages delivered
   std::size_t max_view = 0;
   std::size_t committed = 0;
   std::size_t completed_ops = 0;
@@ -142,6 +149,8 @@ public:
   bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds bound);
   void crash(std::size_t replica);
   void restart(std::size_t replica);
+  // Durable mode: a crashed replica's disk is replaced by an empty one (a new host).
+  void wipe_disk(std::size_t replica);
   // Scripted adversary: every envelope it returns true for is lost on delivery (nullptr: none).
   void set_filter(std::function<bool(const envelope&)> lose) { filter_ = std::move(lose); }
   void set_link(std::size_t from, std::size_t to, bool up);
@@ -217,6 +226,7 @@ private:
   std::vector<std::uint64_t> committed_view_;   // view of the first replica seen committing it
   // Per replica: how far its log was already compared with committed_ (reset when entries are
   // replaced: new log_epoch or new incarnation).
+  void learn_commits(std::size_t i, const protocol::replica_state& vr);
   struct checked {
     std::uint64_t epoch = ~0ull;
     std::uint64_t upto = 0;

@@ -262,3 +262,118 @@ BOOST_AUTO_TEST_CASE(paper_state_transfer_loses_committed_op_and_checker_sees_it
   BOOST_TEST_MESSAGE("caught: " << violation.value_or("nothing"));
   BOOST_TEST(!x_survived);
 }
+
+// --- issue #5: blank disks and checkpoints -------------------------------------------------
+
+namespace {
+
+sim_options durable_options(std::size_t replicas) {
+  auto opt = options(replicas);
+  opt.durable = true;
+  return opt;
+}
+
+void commit_puts(cluster& c, int count, const std::string& key) {
+  for (int i = 0; i < count; ++i) {
+    auto idx = c.submit(std::size_t(i) % 2, true, key);
+    BOOST_REQUIRE(c.run_until([&] { return answered(c, idx); }, 5000ms));
+  }
+}
+
+} // namespace
+
+// Every replica of a new cluster starts blank: none starts alone. Replica 2 is unreachable, so
+// 0 and 1 cannot tell a new cluster from one whose disks were wiped, and wait.
+BOOST_AUTO_TEST_CASE(blank_replicas_start_a_new_cluster_only_when_all_answer) {
+  cluster c(durable_options(3));
+  c.isolate(2);
+  c.run_until([] { return false; }, 1000ms);
+  for (std::size_t i = 0; i < 3; ++i)
+    BOOST_TEST((c.state(i)->status == replica_status::recovering));
+  c.heal();
+  BOOST_REQUIRE(c.run_until([&] {
+    return c.state(0)->status == replica_status::normal
+           && c.state(1)->status == replica_status::normal
+           && c.state(2)->status == replica_status::normal;
+  }, 2000ms));
+  BOOST_TEST(c.state(0)->view_number == 0u);
+  commit_puts(c, 3, "a");
+  require_safe(c);
+}
+
+// A replaced host (empty disk) of a cluster with history must recover (§4.3), not start a new
+// cluster of its own in view 0: it may have acknowledged ops before the wipe.
+BOOST_AUTO_TEST_CASE(wiped_disk_recovers_instead_of_starting_fresh) {
+  cluster c(durable_options(3));
+  commit_puts(c, 5, "b");
+  c.crash(2);
+  c.wipe_disk(2);
+  c.restart(2);
+  BOOST_REQUIRE(c.run_until([&] {
+    auto* s = c.state(2);
+    return s->status == replica_status::normal && s->commit_number >= c.committed().size();
+  }, 3000ms));
+  BOOST_TEST(c.machine(2).data() == c.machine(0).data());
+  require_safe(c);
+}
+
+// More than f wiped disks: the blank replicas must never restart the cluster empty (that
+// would lose the committed ops only replica 0 still holds); they stay recovering.
+BOOST_AUTO_TEST_CASE(more_than_f_wiped_disks_never_restart_empty) {
+  cluster c(durable_options(3));
+  commit_puts(c, 4, "c");
+  const auto committed = c.committed().size();
+  c.crash(1);
+  c.crash(2);
+  c.wipe_disk(1);
+  c.wipe_disk(2);
+  c.restart(1);
+  c.restart(2);
+  c.run_until([] { return false; }, 3000ms);
+  BOOST_TEST((c.state(1)->status == replica_status::recovering));
+  BOOST_TEST((c.state(2)->status == replica_status::recovering));
+  BOOST_TEST(c.state(0)->commit_number == committed);
+  require_safe(c);
+}
+
+// A replica cut off while the others checkpoint and cut their logs past its op_number cannot
+// catch up from the log: it fetches a checkpoint (many small chunks) and then the log after it.
+BOOST_AUTO_TEST_CASE(lagging_replica_fetches_a_checkpoint) {
+  auto opt = options(3);
+  opt.checkpoint_interval = 5;
+  opt.log_margin = 0;
+  cluster c(opt);
+  c.isolate(2);
+  commit_puts(c, 20, "d");
+  BOOST_TEST(c.state(0)->log_start >= 15u);
+  BOOST_TEST(c.state(2)->op_number < c.state(0)->log_start);
+  c.heal();
+  BOOST_REQUIRE(c.run_until([&] {
+    auto* s = c.state(2);
+    return s->status == replica_status::normal && s->commit_number >= c.committed().size();
+  }, 3000ms));
+  BOOST_TEST(c.stats().checkpoint_chunks > 1u);
+  BOOST_TEST(c.machine(2).data() == c.machine(0).data());
+  BOOST_TEST(c.state(2)->log_start > 0u);
+  require_safe(c);
+}
+
+// Every replica restarts from its own checkpoint and the log after it, after a whole-cluster
+// crash, and nothing committed is lost.
+BOOST_AUTO_TEST_CASE(whole_cluster_restarts_from_checkpoints) {
+  auto opt = durable_options(3);
+  opt.checkpoint_interval = 4;
+  opt.log_margin = 1;
+  cluster c(opt);
+  commit_puts(c, 15, "e");
+  auto data = c.machine(0).data();
+  for (std::size_t i = 0; i < 3; ++i)
+    c.crash(i);
+  for (std::size_t i = 0; i < 3; ++i)
+    c.restart(i);
+  for (std::size_t i = 0; i < 3; ++i)
+    BOOST_TEST(c.state(i)->log_start > 0u);   // restored from a checkpoint, not from op 1
+  commit_puts(c, 2, "f");
+  BOOST_TEST(c.machine(1).data().at("e") == data.at("e"));
+  require_safe(c);
+}

@@ -5,6 +5,7 @@
 //             [--trace] [--stats] [--unsafe-commit-without-quorum] [--unsafe-paper-state-transfer]
 //             [--unsafe-reply-before-commit] [--no-pre-vote]
 //             [--durable] [--crash-all P]   (disks that survive crashes; whole-cluster crashes)
+//             [--checkpoint-interval N] [--log-margin M]   (checkpoints, log cut, transfers)
 //
 // Prints one line per failing seed (with the command that replays it) and ends with exactly one
 // line "seeds=K failures=F". Exit status 1 if F > 0. With --stats, also one line per passing seed
@@ -25,7 +26,8 @@ int usage() {
                "                 [--drop P] [--duplicate P] [--crash P] [--partition P]\n"
                "                 [--soak SECONDS] [--trace] [--stats] [--unsafe-commit-without-quorum]\n"
                "                 [--unsafe-paper-state-transfer] [--unsafe-reply-before-commit]\n"
-               "                 [--no-pre-vote] [--durable] [--crash-all P]\n";
+               "                 [--no-pre-vote] [--durable] [--crash-all P]\n"
+               "                 [--checkpoint-interval N] [--log-margin M]\n";
   return 2;
 }
 
@@ -54,6 +56,7 @@ struct aggregate {
     sum.crashes += s.crashes;
     sum.restarts += s.restarts;
     sum.corruptions += s.corruptions;
+    sum.checkpoint_chunks += s.checkpoint_chunks;
     sum.max_view = std::max(sum.max_view, s.max_view);
     sum.virtual_ms += s.virtual_ms;
     sum.committed_random_phase += s.committed_random_phase;
@@ -70,7 +73,7 @@ struct aggregate {
         << " duplicated=" << sum.duplicated << " delayed=" << sum.delayed
         << " reordered=" << sum.reordered << " partitions=" << sum.partitions
         << " crashes=" << sum.crashes << " restarts=" << sum.restarts
-        << " corruptions=" << sum.corruptions
+        << " corruptions=" << sum.corruptions << " checkpoint_chunks=" << sum.checkpoint_chunks
         << " | committed=" << sum.committed_random_phase << " commits_per_virtual_s="
         << (sum.virtual_ms > 0 ? sum.committed_random_phase * 1000.0 / sum.virtual_ms : 0)
         << " max_view=" << sum.max_view << " | failovers=" << f.size()
@@ -124,6 +127,10 @@ int main(int argc, char** argv) {
       opt.pre_vote = false;
     else if (a == "--durable")
       opt.durable = true;
+    else if (a == "--checkpoint-interval" && number(v))
+      opt.checkpoint_interval = v;
+    else if (a == "--log-margin" && number(v))
+      opt.log_margin = v;
     else
       return usage();
   }
