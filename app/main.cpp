@@ -148,7 +148,10 @@ int main(int argc, char** argv) {
     if (args.size() != 2) return usage_error(std::string(cmd) + " takes exactly one FILE");
     vrdns::config::NodeConfig cfg;
     try {
-      cfg = vrdns::config::load_config(std::string(args[1]));
+      // Running, the zone files are read only if data_dir holds no checkpoint (ReplicaNode).
+      cfg = vrdns::config::load_config(std::string(args[1]), cmd == "check-config"
+                                                                 ? vrdns::config::ZoneFiles::load
+                                                                 : vrdns::config::ZoneFiles::defer);
     } catch (const std::exception& e) {
       std::cerr << e.what() << std::endl;
       return 1;

@@ -21,9 +21,7 @@
 
 namespace vrdns::app {
 
-dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg) {
-  auto zones = std::make_shared<dns::ZoneSet>();
-  for (const auto& z : cfg.zones) zones->zones.push_back(z.zone);
+dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg, dns::ZoneSetPtr zones) {
   auto s = std::make_shared<dns::ServingState>();
   s->zones = std::move(zones);
   s->identity = cfg.name;

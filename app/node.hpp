@@ -10,7 +10,7 @@ namespace vrdns::app {
 
 /// The serving state a node starts with: its zones, identity and the status line of a fresh
 /// replica (view 0, normal); the replica publishes its real status as soon as it runs.
-dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg);
+dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg, dns::ZoneSetPtr zones);
 
 /// Serves until SIGTERM or SIGINT. Prints the ready line to stdout. Returns the exit code
 /// (0 after a signal, 1 if the sockets cannot be opened).

@@ -21,6 +21,8 @@
 #include "app/observed_service.hpp"
 #include "app/serving_publisher.hpp"
 #include "app/update_path.hpp"
+#include "dns/name.hpp"
+#include "dns/zone.hpp"
 #include "storage/posix_file.hpp"
 #include "storage/replica_store.hpp"
 #include "storage/view_state.hpp"
@@ -85,20 +87,47 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
   if (report.torn_bytes)
     actors::log_line("replica " + std::to_string(me) + ": cut " +
                      std::to_string(report.torn_bytes) + " bytes of a log record torn by a crash");
+  for (const auto& bad : report.corrupt_checkpoints)
+    actors::log_line("replica " + std::to_string(me) + ": checkpoint at op " +
+                     std::to_string(bad.op_number) + " corrupt (" + bad.file + ": " + bad.reason +
+                     "): passed over");
+  if (report.log_gap)
+    actors::log_line("replica " + std::to_string(me) + ": log starts after op " +
+                     std::to_string(report.log_gap->first) + " but the checkpoint ends at op " +
+                     std::to_string(report.log_gap->second) +
+                     ": recovering the missing ops from the other replicas");
   if (report.corruption)
     actors::log_line("replica " + std::to_string(me) + ": log corrupt at op " +
                      std::to_string(report.corruption->op_number) + " (" +
                      report.corruption->reason + "): recovering it from the other replicas");
   // Three ways to start: from our own disk (the normal restart); recovering (VR §4.3) when the
   // disk says we had not finished recovering or lost log entries, or when an earlier run left
-  // its marker but no state (the disk was wiped); or as a new replica of a new cluster.
+  // its marker but no state (the disk was wiped); or blank (nothing at all here): then the
+  // replica asks the others whether the whole cluster is new, and recovers if it is not.
   const bool from_disk = restored && restored->view.status != protocol::replica_status::recovering;
   recovering_ = n > 1 && !from_disk && (restored.has_value() || ran_here_before);
   const uint64_t commit_hint = from_disk ? restored->view.commit_number : 0;
   if (from_disk)
     actors::log_line("replica " + std::to_string(me) + ": restarting from " + cfg.data_dir +
-                     ": view " + std::to_string(restored->view.view_number) + ", " +
-                     std::to_string(restored->log.size()) + " log entries");
+                     ": view " + std::to_string(restored->view.view_number) + ", log ops " +
+                     std::to_string(restored->log_start + 1) + ".." +
+                     std::to_string(restored->log_start + restored->log.size()) +
+                     (restored->latest_checkpoint
+                          ? ", checkpoint at op " +
+                                std::to_string(restored->latest_checkpoint->op_number)
+                          : std::string(", no checkpoint")));
+  // The zone files only seed a brand-new cluster. Restarting from a checkpoint they are not
+  // needed (parsing a big one takes seconds): the configured apexes stand in, as empty zones,
+  // until the replica has restored the checkpoint (answers meanwhile: SERVFAIL).
+  const bool from_checkpoint = restored && restored->latest_checkpoint;
+  auto seed = std::make_shared<dns::ZoneSet>();
+  for (const auto& z : cfg.zones) {
+    if (from_checkpoint) {
+      seed->zones.push_back(dns::ZoneEditor(*dns::name_from_text(z.name)).finish());
+    } else {
+      seed->zones.push_back(config::load_zone(cfg, z));
+    }
+  }
   try {
     // One link per replica, our own included: the vr_clients reach every replica (us too)
     // through them, so they can be spawned before the replica itself.
@@ -118,11 +147,13 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     }
     actors_.insert(actors_.end(), clients.begin(), clients.end());
 
-    auto initial = std::make_shared<dns::ServingState>(*initial_serving_state(cfg));
+    auto initial = std::make_shared<dns::ServingState>(*initial_serving_state(cfg, seed));
     // A restarted replica answers SERVFAIL for its zones until it has recovered (VR §4.3):
     // the zone files are older than what the cluster committed.
-    initial->has_state = !recovering_ && !from_disk;
-    if (recovering_) {
+    // A blank one (n > 1) does not know yet whether the zone files are the cluster's state.
+    const bool blank = n > 1 && !restored && !ran_here_before;
+    initial->has_state = !recovering_ && !from_disk && !blank && !from_checkpoint;
+    if (recovering_ || blank) {
       protocol::replica_state not_yet(n, protocol::replica_id(me));
       not_yet.status = protocol::replica_status::recovering;
       initial->status = status_line(not_yet);
@@ -144,10 +175,17 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     ro.heartbeat = std::chrono::milliseconds(cfg.replication.heartbeat_ms);
     ro.primary_timeout = std::chrono::milliseconds(cfg.replication.primary_timeout_ms);
     ro.seed = random64();
+    ro.checkpoint_interval = cfg.replication.checkpoint_interval;
+    ro.log_margin = cfg.replication.log_margin;
     ro.start_recovering = recovering_;
+    ro.blank = blank;
+    ro.on_notice = [me](const std::string& note) {
+      actors::log_line("replica " + std::to_string(me) + ": " + note);
+    };
     store.value->keep_alive(std::shared_ptr<storage::directory>(std::move(dir.value)));
     ro.persistence = std::move(store.value);
-    if (from_disk) ro.restored = std::move(restored);
+    // Recovering, it still takes its own checkpoint (committed state) and recovers the rest.
+    if (from_disk || recovering_) ro.restored = std::move(restored);
     auto disk_error = std::make_shared<std::string>();   // replica thread only
     ro.on_disk_error = [me, disk_error](const std::string& e) {
       *disk_error = e;
@@ -198,7 +236,10 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     }
     if (n > 1)
       actors::log_line("replica " + std::to_string(me) + ": waiting for peers" +
-                       (recovering_ ? " (recovering: data_dir holds state of an earlier run)" : ""));
+                       (recovering_ ? " (recovering: data_dir holds state of an earlier run)"
+                        : blank     ? " (empty data_dir: a new cluster starts once every "
+                                      "replica answers that it is new too; else it recovers)"
+                                    : ""));
   } catch (...) {
     stop();
     throw;

@@ -208,3 +208,159 @@ make_queries() {
     }
   }' > "$2"
 }
+
+# --- a 3-replica vrdns cluster whose nodes are stopped and restarted one by one -----------------
+# (catchup.sh, restart.sh). VR_DNS[i]: node i's DNS port; VR_PIDS[i]: its PID ("" = down);
+# its config is DIR/node<i>.toml, its data_dir DIR/data<i>, its logs DIR/out<i>, DIR/err<i>.
+VR_DNS=(); VR_PIDS=("" "" ""); VR_DIR=""; VR_BIN=""
+
+# vr_cluster_config BIN DIR ZONE_NAME ZONE_FILE KEY SECRET REPLICATION_TOML: writes the three
+# configs on free ports. REPLICATION_TOML: extra [replication] lines (e.g. checkpoint_interval).
+vr_cluster_config() {
+  local i replicas=""
+  VR_BIN=$1 VR_DIR=$2
+  mkdir -p "$VR_DIR"
+  VR_DNS=()
+  for i in 0 1 2; do
+    VR_DNS+=("$(free_port)")
+    replicas+="${replicas:+, }\"127.0.0.1:$(free_port)\""
+  done
+  for i in 0 1 2; do
+    cat > "$VR_DIR/node$i.toml" <<CONF
+[cluster]
+replicas = [$replicas]
+[node]
+replica = $i
+data_dir = "data$i"
+[dns]
+listen = ["127.0.0.1:${VR_DNS[$i]}"]
+udp_workers = 1
+tcp_workers = 1
+[replication]
+heartbeat_ms = 50
+primary_timeout_ms = 250
+update_timeout_ms = 2000
+$7
+[[zone]]
+name = "$3"
+file = "$4"
+[[key]]
+name = "$5"
+algorithm = "hmac-sha256"
+secret = "$6"
+[update]
+allow = ["$5"]
+CONF
+  done
+}
+
+# vr_start I: starts node I (appending to its logs) and records its PID.
+vr_start() {
+  "$VR_BIN" --config "$VR_DIR/node$1.toml" >>"$VR_DIR/out$1" 2>>"$VR_DIR/err$1" &
+  VR_PIDS[$1]=$!
+  BENCH_PIDS+=("$!")
+}
+
+# vr_kill I: SIGKILL node I (a crash) and reap it.
+vr_kill() {
+  local pid=${VR_PIDS[$1]} keep=() p
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  for p in "${BENCH_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+  BENCH_PIDS=("${keep[@]}")
+  VR_PIDS[$1]=""
+}
+
+# vr_stop I: SIGTERM node I and wait for it to exit.
+vr_stop() { bench_stop "${VR_PIDS[$1]}"; VR_PIDS[$1]=""; }
+
+# dig prints its errors (";; connection refused", "timed out") to stdout, even with +short:
+# those lines are dropped, so an empty result means no answer.
+vr_status() { dig @127.0.0.1 -p "${VR_DNS[$1]}" +short +time=1 +tries=1 CH TXT status.vrdns. 2>/dev/null | grep -v '^;' | tr -d '"'; }
+vr_field() { sed -n "s/.* $2=\\([^ ]*\\).*/\\1/p" <<<" $1"; }
+# vr_serial I ZONE: the SOA serial node I serves; empty while it answers SERVFAIL.
+vr_serial() { dig @127.0.0.1 -p "${VR_DNS[$1]}" +short +time=1 +tries=1 "$2" SOA 2>/dev/null | awk 'NF == 7 {print $3}'; }
+
+# vr_wait_normal SECONDS I...: until every listed node reports status=normal with the same view,
+# op and commit (bounded). Sets VR_STATUS (first node's line). Fails on timeout.
+vr_wait_normal() {
+  local deadline=$((SECONDS + $1)) i s key first ok
+  shift
+  while ((SECONDS < deadline)); do
+    first="" ok=1
+    for i in "$@"; do
+      s=$(vr_status "$i")
+      [ -z "$first" ] && VR_STATUS=$s
+      key="$(vr_field "$s" view) $(vr_field "$s" status) $(vr_field "$s" op) $(vr_field "$s" commit)"
+      [ -z "$first" ] && first=$key
+      [ "$key" = "$first" ] || ok=0
+    done
+    [ "$ok" -eq 1 ] && [ "$(vr_field "$VR_STATUS" status)" = normal ] && return 0
+    sleep 0.05
+  done
+  echo "nodes $* not normal and agreed within the bound: $VR_STATUS" >&2
+  return 1
+}
+
+# vr_primary: the primary's replica number as node 0's (or 1's) status says.
+vr_primary() {
+  local i s
+  for i in 0 1 2; do
+    [ -n "${VR_PIDS[$i]}" ] || continue
+    s=$(vr_status "$i")
+    [ -n "$s" ] && { vr_field "$s" primary; return; }
+  done
+}
+
+# vr_time_to_caught_up I ZONE SECONDS REF: polls (20 ms apart, bounded) until node I reports
+# normal with node REF's op and commit and serves REF's serial for ZONE. Prints the seconds
+# since T0_CATCHUP (an $EPOCHREALTIME the caller set right before starting node I), and, in
+# parentheses, when node I first answered the status query and first reported REF's op.
+vr_time_to_caught_up() {
+  local i=$1 zone=$2 deadline=$((SECONDS + $3)) ref=$4 s r want_serial t_answer="" t_op=""
+  r=$(vr_status "$ref")
+  want_serial=$(vr_serial "$ref" "$zone")
+  while ((SECONDS < deadline)); do
+    s=$(vr_status "$i")
+    [ -z "$t_answer" ] && [ -n "$s" ] && t_answer=$(awk -v a="$T0_CATCHUP" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", b - a}')
+    [ -z "$t_op" ] && [ "$(vr_field "$s" op)" = "$(vr_field "$r" op)" ] &&
+      t_op=$(awk -v a="$T0_CATCHUP" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", b - a}')
+    if [ "$(vr_field "$s" status)" = normal ] && [ "$(vr_field "$s" op)" = "$(vr_field "$r" op)" ] &&
+       [ "$(vr_field "$s" commit)" = "$(vr_field "$r" commit)" ] &&
+       [ "$(vr_serial "$i" "$zone")" = "$want_serial" ]; then
+      awk -v a="$T0_CATCHUP" -v b="$EPOCHREALTIME" -v x="$t_answer" -v o="$t_op" \
+        'BEGIN {printf "%.2f s (first status answer %s s, op %s s)", b - a, x, o}'
+      return 0
+    fi
+    sleep 0.02
+  done
+  echo "node $i did not catch up within $3 s: '$s' (node $ref: '$r', serial $want_serial)" >&2
+  return 1
+}
+
+# vr_wait_checkpoint SECONDS MIN_OP I...: until each listed node's data_dir holds a
+# checkpoint-<op>.meta with op >= MIN_OP (bounded).
+vr_wait_checkpoint() {
+  local deadline=$((SECONDS + $1)) min=$2 i n m
+  shift 2
+  while ((SECONDS < deadline)); do
+    n=0
+    for i in "$@"; do
+      m=$(find "$VR_DIR/data$i" -maxdepth 1 -name 'checkpoint-*.meta' -printf '%f\n' 2>/dev/null | sort | tail -1)
+      m=${m#checkpoint-}; m=${m%.meta}
+      [ -n "$m" ] && ((10#$m >= min)) && n=$((n + 1))
+    done
+    [ "$n" -eq $# ] && return 0
+    sleep 0.1
+  done
+  echo "no checkpoint at op >= $min on nodes $* within the bound" >&2
+  return 1
+}
+
+# make_updates N ZONE FILE PREFIX: a dnsperf -u file of N unique adds PREFIX<i>.ZONE A.
+make_updates() {
+  awk -v n="$1" -v z="$2" -v p="$4" 'BEGIN {
+    for (i = 0; i < n; i++)
+      printf "%s\nadd %s%d 300 A 10.%d.%d.%d\nsend\n", z, p, i, 100 + int(i / 65536) % 100, int(i / 256) % 256, i % 256
+  }' > "$3"
+}

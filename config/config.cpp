@@ -59,9 +59,22 @@ const char* type_name(toml::node_type t) {
 }
 
 /// Walks one parsed document; every check reports through fail() with file, line and key.
+/// Loads the zone file of `z`, the `index`-th [[zone]] of config file `config_file`.
+dns::ZonePtr load_zone_at(const std::string& config_file, std::size_t index,
+                          const ZoneConfig& z) {
+  try {
+    return dns::load_zone_file(z.file, z.name);
+  } catch (const std::exception& e) {
+    // dns::ZoneError's text already starts with "<zone file>:<line>:".
+    throw ConfigError(config_file, z.file_line, "zone[" + std::to_string(index) + "].file",
+                      std::string("zone does not load: ") + e.what());
+  }
+}
+
 class Reader {
  public:
-  Reader(std::string file, const toml::table& root) : file_(std::move(file)), root_(root) {
+  Reader(std::string file, const toml::table& root, ZoneFiles zone_files)
+      : file_(std::move(file)), root_(root), zone_files_(zone_files) {
     base_dir_ = std::filesystem::path(file_).parent_path();
   }
 
@@ -264,7 +277,8 @@ class Reader {
   void read_replication(NodeConfig& c) const {
     if (!root_.get("replication")) return;
     const auto& t = table(root_, "replication", "replication");
-    check_keys(t, "replication", {"heartbeat_ms", "primary_timeout_ms", "update_timeout_ms"});
+    check_keys(t, "replication", {"heartbeat_ms", "primary_timeout_ms", "update_timeout_ms",
+                                  "checkpoint_interval", "log_margin"});
     auto& r = c.replication;
     r.heartbeat_ms =
         uint32_t(integer(t, "heartbeat_ms", "replication.heartbeat_ms", 5, 10000, 50));
@@ -272,6 +286,11 @@ class Reader {
         integer(t, "primary_timeout_ms", "replication.primary_timeout_ms", 20, 60000, 200));
     r.update_timeout_ms = uint32_t(
         integer(t, "update_timeout_ms", "replication.update_timeout_ms", 100, 60000, 2000));
+    r.checkpoint_interval = uint64_t(integer(t, "checkpoint_interval",
+                                             "replication.checkpoint_interval", 100, 100000000,
+                                             20000));
+    r.log_margin =
+        uint64_t(integer(t, "log_margin", "replication.log_margin", 0, 100000000, 10000));
     // A backup must hear at least one heartbeat per timeout, or it suspects a healthy primary.
     if (r.primary_timeout_ms <= r.heartbeat_ms) {
       const toml::node* n = t.get("primary_timeout_ms");
@@ -317,21 +336,18 @@ class Reader {
         fail(name_line, prefix + ".name", "duplicate zone " + z.name);
       z.file = path(string(t, "file", prefix + ".file", std::nullopt));
       std::size_t file_line = line_of(*t.get("file"));
+      z.file_line = file_line;
       std::error_code ec;
       if (!std::filesystem::is_regular_file(z.file, ec))
         fail(file_line, prefix + ".file", "no such file: " + z.file);
-      try {
-        z.zone = dns::load_zone_file(z.file, z.name);
-      } catch (const std::exception& e) {
-        // dns::ZoneError's text already starts with "<zone file>:<line>:".
-        fail(file_line, prefix + ".file", std::string("zone does not load: ") + e.what());
-      }
+      if (zone_files_ == ZoneFiles::load) z.zone = load_zone_at(file_, i, z);
       c.zones.push_back(std::move(z));
     }
   }
 
   std::string file_;
   const toml::table& root_;
+  ZoneFiles zone_files_;
   std::filesystem::path base_dir_;
 };
 
@@ -344,22 +360,29 @@ ConfigError::ConfigError(const std::string& file_, std::size_t line_, const std:
       line(line_),
       key(key_) {}
 
-NodeConfig parse_config(std::string_view text, const std::string& path) {
+NodeConfig parse_config(std::string_view text, const std::string& path, ZoneFiles zone_files) {
   toml::table root;
   try {
     root = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     throw ConfigError(path, e.source().begin.line, "syntax", std::string(e.description()));
   }
-  return Reader(path, root).read();
+  return Reader(path, root, zone_files).read();
 }
 
-NodeConfig load_config(const std::string& path) {
+dns::ZonePtr load_zone(const NodeConfig& cfg, const ZoneConfig& z) {
+  if (z.zone) return z.zone;
+  std::size_t index = 0;
+  while (index < cfg.zones.size() && &cfg.zones[index] != &z) ++index;
+  return load_zone_at(cfg.path, index, z);
+}
+
+NodeConfig load_config(const std::string& path, ZoneFiles zone_files) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path, 0, "", std::string("cannot open: ") + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
-  return parse_config(ss.str(), path);
+  return parse_config(ss.str(), path, zone_files);
 }
 
 

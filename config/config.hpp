@@ -32,6 +32,10 @@
 //                                         change starts once f+1 replicas doubt the primary
 //   update_timeout_ms = 2000              optional, 100..60000: an UPDATE not committed by then
 //                                         is answered SERVFAIL
+//   checkpoint_interval = 20000           optional, 100..100000000: a checkpoint (master files in
+//                                         data_dir) every this many committed UPDATEs
+//   log_margin = 10000                    optional, 0..100000000: log entries kept before the
+//                                         latest checkpoint, for replicas that lag a little
 //
 // Relative paths (zone files, data_dir) are relative to the directory of the config file.
 // Every error is a ConfigError whose what() is one line: "<file>:<line>: <key>: <problem>".
@@ -60,7 +64,8 @@ struct ConfigError : std::runtime_error {
 struct ZoneConfig {
   std::string name;   ///< presentation form with trailing dot, as configured
   std::string file;   ///< resolved path
-  dns::ZonePtr zone;  ///< loaded and validated
+  dns::ZonePtr zone;  ///< loaded and validated; null when loading was deferred
+  std::size_t file_line = 0;   ///< where `file` is set, for errors of a deferred load
 };
 
 struct TsigKey {
@@ -82,6 +87,8 @@ struct ReplicationConfig {
   uint32_t heartbeat_ms = 50;
   uint32_t primary_timeout_ms = 200;   ///< + the detector's jitter: failover under 300 ms
   uint32_t update_timeout_ms = 2000;
+  uint64_t checkpoint_interval = 20000;
+  uint64_t log_margin = 10000;
 };
 
 struct NodeConfig {
@@ -97,11 +104,22 @@ struct NodeConfig {
   std::vector<std::string> update_allow;   ///< key names, normalised like TsigKey::name
 };
 
-/// Reads, validates and loads (zone files included) a node configuration. Throws ConfigError.
-NodeConfig load_config(const std::string& path);
+/// Whether load_config parses the zone files. A node restarting from a checkpoint in its
+/// data_dir does not need them (they only seed a brand-new cluster), and a 1M-record file takes
+/// seconds: it defers, and loads them with load_zone() only when they are needed.
+enum class ZoneFiles { load, defer };
+
+/// Reads, validates and loads (zone files included, unless deferred: then they are only checked
+/// to exist) a node configuration. Throws ConfigError.
+NodeConfig load_config(const std::string& path, ZoneFiles zone_files = ZoneFiles::load);
 
 /// Same, from text; `path` names it in errors and its directory anchors relative paths.
-NodeConfig parse_config(std::string_view text, const std::string& path);
+NodeConfig parse_config(std::string_view text, const std::string& path,
+                        ZoneFiles zone_files = ZoneFiles::load);
+
+/// The zone of `z` (loaded now if it was deferred). Throws ConfigError naming the config file,
+/// the line of the zone's `file` key and the zone file's own error.
+dns::ZonePtr load_zone(const NodeConfig& cfg, const ZoneConfig& z);
 
 
 }  // namespace vrdns::config

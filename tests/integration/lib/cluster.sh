@@ -23,6 +23,10 @@ FAILURES=0
 # default: the test machine is shared, and a loaded one must not see spurious view changes.
 HEARTBEAT_MS=50
 PRIMARY_TIMEOUT_MS=500
+# Optional [replication] keys of the configs written below; empty = the node's default. The
+# durability tests set small values so that checkpoints and log cuts happen within seconds.
+CHECKPOINT_INTERVAL=""
+LOG_MARGIN=""
 
 fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
 pass() { echo "ok: $*"; }
@@ -81,6 +85,8 @@ udp_workers = 1
 heartbeat_ms = $HEARTBEAT_MS
 primary_timeout_ms = $PRIMARY_TIMEOUT_MS
 update_timeout_ms = $update_timeout
+${CHECKPOINT_INTERVAL:+checkpoint_interval = $CHECKPOINT_INTERVAL}
+${LOG_MARGIN:+log_margin = $LOG_MARGIN}
 [[zone]]
 name = "example.test."
 file = "$ZONE"
@@ -121,6 +127,32 @@ start_node() {
   [ "$line" = "vrdns: replica $i serving 1 zone(s) on ${DNS_ADDR[$i]}:${DNS_PORT[$i]} (udp+tcp)" ] ||
     fail "ready line of node $i: '$line'"
   return 0
+}
+
+# start_cluster <update_timeout_ms>: writes the configs of three nodes on 127.0.0.1 (fresh
+# data_dirs and logs) and starts them; on a port clash (another program took one of the six
+# ports) it tries other ports, at most 5 times. Exits the script if no cluster came up. The
+# ports lie below Linux's ephemeral range (32768..60999), so that the clients' own sockets
+# cannot take a node's port while that node is down for a restart.
+start_cluster() {
+  local update_timeout=$1 base replicas ok i
+  for _ in 1 2 3 4 5; do
+    base=$((20000 + RANDOM % 12000))
+    replicas="\"127.0.0.1:$((base + 3))\", \"127.0.0.1:$((base + 4))\", \"127.0.0.1:$((base + 5))\""
+    ok=1
+    for i in 0 1 2; do
+      DNS_ADDR[i]=127.0.0.1
+      DNS_PORT[i]=$((base + i))
+      write_node_config "$i" "$replicas" "$update_timeout"
+      rm -rf "$TMP/data$i" "$TMP/err$i"
+      start_node "$i" || { ok=0; break; }
+    done
+    [ "$ok" -eq 1 ] && return 0
+    kill_running_nodes
+    grep -q "cannot bind" "$TMP"/err* || { echo "FAIL: vrdns did not start"; cat "$TMP"/err*; exit 1; }
+  done
+  echo "FAIL: no free ports after 5 attempts"
+  exit 1
 }
 
 # kill_node <i>: SIGKILL, reaped at once (a crash, not a shutdown).
