@@ -694,6 +694,10 @@ void on_new_state(self_ptr self, const NewState& ns) {
   vr.advance_commit(ns.commit_number);
   execute_committed(self);
   ack_primary(self);
+  // The primary has more than fit in one NewState: ask for the next part now, not at the next
+  // heartbeat (catching up 20,000 entries took 80 heartbeats, 4 s, that way).
+  if (ns.op_number > vr.op_number)
+    send_get_state(self, vr.op_number);
 }
 
 // ---------------------------------------------------------------- view change (§4.2)
