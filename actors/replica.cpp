@@ -443,6 +443,7 @@ void send_commit(self_ptr self) {
 }
 
 bool flush_pending(self_ptr self);
+void ack_primary(self_ptr self);
 
 void commit_up_to(self_ptr self, std::uint64_t k) {
   auto& st = self->state;
@@ -522,6 +523,35 @@ bool request_in_progress(const replica_actor_state& st, const Request& r) {
   return false;
 }
 
+// Group commit across messages. Saving (an fsync) blocks the replica for about a millisecond,
+// during which Requests and Prepares queue up in its mailbox; handled one by one, each would
+// pay its own fsync and its own Prepare or PrepareOk. Instead the handlers only append, and a
+// message to ourselves, queued behind everything that arrived meanwhile, saves once and sends
+// once: one Prepare carries every request that arrived during the last fsync, one PrepareOk
+// acknowledges every Prepare.
+void schedule_flush(self_ptr self) {
+  auto& st = self->state;
+  if (st.flush_scheduled)
+    return;
+  st.flush_scheduled = true;
+  self->send(self, vr_flush_atom::value);
+}
+
+void on_flush(self_ptr self) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  st.flush_scheduled = false;
+  if (vr.status != replica_status::normal || vr.awaiting_state) {
+    st.ack_owed = false;
+    return;   // a view change or state transfer began meanwhile: nothing of this view to send
+  }
+  if (vr.is_primary())
+    flush_pending(self);
+  else if (st.ack_owed)
+    ack_primary(self);
+  st.ack_owed = false;
+}
+
 void on_request(self_ptr self, const Request& r) {
   auto& st = self->state;
   auto& vr = st.vr;
@@ -544,7 +574,7 @@ void on_request(self_ptr self, const Request& r) {
   if (request_in_progress(st, r))
     return; // already in the log or queued: the Reply follows the commit
   st.pending.push_back({log_entry{r.client_id, r.request_number, r.op}});
-  flush_pending(self);
+  schedule_flush(self);
 }
 
 void on_prepare_ok(self_ptr self, const PrepareOk& m) {
@@ -648,7 +678,8 @@ void on_prepare(self_ptr self, const Prepare& p) {
   }
   vr.advance_commit(p.commit_number);
   execute_committed(self);
-  ack_primary(self);
+  self->state.ack_owed = true;   // one save and one PrepareOk for every Prepare queued now
+  schedule_flush(self);
 }
 
 void on_commit(self_ptr self, const Commit& c) {
@@ -1211,6 +1242,7 @@ caf::behavior normal_behavior(self_ptr self) {
     [=](const GetCheckpoint& m) { guarded(self, [&] { on_get_checkpoint(self, m); }); },
     [=](const CheckpointChunk& m) { guarded(self, [&] { on_checkpoint_chunk(self, m); }); },
     [=](const checkpoint_saved& m) { guarded(self, [&] { on_checkpoint_saved(self, m); }); },
+    [=](vr_flush_atom) { guarded(self, [&] { on_flush(self); }); },
   };
 }
 
@@ -1224,6 +1256,7 @@ caf::behavior view_change_behavior(self_ptr self) {
     [=](const DoViewChange& m) { guarded(self, [&] { on_do_view_change(self, m); }); },
     [=](const StartView& m) { guarded(self, [&] { on_start_view(self, m); }); },
     [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
+    [=](vr_flush_atom) { guarded(self, [&] { on_flush(self); }); },
     [=](const GetCheckpoint& m) { guarded(self, [&] { on_get_checkpoint(self, m); }); },
     [=](const CheckpointChunk& m) { guarded(self, [&] { on_checkpoint_chunk(self, m); }); },
     [=](const checkpoint_saved& m) { guarded(self, [&] { on_checkpoint_saved(self, m); }); },
@@ -1236,6 +1269,7 @@ caf::behavior recovering_behavior(self_ptr self) {
   return {
     [=](const RecoveryResponse& m) { guarded(self, [&] { on_recovery_response(self, m); }); },
     [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
+    [=](vr_flush_atom) { guarded(self, [&] { on_flush(self); }); },
     // Answered only while blank (on_recovery): lets blank replicas find each other.
     [=](const Recovery& m) { guarded(self, [&] { on_recovery(self, m); }); },
     // Only checkpoints: committed state, which a recovering replica may take (it promises

@@ -33,6 +33,9 @@ namespace vrdns::actors {
 
 // Periodic timer of a replica; the payload is the timer generation (stack-notes §2.4).
 using vr_tick_atom = caf::atom_constant<caf::atom("vr_tick")>;
+// Sent by the replica to itself: "the messages queued before this one are handled, now save and
+// send" (group commit, see replica.cpp schedule_flush).
+using vr_flush_atom = caf::atom_constant<caf::atom("vr_flush")>;
 
 struct replica_options {
   std::size_t pipeline_max = 8;    // Prepares in flight before requests wait in `pending`
@@ -149,6 +152,8 @@ struct replica_actor_state {
   std::pair<std::uint64_t, failure_detector::time_point> said_suspected{~std::uint64_t{0}, {}};
   std::mt19937_64 rng{0};
   std::uint64_t tick_generation = 0;
+  bool flush_scheduled = false;   // a vr_flush_atom is in our mailbox
+  bool ack_owed = false;          // a backup appended entries it has not acknowledged yet
   bool violated = false;
   protocol::durable_view saved_view;   // what make_durable last saved
   std::string disk_error;              // non-empty while the disk refuses writes
