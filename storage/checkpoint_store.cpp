@@ -2,6 +2,7 @@
 
 #include "common/crc32c.hpp"
 #include "storage/little_endian.hpp"
+#include "storage/op_file_name.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -19,7 +20,6 @@ constexpr std::uint32_t meta_version = 1;
 constexpr std::size_t meta_header_size = 4 + 4 + 8 + 8 + 4;   // magic .. part_count
 constexpr std::size_t meta_min_part_size = 2 + 1 + 8 + 4;     // a one-character name
 constexpr std::string_view name_prefix = "checkpoint-";
-constexpr std::size_t op_digits = 20;
 constexpr std::string_view temp_suffix = ".tmp";
 
 void append_le(std::string& out, std::uint64_t v, int bytes) {
@@ -36,17 +36,7 @@ std::optional<std::uint64_t> checkpoint_file_op(const std::string& name) {
     return std::nullopt;
   if (name[digits_end] != '.' && name[digits_end] != '-')
     return std::nullopt;
-  std::uint64_t op = 0;
-  for (std::size_t i = name_prefix.size(); i < digits_end; ++i) {
-    const char c = name[i];
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    const auto d = static_cast<std::uint64_t>(c - '0');
-    if (op > (UINT64_MAX - d) / 10)
-      return std::nullopt;
-    op = op * 10 + d;
-  }
-  return op;
+  return parse_op_digits(std::string_view(name).substr(name_prefix.size(), op_digits));
 }
 
 bool is_meta_file(const std::string& name) {

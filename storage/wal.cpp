@@ -1,5 +1,6 @@
 #include "storage/wal.hpp"
 
+#include "storage/op_file_name.hpp"
 #include "storage/wal_record.hpp"
 
 #include <algorithm>
@@ -16,21 +17,11 @@ namespace {
 // "wal-reset-<op>" (the first op of a log being reset).
 std::optional<std::uint64_t> parse_numbered_name(const std::string& name, std::string_view prefix,
                                                  std::string_view suffix) {
-  constexpr std::size_t digits = 20;
-  if (name.size() != prefix.size() + digits + suffix.size() || name.compare(0, prefix.size(), prefix) != 0
-      || name.compare(prefix.size() + digits, suffix.size(), suffix) != 0)
+  if (name.size() != prefix.size() + op_digits + suffix.size()
+      || name.compare(0, prefix.size(), prefix) != 0
+      || name.compare(prefix.size() + op_digits, suffix.size(), suffix) != 0)
     return std::nullopt;
-  std::uint64_t op = 0;
-  for (std::size_t i = prefix.size(); i < prefix.size() + digits; ++i) {
-    const char c = name[i];
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    const auto d = static_cast<std::uint64_t>(c - '0');
-    if (op > (UINT64_MAX - d) / 10)
-      return std::nullopt;
-    op = op * 10 + d;
-  }
-  return op;
+  return parse_op_digits(std::string_view(name).substr(prefix.size(), op_digits));
 }
 
 std::optional<std::uint64_t> parse_segment_name(const std::string& name) {
