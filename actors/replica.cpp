@@ -340,8 +340,11 @@ void request_next_chunk(self_ptr self) {
 // Our log does not reach back to where `from`'s starts: fetch its checkpoint (one at a time).
 void fetch_checkpoint(self_ptr self, replica_id from) {
   auto& st = self->state;
-  if (st.fetch.active || from >= st.peers.size() || from == st.vr.replica_number)
+  if (from >= st.peers.size() || from == st.vr.replica_number
+      || (st.fetch.active && st.fetch.from == from))
     return;
+  // A fetch from another replica (perhaps one that has gone away) gives way: whoever asks now
+  // needs this sender's checkpoint, e.g. a new primary the chosen DoViewChange's.
   st.fetch = {};
   st.fetch.active = true;
   st.fetch.from = from;
@@ -552,11 +555,23 @@ void on_flush(self_ptr self) {
   st.ack_owed = false;
 }
 
+// A durable cluster that has never had an entry: replicas with empty disks may still be
+// deciding whether it is new (new_cluster). Without disks there are no blank replicas.
+bool new_cluster_not_started(const replica_actor_state& st) {
+  return st.opt.persistence && st.vr.view_number == 0 && st.vr.op_number == 0;
+}
+
 void on_request(self_ptr self, const Request& r) {
   auto& st = self->state;
   auto& vr = st.vr;
   // Backups and a primary still waiting for its state drop requests: the client resends to all.
   if (!vr.is_primary() || vr.awaiting_state)
+    return;
+  // A brand-new cluster: the first entry makes replicas that are still blank recover instead of
+  // start (new_cluster), and recovery needs f+1 replicas with state besides the asker. So the
+  // first entry waits until f backups have said that they started too (a PrepareOk for op 0,
+  // on_commit); until then the blank ones can still see an empty log and start.
+  if (new_cluster_not_started(st) && st.backups_started.size() < vr.f())
     return;
   if (auto sender = caf::actor_cast<caf::actor>(self->current_sender()))
     st.reply_to[r.client_id] = sender;
@@ -584,6 +599,8 @@ void on_prepare_ok(self_ptr self, const PrepareOk& m) {
       || m.replica >= st.acked.size())
     return; // acknowledgement of another view: it says nothing about this view's log
   st.acked[m.replica] = std::max(st.acked[m.replica], std::min(m.op_number, vr.op_number));
+  if (m.replica != vr.replica_number)
+    st.backups_started.insert(m.replica);
   try_commit(self);
 }
 
@@ -690,6 +707,10 @@ void on_commit(self_ptr self, const Commit& c) {
     send_get_state(self, vr.op_number);
   vr.advance_commit(c.commit_number);
   execute_committed(self);
+  // A new cluster's primary takes no request before f backups have started (on_request): tell
+  // it, with an acknowledgement of nothing, at each heartbeat until the first entry arrives.
+  if (new_cluster_not_started(self->state))
+    ack_primary(self);
 }
 
 void on_new_state(self_ptr self, const NewState& ns) {
@@ -813,7 +834,7 @@ void start_new_view_as_primary(self_ptr self) {
   if (commit > best->op_number)
     throw std::logic_error("chosen log is shorter than a reported commit_number");
   if (vr.commit_number > best->op_number)
-    throw std::logic_error("chosen log is shorter than our own commit_number");
+    return; // a checkpoint we fetched since went past it: let this view time out
   if (!vr.can_adopt(best->log_start)) {
     // The chosen log starts after our committed prefix: take its sender's checkpoint first
     // (after_checkpoint_installed comes back here). The view change may time out meanwhile;
@@ -879,7 +900,7 @@ void on_start_view(self_ptr self, const StartView& sv) {
           && !vr.awaiting_state))
     return; // old or duplicate
   if (vr.commit_number > sv.op_number)
-    throw std::logic_error("StartView log is shorter than our commit_number");
+    return; // stale: a checkpoint we installed since it was sent already covers more
   if (!vr.can_adopt(sv.log_start)) {
     // Its log starts after our committed prefix: join the view as a replica awaiting its state
     // (our log still belongs to last_normal_view) and fetch the primary's checkpoint.
@@ -947,27 +968,20 @@ void on_recovery(self_ptr self, const Recovery& m) {
 }
 
 // A blank replica's question "is this a new cluster?" is settled once every other replica has
-// answered, each blank itself or normal in view 0 with nothing committed. If any replica had
-// state that mattered (a view change happened, or something committed) it says so, and the
-// blank one recovers instead: it may be a wiped disk that promised things. Waiting for all n
+// answered, each blank itself or in view 0 with an empty log. If any replica has history (a
+// view change happened, or any entry) it says so, and the blank one recovers instead: it may be
+// a wiped disk that promised things. Waiting for all n
 // (not a quorum) is what makes this safe: f+1 wiped replicas alone cannot agree to start over
 // while one that kept its state is merely slow.
 bool new_cluster(const replica_actor_state& st) {
   if (st.recovery_responses.size() + 1 < st.vr.configuration_size)
     return false;
-  // Entries at backups of view 0 come from its primary. If that primary answers, it has
-  // committed nothing yet, so no promise can be lost; if it is blank itself (us, or another
-  // replica: wiped, or new), entries elsewhere came from an earlier incarnation of it and may
-  // be committed: recover instead.
-  const auto primary = st.vr.primary_of(0);
-  auto it = st.recovery_responses.find(primary);
-  const bool primary_blank = primary == st.vr.replica_number || it->second.blank;
-  for (const auto& [from, r] : st.recovery_responses) {
-    if (r.blank)
-      continue;
-    if (r.view_number != 0 || r.commit_number != 0 || (primary_blank && r.op_number != 0))
+  // Any entry anywhere may have been acknowledged by an earlier incarnation of ours: a primary's
+  // commit_number cannot vouch against that (a restart resets it, and our old PrepareOk may
+  // still be on its way). So only a cluster without a single entry is new.
+  for (const auto& [from, r] : st.recovery_responses)
+    if (!r.blank && (r.view_number != 0 || r.op_number != 0))
       return false;
-  }
   return true;
 }
 
@@ -1016,6 +1030,8 @@ void on_recovery_response(self_ptr self, const RecoveryResponse& r) {
       || it->second.view_number != latest)
     return; // need the primary of the latest view among the answers
   const auto& p = it->second;
+  if (p.op_number < vr.commit_number)
+    return; // older than a checkpoint we installed since it was sent: wait for a fresh one
   if (!vr.can_adopt(p.log_start)) {
     // The primary's log starts after what we hold (nothing, or our disk's checkpoint): fetch
     // its checkpoint, then ask again (after_checkpoint_installed).

@@ -180,6 +180,9 @@ struct replica_actor_state {
   bool blank = false;                   // options.blank, until it has decided (see there)
   failure_detector::time_point recovery_started{};
   failure_detector::time_point recovery_notice_at{};
+  // A primary of a cluster without entries: the backups that said they started (on_request
+  // waits for f of them before the first entry).
+  std::set<protocol::replica_id> backups_started;
   std::uint64_t nonce = 0;
   std::map<protocol::replica_id, protocol::RecoveryResponse> recovery_responses;
   failure_detector::time_point recovery_resend_at{};
@@ -212,8 +215,8 @@ using replica_actor = caf::stateful_actor<replica_actor_state>;
 
 // Spawns with `sys.spawn(replica, n_index, peers, service, options)`. `peers.size()` is the
 // configuration size; peers[replica_number] is never used. `service` must be fresh (empty state)
-// when `options.start_recovering` is set: recovery re-executes the log from op 1 (or from a
-// checkpoint in options.restored, which a recovering replica may use: it is committed state).
+// when `options.start_recovering` is set: recovery rebuilds it from a checkpoint (its own in
+// options.restored, or one fetched from a peer) and the log after it.
 caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
                       std::vector<caf::actor> peers, std::shared_ptr<protocol::service> service,
                       replica_options options);

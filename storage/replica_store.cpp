@@ -88,6 +88,11 @@ io_result<std::unique_ptr<replica_store>> replica_store::open(
   if (view) {
     r.view = {view->view_number, view->last_normal_view, from_durable(view->status),
               view->commit_number};
+  } else {
+    // A replica writes its view record before anything it acts on, so state without one was
+    // saved by a blank replica that had not finished asking (a fetched checkpoint): it promised
+    // nothing yet, but neither may it resume as a normal replica of view 0. Recover.
+    r.view.status = protocol::replica_status::recovering;
   }
   // Everything up to the checkpoint is committed (a checkpoint holds committed state only).
   const std::uint64_t checkpoint_op = latest ? latest->op_number : 0;

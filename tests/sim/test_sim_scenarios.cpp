@@ -377,3 +377,139 @@ BOOST_AUTO_TEST_CASE(whole_cluster_restarts_from_checkpoints) {
   BOOST_TEST(c.machine(1).data().at("e") == data.at("e"));
   require_safe(c);
 }
+
+// --- found in review: blank disks and stale messages after a checkpoint install -------------
+
+namespace {
+
+bool all_normal(cluster& c) {
+  for (std::size_t i = 0; i < c.replica_count(); ++i)
+    if (!c.state(i) || c.state(i)->status != replica_status::normal)
+      return false;
+  return true;
+}
+
+void require_history(cluster& c) {
+  auto h = c.check_history();
+  BOOST_REQUIRE_MESSAGE(!h, *h);
+}
+
+} // namespace
+
+// Op 1 committed by 0 and 2 only; 2 is wiped, 0 restarts (its commit_number is back to 0). A
+// blank 2 must not take 0's "commit 0" for a new cluster: 0 has an entry 2 may have acked.
+BOOST_AUTO_TEST_CASE(blank_replica_does_not_trust_a_restarted_primarys_commit_number) {
+  cluster c(durable_options(3));
+  BOOST_REQUIRE(c.run_until([&] { return all_normal(c); }, 3000ms));
+  c.set_link(0, 1, false);
+  c.set_link(1, 0, false);
+  commit_puts(c, 1, "x");
+  BOOST_REQUIRE(c.state(1)->op_number == 0u);
+  c.crash(2);
+  c.wipe_disk(2);
+  c.crash(0);
+  c.restart(0);
+  c.set_filter([](const envelope& e) {
+    return e.from == 0 && e.to == 2 && !e.msg.match_elements<RecoveryResponse>();
+  });
+  c.restart(2);
+  // 0 and 1 have state, so 2 recovers (§4.3) from primary 0's log, op 1 included, instead
+  // of starting a new cluster with an empty log.
+  BOOST_REQUIRE(c.run_until([&] { return c.state(2)->status == replica_status::normal; },
+                            2000ms));
+  BOOST_TEST(c.state(2)->op_number >= 1u);
+  c.set_filter(nullptr);
+  c.heal();
+  BOOST_REQUIRE(c.run_until([&] { return all_normal(c); }, 5000ms));
+  c.isolate(0);
+  auto idx = c.submit(1, true, "y");
+  BOOST_REQUIRE(c.run_until([&] { return answered(c, idx); }, 5000ms));
+  require_safe(c);
+  require_history(c);
+  BOOST_TEST(committed_count(c, "put x ") == 1u);
+}
+
+// A blank replica that fetched (and saved) a checkpoint, then crashed before it recovered,
+// must recover again after the restart, not resume as a normal replica of view 0: it forgot
+// the PrepareOk for op 5 it sent before its disk was wiped.
+BOOST_AUTO_TEST_CASE(blank_replica_with_a_fetched_checkpoint_recovers_after_a_crash) {
+  auto opt = durable_options(3);
+  opt.checkpoint_interval = 2;
+  opt.log_margin = 0;
+  cluster c(opt);
+  BOOST_REQUIRE(c.run_until([&] { return all_normal(c); }, 3000ms));
+  commit_puts(c, 4, "a");
+  c.run_until([&] { return c.state(1)->commit_number >= 4; }, 2000ms);
+  c.set_link(0, 1, false);
+  c.set_link(1, 0, false);
+  commit_puts(c, 1, "x");   // op 5, committed by 0 and 2 only
+  c.crash(2);
+  c.wipe_disk(2);
+  c.set_filter([&c](const envelope& e) {
+    return e.to == 2 && e.msg.match_elements<RecoveryResponse>() && c.state(2)
+           && c.state(2)->commit_number > 0;
+  });
+  c.restart(2);
+  BOOST_REQUIRE(c.run_until([&] { return c.state(2) && c.state(2)->commit_number > 0; },
+                            3000ms));
+  c.crash(2);
+  c.set_filter(nullptr);
+  c.isolate(0);
+  c.restart(2);
+  BOOST_TEST((c.state(2)->status == replica_status::recovering));
+  c.run_until([] { return false; }, 1000ms);
+  c.heal();
+  BOOST_REQUIRE(c.run_until([&] { return all_normal(c); }, 5000ms));
+  require_safe(c);
+  require_history(c);
+  BOOST_TEST(committed_count(c, "put x ") == 1u);
+}
+
+// A StartView delayed until after the replica installed a newer checkpoint is stale, not a
+// broken invariant (it used to stop the replica).
+BOOST_AUTO_TEST_CASE(stale_start_view_after_a_checkpoint_install_is_ignored) {
+  auto opt = options(3);
+  opt.checkpoint_interval = 2;
+  opt.log_margin = 0;
+  cluster c(opt);
+  commit_puts(c, 2, "a");
+  c.run_until([&] { return c.state(2)->commit_number >= 2; }, 2000ms);
+  c.isolate(2);
+  commit_puts(c, 4, "b");
+  std::vector<envelope> held;
+  bool hold_chunks = true;
+  c.set_filter([&](const envelope& e) {
+    if (e.to == 2 && e.msg.match_elements<StartView>()) {
+      held.push_back(e);
+      return true;
+    }
+    return e.to == 2 && hold_chunks && e.msg.match_elements<CheckpointChunk>();
+  });
+  c.heal();
+  c.isolate(0);
+  BOOST_REQUIRE(c.run_until([&] {
+    return c.state(1)->view_number == 1 && c.state(1)->status == replica_status::normal
+           && !held.empty();
+  }, 3000ms));
+  c.set_link(0, 1, true);
+  c.set_link(1, 0, true);
+  BOOST_REQUIRE(c.run_until([&] {
+    return c.state(0)->view_number == 1 && c.state(0)->status == replica_status::normal
+           && !c.state(0)->awaiting_state;
+  }, 3000ms));
+  commit_puts(c, 2, "c");
+  c.set_filter([&](const envelope& e) {
+    return e.to == 2 && (e.msg.match_elements<StartView>() || e.msg.match_elements<NewState>());
+  });
+  hold_chunks = false;
+  auto first = held.front();
+  first.stamped = first.observed = false;
+  c.wire().push_back(first);
+  c.run_until([&] { return c.state(2)->commit_number >= 8; }, 2000ms);
+  auto again = held.front();
+  again.stamped = again.observed = false;
+  c.wire().push_back(again);
+  c.run_until([] { return false; }, 200ms);
+  require_safe(c);
+  BOOST_TEST(c.state(2)->commit_number >= 8u);
+}

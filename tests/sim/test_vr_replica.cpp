@@ -114,6 +114,12 @@ BOOST_FIXTURE_TEST_CASE(primary_commits_only_what_it_has_saved, fixture) {
   sched().run();
   auto& st = dynamic_cast<actors::replica_actor&>(*caf::actor_cast<caf::abstract_actor*>(primary))
                .state;
+  // A cluster without entries takes its first request once f backups said they started.
+  caf::anon_send(primary, protocol::Request{"put k v0", 77, 1});
+  sched().run();
+  BOOST_REQUIRE(*prepares == 0);
+  caf::anon_send(primary, protocol::PrepareOk{0, 0, 1});
+  sched().run();
   caf::anon_send(primary, protocol::Request{"put k v1", 77, 1});
   sched().run();
   BOOST_REQUIRE(*prepares == 2);

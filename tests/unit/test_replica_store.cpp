@@ -326,6 +326,7 @@ BOOST_AUTO_TEST_CASE(a_log_behind_the_checkpoint_comes_back_empty_at_the_checkpo
   storage::memory_disk disk;
   {
     auto o = open_store(disk);
+    BOOST_REQUIRE(o.store->save_view({0, 0, replica_status::normal, 0}));   // a replica's first save
     BOOST_REQUIRE(o.store->save_log(0, make_log(20, "a"), 1));
     BOOST_REQUIRE(o.store->save_checkpoint(make_checkpoint(30)));
   }
@@ -395,6 +396,7 @@ BOOST_AUTO_TEST_CASE(a_corrupt_checkpoint_is_reported_and_passed_over) {
   storage::memory_disk disk;
   {
     auto o = open_store(disk);
+    BOOST_REQUIRE(o.store->save_view({0, 0, replica_status::normal, 0}));   // a replica's first save
     BOOST_REQUIRE(o.store->save_log(0, make_log(10, "a"), 1));
     BOOST_REQUIRE(o.store->save_checkpoint(make_checkpoint(5)));
   }
@@ -444,4 +446,21 @@ BOOST_AUTO_TEST_CASE(checkpoints_on_another_thread_next_to_log_saves) {
   BOOST_TEST(back.report.checkpoint_op.value_or(0) == 150u);
   BOOST_TEST(back.restored->log_start == 0u);
   BOOST_TEST((back.restored->log == make_log(200, "a")));
+}
+
+// A blank replica (empty disk, asking the others) may save a checkpoint it fetched before it
+// has written any view record. Restarted, it must recover, not resume as a normal replica of
+// view 0: it has not finished learning what it promised before its disk was wiped.
+BOOST_AUTO_TEST_CASE(state_without_a_view_record_means_recover) {
+  storage::memory_disk disk;
+  {
+    auto o = open_store(disk);
+    BOOST_REQUIRE(!o.restored);
+    BOOST_REQUIRE(o.store->save_checkpoint(make_checkpoint(40)));
+  }
+  auto o = open_store(disk);
+  BOOST_REQUIRE(o.restored);
+  BOOST_TEST((o.restored->view.status == protocol::replica_status::recovering));
+  BOOST_REQUIRE(o.restored->latest_checkpoint);
+  BOOST_TEST(o.restored->latest_checkpoint->op_number == 40u);   // still usable: committed
 }
