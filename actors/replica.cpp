@@ -280,9 +280,31 @@ void maybe_take_checkpoint(self_ptr self) {
     .then([=](const checkpoint_saved& r) { self->send(self, r); });
 }
 
-served_checkpoint serve(std::uint64_t op, std::shared_ptr<const std::string> blob) {
+// The checkpoint this replica now hands to others (the one before stays servable too, for a
+// transfer in progress).
+void remember_checkpoint(replica_actor_state& st, std::uint64_t op,
+                         std::shared_ptr<const std::string> blob) {
   const auto checksum = crc32c(*blob);
-  return served_checkpoint{op, std::move(blob), checksum};
+  st.previous_checkpoint = std::move(st.latest_checkpoint);
+  st.latest_checkpoint = served_checkpoint{op, std::move(blob), checksum};
+  st.checkpoint_requested_op = op;
+}
+
+// A checkpoint's parts: the service's, and our client_table (nullopt if missing or malformed).
+struct checkpoint_contents {
+  std::vector<snapshot_part> service_parts;
+  std::optional<std::map<std::uint64_t, client_record>> client_table;
+};
+
+checkpoint_contents split_checkpoint(const checkpoint& c) {
+  checkpoint_contents out;
+  for (const auto& p : c.parts) {
+    if (p.name == client_table_part)
+      out.client_table = decode_client_table(p.bytes);
+    else
+      out.service_parts.push_back(p);
+  }
+  return out;
 }
 
 // A checkpoint is durable: serve it, and cut the log before it (keeping log_margin entries).
@@ -299,8 +321,7 @@ void on_checkpoint_saved(self_ptr self, const checkpoint_saved& r) {
   }
   if (r.op_number <= st.latest_checkpoint.op_number)
     return;   // an installed transfer overtook it
-  st.previous_checkpoint = std::move(st.latest_checkpoint);
-  st.latest_checkpoint = serve(r.op_number, r.blob);
+  remember_checkpoint(st, r.op_number, r.blob);
   const auto keep_from = r.op_number > st.opt.log_margin ? r.op_number - st.opt.log_margin : 0;
   if (keep_from > vr.log_start) {
     vr.discard_prefix(keep_from);
@@ -361,15 +382,8 @@ void install_fetched_checkpoint(self_ptr self, const std::string& blob) {
   auto c = decode_checkpoint(blob);
   if (!c || c->op_number <= vr.commit_number)
     return;   // malformed, or no longer ahead of us: nothing to do
-  std::vector<snapshot_part> service_parts;
-  std::optional<std::map<std::uint64_t, client_record>> table;
-  for (auto& p : c->parts) {
-    if (p.name == client_table_part)
-      table = decode_client_table(p.bytes);
-    else
-      service_parts.push_back(p);
-  }
-  if (!table)
+  auto contents = split_checkpoint(*c);
+  if (!contents.client_table)
     return;
   // Durable first: if the disk refuses, nothing has changed and a later gap fetches it again.
   if (st.opt.persistence && !st.opt.persistence->save_checkpoint(*c)) {
@@ -377,19 +391,17 @@ void install_fetched_checkpoint(self_ptr self, const std::string& blob) {
     return;
   }
   try {
-    st.service->restore(service_parts);
+    st.service->restore(contents.service_parts);
   } catch (const std::invalid_argument& e) {
     // It passed the sender's checksum, so the sender's service produced parts ours rejects: a
     // bug, not a transmission error. Stop rather than run on a state nobody can vouch for.
     throw std::logic_error(std::string("fetched checkpoint rejected by the service: ") + e.what());
   }
-  vr.client_table = std::move(*table);
+  vr.client_table = std::move(*contents.client_table);
   vr.install_checkpoint(c->op_number);
   if (st.opt.persistence)
     st.opt.persistence->discard_log_before(c->op_number + 1);
-  st.previous_checkpoint = std::move(st.latest_checkpoint);
-  st.latest_checkpoint = serve(c->op_number, std::make_shared<const std::string>(blob));
-  st.checkpoint_requested_op = c->op_number;
+  remember_checkpoint(st, c->op_number, std::make_shared<const std::string>(blob));
   after_checkpoint_installed(self);
 }
 
@@ -944,6 +956,13 @@ void begin_state_transfer(self_ptr self, std::uint64_t view) {
 
 // ---------------------------------------------------------------- recovery (§4.3)
 
+// §4.3 step 1, and its retransmission until f+1 answers arrive.
+void send_recovery(self_ptr self) {
+  auto& st = self->state;
+  broadcast(self, Recovery{st.vr.replica_number, st.nonce});
+  st.recovery_resend_at = now(self) + st.opt.resend;
+}
+
 void on_recovery(self_ptr self, const Recovery& m) {
   auto& st = self->state;
   auto& vr = st.vr;
@@ -1131,10 +1150,8 @@ void on_tick(self_ptr self, std::uint64_t generation) {
       }
       break;
     case replica_status::recovering:
-      if (t >= st.recovery_resend_at) {
-        broadcast(self, Recovery{vr.replica_number, st.nonce});
-        st.recovery_resend_at = t + st.opt.resend;
-      }
+      if (t >= st.recovery_resend_at)
+        send_recovery(self);
       if (t >= st.recovery_notice_at + std::chrono::seconds(10))
         explain_recovery(self);
       break;
@@ -1227,8 +1244,7 @@ void after_checkpoint_installed(self_ptr self) {
     case replica_status::recovering:
       // The answers we have describe logs we could not take; ask again with the same nonce.
       st.recovery_responses.clear();
-      broadcast(self, Recovery{vr.replica_number, st.nonce});
-      st.recovery_resend_at = now(self) + st.opt.resend;
+      send_recovery(self);
       break;
   }
 }
@@ -1298,31 +1314,22 @@ caf::behavior recovering_behavior(self_ptr self) {
 // Restart on our own disk with a checkpoint: the service and client_table as they were at its
 // op, which is committed and executed. A checkpoint the service rejects although its checksums
 // matched cannot be repaired here: stop with the reason (fail-stop).
-void restore_own_checkpoint(self_ptr self, checkpoint c) {
+void restore_own_checkpoint(self_ptr self, const checkpoint& c) {
   auto& st = self->state;
-  std::vector<snapshot_part> service_parts;
-  std::optional<std::map<std::uint64_t, client_record>> table;
-  for (auto& p : c.parts) {
-    if (p.name == client_table_part)
-      table = decode_client_table(p.bytes);
-    else
-      service_parts.push_back(p);
-  }
+  auto contents = split_checkpoint(c);
   try {
-    if (!table)
+    if (!contents.client_table)
       throw std::invalid_argument("no valid client table part");
-    st.service->restore(service_parts);
+    st.service->restore(contents.service_parts);
   } catch (const std::invalid_argument& e) {
     violation(self, "checkpoint at op " + std::to_string(c.op_number) + " on disk is unusable: "
                       + e.what());
     return;
   }
-  st.vr.client_table = std::move(*table);
+  st.vr.client_table = std::move(*contents.client_table);
   st.vr.install_checkpoint(c.op_number);
   st.vr.mark_saved();
-  st.latest_checkpoint = serve(c.op_number,
-                               std::make_shared<const std::string>(encode_checkpoint(c)));
-  st.checkpoint_requested_op = c.op_number;
+  remember_checkpoint(st, c.op_number, std::make_shared<const std::string>(encode_checkpoint(c)));
 }
 
 } // namespace
@@ -1355,7 +1362,7 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
   st.saved_view.view_number = ~std::uint64_t{0};
   // A checkpoint on our own disk is committed state: usable even by a replica that must recover.
   if (st.opt.restored && st.opt.restored->latest_checkpoint)
-    restore_own_checkpoint(self, std::move(*st.opt.restored->latest_checkpoint));
+    restore_own_checkpoint(self, *st.opt.restored->latest_checkpoint);
   if (st.opt.restored && st.opt.restored->view.status == protocol::replica_status::recovering)
     st.opt.start_recovering = true;
   else if (st.opt.restored) {
@@ -1396,8 +1403,7 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
     if (!st.opt.deterministic_nonce)
       st.nonce ^= (std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
     st.vr.status = protocol::replica_status::recovering;
-    broadcast(self, protocol::Recovery{replica_number, st.nonce});
-    st.recovery_resend_at = t + st.opt.resend;
+    send_recovery(self);
     notify_change(self);
     return recovering_behavior(self);
   }
