@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "dns/hex.hpp"
 #include "dns/master_file.hpp"
 #include "dns/name.hpp"
 
@@ -212,16 +213,12 @@ std::optional<std::string> ldns_line(const Record& r, const std::string& prefix,
 
 /// Candidate 3: RFC 3597 §5, "TYPE<n> \# <length> <hex>".
 void append_generic(const Record& r, std::string& out) {
-  static constexpr char hex[] = "0123456789ABCDEF";
   out += "TYPE";
   append_number(out, r.type);
   out += " \\# ";
   append_number(out, r.rdata.size());
   if (!r.rdata.empty()) out += ' ';
-  for (unsigned char c : r.rdata) {
-    out += hex[c >> 4];
-    out += hex[c & 0xF];
-  }
+  append_hex(out, r.rdata);
 }
 
 }  // namespace

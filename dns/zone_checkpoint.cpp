@@ -1,7 +1,6 @@
 // ZoneService state <-> checkpoint parts (dns/zone_checkpoint.hpp).
 #include "dns/zone_checkpoint.hpp"
 
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cassert>
@@ -9,8 +8,10 @@
 #include <stdexcept>
 
 #include "dns/bytes.hpp"
+#include "dns/hex.hpp"
 #include "dns/master_file.hpp"
 #include "dns/name.hpp"
+#include "dns/sha256.hpp"
 
 namespace vrdns::dns {
 
@@ -85,23 +86,15 @@ std::vector<std::string> decode_service(std::string_view bytes, ZoneServiceState
 }
 
 std::string hex_sha256_128(std::string_view in) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(in.data(), in.size(), md, &len, EVP_sha256(), nullptr) != 1 || len < 16)
-    throw std::runtime_error("SHA-256 unavailable");   // replicas must agree: never guess
-  static constexpr char hex[] = "0123456789abcdef";
+  const auto md = sha256(in);
   std::string out;
-  for (int i = 0; i < 16; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 0xF];
-  }
+  append_hex(out, std::string_view(reinterpret_cast<const char*>(md.data()), 16), false);
   return out;
 }
 
 }  // namespace
 
 std::string zone_part_name(std::string_view apex) {
-  static constexpr char hex[] = "0123456789ABCDEF";
   const std::string key = name_key(apex);
   if (key.size() <= 1) return "_root" + std::string(zone_suffix);
   std::string out;
@@ -113,8 +106,7 @@ std::string zone_part_name(std::string_view apex) {
         out += char(c);
       } else {
         out += '_';
-        out += hex[c >> 4];
-        out += hex[c & 0xF];
+        append_hex(out, std::string_view(&key[off + i], 1));
       }
     }
   }

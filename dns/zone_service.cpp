@@ -2,8 +2,6 @@
 // (its checkpoint form is in dns/zone_checkpoint.cpp).
 #include "dns/zone_service.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cassert>
@@ -14,6 +12,7 @@
 
 #include "dns/bytes.hpp"
 #include "dns/query_parser.hpp"
+#include "dns/sha256.hpp"
 #include "dns/update.hpp"
 #include "dns/update_apply.hpp"
 #include "dns/zone_checkpoint.hpp"
@@ -40,26 +39,6 @@ ZoneSetPtr canonical_zone_set(std::vector<ZonePtr> zones) {
   return set;
 }
 
-/// SHA-256 without OpenSSL 3's per-call cost: the one-shot SHA256() fetches the algorithm
-/// from the provider and allocates a context on every call, which was a third of execute().
-/// The fetched EVP_MD is shared (immutable); the context is per thread and reset each time.
-void sha256(std::string_view in, unsigned char (&md)[SHA256_DIGEST_LENGTH]) {
-  struct Context {
-    EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    ~Context() {
-      EVP_MD_CTX_free(ctx);
-      EVP_MD_free(md);
-    }
-  };
-  thread_local Context c;
-  unsigned int len = 0;
-  if (c.md == nullptr || c.ctx == nullptr || EVP_DigestInit_ex2(c.ctx, c.md, nullptr) != 1 ||
-      EVP_DigestUpdate(c.ctx, in.data(), in.size()) != 1 ||
-      EVP_DigestFinal_ex(c.ctx, md, &len) != 1 || len != SHA256_DIGEST_LENGTH)
-    throw std::runtime_error("SHA-256 unavailable");   // replicas must agree: never guess
-}
-
 }  // namespace
 
 ZoneService::ZoneService(const ZoneSet& initial) : zones_(canonical_zone_set(initial.zones)) {}
@@ -73,8 +52,7 @@ ZoneService::DedupeKey ZoneService::dedupe_key(const ClientIdentity& c) {
   w.bytes(c.key_name);
   w.u64(c.message_hash);
   const std::string& in = w.str();
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  sha256(in, md);
+  const auto md = sha256(in);
   DedupeKey k;
   for (int i = 0; i < 8; ++i) k.hi = k.hi << 8 | md[i];
   for (int i = 8; i < 16; ++i) k.lo = k.lo << 8 | md[i];
