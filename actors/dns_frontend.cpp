@@ -37,6 +37,10 @@ DnsFrontend spawn_dns_frontend(caf::actor_system& system, net::ServerOptions opt
   server->start();
   DnsFrontend fe;
   fe.endpoints = server->endpoints();
+  // Weak: the actor alone owns the server, so its exit still stops the workers.
+  fe.publish = [weak = std::weak_ptr<net::DnsServer>(server)](dns::ServingStatePtr state) {
+    if (auto server = weak.lock(); server && state) server->publish(std::move(state));
+  };
   fe.actor = system.spawn(dns_frontend, std::move(server));
   return fe;
 }

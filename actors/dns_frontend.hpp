@@ -12,6 +12,7 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include <functional>
 #include <vector>
 
 #include "dns/responder.hpp"
@@ -29,6 +30,10 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 struct DnsFrontend {
   caf::actor actor;
   std::vector<net::Endpoint> endpoints;   ///< bound addresses (ports resolved)
+  /// The same swap as a publish_atom message, done at once on the caller's thread (any thread;
+  /// a mutex and an atomic). For the node's commit path, which would otherwise pay two actor
+  /// hops per publication. Does nothing once the actor has exited.
+  std::function<void(dns::ServingStatePtr)> publish;
 };
 
 /// Binds every socket, starts the workers and spawns the actor that owns them. Throws

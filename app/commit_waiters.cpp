@@ -5,37 +5,36 @@
 
 namespace vrdns::app {
 
-void CommitWaiters::wait(const dns::ClientIdentity& id, std::function<void()> done,
-                         clock::time_point deadline) {
+void CommitWaiters::wait(const Key& key, std::function<void()> done, clock::time_point deadline) {
   {
     std::lock_guard lock(mutex_);
-    if (!recent_.count(id)) {
-      auto it = waiting_.emplace(id, Waiter{std::move(done), {}});
-      it->second.deadline = deadlines_.emplace(deadline, it);
+    if (!recent_.count(key)) {
+      const std::uint64_t ticket = next_ticket_++;
+      waiting_.emplace(key, Waiter{ticket, std::move(done)});
+      deadlines_.push_back(Deadline{deadline, key, ticket});
       return;
     }
   }
   done();
 }
 
-void CommitWaiters::served(const std::vector<dns::ClientIdentity>& ids) {
+void CommitWaiters::served(const std::vector<Key>& keys) {
   std::vector<std::function<void()>> ready;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& id : ids) {
-      auto [first, last] = waiting_.equal_range(id);
-      for (auto it = first; it != last; ++it) {
-        ready.push_back(std::move(it->second.done));
-        deadlines_.erase(it->second.deadline);
+    for (const Key& key : keys) {
+      if (!waiting_.empty()) {
+        auto [first, last] = waiting_.equal_range(key);
+        for (auto it = first; it != last; ++it) ready.push_back(std::move(it->second.done));
+        waiting_.erase(first, last);
       }
-      waiting_.erase(first, last);
-      if (recent_.insert(id).second) recent_order_.push_back(id);
+      if (recent_.insert(key).second) recent_order_.push_back(key);
     }
     while (recent_order_.size() > history) {
       recent_.erase(recent_order_.front());
       recent_order_.pop_front();
     }
-    assert(waiting_.size() == deadlines_.size());
+    assert(recent_.size() == recent_order_.size());
   }
   for (auto& f : ready) f();   // outside the lock: a callback may call wait() again
 }
@@ -44,15 +43,27 @@ void CommitWaiters::expire(clock::time_point now) {
   std::vector<std::function<void()>> ready;
   {
     std::lock_guard lock(mutex_);
-    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-      auto waiter = deadlines_.begin()->second;
-      ready.push_back(std::move(waiter->second.done));
-      waiting_.erase(waiter);
-      deadlines_.erase(deadlines_.begin());
+    while (!deadlines_.empty() && deadlines_.front().at <= now) {
+      const Deadline d = deadlines_.front();
+      deadlines_.pop_front();
+      auto [first, last] = waiting_.equal_range(d.key);
+      for (auto it = first; it != last; ++it) {
+        if (it->second.ticket == d.ticket) {   // still waiting: not served before its deadline
+          ready.push_back(std::move(it->second.done));
+          waiting_.erase(it);
+          break;
+        }
+      }
     }
-    assert(waiting_.size() == deadlines_.size());
+    // Every wait has its deadline entry until it is released one way or the other.
+    assert(waiting_.size() <= deadlines_.size());
   }
   for (auto& f : ready) f();
+}
+
+std::size_t CommitWaiters::waiting() const {
+  std::lock_guard lock(mutex_);
+  return waiting_.size();
 }
 
 }  // namespace vrdns::app

@@ -1,5 +1,5 @@
-// The replicated service of a node: dns::ZoneService, plus a note of which UPDATEs (client
-// identities) each execute() applied since the last take_executed(). The replica calls both
+// The replicated service of a node: dns::ZoneService, plus a note of which UPDATEs (their
+// clients' dedupe keys) each execute() applied since the last take_executed(). The replica calls both
 // from its own thread, so no locking; the identities feed CommitWaiters via the publisher.
 #pragma once
 
@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "dns/update_request.hpp"
 #include "dns/zone_service.hpp"
 #include "protocol/service.hpp"
 
@@ -18,10 +17,7 @@ class ObservedService : public protocol::service {
   explicit ObservedService(const dns::ZoneSet& initial) : zones_(initial) {}
 
   std::string execute(const std::string& op) override {
-    std::string result = zones_.execute(op);
-    dns::UpdateRequest req;
-    if (dns::decode(op, req)) executed_.push_back(std::move(req.client));
-    return result;
+    return zones_.execute(op, &executed_);
   }
   std::shared_ptr<const protocol::frozen_service> freeze() const override {
     return zones_.freeze();
@@ -31,11 +27,11 @@ class ObservedService : public protocol::service {
   }
 
   dns::ZoneSetPtr zones() const { return zones_.zones(); }
-  std::vector<dns::ClientIdentity> take_executed() { return std::move(executed_); }
+  std::vector<dns::ZoneService::DedupeKey> take_executed() { return std::move(executed_); }
 
  private:
   dns::ZoneService zones_;
-  std::vector<dns::ClientIdentity> executed_;
+  std::vector<dns::ZoneService::DedupeKey> executed_;
 };
 
 }  // namespace vrdns::app

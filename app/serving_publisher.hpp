@@ -1,23 +1,24 @@
-// Hands each new serving state to the DNS front end and, once the front end has swapped it
-// in, tells CommitWaiters which UPDATEs it now serves (read-your-writes, commit_waiters.hpp).
-// A request/response to the front end is the barrier: its publish handler swaps synchronously.
+// Hands each new serving state to the DNS front end and then tells CommitWaiters which UPDATEs
+// it now serves (read-your-writes, commit_waiters.hpp). The front end's publish is a direct
+// call (a mutex and an atomic, actors/dns_frontend.hpp), so once it returned every worker's
+// next batch sees the new state and the waiting answers may go: the answers (TSIG signing and a
+// sendto each) then run on this actor's thread, not on the replica's.
 #pragma once
 
 #include <caf/all.hpp>
 
+#include <functional>
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include "app/commit_waiters.hpp"
 #include "dns/responder.hpp"
-#include "dns/update_request.hpp"
 
 namespace vrdns::app {
 
 struct Publication {
   dns::ServingStatePtr state;
-  std::vector<dns::ClientIdentity> executed;   // UPDATEs applied since the previous publication
+  std::vector<CommitWaiters::Key> executed;   // UPDATEs applied since the previous publication
 };
 
 }  // namespace vrdns::app
@@ -29,24 +30,11 @@ namespace vrdns::app {
 
 using publication_atom = caf::atom_constant<caf::atom("publicat")>;
 
-// At most one publish is in flight to the front end. Publications that arrive meanwhile are
-// merged into one (newest state, all executed UPDATEs), so under an UPDATE load the front end's
-// workers swap states at the rate they can, not once per op: each swap costs every query
-// worker a mutex round trip.
-struct PublisherState {
-  // Not an aggregate on purpose: CAF 0.17 constructs the state from the actor pointer whenever
-  // it can, and C++20 lets an aggregate be initialised with parentheses, so
-  // PublisherState(self) would set in_flight = (self != nullptr) = true (docs/pitfalls.md).
-  PublisherState() = default;
-  bool in_flight = false;
-  std::optional<Publication> waiting;
-  static inline const char* name = "serving_publisher";
-};
+using PublishFn = std::function<void(dns::ServingStatePtr)>;
 
-using publisher_actor = caf::stateful_actor<PublisherState>;
-
-/// Messages: (publication_atom, Publication).
-caf::behavior serving_publisher(publisher_actor* self, caf::actor frontend,
+/// Messages: (publication_atom, Publication), handled in order, so states are swapped in the
+/// order the replica made them.
+caf::behavior serving_publisher(caf::event_based_actor* self, PublishFn publish,
                                 std::shared_ptr<CommitWaiters> waiters);
 
 }  // namespace vrdns::app

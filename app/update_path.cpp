@@ -20,6 +20,7 @@
 #include "dns/update.hpp"
 #include "dns/update_reply.hpp"
 #include "dns/update_request.hpp"
+#include "dns/zone_service.hpp"
 
 namespace vrdns::app {
 
@@ -111,7 +112,7 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
   // local_serve_wait if this replica is cut off from the commits.
   auto shared_req = std::make_shared<net::UpdateRequest>(std::move(req));
   auto done = [path, shared_req, verdict = std::move(verdict),
-               id = op.client](const std::string* result) {
+               key = dns::ZoneService::dedupe_key(op.client)](const std::string* result) {
     if (!result) {   // timeout: the outcome is unknown, and SERVFAIL says exactly that
       answer(*path, *shared_req, verdict, dns::rcode::SERVFAIL);
       return;
@@ -119,7 +120,7 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
     dns::UpdateReply r;
     const uint8_t rcode = dns::decode(*result, r) ? r.rcode : dns::rcode::SERVFAIL;
     path->waiters->wait(
-        id, [path, shared_req, verdict, rcode] { answer(*path, *shared_req, verdict, rcode); },
+        key, [path, shared_req, verdict, rcode] { answer(*path, *shared_req, verdict, rcode); },
         CommitWaiters::clock::now() + local_serve_wait);
   };
   caf::anon_send(client, actors::vr_submit_atom::value, dns::encode(op),

@@ -16,6 +16,7 @@
 #include "dns/update.hpp"
 #include "dns/update_apply.hpp"
 #include "dns/zone_checkpoint.hpp"
+#include "protocol/op_batch.hpp"
 
 namespace vrdns::dns {
 
@@ -85,7 +86,19 @@ uint8_t ZoneService::run(const UpdateRequest& req) {
   return res.rcode;
 }
 
-std::string ZoneService::execute(const std::string& op) {
+std::string ZoneService::execute(const std::string& op) { return execute(op, nullptr); }
+
+std::string ZoneService::execute(const std::string& op, std::vector<DedupeKey>* clients) {
+  if (!protocol::is_op_batch(op)) return execute_one(op, clients);
+  std::vector<std::string_view> parts;
+  if (!protocol::decode_op_batch(op, parts)) return encode(UpdateReply{rcode::SERVFAIL});
+  std::vector<std::string> results;
+  results.reserve(parts.size());
+  for (std::string_view part : parts) results.push_back(execute_one(part, clients));
+  return protocol::encode_op_batch(std::vector<std::string_view>(results.begin(), results.end()));
+}
+
+std::string ZoneService::execute_one(std::string_view op, std::vector<DedupeKey>* clients) {
   UpdateRequest req;
   if (!decode(op, req)) return encode(UpdateReply{rcode::SERVFAIL});
 
@@ -93,6 +106,7 @@ std::string ZoneService::execute(const std::string& op) {
   newest_time_ms_ = std::max(newest_time_ms_, req.receive_time_ms);
   expire(newest_time_ms_);
   const DedupeKey key = dedupe_key(req.client);
+  if (clients) clients->push_back(key);
   if (auto it = dedupe_index_.find(key); it != dedupe_index_.end())
     return encode(UpdateReply{it->second});
 

@@ -20,6 +20,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -39,7 +40,9 @@ class ZoneService : public vrdns::protocol::service {
   explicit ZoneService(const ZoneSet& initial);
 
   /// `op` = encode(UpdateRequest); returns encode(UpdateReply). A malformed op (a front-end
-  /// bug, not client input) yields SERVFAIL and changes nothing.
+  /// bug, not client input) yields SERVFAIL and changes nothing. `op` may also be an op batch
+  /// (protocol/op_batch.hpp) of encoded UpdateRequests: they run in order, each exactly as if
+  /// it were an op of its own, and the result is the batch of their replies.
   std::string execute(const std::string& op) override;
   /// Shares the (immutable) zones and copies the dedupe table: O(table), no zone copy. The
   /// parts (dns/zone_checkpoint.hpp) are made from the copy, on any thread.
@@ -59,6 +62,10 @@ class ZoneService : public vrdns::protocol::service {
   };
   static DedupeKey dedupe_key(const ClientIdentity& client);
 
+  /// execute() that also says whose UPDATEs ran: appends each one's dedupe_key to `clients`
+  /// (for read-your-writes bookkeeping, app/commit_waiters.hpp). Malformed ops add nothing.
+  std::string execute(const std::string& op, std::vector<DedupeKey>* clients);
+
   /// One remembered UPDATE: the client's digest, its op time and the rcode it got.
   struct DedupeEntry {
     DedupeKey key;
@@ -71,6 +78,7 @@ class ZoneService : public vrdns::protocol::service {
     std::size_t operator()(const DedupeKey& k) const { return std::size_t(k.hi ^ k.lo); }
   };
 
+  std::string execute_one(std::string_view op, std::vector<DedupeKey>* clients);
   void expire(uint64_t now_ms);
   uint8_t run(const UpdateRequest& req);
 

@@ -537,6 +537,9 @@ BOOST_AUTO_TEST_CASE(frontend_actor_publishes_and_owns_sockets) {
                [&](caf::error& e) { BOOST_FAIL("publish failed: " << system.render(e)); });
   BOOST_REQUIRE(published);
   BOOST_TEST(c.ask(q) == expected(state_b(), q, Transport::udp));
+  // The direct publish swaps at once, on this thread.
+  fe.publish(state_a());
+  BOOST_TEST(c.ask(q) == expected(state_a(), q, Transport::udp));
 
   // Exiting the actor stops the workers and closes the sockets.
   self->monitor(fe.actor);
@@ -545,6 +548,7 @@ BOOST_AUTO_TEST_CASE(frontend_actor_publishes_and_owns_sockets) {
   self->receive([&](caf::down_msg&) { down = true; });
   BOOST_REQUIRE(down);
   fe.actor = nullptr;
+  fe.publish(state_b());   // the server is gone: nothing to do, and no crash
   vrdns::net::Fd u(::socket(AF_INET, SOCK_DGRAM, 0));
   auto a = loopback(port);
   BOOST_TEST(::bind(u.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);

@@ -16,6 +16,7 @@
 #include "dns/zone_checkpoint.hpp"
 #include "dns/zone_service.hpp"
 #include "protocol/checkpoint.hpp"
+#include "protocol/op_batch.hpp"
 #include "tests/unit/update_messages.hpp"
 
 using namespace vrdns::dns;
@@ -199,6 +200,66 @@ BOOST_AUTO_TEST_CASE(at_most_once_within_window) {
   BOOST_CHECK_EQUAL(rcode_of(s.execute(at_time(op, 5'000))), int(rcode::YXDOMAIN));
   s.execute(request({}, {rec("late.example.test. IN A 192.0.2.1")}, 1, 1'000'000));
   BOOST_CHECK_EQUAL(s.dedupe_table_size(), 1u);
+}
+
+namespace {
+
+std::string batch_of(const std::vector<std::string>& ops) {
+  return vrdns::protocol::encode_op_batch(std::vector<std::string_view>(ops.begin(), ops.end()));
+}
+
+std::vector<int> rcodes_of_batch(const std::string& result) {
+  std::vector<std::string_view> parts;
+  BOOST_REQUIRE(vrdns::protocol::decode_op_batch(result, parts));
+  std::vector<int> out;
+  for (auto p : parts) out.push_back(rcode_of(std::string(p)));
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(an_op_batch_runs_like_consecutive_ops) {
+  // The same ops once as a batch and once one by one: the same replies, the same zones, the
+  // same dedupe table (checkpoint parts compare all of it).
+  const std::vector<std::string> ops = {
+      request(create_pre(), create_upd(), 1, 1000),            // creates new.
+      request(create_pre(), create_upd(), 2, 1000),            // sees it: YXDOMAIN
+      request({}, {rec("b.example.test. IN A 192.0.2.2")}, 3, 1001),
+      request(create_pre(), create_upd(), 1, 1002),            // retransmit of the first
+  };
+  ZoneService batched(test_zones()), single(test_zones());
+  std::vector<ZoneService::DedupeKey> keys;
+  const std::vector<int> got = rcodes_of_batch(batched.execute(batch_of(ops), &keys));
+  std::vector<int> want;
+  for (const auto& op : ops) want.push_back(rcode_of(single.execute(op)));
+  BOOST_TEST(got == want);
+  BOOST_TEST(want == (std::vector<int>{0, rcode::YXDOMAIN, 0, 0}));
+  BOOST_CHECK(parts_of(batched) == parts_of(single));
+  BOOST_CHECK_EQUAL(batched.dedupe_table_size(), 3u);
+
+  // Every part's client is reported, in order, the retransmit too (its client waits as well).
+  BOOST_REQUIRE_EQUAL(keys.size(), ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    UpdateRequest req;
+    BOOST_REQUIRE(decode(ops[i], req));
+    BOOST_CHECK(keys[i] == ZoneService::dedupe_key(req.client));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_op_batch_changes_nothing) {
+  ZoneService s(test_zones());
+  const auto before = parts_of(s);
+  std::string bad = batch_of({request(create_pre(), create_upd(), 1, 1000)});
+  bad.pop_back();   // the part's length now runs past the end
+  std::vector<ZoneService::DedupeKey> keys;
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(bad, &keys)), int(rcode::SERVFAIL));
+  BOOST_CHECK(keys.empty());
+  BOOST_CHECK(parts_of(s) == before);
+  // A well-formed batch with a garbage part: that part fails alone.
+  const auto rcodes = rcodes_of_batch(
+      s.execute(batch_of({"garbage", request(create_pre(), create_upd(), 1, 1000)})));
+  BOOST_TEST(rcodes == (std::vector<int>{rcode::SERVFAIL, 0}));
+  BOOST_CHECK(has(s, "new.example.test."));
 }
 
 BOOST_AUTO_TEST_CASE(replicas_are_deterministic) {
