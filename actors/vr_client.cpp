@@ -1,5 +1,10 @@
 #include "actors/vr_client.hpp"
 
+#include "protocol/op_batch.hpp"
+
+#include <algorithm>
+#include <cassert>
+
 namespace vrdns::actors {
 
 namespace {
@@ -8,7 +13,7 @@ using self_ptr = vr_client_actor*;
 
 void send_current(self_ptr self, bool to_all) {
   auto& st = self->state;
-  protocol::Request r{st.current->c.op, st.opt.client_id, st.current->request_number};
+  protocol::Request r{st.current->op, st.opt.client_id, st.current->request_number};
   if (to_all) {
     for (auto& rep : st.replicas)
       self->send(rep, r);
@@ -18,13 +23,37 @@ void send_current(self_ptr self, bool to_all) {
   st.current->resend_at = self->clock().now() + st.opt.resend;
 }
 
+// Takes the next request's calls off the queue: the first, plus (batching) those behind it
+// that fit.
+vr_client_state::outstanding take_next(vr_client_state& st) {
+  vr_client_state::outstanding next;
+  std::size_t bytes = 0;
+  do {
+    bytes += st.queue.front().op.size();
+    next.calls.push_back(std::move(st.queue.front()));
+    st.queue.pop_front();
+  } while (!st.queue.empty() && next.calls.size() < st.opt.batch_max
+           && bytes + st.queue.front().op.size() <= st.opt.batch_max_bytes);
+  if (next.calls.size() == 1) {
+    next.op = std::move(next.calls.front().op);
+  } else {
+    std::vector<std::string_view> ops;
+    ops.reserve(next.calls.size());
+    for (const auto& c : next.calls) ops.push_back(c.op);
+    next.op = protocol::encode_op_batch(ops);
+    for (auto& c : next.calls) std::string().swap(c.op);   // the batch holds them now
+  }
+  next.deadline = next.calls.front().deadline;
+  for (const auto& c : next.calls) next.deadline = std::min(next.deadline, c.deadline);
+  return next;
+}
+
 void start_next(self_ptr self) {
   auto& st = self->state;
   if (st.current || st.queue.empty())
     return;
-  st.current = vr_client_state::outstanding{std::move(st.queue.front()), ++st.request_number,
-                                            self->clock().now()};
-  st.queue.pop_front();
+  st.current = take_next(st);
+  st.current->request_number = ++st.request_number;
   send_current(self, false);
   // The tick runs only while a request is outstanding: a node has many clients, and idle
   // timers would cost every one of them wake-ups for nothing.
@@ -44,12 +73,26 @@ void answer(vr_client_state::call& c, const std::string* result) {
   }
 }
 
-// Answers the outstanding call (nullptr = timed out) and starts the next one.
+// Answers the outstanding calls (nullptr = timed out) and starts the next request. A batch's
+// result is the batch of its calls' results; anything else (a service that does not take
+// batches) leaves their outcome unknown, the same answer as a timeout.
 void finish_current(self_ptr self, const std::string* result) {
   auto& st = self->state;
-  auto c = std::move(st.current->c);
+  auto calls = std::move(st.current->calls);
   st.current.reset();
-  answer(c, result);
+  if (calls.size() == 1) {
+    answer(calls.front(), result);
+  } else {
+    std::vector<std::string_view> parts;
+    if (result && protocol::decode_op_batch(*result, parts) && parts.size() == calls.size()) {
+      for (std::size_t i = 0; i < calls.size(); ++i) {
+        const std::string part(parts[i]);
+        answer(calls[i], &part);
+      }
+    } else {
+      for (auto& c : calls) answer(c, nullptr);
+    }
+  }
   start_next(self);
 }
 
@@ -104,7 +147,7 @@ caf::behavior vr_client(vr_client_actor* self, std::vector<caf::actor> replicas,
       self->delayed_send(self, st.opt.tick, vr_ctick_atom::value);
       auto t = self->clock().now();
       expire_queued(self, t);
-      if (t >= st.current->c.deadline) {
+      if (t >= st.current->deadline) {
         finish_current(self, nullptr);
       } else if (t >= st.current->resend_at) {
         send_current(self, true); // the primary may have changed: ask everybody

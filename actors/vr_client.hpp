@@ -1,7 +1,8 @@
 // The VR client proxy of §4.1: turns "execute this op" into Requests with increasing request
 // numbers, finds the primary from the latest view it heard of, and on timeout resends to every
 // replica (a backup drops it, the current primary answers). One request outstanding at a time;
-// further calls queue behind it.
+// further calls queue behind it. With batch_max > 1 the calls that queued meanwhile leave
+// together as one op batch (protocol/op_batch.hpp), which the service must accept.
 //
 // Caller interfaces:
 // - `request(client, timeout, vr_call_atom::value, std::string op)` answers with the result
@@ -43,6 +44,10 @@ struct vr_client_options {
   // this long after its StartView.
   std::chrono::milliseconds resend{50};
   std::chrono::milliseconds call_timeout{2000}; // caller gets an error after this
+  // Up to this many queued calls, of at most batch_max_bytes of ops together, go out as one
+  // Request carrying an op batch. 1: every call is a Request of its own, its op sent as is.
+  std::size_t batch_max = 1;
+  std::size_t batch_max_bytes = 1 << 20;
 };
 
 struct vr_client_state {
@@ -56,7 +61,9 @@ struct vr_client_state {
     caf::actor_clock::time_point deadline;
   };
   struct outstanding {
-    call c;
+    std::vector<call> calls;   // one, or the several packed into `op`
+    std::string op;            // what the Request carries
+    caf::actor_clock::time_point deadline;   // the earliest of the calls' deadlines
     std::uint64_t request_number = 0;
     caf::actor_clock::time_point resend_at;
   };

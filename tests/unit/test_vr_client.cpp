@@ -1,0 +1,173 @@
+// actors/vr_client: the VR client proxy's op batching (protocol/op_batch.hpp), driven on CAF's
+// deterministic test coordinator against a stand-in primary that records the Requests it gets
+// and answers only when the test says so.
+#define BOOST_TEST_MODULE test_vr_client
+#include <boost/test/unit_test.hpp>
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/vr_client.hpp"
+#include "actors/vr_types.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/op_batch.hpp"
+
+using namespace std::chrono_literals;
+using namespace vrdns;
+
+namespace {
+
+// The Requests a replica received, in order.
+using inbox = std::shared_ptr<std::vector<protocol::Request>>;
+
+caf::behavior recording_replica(caf::event_based_actor*, inbox got) {
+  return {[=](const protocol::Request& r) { got->push_back(r); }};
+}
+
+struct fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  caf::scheduler::test_coordinator& sched;
+  inbox got = std::make_shared<std::vector<protocol::Request>>();
+  caf::actor replica;
+  caf::actor client;
+  // Answers per call, in submission order; nullopt until answered, "<unknown>" for nullptr.
+  std::vector<std::optional<std::string>> answers;
+
+  static caf::actor_system_config& prep(caf::actor_system_config& c) {
+    c.set("scheduler.policy", caf::atom("testing"));
+    actors::add_vr_message_types(c);
+    return c;
+  }
+  fixture()
+      : sys(prep(cfg)),
+        sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {}
+  ~fixture() {
+    for (auto& a : {client, replica})
+      if (a) caf::anon_send_exit(a, caf::exit_reason::kill);
+    sched.run();
+  }
+
+  void start(std::size_t batch_max, std::size_t batch_max_bytes = 1 << 20) {
+    replica = sys.spawn(recording_replica, got);
+    actors::vr_client_options o;
+    o.client_id = 7;
+    o.batch_max = batch_max;
+    o.batch_max_bytes = batch_max_bytes;
+    o.call_timeout = 1000ms;
+    client = sys.spawn(actors::vr_client, std::vector<caf::actor>{replica}, o);
+    sched.run();
+  }
+
+  void submit(const std::string& op) {
+    const std::size_t i = answers.size();
+    answers.emplace_back();
+    auto* out = &answers;   // the vector is only read and written from sched.run() and the test
+    actors::vr_completion done{[out, i](const std::string* r) {
+      (*out)[i] = r ? *r : std::string("<unknown>");
+    }};
+    caf::anon_send(client, actors::vr_submit_atom::value, op, std::move(done));
+  }
+
+  void reply(const protocol::Request& r, const std::string& result) {
+    caf::anon_send(client, protocol::Reply{0, r.client_id, r.request_number, result});
+    sched.run();
+  }
+
+  static std::string batch(const std::vector<std::string>& parts) {
+    return protocol::encode_op_batch(std::vector<std::string_view>(parts.begin(), parts.end()));
+  }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(calls_queued_behind_a_request_leave_as_one_batch, fixture) {
+  answers.reserve(16);
+  start(64);
+  submit("a");
+  submit("b");
+  submit("c");
+  sched.run();
+  // The first call went alone (nothing was queued yet when it left), as a plain op.
+  BOOST_REQUIRE_EQUAL(got->size(), 1u);
+  BOOST_TEST(got->at(0).op == "a");
+  reply(got->at(0), "ra");
+  BOOST_TEST(answers[0].value_or("-") == "ra");
+  // b and c had queued: one Request, the next request number, an op batch of both.
+  BOOST_REQUIRE_EQUAL(got->size(), 2u);
+  BOOST_TEST(got->at(1).request_number == got->at(0).request_number + 1);
+  BOOST_TEST(got->at(1).op == batch({"b", "c"}));
+  BOOST_TEST(!answers[1].has_value());
+  reply(got->at(1), batch({"rb", "rc"}));
+  BOOST_TEST(answers[1].value_or("-") == "rb");
+  BOOST_TEST(answers[2].value_or("-") == "rc");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_batch_respects_its_count_and_byte_limits, fixture) {
+  answers.reserve(16);
+  start(2, 10);
+  for (const char* op : {"first", "x1", "x2", "x3", "long-op-1", "long-op-2"}) submit(op);
+  sched.run();
+  reply(got->at(0), "r");
+  BOOST_TEST(got->at(1).op == batch({"x1", "x2"}));      // count limit 2
+  reply(got->at(1), batch({"r1", "r2"}));
+  BOOST_TEST(got->at(2).op == "x3");                      // x3 + long-op-1 > 10 bytes
+  reply(got->at(2), "r3");
+  BOOST_TEST(got->at(3).op == "long-op-1");
+  reply(got->at(3), "r4");
+  BOOST_TEST(got->at(4).op == "long-op-2");
+  reply(got->at(4), "r5");
+  BOOST_TEST(answers[5].value_or("-") == "r5");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_result_that_does_not_split_leaves_every_call_unknown, fixture) {
+  answers.reserve(16);
+  start(64);
+  for (const char* op : {"a", "b", "c", "d", "e"}) submit(op);
+  sched.run();
+  reply(got->at(0), "ra");
+  reply(got->at(1), batch({"only one"}));   // 4 calls, 1 result
+  for (std::size_t i = 1; i < 5; ++i) BOOST_TEST(answers[i].value_or("-") == "<unknown>");
+}
+
+BOOST_FIXTURE_TEST_CASE(batching_off_sends_every_call_alone, fixture) {
+  answers.reserve(16);
+  start(1);
+  for (const char* op : {"a", "b", "c"}) submit(op);
+  sched.run();
+  reply(got->at(0), "ra");
+  reply(got->at(1), "rb");
+  BOOST_REQUIRE_EQUAL(got->size(), 3u);
+  BOOST_TEST(got->at(1).op == "b");
+  BOOST_TEST(got->at(2).op == "c");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_batch_times_out_at_its_earliest_deadline, fixture) {
+  answers.reserve(16);
+  start(64);
+  submit("a");
+  sched.run();
+  sched.advance_time(600ms);
+  submit("b");   // deadline 1600 ms
+  sched.run();
+  sched.advance_time(300ms);
+  submit("c");   // deadline 1900 ms
+  sched.run();
+  reply(got->at(0), "ra");
+  // (The ticks resent "a" meanwhile: the batch is the last Request.)
+  BOOST_TEST(got->back().request_number == got->at(0).request_number + 1);
+  BOOST_TEST(got->back().op == batch({"b", "c"}));
+  // Ticks resend meanwhile; the whole batch is answered "unknown" once b's deadline passes,
+  // so no call waits longer than call_timeout.
+  for (int i = 0; i < 80 && !answers[1]; ++i) {
+    sched.advance_time(10ms);
+    sched.run();
+  }
+  BOOST_TEST(answers[1].value_or("-") == "<unknown>");
+  BOOST_TEST(answers[2].value_or("-") == "<unknown>");
+}
