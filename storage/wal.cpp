@@ -4,9 +4,11 @@
 #include "storage/wal_record.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 #include <string_view>
 
@@ -44,6 +46,36 @@ bool valid_record_follows(std::string_view bytes, std::uint64_t after, std::uint
       return true;
   }
   return false;
+}
+
+// One past the last non-zero byte of `bytes` (0 if all are zero). What lies after it is zero
+// preallocation (wal_options::preallocate_chunk), not data.
+std::size_t nonzero_end(std::string_view bytes) {
+  // Whole blocks first: memcmp is fast even in an unoptimised build, and a tail is up to a
+  // whole chunk (1 MiB) scanned at every open.
+  static const char zero_block[4096] = {};
+  std::size_t end = bytes.size();
+  while (end >= sizeof zero_block
+         && std::memcmp(bytes.data() + end - sizeof zero_block, zero_block, sizeof zero_block) == 0)
+    end -= sizeof zero_block;
+  while (end > 0 && bytes[end - 1] == '\0')
+    --end;
+  return end;
+}
+
+// Zeros for preallocation and for cutting a torn tail. Written in pieces of this size so
+// neither needs a buffer as large as what it writes.
+constexpr std::size_t zero_piece_size = 256u << 10;
+
+io_error write_zeros(file& f, std::uint64_t from, std::uint64_t to) {
+  static const std::string zeros(zero_piece_size, '\0');
+  while (from < to) {
+    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(to - from, zeros.size()));
+    if (io_error e = f.write_at(from, std::string_view(zeros).substr(0, n)); !e.ok())
+      return e;
+    from += n;
+  }
+  return {};
 }
 
 } // namespace
@@ -102,7 +134,7 @@ io_error wal::recover(wal_recovery& out) {
   }
   for (const std::string& name : names.value)
     if (auto op = parse_segment_name(name))
-      segments_.push_back({*op, name, 0});
+      segments_.push_back({*op, name, 0, 0});
   std::sort(segments_.begin(), segments_.end(),
             [](const segment& a, const segment& b) { return a.first_op < b.first_op; });
   if (segments_.empty()) {
@@ -143,6 +175,7 @@ io_error wal::recover(wal_recovery& out) {
     if (!data.ok())
       return data.error;
     const std::string_view bytes = data.value;
+    s.file_size = bytes.size();
 
     std::size_t offset = 0;
     while (offset < bytes.size()) {
@@ -166,20 +199,27 @@ io_error wal::recover(wal_recovery& out) {
         offset += d.size;
         continue;
       }
+      // Only zeros from a record boundary to the end of the file: the unused preallocation,
+      // the clean end of this segment's data (in any segment: a closed one keeps its zero
+      // tail; one that lost records shows up as a gap before the next segment's first op).
+      const std::string_view rest = bytes.substr(offset);
+      const std::size_t rest_nonzero = nonzero_end(rest);
+      if (rest_nonzero == 0)
+        break;
       // A bad record. It is the torn end of the last write only if nothing was written after
       // it: it is in the last segment (older segments were fsynced before the next one was
-      // created) and no complete record follows it in that segment.
-      const std::string_view rest = bytes.substr(offset);
+      // created) and no complete record follows it in that segment. Zeros followed by a valid
+      // record are corruption too: a record was lost in the middle.
       if (!last_segment || valid_record_follows(rest, expected_op - 1, options_.max_payload)) {
         corrupt(expected_op, s, offset, problem);
         stray_from = i + 1;
       } else {
-        out.torn_bytes = rest.size();
+        out.torn_bytes = rest_nonzero;
         out.torn_reason = problem;
       }
       break;
     }
-    s.size = offset;
+    s.data_size = offset;
   }
 
   if (out.corruption) {
@@ -193,11 +233,16 @@ io_error wal::recover(wal_recovery& out) {
     return {};
   }
   // Cut the torn tail and make what was recovered durable: after a process crash (not a power
-  // loss) it may still be only in the page cache.
+  // loss) it may still be only in the page cache. The torn bytes are overwritten with zeros,
+  // not truncated away, so the preallocation after them stays. A crash before the fsync may
+  // keep any part of that zeroing: what is left is still no valid record, torn again.
   if (io_error e = open_active(); !e.ok())
     return e;
+  segment& last = segments_.back();
+  assert(last.data_size + out.torn_bytes <= last.file_size);
   if (out.torn_bytes > 0)
-    if (io_error e = active_->truncate(segments_.back().size); !e.ok())
+    if (io_error e = write_zeros(*active_, last.data_size, last.data_size + out.torn_bytes);
+        !e.ok())
       return e;
   if (io_error e = active_->sync(); !e.ok())
     return poison(std::move(e));
@@ -233,9 +278,35 @@ io_error wal::create_segment(std::uint64_t first_op) {
   // the data but lose the file. A failed directory fsync is as final as a failed file fsync.
   if (io_error e = dir_.sync(); !e.ok())
     return poison(std::move(e));
-  segments_.push_back({first_op, name, 0});
+  segments_.push_back({first_op, name, 0, 0});
   active_ = std::move(f.value);
   return {};
+}
+
+// Called after a batch was written to `seg`: tops its file up with zeros to the next multiple
+// of preallocate_chunk past the data (at most segment_size), unless it already reaches past
+// the data. So each extension writes at most one chunk (a sync on the replica's thread must
+// not stall on 64 MiB of zeros), and the file size changes once per chunk. Best effort: the
+// records are written already, and a failure here (full disk) costs only speed; a real I/O
+// problem shows in the fsync that follows. The zeros never touch data: they start at or after
+// data_size.
+void wal::preallocate(segment& seg) {
+  const std::uint64_t chunk = options_.preallocate_chunk;
+  if (chunk == 0 || seg.file_size > seg.data_size || seg.data_size >= options_.segment_size)
+    return;
+  const std::uint64_t from = std::max(seg.file_size, seg.data_size);
+  const std::uint64_t target = std::min(options_.segment_size, (seg.data_size / chunk + 1) * chunk);
+  if (target <= from)
+    return;
+  assert(from >= seg.data_size && target <= options_.segment_size); // never over data
+  if (write_zeros(*active_, from, target).ok()) {
+    seg.file_size = target;
+    return;
+  }
+  // A prefix may have been written: learn how far the file got (any size >= data_size is
+  // safe to assume: the next extension rewrites zeros over zeros at worst).
+  auto size = active_->size();
+  seg.file_size = size.ok() ? std::max(size.value, seg.data_size) : seg.data_size;
 }
 
 io_error wal::remove_segment_file(const std::string& name) {
@@ -295,8 +366,8 @@ io_result<std::uint64_t> wal::sync() {
         write_error = std::move(e);
         break;
       }
-    } else if (segments_.back().size > 0
-               && segments_.back().size + pending_[next].size() > options_.segment_size) {
+    } else if (segments_.back().data_size > 0
+               && segments_.back().data_size + pending_[next].size() > options_.segment_size) {
       // Roll over: the closed segment is made durable before the next one exists, so recovery
       // may assume every segment but the last is complete.
       if (written_op() > durable_op_) {
@@ -315,19 +386,25 @@ io_result<std::uint64_t> wal::sync() {
     std::size_t end = next;
     while (end < pending_.size()
            && (batch.empty()
-               || seg.size + batch.size() + pending_[end].size() <= options_.segment_size))
+               || seg.data_size + batch.size() + pending_[end].size() <= options_.segment_size))
       batch += pending_[end++];
-    if (io_error e = active_->write_at(seg.size, batch); !e.ok()) {
+    if (io_error e = active_->write_at(seg.data_size, batch); !e.ok()) {
       trim_needed_ = true;
+      // A prefix may have extended the file: the size is needed only as a hint (see
+      // preallocate), so a failed size() keeps the old one.
+      if (auto size = active_->size(); size.ok())
+        seg.file_size = std::max(seg.file_size, size.value);
       write_error = std::move(e);
       break;
     }
     for (std::size_t i = next; i < end; ++i) {
       const std::string& rec = pending_[i];
       index_.push_back(
-          {seg.size, static_cast<std::uint32_t>(rec.size()), wal_record_checksum(rec)});
-      seg.size += rec.size();
+          {seg.data_size, static_cast<std::uint32_t>(rec.size()), wal_record_checksum(rec)});
+      seg.data_size += rec.size();
     }
+    seg.file_size = std::max(seg.file_size, seg.data_size);
+    preallocate(seg); // before the fsync below, which then makes the new size durable too
     next = end;
   }
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(next));
@@ -389,13 +466,17 @@ io_error wal::truncate_after(std::uint64_t op) {
             : index_[keep_op - first_op_].offset + index_[keep_op - first_op_].size;
     if (io_error e = open_active(); !e.ok())
       return poison(std::move(e));
+    // The file is cut at the new data end, preallocation and all: one atomic size change, where
+    // zeroing the dropped records in place could leave some of them readable after a crash in
+    // the middle. The next sync preallocates again.
     if (io_error e = active_->truncate(new_size); !e.ok())
       return poison(std::move(e));
     // Durable before anything is appended again: otherwise a crash could bring back records of
     // the replaced suffix behind new ones.
     if (io_error e = active_->sync(); !e.ok())
       return poison(std::move(e));
-    seg.size = new_size;
+    seg.data_size = new_size;
+    seg.file_size = new_size;
     index_.resize(static_cast<std::size_t>(keep_op + 1 - first_op_));
   }
   trim_needed_ = false;
@@ -483,7 +564,7 @@ io_error wal::finish_reset(std::uint64_t first, const std::vector<std::string>& 
   if (io_error e = dir_.sync(); !e.ok())
     return e;
 
-  segments_.assign(1, segment{first, name, 0});
+  segments_.assign(1, segment{first, name, 0, 0});
   active_ = std::move(f.value);
   first_op_ = first;
   std::vector<record_location>().swap(index_); // clear() would keep the old log's capacity

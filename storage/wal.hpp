@@ -31,6 +31,13 @@ struct wal_options {
   std::uint32_t max_payload = 16u << 20;
   // The op_number of the first entry of a log that has none yet.
   std::uint64_t first_op = 1;
+  // The active segment's file is kept extended with zero bytes (written, not fallocate'd or
+  // sparse) up to the next multiple of this size past its data, never past segment_size. A
+  // sync() then mostly overwrites allocated, zeroed space and the fdatasync need not also
+  // write the inode (its size changes once per chunk, not once per sync). 0 = off: the file
+  // grows with every sync. Recovery reads an all-zero tail as the end of the data
+  // (docs/storage.md "Zero tail").
+  std::uint64_t preallocate_chunk = 1u << 20;
 };
 
 struct wal_entry {
@@ -54,6 +61,7 @@ struct wal_recovery {
   std::vector<wal_entry> entries; // consecutive op_numbers, oldest first
   // Bytes cut off the end of the last segment: a record that was being written when the node
   // stopped (never synced, so never acknowledged). Expected after a crash; not an error.
+  // Counted up to the last non-zero byte: the zero preallocation after it is not torn data.
   std::uint64_t torn_bytes = 0;
   std::string torn_reason;
   std::optional<wal_corruption> corruption;
@@ -108,7 +116,11 @@ private:
   struct segment {
     std::uint64_t first_op = 0;
     std::string name;
-    std::uint64_t size = 0; // bytes of whole records written to it
+    // Bytes of whole records written to it: where the next record goes.
+    std::uint64_t data_size = 0;
+    // Bytes in the file: data_size plus the zero preallocation after it (>= data_size). Past
+    // data_size the file holds only zeros, except for what a failed write left (trim_needed_).
+    std::uint64_t file_size = 0;
   };
   struct record_location {
     std::uint64_t offset = 0; // in the segment holding the record
@@ -125,6 +137,7 @@ private:
   std::size_t segment_of(std::uint64_t op) const; // the segment op is or would be in
   io_error open_active();
   io_error create_segment(std::uint64_t first_op);
+  void preallocate(segment& seg);
   io_error remove_segment_file(const std::string& name);
   io_error poison(io_error e);
   std::uint32_t tail_checksum() const; // checksum of last_op(), from the buffer or the index
@@ -139,7 +152,7 @@ private:
   std::uint32_t last_checksum_ = 0;    // checksum of last_op(): the next record's prev_checksum
   std::uint32_t base_checksum_ = 0;    // prev_checksum of first_op_ (the chain's anchor)
   std::uint64_t durable_op_ = 0;
-  // A failed (short) write may have left records of the buffer past the last segment's size.
+  // A failed (short) write may have left records of the buffer past the last segment's data_size.
   // Harmless while the buffer stays (a retry rewrites the same bytes in place); truncate_after
   // cuts them durably, or they could resurface after a crash behind the replacing records.
   bool trim_needed_ = false;

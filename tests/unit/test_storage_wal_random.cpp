@@ -5,16 +5,19 @@
 #include "storage/wal.hpp"
 #include "storage_test_util.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
+#include <string>
 
 using namespace vrdns::storage;
 using namespace vrdns::storage::testing;
 
 // Seeded, bounded random runs: appends, group syncs, truncations at both ends, ENOSPC spells,
 // clean restarts, crashes between operations and power cuts inside sync()/truncate_after()
-// (with the last write torn at a random length). A simple model keeps the logical log and the
-// op durable up to; after every reopen the recovered log must
+// (with the last write torn at a random length), with zero preallocation of a random chunk size
+// (or none). A simple model keeps the logical log and the op durable up to; after every reopen
+// the recovered log must
 //   * report no corruption (none was injected),
 //   * be a prefix of the logical log (entry for entry: no stale record of a replaced suffix),
 //   * contain every op the log had reported durable.
@@ -34,7 +37,29 @@ struct coverage {
   int enospc_failures = 0;
   int reopens = 0;
   int multi_segment_reopens = 0;
+  int zero_tail_reopens = 0; // the last segment had preallocated zeros after its data
 } seen;
+
+// Every segment file stays within segment_size (no record here is larger than a segment, so
+// neither data nor preallocation may pass it), and a reopen found the last segment's zero
+// tail or not.
+void check_files(memory_disk& disk, const wal_options& opts, std::uint64_t seed, int step) {
+  BOOST_TEST_CONTEXT("seed " << seed << " step " << step) {
+    auto names = disk.list();
+    BOOST_REQUIRE(names.ok());
+    std::string last;
+    for (const std::string& name : names.value) {
+      if (name.rfind("wal-", 0) != 0)
+        continue;
+      BOOST_REQUIRE_LE(disk.contents(name)->size(), opts.segment_size);
+      last = std::max(last, name);
+    }
+    if (!last.empty()) {
+      const std::string bytes = *disk.contents(last);
+      seen.zero_tail_reopens += !bytes.empty() && bytes.back() == '\0' ? 1 : 0;
+    }
+  }
+}
 
 void check_recovered(const std::vector<wal_entry>& allowed, std::uint64_t first_op,
                      std::uint64_t must_have, const opened_wal& w, std::uint64_t seed, int step) {
@@ -65,6 +90,9 @@ void run_seed(std::uint64_t seed, int steps) {
   power_cut_directory dir(disk);
   wal_options opts;
   opts.segment_size = std::vector<std::uint64_t>{700, 3000, 1u << 20}[pick(0, 2)];
+  // Off, smaller than a record, a few records, the default: chunk boundaries are crossed by
+  // single records, inside batches and at segment ends.
+  opts.preallocate_chunk = std::vector<std::uint64_t>{0, 64, 500, 4096, 1u << 20}[pick(0, 4)];
   model m;
   std::uint64_t view = 1;
   std::uint64_t generation = 0;
@@ -80,6 +108,7 @@ void run_seed(std::uint64_t seed, int steps) {
     disk.fail_writes_with_enospc(false);
     w = open_wal(dir, opts);
     check_recovered(allowed, m.first_op, must_have, w, seed, step);
+    check_files(disk, opts, seed, step);
     m.log = w.recovery.entries;
     m.durable = m.last_op();
   };
@@ -128,6 +157,7 @@ void run_seed(std::uint64_t seed, int steps) {
       disk.fail_writes_with_enospc(false);
       w = open_wal(dir, opts);
       check_recovered(m.log, m.first_op, m.durable, w, seed, step);
+      check_files(disk, opts, seed, step);
       m.log = w.recovery.entries;
       m.durable = m.last_op();
     } else if (action < 86) { // power loss between operations
@@ -176,9 +206,11 @@ BOOST_AUTO_TEST_CASE(random_operations_against_a_model) {
   BOOST_TEST_MESSAGE("seeds run: " << seeds_run);
   BOOST_TEST_MESSAGE("reopens " << seen.reopens << ", torn tails " << seen.torn_tails
                                  << ", ENOSPC " << seen.enospc_failures << ", multi-segment "
-                                 << seen.multi_segment_reopens);
+                                 << seen.multi_segment_reopens << ", zero tails "
+                                 << seen.zero_tail_reopens);
   BOOST_CHECK_GE(seeds_run, 5);
   BOOST_CHECK_GT(seen.torn_tails, 0);
   BOOST_CHECK_GT(seen.enospc_failures, 0);
   BOOST_CHECK_GT(seen.multi_segment_reopens, 0);
+  BOOST_CHECK_GT(seen.zero_tail_reopens, 0);
 }
