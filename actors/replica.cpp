@@ -1,6 +1,7 @@
 #include "actors/replica.hpp"
 
 #include "common/crc32c.hpp"
+#include "protocol/op_batch.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -224,6 +225,7 @@ void execute_committed(self_ptr self) {
     const auto& e = vr.entry(vr.execute_number + 1);
     auto result = st.service->execute(e.op);
     ++vr.execute_number;
+    st.client_ops_since_checkpoint += op_batch_parts(e.op);
     auto& rec = vr.client_table[e.client_id];
     if (e.request_number >= rec.request_number)
       rec = client_record{e.request_number, result};
@@ -257,16 +259,16 @@ caf::behavior checkpoint_writer_behavior(caf::event_based_actor*,
   };
 }
 
-// Every checkpoint_interval executed ops, one at a time. The service is frozen here, on the
-// replica's thread, so the checkpoint is exactly the state after op execute_number.
+// Every checkpoint_interval executed client ops, one at a time. The service is frozen here, on
+// the replica's thread, so the checkpoint is exactly the state after op execute_number.
 void maybe_take_checkpoint(self_ptr self) {
   auto& st = self->state;
   auto& vr = st.vr;
   if (st.opt.checkpoint_interval == 0 || st.checkpoint_in_progress
-      || vr.execute_number < st.checkpoint_requested_op + st.opt.checkpoint_interval)
+      || st.client_ops_since_checkpoint < st.opt.checkpoint_interval)
     return;
   st.checkpoint_in_progress = true;
-  st.checkpoint_requested_op = vr.execute_number;
+  st.client_ops_since_checkpoint = 0;
   checkpoint_job job{vr.execute_number, vr.view_number, st.service->freeze(),
                      encode_client_table(vr.client_table)};
   if (!st.opt.checkpoint_in_background) {
@@ -287,7 +289,6 @@ void remember_checkpoint(replica_actor_state& st, std::uint64_t op,
   const auto checksum = crc32c(*blob);
   st.previous_checkpoint = std::move(st.latest_checkpoint);
   st.latest_checkpoint = served_checkpoint{op, std::move(blob), checksum};
-  st.checkpoint_requested_op = op;
 }
 
 // A checkpoint's parts: the service's, and our client_table (nullopt if missing or malformed).
@@ -313,8 +314,9 @@ void on_checkpoint_saved(self_ptr self, const checkpoint_saved& r) {
   auto& vr = st.vr;
   st.checkpoint_in_progress = false;
   if (!r.blob) {
-    // Nothing was cut, so nothing is lost: the log still holds everything. Retry later.
-    st.checkpoint_requested_op = st.latest_checkpoint.op_number;
+    // Nothing was cut, so nothing is lost: the log still holds everything. Retry at the next
+    // execution.
+    st.client_ops_since_checkpoint = st.opt.checkpoint_interval;
     if (st.opt.on_disk_error)
       st.opt.on_disk_error("checkpoint at op " + std::to_string(r.op_number) + ": " + r.error);
     return;
@@ -322,7 +324,14 @@ void on_checkpoint_saved(self_ptr self, const checkpoint_saved& r) {
   if (r.op_number <= st.latest_checkpoint.op_number)
     return;   // an installed transfer overtook it
   remember_checkpoint(st, r.op_number, r.blob);
-  const auto keep_from = r.op_number > st.opt.log_margin ? r.op_number - st.opt.log_margin : 0;
+  // Keep the newest entries before the checkpoint that together hold up to log_margin client
+  // ops (at least one more entry would exceed it).
+  std::uint64_t keep_from = r.op_number, kept = 0;
+  while (keep_from > vr.log_start) {
+    kept += op_batch_parts(vr.entry(keep_from).op);
+    if (kept > st.opt.log_margin) break;
+    --keep_from;
+  }
   if (keep_from > vr.log_start) {
     vr.discard_prefix(keep_from);
     if (st.opt.persistence)
@@ -402,6 +411,7 @@ void install_fetched_checkpoint(self_ptr self, const std::string& blob) {
   if (st.opt.persistence)
     st.opt.persistence->discard_log_before(c->op_number + 1);
   remember_checkpoint(st, c->op_number, std::make_shared<const std::string>(blob));
+  st.client_ops_since_checkpoint = 0;
   after_checkpoint_installed(self);
 }
 
@@ -1330,6 +1340,7 @@ void restore_own_checkpoint(self_ptr self, const checkpoint& c) {
   st.vr.install_checkpoint(c.op_number);
   st.vr.mark_saved();
   remember_checkpoint(st, c.op_number, std::make_shared<const std::string>(encode_checkpoint(c)));
+  st.client_ops_since_checkpoint = 0;
 }
 
 } // namespace

@@ -88,10 +88,11 @@ struct replica_options {
   // Called on the replica's thread when saving starts failing (with the error) and when it
   // works again (with ""). Must not block.
   std::function<void(const std::string&)> on_disk_error;
-  // Checkpoints (protocol/checkpoint.hpp): every checkpoint_interval executed ops the replica
-  // freezes the service and saves a checkpoint (0 = never); once it is durable the log is cut,
-  // keeping the last log_margin entries before it for replicas that lag a little (they catch
-  // up from the log; those further behind fetch the checkpoint).
+  // Checkpoints (protocol/checkpoint.hpp): every checkpoint_interval executed client ops (an op
+  // batch counts as its parts) the replica freezes the service and saves a checkpoint (0 =
+  // never); once it is durable the log is cut, keeping entries before it that hold up to
+  // log_margin client ops, for replicas that lag a little (they catch up from the log; those
+  // further behind fetch the checkpoint).
   std::uint64_t checkpoint_interval = 0;
   std::uint64_t log_margin = 0;
   // true: serializing and saving run on a writer actor with its own thread (a big zone takes
@@ -194,7 +195,10 @@ struct replica_actor_state {
   served_checkpoint latest_checkpoint;     // the newest durable one (what GetCheckpoint gets)
   served_checkpoint previous_checkpoint;   // the one before: a transfer in progress may need it
   bool checkpoint_in_progress = false;
-  std::uint64_t checkpoint_requested_op = 0; // op of the last checkpoint taken (saved or not)
+  // Client ops executed since the last checkpoint was taken or installed, counting each part
+  // of an op batch (protocol/op_batch.hpp): what checkpoint_interval counts, so a checkpoint
+  // (and with it the log's length in bytes) does not drift with the batch size.
+  std::uint64_t client_ops_since_checkpoint = 0;
   caf::actor checkpoint_writer;            // when checkpoint_in_background
   // A checkpoint being fetched from `from` (one chunk per request).
   struct fetch_state {

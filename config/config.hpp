@@ -34,7 +34,7 @@
 //                                         is answered SERVFAIL
 //   checkpoint_interval = 20000           optional, 100..100000000: a checkpoint (master files in
 //                                         data_dir) every this many committed UPDATEs
-//   log_margin = 10000                    optional, 0..100000000: log entries kept before the
+//   log_margin = 10000                    optional, 0..100000000: UPDATEs kept in the log before the
 //                                         latest checkpoint, for replicas that lag a little
 //
 // Relative paths (zone files, data_dir) are relative to the directory of the config file.

@@ -14,6 +14,7 @@
 // Header-only, so dns/ (which does not link protocol/) can use it.
 #pragma once
 
+#include <algorithm>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -46,6 +47,17 @@ inline bool get_u32(std::string_view in, std::size_t& pos, std::uint32_t& v) {
 
 inline bool is_op_batch(std::string_view op) {
   return !op.empty() && std::uint8_t(op[0]) == op_batch_tag;
+}
+
+/// How many client ops `op` stands for: its count if it is an op batch, else 1. Reads only the
+/// header (a log-length measure, not validation): a count the bytes cannot hold is capped.
+inline std::uint64_t op_batch_parts(std::string_view op) {
+  if (!is_op_batch(op)) return 1;
+  std::size_t pos = 1;
+  std::uint32_t count = 0;
+  if (!op_batch_detail::get_u32(op, pos, count)) return 1;
+  const std::uint64_t most = (op.size() - pos) / 4;
+  return count == 0 ? 1 : std::min<std::uint64_t>(count, std::max<std::uint64_t>(most, 1));
 }
 
 /// Precondition: `parts` is not empty.

@@ -57,3 +57,12 @@ BOOST_AUTO_TEST_CASE(malformed_batches_are_refused) {
     BOOST_TEST(!decode_op_batch(std::string_view(good).substr(0, n), out));
   BOOST_TEST(decode_op_batch(good, out));
 }
+
+BOOST_AUTO_TEST_CASE(parts_counts_client_ops_for_log_lengths) {
+  BOOST_TEST(op_batch_parts("put a 1") == 1u);
+  BOOST_TEST(op_batch_parts("") == 1u);
+  BOOST_TEST(op_batch_parts(encode_op_batch({"a", "b", "c"})) == 3u);
+  // A lying header cannot make one entry count for more than its bytes could hold.
+  BOOST_TEST(op_batch_parts(std::string("\xB1") + u32(1000000) + u32(0)) == 1u);
+  BOOST_TEST(op_batch_parts(std::string("\xB1\x00", 2)) == 1u);
+}
