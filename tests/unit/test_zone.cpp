@@ -316,7 +316,9 @@ BOOST_AUTO_TEST_CASE(records_canonical_order) {
   // RFC 4034 §6.1's example, under our apex "example.".
   ZoneEditor ed(wire("example."));
   const char* names[] = {"\\200.z.example.", "zABC.a.EXAMPLE.", "*.z.example.", "z.example.",
-                         "Z.a.example.",     "yljkjljk.a.example.", "a.example.", "example."};
+                         "Z.a.example.",     "yljkjljk.a.example.", "a.example.", "example.",
+                         // Zero bytes in labels: a label that is a prefix of another sorts first.
+                         "\\001.z.example.", "\\000\\000.z.example.", "\\000.z.example."};
   uint8_t i = 0;
   for (const char* n : names) ed.add(a_record(n, ++i));
   ed.add(Record{wire("example."), rrtype::SOA, rrclass::IN, 5,
@@ -325,13 +327,14 @@ BOOST_AUTO_TEST_CASE(records_canonical_order) {
   std::vector<std::string> got;
   for (const Record& r : z->records())
     got.push_back(name_to_text(r.owner) + "/" + std::to_string(r.type));
-  // RFC 4034 §6.1 lists \001.z before *.z before \200.z; ours has no \001, and '*'
-  // (0x2a) sorts before 0xc8 (\200). The apex SOA comes first. a.example. was first
+  // RFC 4034 §6.1 lists \001.z before *.z before \200.z ('*' is 0x2a, \200 is 0xc8); \000
+  // before \000\000 before \001. The apex SOA comes first. a.example. was first
   // created as the ENT above zABC.a.EXAMPLE., but takes its own record's spelling when it
   // gets data (a checkpoint could not carry an ENT's spelling).
   const std::vector<std::string> want_fixed = {
       "example./6",          "example./1",        "a.example./1",  "yljkjljk.a.example./1",
-      "Z.a.example./1",      "zABC.a.EXAMPLE./1", "z.example./1",  "*.z.example./1",
+      "Z.a.example./1",      "zABC.a.EXAMPLE./1", "z.example./1",  "\\000.z.example./1",
+      "\\000\\000.z.example./1", "\\001.z.example./1", "*.z.example./1",
       "\\200.z.example./1"};
   BOOST_CHECK_EQUAL_COLLECTIONS(got.begin(), got.end(), want_fixed.begin(), want_fixed.end());
 }
