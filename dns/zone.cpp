@@ -67,8 +67,9 @@ void Zone::for_each_node(const std::function<void(const Node&)>& f) const {
 namespace {
 
 /// RFC 4034 §6.1 order of two key-form names: compare label by label from the root end,
-/// each label as an octet string (a label that is a prefix of another sorts first).
-bool canonical_less(std::string_view a, std::string_view b) {
+/// each label as an octet string (a label that is a prefix of another sorts first). The
+/// definition canonical_sort_key must agree with (asserted in records()).
+[[maybe_unused]] bool canonical_less(std::string_view a, std::string_view b) {
   std::size_t la[128], lb[128];   // label start offsets; a valid name has at most 127 labels
   std::size_t na = 0, nb = 0;
   for (std::size_t off = 0; off < a.size() && a[off] != 0; off += 1 + uint8_t(a[off]))
