@@ -1,11 +1,31 @@
 #include "tests/sim/kv_machine.hpp"
 
+#include "protocol/op_batch.hpp"
+
 #include <sstream>
 #include <stdexcept>
 
 namespace vrdns::sim {
 
 std::string kv_machine::execute(const std::string& op) {
+  if (!protocol::is_op_batch(op))
+    return execute_one(op);
+  std::vector<std::string_view> parts;
+  if (!protocol::decode_op_batch(op, parts))
+    return "error: malformed op batch";
+  // Results are collected first: encode_op_batch takes views, which must outlive the call.
+  std::vector<std::string> results;
+  results.reserve(parts.size());
+  for (auto part : parts)
+    results.push_back(execute_one(std::string(part)));
+  return protocol::encode_op_batch(std::vector<std::string_view>(results.begin(), results.end()));
+}
+
+std::string kv_machine::execute_one(const std::string& op) {
+  // vr_client never nests batches. A nested one is refused before it is recorded: its binary
+  // length bytes may hold a newline, which the one-op-per-line "executed" snapshot part cannot.
+  if (protocol::is_op_batch(op))
+    return "error: nested op batch";
   if (!executed_.insert(op).second && duplicate_.empty())
     duplicate_ = op;
   std::istringstream in(op);

@@ -5,6 +5,11 @@
 // can also detect a request executed twice (at-most-once, invariant 5).
 //
 // Ops:  "put <key> <value>" -> "ok"      "get <key> <tag>" -> current value ("" if unset)
+//
+// Op batches (protocol/op_batch.hpp, sent by a vr_client with batch_max > 1) are accepted the
+// way dns::ZoneService accepts them: the parts run in order, each exactly as if it were its own
+// log entry (so the duplicate check is per part), and the result is the batch of their results.
+// A malformed batch executes nothing and answers one error result.
 #pragma once
 
 #include "protocol/service.hpp"
@@ -29,6 +34,8 @@ public:
   const std::map<std::string, std::string>& data() const { return data_; }
 
 private:
+  std::string execute_one(const std::string& op);
+
   std::map<std::string, std::string> data_;
   std::set<std::string> executed_;
   std::string duplicate_;

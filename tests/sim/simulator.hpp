@@ -1,6 +1,11 @@
 // Deterministic VR cluster simulator: n replicas + client proxies + client drivers in one process,
 // run by CAF's test coordinator (virtual time, one message at a time).
 //
+// Each client driver plays one application thread with at most one call outstanding (the
+// linearizability checker's model); `drivers_per_client` of them share one vr_client proxy, so
+// their calls queue behind its outstanding Request and, with client_batch > 1, leave together
+// as one op batch.
+//
 // Every message between nodes goes through a link actor that only records it as an envelope;
 // the simulator gives it a random latency and, once due, decides from a seeded PRNG: deliver,
 // drop or duplicate (due envelopes are picked in random order, late ones are overtaken). Partitions (symmetric or one-way), crashes
@@ -31,7 +36,13 @@ namespace vrdns::sim {
 
 struct sim_options {
   std::size_t replicas = 3;
-  std::size_t clients = 3;
+  std::size_t clients = 3;              // client drivers, each with one call outstanding at most
+  // Drivers sharing one vr_client proxy (driver k uses proxy k / drivers_per_client; the last
+  // proxy may have fewer). 1: every driver has its own proxy and nothing ever queues.
+  std::size_t drivers_per_client = 1;
+  // The proxies' vr_client_options::batch_max: how many queued calls leave as one op batch.
+  // Not `batch_max` below, which is the replica's requests per Prepare.
+  std::size_t client_batch = 1;
   std::uint64_t seed = 1;
   std::size_t steps = 2000;
   // Per-step fault probabilities during the random phase.
@@ -95,6 +106,10 @@ struct sim_stats {
   std::size_t restarts = 0;
   std::size_t corruptions = 0;   // durable mode: bits flipped in a crashed replica's log
   std::size_t checkpoint_chunks = 0;   // CheckpointChunk messages delivered
+  // Committed log entries holding an op batch, and the client ops inside them (so a run shows
+  // that batches formed; counted once per op number, whatever replica committed it first).
+  std::size_t committed_batches = 0;
+  std::size_t committed_batched_ops = 0;
   std::size_t max_view = 0;
   std::size_t committed = 0;
   std::size_t completed_ops = 0;
@@ -134,9 +149,18 @@ public:
   // --- the random test: random phase, then liveness phase, then final checks ---
   sim_result run();
 
+  // The random phase's steps (faults with opt's probabilities, a network with latency), the
+  // invariants checked after each; returns the first violation. run() is random_steps(steps)
+  // then the liveness phase; a scenario may mix it with its own faults.
+  std::optional<std::string> random_steps(std::size_t count);
+
   // --- primitives for scripted scenarios (each ends with sched.run() + invariant check) ---
   std::size_t replica_count() const { return opt_.replicas; }
-  std::size_t client_node(std::size_t k) const { return opt_.replicas + k; }
+  // Node indexes: replicas 0..n-1, then the proxies. Driver k talks through client_node(k).
+  std::size_t proxy_count() const {
+    return (opt_.clients + opt_.drivers_per_client - 1) / opt_.drivers_per_client;
+  }
+  std::size_t client_node(std::size_t k) const { return opt_.replicas + k / opt_.drivers_per_client; }
   std::deque<envelope>& wire() { return *wire_; }
   void deliver(std::size_t index);                // deliver wire()[index] (respecting partitions)
   void drop(std::size_t index);
@@ -159,6 +183,9 @@ public:
   // Client k calls op through its proxy; returns the history index of the call.
   std::size_t submit(std::size_t client, bool is_put, const std::string& key);
   void start_random_clients(); // drivers that keep issuing random ops
+  // For good: they issue nothing new (calls already made still run to their answer or timeout).
+  void stop_random_clients();
+  bool driver_idle(std::size_t k) const { return driver_idle_[k]; } // no call outstanding
 
   bool alive(std::size_t replica) const { return !down_[replica]; }
   const kv_machine& machine(std::size_t replica) const { return *machines_[replica]; }
@@ -205,8 +232,8 @@ private:
   std::mt19937_64 rng_;
   std::shared_ptr<std::deque<envelope>> wire_;
   std::vector<std::vector<caf::actor>> links_; // links_[from][to]
-  std::vector<caf::actor> nodes_;              // replicas then client proxies
-  std::vector<caf::actor> drivers_;
+  std::vector<caf::actor> nodes_;              // replicas then client proxies (proxy_count())
+  std::vector<caf::actor> drivers_;            // opt_.clients of them
   std::vector<std::shared_ptr<kv_machine>> machines_;
   std::vector<bool> down_;
   std::vector<std::shared_ptr<storage::memory_disk>> disks_;   // durable mode: survive crashes

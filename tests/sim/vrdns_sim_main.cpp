@@ -6,10 +6,14 @@
 //             [--unsafe-reply-before-commit] [--no-pre-vote]
 //             [--durable] [--crash-all P]   (disks that survive crashes; whole-cluster crashes)
 //             [--checkpoint-interval N] [--log-margin M]   (checkpoints, log cut, transfers)
+//             [--clients C] [--drivers-per-client S] [--client-batch B]   (client op batching)
+//             [--min-batches N]   (fail unless at least N op batches were committed in all)
 //
 // Prints one line per failing seed (with the command that replays it) and ends with exactly one
 // line "seeds=K failures=F". Exit status 1 if F > 0. With --stats, also one line per passing seed
 // (stderr) and, just before the last line, an aggregate summary over all seeds (stdout).
+// --min-batches makes a run that never formed a batch fail too ("FAIL batching: ..." before the
+// last line, exit status 1), so a test meant to cover batching cannot silently stop doing so.
 #include "tests/sim/simulator.hpp"
 
 #include <algorithm>
@@ -27,7 +31,15 @@ int usage() {
                "                 [--soak SECONDS] [--trace] [--stats] [--unsafe-commit-without-quorum]\n"
                "                 [--unsafe-paper-state-transfer] [--unsafe-reply-before-commit]\n"
                "                 [--no-pre-vote] [--durable] [--crash-all P]\n"
-               "                 [--checkpoint-interval N] [--log-margin M]\n";
+               "                 [--checkpoint-interval N] [--log-margin M]\n"
+               "                 [--clients C] [--drivers-per-client S] [--client-batch B]\n"
+               "                 [--min-batches N]\n"
+               "  --clients C             client drivers, one call outstanding each (default 3)\n"
+               "  --drivers-per-client S  drivers sharing one vr_client proxy, so their calls\n"
+               "                          queue behind its outstanding request (default 1)\n"
+               "  --client-batch B        the proxies' batch_max: up to B queued calls leave as\n"
+               "                          one Request carrying an op batch (default 1: none)\n"
+               "  --min-batches N         exit 1 unless the seeds committed >= N op batches\n";
   return 2;
 }
 
@@ -57,6 +69,8 @@ struct aggregate {
     sum.restarts += s.restarts;
     sum.corruptions += s.corruptions;
     sum.checkpoint_chunks += s.checkpoint_chunks;
+    sum.committed_batches += s.committed_batches;
+    sum.committed_batched_ops += s.committed_batched_ops;
     sum.max_view = std::max(sum.max_view, s.max_view);
     sum.virtual_ms += s.virtual_ms;
     sum.committed_random_phase += s.committed_random_phase;
@@ -76,7 +90,8 @@ struct aggregate {
         << " corruptions=" << sum.corruptions << " checkpoint_chunks=" << sum.checkpoint_chunks
         << " | committed=" << sum.committed_random_phase << " commits_per_virtual_s="
         << (sum.virtual_ms > 0 ? sum.committed_random_phase * 1000.0 / sum.virtual_ms : 0)
-        << " max_view=" << sum.max_view << " | failovers=" << f.size()
+        << " max_view=" << sum.max_view << " batches=" << sum.committed_batches
+        << " batched_ops=" << sum.committed_batched_ops << " | failovers=" << f.size()
         << " (unfinished " << sum.failovers_unfinished << ") failover_ms median=" << median
         << " max=" << max << "\n";
   }
@@ -86,7 +101,7 @@ struct aggregate {
 
 int main(int argc, char** argv) {
   vrdns::sim::sim_options opt;
-  std::uint64_t seeds = 1, first_seed = 1, soak_seconds = 0;
+  std::uint64_t seeds = 1, first_seed = 1, soak_seconds = 0, min_batches = 0;
   bool stats = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -131,6 +146,14 @@ int main(int argc, char** argv) {
       opt.checkpoint_interval = v;
     else if (a == "--log-margin" && number(v))
       opt.log_margin = v;
+    else if (a == "--clients" && number(v) && v >= 1 && v <= 64)
+      opt.clients = v;
+    else if (a == "--drivers-per-client" && number(v) && v >= 1 && v <= 64)
+      opt.drivers_per_client = v;
+    else if (a == "--client-batch" && number(v) && v >= 1 && v <= 1024)
+      opt.client_batch = v;
+    else if (a == "--min-batches" && number(v))
+      min_batches = v;
     else
       return usage();
   }
@@ -154,11 +177,17 @@ int main(int argc, char** argv) {
                 << " delivered=" << r.stats.delivered << " dropped=" << r.stats.dropped
                 << " crashes=" << r.stats.crashes << " max_view=" << r.stats.max_view
                 << " committed=" << r.stats.committed << " completed=" << r.stats.completed_ops
+                << " batches=" << r.stats.committed_batches
+                << " batched_ops=" << r.stats.committed_batched_ops
                 << " virtual_ms=" << r.stats.virtual_ms << "\n";
     }
   }
   if (stats)
     all.print(std::cout);
+  const bool too_few_batches = all.sum.committed_batches < min_batches;
+  if (too_few_batches)
+    std::cout << "FAIL batching: " << all.sum.committed_batches << " op batches committed, "
+              << "expected at least " << min_batches << "\n";
   std::cout << "seeds=" << ran << " failures=" << failures << std::endl;
-  return failures > 0 ? 1 : 0;
+  return failures > 0 || too_few_batches ? 1 : 0;
 }
