@@ -23,6 +23,10 @@ caf::behavior recovering_behavior(self_ptr self);
 
 time_point now(self_ptr self) { return self->clock().now(); }
 
+// A replica fetching a checkpoint asks for the next chunk as soon as one arrives (and resends
+// after `resend`): this long without a request for it means the fetch has ended or stopped.
+constexpr std::chrono::milliseconds checkpoint_transfer_pause{1000};
+
 // A broken invariant means this replica can no longer be trusted: stop it (fail-stop), or hand
 // the report to the simulator.
 void violation(self_ptr self, const std::string& what) {
@@ -282,13 +286,20 @@ void maybe_take_checkpoint(self_ptr self) {
     .then([=](const checkpoint_saved& r) { self->send(self, r); });
 }
 
-// The checkpoint this replica now hands to others (the one before stays servable too, for a
-// transfer in progress).
+bool in_transfer(const served_checkpoint& c, time_point t) {
+  return c.blob && t < c.in_transfer_until;
+}
+
+// The checkpoint this replica now hands to others. The one before stays servable too, for a
+// transfer in progress; if the one before that is being transferred (and the one before not),
+// that one stays instead: a fetch slower than two checkpoint intervals must still end, or a
+// replica that lags under a steady load would restart its fetch forever.
 void remember_checkpoint(replica_actor_state& st, std::uint64_t op,
-                         std::shared_ptr<const std::string> blob) {
+                         std::shared_ptr<const std::string> blob, time_point t) {
   const auto checksum = crc32c(*blob);
-  st.previous_checkpoint = std::move(st.latest_checkpoint);
-  st.latest_checkpoint = served_checkpoint{op, std::move(blob), checksum};
+  if (!in_transfer(st.previous_checkpoint, t) || in_transfer(st.latest_checkpoint, t))
+    st.previous_checkpoint = std::move(st.latest_checkpoint);
+  st.latest_checkpoint = served_checkpoint{op, std::move(blob), checksum, {}};
 }
 
 // A checkpoint's parts: the service's, and our client_table (nullopt if missing or malformed).
@@ -323,7 +334,8 @@ void on_checkpoint_saved(self_ptr self, const checkpoint_saved& r) {
   }
   if (r.op_number <= st.latest_checkpoint.op_number)
     return;   // an installed transfer overtook it
-  remember_checkpoint(st, r.op_number, r.blob);
+  const auto t = now(self);
+  remember_checkpoint(st, r.op_number, r.blob, t);
   // Keep the newest entries before the checkpoint that together hold up to log_margin client
   // ops (at least one more entry would exceed it).
   std::uint64_t keep_from = r.op_number, kept = 0;
@@ -332,6 +344,9 @@ void on_checkpoint_saved(self_ptr self, const checkpoint_saved& r) {
     if (kept > st.opt.log_margin) break;
     --keep_from;
   }
+  // A replica installing an older checkpoint needs the log after it.
+  for (const served_checkpoint* c : {&st.latest_checkpoint, &st.previous_checkpoint})
+    if (in_transfer(*c, t)) keep_from = std::min(keep_from, c->op_number);
   if (keep_from > vr.log_start) {
     vr.discard_prefix(keep_from);
     if (st.opt.persistence)
@@ -344,12 +359,13 @@ void on_get_checkpoint(self_ptr self, const GetCheckpoint& g) {
   auto& st = self->state;
   if (g.replica >= st.peers.size() || g.replica == st.vr.replica_number)
     return;
-  const served_checkpoint* c = &st.latest_checkpoint;
+  served_checkpoint* c = &st.latest_checkpoint;
   if (g.op_number != 0 && g.op_number == st.previous_checkpoint.op_number
       && st.previous_checkpoint.blob)
     c = &st.previous_checkpoint;
   if (!c->blob)
     return;
+  c->in_transfer_until = now(self) + checkpoint_transfer_pause;
   // A request for a checkpoint we no longer have restarts at 0 with the latest.
   const auto offset = c->op_number == g.op_number ? g.offset : 0;
   if (offset > c->blob->size())
@@ -410,7 +426,7 @@ void install_fetched_checkpoint(self_ptr self, const std::string& blob) {
   vr.install_checkpoint(c->op_number);
   if (st.opt.persistence)
     st.opt.persistence->discard_log_before(c->op_number + 1);
-  remember_checkpoint(st, c->op_number, std::make_shared<const std::string>(blob));
+  remember_checkpoint(st, c->op_number, std::make_shared<const std::string>(blob), now(self));
   st.client_ops_since_checkpoint = 0;
   after_checkpoint_installed(self);
 }
@@ -1339,7 +1355,8 @@ void restore_own_checkpoint(self_ptr self, const checkpoint& c) {
   st.vr.client_table = std::move(*contents.client_table);
   st.vr.install_checkpoint(c.op_number);
   st.vr.mark_saved();
-  remember_checkpoint(st, c.op_number, std::make_shared<const std::string>(encode_checkpoint(c)));
+  remember_checkpoint(st, c.op_number, std::make_shared<const std::string>(encode_checkpoint(c)),
+                      now(self));
   st.client_ops_since_checkpoint = 0;
 }
 

@@ -124,6 +124,9 @@ struct served_checkpoint {
   std::uint64_t op_number = 0;
   std::shared_ptr<const std::string> blob;
   std::uint32_t checksum = 0;
+  // A replica is fetching it (a chunk was served) until about then: the checkpoint is kept,
+  // and the log after it too, so a transfer slower than the checkpoint interval still ends.
+  failure_detector::time_point in_transfer_until{};
 };
 
 // A request the primary accepted but has not yet put into a Prepare (pipeline full).

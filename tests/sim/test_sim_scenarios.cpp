@@ -598,9 +598,8 @@ BOOST_AUTO_TEST_CASE(batches_survive_a_primary_crash_under_load) {
   opt.crash = opt.restart = opt.partition = opt.heal = 0;   // the crash below is the only one
   opt.checkpoint_interval = 10;
   opt.log_margin = 3;
-  // Whole checkpoints per chunk: the restarted replica must catch up while the load goes on,
-  // and a fetch of many tiny chunks never ends under load (the sender serves only its two newest
-  // checkpoints, and here cuts one every 10 ops, so a fetch restarts before it ends).
+  // Whole checkpoints per chunk: this one is about batches; slow fetches under load are
+  // a_slow_checkpoint_fetch_ends_under_steady_load's.
   opt.checkpoint_chunk = 1 << 16;
   cluster c(opt);
   // Random steps in slices of 100 until `pred` holds; bounded, and stops at a violation.
@@ -666,4 +665,56 @@ BOOST_AUTO_TEST_CASE(batches_survive_a_primary_crash_under_load) {
   BOOST_TEST(c.stats().checkpoint_chunks > 0u);   // the restarted replica took a checkpoint
   for (std::size_t i = 0; i < 3; ++i)
     BOOST_TEST(c.machine(i).duplicate().empty());
+}
+
+// A checkpoint fetch slower than two checkpoint intervals, under a steady load: tiny chunks and
+// a checkpoint every 10 client ops. The serving replica keeps a checkpoint that is being
+// fetched, and the log after it, so the restarted old primary gets there; without that it
+// restarted its fetch with the newest checkpoint forever and stayed recovering (found with the
+// batched crash scenario above; this test fails with checkpoint_transfer_pause = 0).
+BOOST_AUTO_TEST_CASE(a_slow_checkpoint_fetch_ends_under_steady_load) {
+  auto opt = batching_options();
+  opt.crash = opt.restart = opt.partition = opt.heal = 0;   // the crash below is the only one
+  opt.checkpoint_interval = 10;
+  opt.log_margin = 3;
+  opt.checkpoint_chunk = 64;      // a checkpoint takes many round trips
+  cluster c(opt);
+  auto steps_until = [&](const std::function<bool()>& pred) {
+    for (int slice = 0; slice < 100; ++slice) {
+      if (auto v = c.random_steps(100)) {
+        BOOST_TEST_MESSAGE("violation: " << *v);
+        return false;
+      }
+      if (pred())
+        return true;
+    }
+    BOOST_TEST_MESSAGE("not reached within 10000 steps:\n" << c.dump());
+    return false;
+  };
+  c.start_random_clients();
+  BOOST_REQUIRE(steps_until([&] { return c.stats().committed_batches >= 5; }));
+  const auto primary = c.normal_primary();
+  BOOST_REQUIRE(primary.has_value());
+  const std::size_t backup = *primary;   // the old primary, back as a backup
+  c.crash(backup);
+  const auto before = c.stats().committed_batches;
+  BOOST_REQUIRE(steps_until([&] { return c.stats().committed_batches >= before + 10; }));
+  const auto chunks_before = c.stats().checkpoint_chunks;
+  c.restart(backup);
+  BOOST_REQUIRE(steps_until([&] {
+    auto* s = c.state(backup);
+    return s->status == replica_status::normal && !s->awaiting_state;
+  }));
+  // It did take a checkpoint, in many chunks, while commits went on.
+  BOOST_TEST(c.stats().checkpoint_chunks - chunks_before > 5u);
+  c.stop_random_clients();
+  BOOST_REQUIRE(c.run_until([&] {
+    for (std::size_t k = 0; k < 6; ++k)
+      if (!c.driver_idle(k))
+        return false;
+    return true;
+  }, 5000ms));
+  require_safe(c);
+  auto h = c.check_history();
+  BOOST_TEST(!h.has_value(), h.value_or(""));
 }
