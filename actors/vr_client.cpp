@@ -3,7 +3,6 @@
 #include "protocol/op_batch.hpp"
 
 #include <algorithm>
-#include <cassert>
 
 namespace vrdns::actors {
 
@@ -55,8 +54,8 @@ void start_next(self_ptr self) {
   st.current = take_next(st);
   st.current->request_number = ++st.request_number;
   send_current(self, false);
-  // The tick runs only while a request is outstanding: a node has many clients, and idle
-  // timers would cost every one of them wake-ups for nothing.
+  // The tick runs only while a request is outstanding: idle timers would cost wake-ups for
+  // nothing.
   if (!st.ticking) {
     st.ticking = true;
     self->delayed_send(self, st.opt.tick, vr_ctick_atom::value);
