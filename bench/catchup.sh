@@ -97,7 +97,7 @@ if [ -z "$only" ] || [ "$only" = b ]; then
   echo "  3 nodes started (loading the zone) in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}') s"
   vr_wait_normal 60 0 1 2
   load 150 b "$(vr_primary)"
-  vr_wait_checkpoint 120 100 0 1 2
+  vr_wait_checkpoint 120 1 0 1 2   # any: batched adds reach op 100 later than their 100th add
   vr_wait_normal 30 0 1 2
   echo "  checkpoint in every data_dir: $(du -sh "$work/b/data0" | cut -f1) in data0; $VR_STATUS"
   vr_kill 2

@@ -48,7 +48,7 @@ make_updates 150 "$zone" "$work/updates" r
 dnsperf -u -y "hmac-sha256:$key:$secret" -s 127.0.0.1 -p "${VR_DNS[$(vr_primary)]}" \
   -d "$work/updates" -n 1 -q 20 -l 120 > "$work/dnsperf" 2>&1 || true
 echo "150 adds: $(awk -F': *' '/Response codes:/ {print $2}' "$work/dnsperf")"
-vr_wait_checkpoint 120 100 0 1 2
+vr_wait_checkpoint 120 1 0 1 2   # any: batched adds reach op 100 later than their 100th add
 vr_wait_normal 30 0 1 2
 serial=$(vr_serial 0 "$zone")
 echo "checkpoint in every data_dir ($(du -sh "$work/c/data1" | cut -f1) in data1); $VR_STATUS; serial $serial"
