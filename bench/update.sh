@@ -20,15 +20,15 @@
 #
 # Durability each server runs with (their defaults where they have one):
 #   vrdns  VR (Liskov & Cowling 2012): an UPDATE is acknowledged once a majority of the three
-#          replicas (2 of 3) holds it in memory; nothing is written to disk (VR's durability is
-#          replication; a restarted node recovers its state from the others).
+#          replicas (2 of 3) holds it in its write-ahead log, fdatasync'ed (group commit: one
+#          fsync per replica for everything that arrived meanwhile); checkpoints on (defaults).
 #   BIND   journal (<zone>.jnl) fsync'ed on every update commit (lib/dns/journal.c); zone file
 #          rewritten lazily (default).
 #   Knot   journal-content: changes and journal-db-mode: robust (both defaults): each DDNS batch
 #          is committed to the LMDB journal with a disk sync. zonefile-sync: -1 so the zone file
 #          is not rewritten after every batch (the default 0 would; BIND doesn't either).
-# BIND and Knot thus pay an fsync per update (BIND) or per batch (Knot); vrdns pays two network
-# round trips between processes on this machine instead.
+# BIND and Knot thus pay an fsync per update (BIND) or per batch (Knot); vrdns an fsync per
+# group commit on each of two replicas plus a network round trip between processes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
