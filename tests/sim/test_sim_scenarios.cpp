@@ -534,6 +534,30 @@ bool all_answered(const cluster& c, std::initializer_list<std::size_t> idx) {
   return std::all_of(idx.begin(), idx.end(), [&](std::size_t i) { return answered(c, i); });
 }
 
+// Random steps in slices of 100 until `pred` holds; bounded, and stops at a violation.
+bool steps_until(cluster& c, const std::function<bool()>& pred) {
+  for (int slice = 0; slice < 100; ++slice) {
+    if (auto v = c.random_steps(100)) {
+      BOOST_TEST_MESSAGE("violation: " << *v);
+      return false;
+    }
+    if (pred())
+      return true;
+  }
+  BOOST_TEST_MESSAGE("not reached within 10000 steps:\n" << c.dump());
+  return false;
+}
+
+// After stop_random_clients(): until drivers 0..n-1 have their last calls answered or timed out.
+bool all_drivers_idle(cluster& c, std::size_t n) {
+  return c.run_until([&] {
+    for (std::size_t k = 0; k < n; ++k)
+      if (!c.driver_idle(k))
+        return false;
+    return true;
+  }, 5000ms);
+}
+
 // How many times `op` was committed: as a log entry of its own or as a part of a batch.
 std::size_t committed_exactly(const cluster& c, const std::string& op) {
   std::size_t count = 0;
@@ -602,42 +626,24 @@ BOOST_AUTO_TEST_CASE(batches_survive_a_primary_crash_under_load) {
   // a_slow_checkpoint_fetch_ends_under_steady_load's.
   opt.checkpoint_chunk = 1 << 16;
   cluster c(opt);
-  // Random steps in slices of 100 until `pred` holds; bounded, and stops at a violation.
-  auto steps_until = [&](const std::function<bool()>& pred) {
-    for (int slice = 0; slice < 100; ++slice) {
-      if (auto v = c.random_steps(100)) {
-        BOOST_TEST_MESSAGE("violation: " << *v);
-        return false;
-      }
-      if (pred())
-        return true;
-    }
-    BOOST_TEST_MESSAGE("not reached within 10000 steps:\n" << c.dump());
-    return false;
-  };
   c.start_random_clients();
-  BOOST_REQUIRE(steps_until([&] { return c.stats().committed_batches >= 5; }));
+  BOOST_REQUIRE(steps_until(c, [&] { return c.stats().committed_batches >= 5; }));
   const auto old_primary = c.normal_primary();
   BOOST_REQUIRE(old_primary.has_value());
   c.crash(*old_primary);
   const auto before = c.stats().committed_batches;
-  BOOST_REQUIRE(steps_until([&] {
+  BOOST_REQUIRE(steps_until(c, [&] {
     auto p = c.normal_primary();
     return p && *p != *old_primary && c.stats().committed_batches >= before + 5;
   }));
   c.restart(*old_primary);
-  BOOST_REQUIRE(steps_until([&] {
+  BOOST_REQUIRE(steps_until(c, [&] {
     auto* s = c.state(*old_primary);
     return s->status == replica_status::normal && !s->awaiting_state
            && c.stats().committed_batches >= before + 10;
   }));
   c.stop_random_clients();
-  BOOST_REQUIRE(c.run_until([&] {
-    for (std::size_t k = 0; k < 6; ++k)
-      if (!c.driver_idle(k))
-        return false;
-    return true;
-  }, 5000ms));
+  BOOST_REQUIRE(all_drivers_idle(c, 6));
   require_safe(c);
   auto h = c.check_history();
   BOOST_TEST(!h.has_value(), h.value_or(""));
@@ -679,41 +685,24 @@ BOOST_AUTO_TEST_CASE(a_slow_checkpoint_fetch_ends_under_steady_load) {
   opt.log_margin = 3;
   opt.checkpoint_chunk = 64;      // a checkpoint takes many round trips
   cluster c(opt);
-  auto steps_until = [&](const std::function<bool()>& pred) {
-    for (int slice = 0; slice < 100; ++slice) {
-      if (auto v = c.random_steps(100)) {
-        BOOST_TEST_MESSAGE("violation: " << *v);
-        return false;
-      }
-      if (pred())
-        return true;
-    }
-    BOOST_TEST_MESSAGE("not reached within 10000 steps:\n" << c.dump());
-    return false;
-  };
   c.start_random_clients();
-  BOOST_REQUIRE(steps_until([&] { return c.stats().committed_batches >= 5; }));
+  BOOST_REQUIRE(steps_until(c, [&] { return c.stats().committed_batches >= 5; }));
   const auto primary = c.normal_primary();
   BOOST_REQUIRE(primary.has_value());
   const std::size_t backup = *primary;   // the old primary, back as a backup
   c.crash(backup);
   const auto before = c.stats().committed_batches;
-  BOOST_REQUIRE(steps_until([&] { return c.stats().committed_batches >= before + 10; }));
+  BOOST_REQUIRE(steps_until(c, [&] { return c.stats().committed_batches >= before + 10; }));
   const auto chunks_before = c.stats().checkpoint_chunks;
   c.restart(backup);
-  BOOST_REQUIRE(steps_until([&] {
+  BOOST_REQUIRE(steps_until(c, [&] {
     auto* s = c.state(backup);
     return s->status == replica_status::normal && !s->awaiting_state;
   }));
   // It did take a checkpoint, in many chunks, while commits went on.
   BOOST_TEST(c.stats().checkpoint_chunks - chunks_before > 5u);
   c.stop_random_clients();
-  BOOST_REQUIRE(c.run_until([&] {
-    for (std::size_t k = 0; k < 6; ++k)
-      if (!c.driver_idle(k))
-        return false;
-    return true;
-  }, 5000ms));
+  BOOST_REQUIRE(all_drivers_idle(c, 6));
   require_safe(c);
   auto h = c.check_history();
   BOOST_TEST(!h.has_value(), h.value_or(""));

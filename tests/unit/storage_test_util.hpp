@@ -5,9 +5,12 @@
 #include "storage/file.hpp"
 #include "storage/wal.hpp"
 
+#include <boost/test/unit_test.hpp>
+
 #include <cerrno>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace vrdns::storage::testing {
 
@@ -97,6 +100,33 @@ inline std::string test_payload(std::uint64_t op, std::uint64_t generation = 0) 
   if (op % 17 == 0)
     p.clear(); // empty payloads are legal
   return p;
+}
+
+// Appends ops from..to (payload generation `gen`, view `view`) without syncing.
+inline void append_range(wal& log, std::uint64_t from, std::uint64_t to, std::uint64_t gen = 0,
+                         std::uint64_t view = 1) {
+  for (std::uint64_t op = from; op <= to; ++op)
+    log.append(op, view, test_payload(op, gen));
+}
+
+// sync() that must succeed; its durable op.
+inline std::uint64_t must_sync(wal& log) {
+  auto r = log.sync();
+  BOOST_REQUIRE_MESSAGE(r.ok(), r.error.message);
+  return r.value;
+}
+
+// True if `got` is exactly ops from..to of payload generation `gen`.
+inline bool is_run(const std::vector<wal_entry>& got, std::uint64_t from, std::uint64_t to,
+                   std::uint64_t gen = 0) {
+  if (got.size() != to + 1 - from)
+    return false;
+  for (std::uint64_t op = from; op <= to; ++op) {
+    const wal_entry& e = got[op - from];
+    if (e.op_number != op || e.payload != test_payload(op, gen))
+      return false;
+  }
+  return true;
 }
 
 struct opened_wal {

@@ -18,19 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Appends ops from..to (payload generation `gen`, view `view`) without syncing.
-void append_range(wal& log, std::uint64_t from, std::uint64_t to, std::uint64_t gen = 0,
-                  std::uint64_t view = 1) {
-  for (std::uint64_t op = from; op <= to; ++op)
-    log.append(op, view, test_payload(op, gen));
-}
-
-std::uint64_t must_sync(wal& log) {
-  auto r = log.sync();
-  BOOST_REQUIRE_MESSAGE(r.ok(), r.error.message);
-  return r.value;
-}
-
 // Entries from..to of payload generation `gen` in view `view`.
 void check_entries(const std::vector<wal_entry>& got, std::uint64_t from, std::uint64_t to,
                    std::uint64_t gen = 0, std::uint64_t view = 1) {

@@ -22,27 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void append_range(wal& log, std::uint64_t from, std::uint64_t to, std::uint64_t gen = 0) {
-  for (std::uint64_t op = from; op <= to; ++op)
-    log.append(op, 1, test_payload(op, gen));
-}
-
-std::uint64_t must_sync(wal& log) {
-  auto r = log.sync();
-  BOOST_REQUIRE_MESSAGE(r.ok(), r.error.message);
-  return r.value;
-}
-
-bool is_run(const std::vector<wal_entry>& got, std::uint64_t from, std::uint64_t to,
-            std::uint64_t gen = 0) {
-  if (got.size() != to + 1 - from)
-    return false;
-  for (std::uint64_t op = from; op <= to; ++op)
-    if (got[op - from].op_number != op || got[op - from].payload != test_payload(op, gen))
-      return false;
-  return true;
-}
-
 // Bytes that records from..to of generation `gen` take (header + payload each).
 std::uint64_t record_bytes(std::uint64_t from, std::uint64_t to, std::uint64_t gen = 0) {
   std::uint64_t n = 0;

@@ -15,30 +15,6 @@ using namespace vrdns::storage::testing;
 
 namespace {
 
-void append_range(wal& log, std::uint64_t from, std::uint64_t to, std::uint64_t gen = 0) {
-  for (std::uint64_t op = from; op <= to; ++op)
-    log.append(op, 1, test_payload(op, gen));
-}
-
-std::uint64_t must_sync(wal& log) {
-  auto r = log.sync();
-  BOOST_REQUIRE_MESSAGE(r.ok(), r.error.message);
-  return r.value;
-}
-
-// True if `got` is exactly ops from..to of payload generation `gen`.
-bool is_run(const std::vector<wal_entry>& got, std::uint64_t from, std::uint64_t to,
-            std::uint64_t gen = 0) {
-  if (got.size() != to + 1 - from)
-    return false;
-  for (std::uint64_t op = from; op <= to; ++op) {
-    const wal_entry& e = got[op - from];
-    if (e.op_number != op || e.payload != test_payload(op, gen))
-      return false;
-  }
-  return true;
-}
-
 std::vector<std::string> files(memory_disk& disk) {
   auto names = disk.list();
   BOOST_REQUIRE(names.ok());
