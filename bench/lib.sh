@@ -216,6 +216,7 @@ VR_DNS=(); VR_PIDS=("" "" ""); VR_DIR=""; VR_BIN=""
 
 # vr_cluster_config BIN DIR ZONE_NAME ZONE_FILE KEY SECRET REPLICATION_TOML: writes the three
 # configs on free ports. REPLICATION_TOML: extra [replication] lines (e.g. checkpoint_interval).
+# VR_UDP_WORKERS (default 1): each node's UDP worker threads.
 vr_cluster_config() {
   local i replicas=""
   VR_BIN=$1 VR_DIR=$2
@@ -234,7 +235,7 @@ replica = $i
 data_dir = "data$i"
 [dns]
 listen = ["127.0.0.1:${VR_DNS[$i]}"]
-udp_workers = 1
+udp_workers = ${VR_UDP_WORKERS:-1}
 tcp_workers = 1
 [replication]
 heartbeat_ms = 50

@@ -222,38 +222,11 @@ status_of() { dig @127.0.0.1 -p "$1" +short +time=1 +tries=1 CH TXT status.vrdns
 # (configs/node0.toml). Sets CLUSTER_PIDS, CLUSTER_DNS (DNS ports by replica) and PRIMARY once
 # every node is connected to both others and reports a normal view.
 start_cluster() {
-  local dir=$1 i replicas="" n s
-  CLUSTER_PIDS=(); CLUSTER_DNS=()
+  local dir=$1 i n s
+  CLUSTER_PIDS=()
+  VR_UDP_WORKERS=$threads vr_cluster_config "$bin" "$dir" "$zone" "$work/bench.zone" "$key" "$secret" ""
+  CLUSTER_DNS=("${VR_DNS[@]}")
   for i in 0 1 2; do
-    CLUSTER_DNS+=("$(free_port)")
-    replicas+="${replicas:+, }\"127.0.0.1:$(free_port)\""
-  done
-  for i in 0 1 2; do
-    mkdir -p "$dir"
-    cat > "$dir/node$i.toml" <<CONF
-[cluster]
-replicas = [$replicas]
-[node]
-replica = $i
-data_dir = "data$i"
-[dns]
-listen = ["127.0.0.1:${CLUSTER_DNS[$i]}"]
-udp_workers = $threads
-tcp_workers = 1
-[replication]
-heartbeat_ms = 50
-primary_timeout_ms = 250
-update_timeout_ms = 2000
-[[zone]]
-name = "$zone"
-file = "$work/bench.zone"
-[[key]]
-name = "$key"
-algorithm = "hmac-sha256"
-secret = "$secret"
-[update]
-allow = ["$key"]
-CONF
     "$bin" --config "$dir/node$i.toml" >"$dir/out$i" 2>"$dir/err$i" &
     CLUSTER_PIDS+=("$!")
     BENCH_PIDS+=("$!")

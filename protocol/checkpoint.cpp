@@ -1,6 +1,7 @@
 #include "protocol/checkpoint.hpp"
 
 #include "common/crc32c.hpp"
+#include "common/little_endian.hpp"
 
 #include <set>
 
@@ -10,11 +11,6 @@ namespace {
 
 constexpr std::string_view blob_magic = "VRCP";
 constexpr std::uint32_t blob_version = 1;
-
-void put(std::string& out, std::uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xFFu));
-}
 
 // Reads fixed-width fields and length-prefixed strings from untrusted bytes: every read checks
 // that the bytes are there, and a failed read makes every later one fail too.
@@ -28,10 +24,7 @@ public:
       ok_ = false;
       return 0;
     }
-    std::uint64_t v = 0;
-    for (int i = 0; i < bytes; ++i)
-      v |= std::uint64_t{static_cast<unsigned char>(in_[pos_ + static_cast<std::size_t>(i)])}
-           << (8 * i);
+    const std::uint64_t v = get_le(in_, pos_, bytes);
     pos_ += static_cast<std::size_t>(bytes);
     return v;
   }
@@ -72,17 +65,17 @@ std::string encode_checkpoint(const checkpoint& c) {
   std::string out;
   out.reserve(size);
   out.append(blob_magic);
-  put(out, blob_version, 4);
-  put(out, c.op_number, 8);
-  put(out, c.view_number, 8);
-  put(out, c.parts.size(), 4);
+  append_le(out, blob_version, 4);
+  append_le(out, c.op_number, 8);
+  append_le(out, c.view_number, 8);
+  append_le(out, c.parts.size(), 4);
   for (const auto& p : c.parts) {
-    put(out, p.name.size(), 2);
+    append_le(out, p.name.size(), 2);
     out.append(p.name);
-    put(out, p.bytes.size(), 8);
+    append_le(out, p.bytes.size(), 8);
     out.append(p.bytes);
   }
-  put(out, crc32c(out), 4);
+  append_le(out, crc32c(out), 4);
   return out;
 }
 
@@ -116,11 +109,11 @@ std::optional<checkpoint> decode_checkpoint(std::string_view blob) {
 
 std::string encode_client_table(const std::map<std::uint64_t, client_record>& table) {
   std::string out;
-  put(out, table.size(), 8);
+  append_le(out, table.size(), 8);
   for (const auto& [client_id, rec] : table) {
-    put(out, client_id, 8);
-    put(out, rec.request_number, 8);
-    put(out, rec.result.size(), 4);
+    append_le(out, client_id, 8);
+    append_le(out, rec.request_number, 8);
+    append_le(out, rec.result.size(), 4);
     out.append(rec.result);
   }
   return out;

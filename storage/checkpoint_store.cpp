@@ -1,7 +1,7 @@
 #include "storage/checkpoint_store.hpp"
 
 #include "common/crc32c.hpp"
-#include "storage/little_endian.hpp"
+#include "common/little_endian.hpp"
 #include "storage/op_file_name.hpp"
 
 #include <algorithm>
@@ -21,12 +21,6 @@ constexpr std::size_t meta_header_size = 4 + 4 + 8 + 8 + 4;   // magic .. part_c
 constexpr std::size_t meta_min_part_size = 2 + 1 + 8 + 4;     // a one-character name
 constexpr std::string_view name_prefix = "checkpoint-";
 constexpr std::string_view temp_suffix = ".tmp";
-
-void append_le(std::string& out, std::uint64_t v, int bytes) {
-  const std::size_t at = out.size();
-  out.resize(at + static_cast<std::size_t>(bytes));
-  put_le(out, at, v, bytes);
-}
 
 // A file of ours: "checkpoint-" + 20 digits + ('.' or '-') + anything. Its op, or nullopt for
 // every other file of the directory (the WAL, the view record, whatever an operator put there).

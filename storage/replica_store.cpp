@@ -1,6 +1,6 @@
 #include "storage/replica_store.hpp"
 
-#include "storage/little_endian.hpp"
+#include "common/little_endian.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,5 +1,5 @@
 #include "storage/view_state.hpp"
-#include "storage/little_endian.hpp"
+#include "common/little_endian.hpp"
 
 #include "common/crc32c.hpp"
 

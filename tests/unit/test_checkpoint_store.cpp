@@ -6,7 +6,7 @@
 
 #include "common/crc32c.hpp"
 #include "storage/checkpoint_store.hpp"
-#include "storage/little_endian.hpp"
+#include "common/little_endian.hpp"
 #include "storage/memory_disk.hpp"
 #include "storage/posix_file.hpp"
 #include "storage/wal.hpp"
