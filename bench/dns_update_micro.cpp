@@ -3,7 +3,10 @@
 // decode and dedupe bookkeeping. No network, no CAF.
 //
 //   dns_update_micro <case> [zone_records] [iterations]
-//     case: tsig | add | delete | cas | execute
+//     case: tsig | add | delete | cas | execute | batch
+//
+// `batch` runs the same adds as `execute`, but packed 32 to an op batch (protocol/op_batch.hpp)
+// as a batching vr_client submits them; it still prints ns per UPDATE, so the two compare.
 //
 // Build (Release, not part of `all`): cmake --build build --target dns_update_micro
 // Prints ns per iteration. For stable numbers on a shared machine, count instructions:
@@ -11,7 +14,9 @@
 //            build/bench/dns_update_micro add 100000 2000
 // then callgrind_annotate's PROGRAM TOTALS / iterations = instructions per UPDATE. Zone and
 // message construction happen outside run_case*, so only the measured loop is counted.
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +33,7 @@
 #include "dns/update_request.hpp"
 #include "dns/zone.hpp"
 #include "dns/zone_service.hpp"
+#include "protocol/op_batch.hpp"
 
 namespace {
 
@@ -111,6 +117,19 @@ volatile uint64_t sink = 0;
   for (const std::string& o : ops) sink = sink + svc.execute(o).size();
 }
 
+/// The op `execute` and `batch` submit for the i-th UPDATE: add new<i>, from its own client.
+std::string add_request(uint32_t i) {
+  UpdateRequest req;
+  req.client.address = std::string{char(127), 0, 0, 1};
+  req.client.port = uint16_t(10000 + i % 50000);
+  req.client.dns_id = uint16_t(i);
+  req.client.key_name = wire("key.example.");
+  req.client.message_hash = 0x9e3779b97f4a7c15ull * (i + 1);
+  req.receive_time_ms = 1'000'000 + i;
+  req.update = encode(add_update(i));
+  return encode(req);
+}
+
 [[gnu::noinline]] void run_case_tsig(const std::vector<std::vector<uint8_t>>& msgs,
                                      const Keyring& keys, int64_t now) {
   for (const auto& m : msgs) {
@@ -129,7 +148,7 @@ volatile uint64_t sink = 0;
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s tsig|add|delete|cas|execute [zone_records] [iterations]\n",
+    std::fprintf(stderr, "usage: %s tsig|add|delete|cas|execute|batch [zone_records] [iterations]\n",
                  argv[0]);
     return 2;
   }
@@ -164,32 +183,35 @@ int main(int argc, char** argv) {
     std::printf("tsig: %.0f ns/iter (verify + sign reply, hmac-sha256)\n",
                 double(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()) /
                     iters);
-  } else if (which == "execute") {
+  } else if (which == "execute" || which == "batch") {
     ZoneSet set;
     set.zones.push_back(make_zone(n));
     ZoneService svc(set);
     // OpenSSL loads its provider on the first fetch (millions of instructions, once per
     // process): do it here so the loop measures the steady state.
     (void)ZoneService::dedupe_key(ClientIdentity{});
+    std::vector<std::string> singles;
+    for (uint32_t i = 0; i < iters; ++i) singles.push_back(add_request(i));
     std::vector<std::string> ops;
-    for (uint32_t i = 0; i < iters; ++i) {
-      UpdateRequest req;
-      req.client.address = std::string{char(127), 0, 0, 1};
-      req.client.port = uint16_t(10000 + i % 50000);
-      req.client.dns_id = uint16_t(i);
-      req.client.key_name = wire("key.example.");
-      req.client.message_hash = 0x9e3779b97f4a7c15ull * (i + 1);
-      req.receive_time_ms = 1'000'000 + i;
-      req.update = encode(add_update(i));
-      ops.push_back(encode(req));
+    if (which == "execute") {
+      ops = std::move(singles);
+    } else {
+      constexpr std::size_t per_batch = 32;
+      for (std::size_t i = 0; i < singles.size(); i += per_batch) {
+        const std::size_t end = std::min(singles.size(), i + per_batch);
+        ops.push_back(vrdns::protocol::encode_op_batch(
+            std::vector<std::string_view>(singles.begin() + std::ptrdiff_t(i),
+                                          singles.begin() + std::ptrdiff_t(end))));
+      }
     }
     const auto t0 = std::chrono::steady_clock::now();
     run_case_execute(svc, ops);
     const auto t1 = std::chrono::steady_clock::now();
-    std::printf("execute: %.0f ns/iter (decode + dedupe + add on %u records)\n",
+    if (svc.zones()->zones[0]->record_count() != std::size_t(n) + 2 + iters) std::abort();
+    std::printf("%s: %.0f ns/UPDATE (decode + dedupe + add on %u records%s)\n", which.c_str(),
                 double(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()) /
                     iters,
-                n);
+                n, which == "batch" ? ", 32 per op batch" : "");
   } else {
     ZonePtr zone = make_zone(n);
     std::vector<Update> updates;

@@ -37,7 +37,9 @@ std::set<std::string> canonical_set(uint16_t type, const RRset& rs) {
 /// RFC 2136 §3.2. Value-independent prerequisites are checked in message order and the
 /// first failure decides the rcode; the value-dependent ones (§3.2.3) are gathered into
 /// RRsets and compared as sets afterwards, failing with NXRRSET.
-uint8_t check_prerequisites(const Zone& zone, const std::vector<Prerequisite>& pres) {
+/// `Store` is a Zone (a single UPDATE) or a ZoneEditor (the state an op batch has reached).
+template <class Store>
+uint8_t check_prerequisites(const Store& zone, const std::vector<Prerequisite>& pres) {
   std::map<std::pair<std::string, uint16_t>, std::set<std::string>> expected;
   for (const Prerequisite& p : pres) {
     const std::string key = name_key(p.rr.owner);
@@ -119,7 +121,7 @@ bool same_data(const Node* a, const Node* b) {
 /// `touched` and sets `serial_raised` when an SOA with a newer serial replaced the old one.
 class Applier {
  public:
-  Applier(ZoneEditor& ed, const Zone& zone) : ed_(ed), apex_(zone.apex()) {}
+  explicit Applier(ZoneEditor& ed) : ed_(ed), apex_(ed.apex()) {}
 
   /// Key-form owners, possibly repeated: deduplicated once at the end (sort + unique), so a
   /// 65535-op UPDATE stays O(n log n) while the usual one-op UPDATE allocates no tree node.
@@ -202,12 +204,12 @@ class Applier {
   }
 
   ZoneEditor& ed_;
-  std::string apex_;
+  const std::string& apex_;
 };
 
 /// SOA serial += 1 (RFC 1982), keeping the rest of the SOA.
-void bump_serial(ZoneEditor& ed, const Zone& zone) {
-  const Node* apex = ed.find(zone.apex_key());
+void bump_serial(ZoneEditor& ed) {
+  const Node* apex = ed.find(ed.apex_key());
   const RRset* soa = apex ? apex->find(rrtype::SOA) : nullptr;
   if (soa == nullptr) throw std::invalid_argument("zone without apex SOA");
   Record r{apex->owner, rrtype::SOA, rrclass::IN, soa->ttl, std::string(first_rdata(*soa))};
@@ -216,6 +218,29 @@ void bump_serial(ZoneEditor& ed, const Zone& zone) {
   const uint32_t next = serial_next(get32(r.rdata, *off));
   for (int i = 0; i < 4; ++i) r.rdata[*off + i] = char(next >> (24 - 8 * i));
   ed.replace_rrset(r);
+}
+
+/// The updates of `u` (prerequisites already checked) on `ed`, then the serial bump if the
+/// records changed. `before(key)` is a name as it was before this UPDATE began. Returns
+/// whether the records changed. Throws std::invalid_argument (the store's limits) with `ed`
+/// part-way: the caller drops or rolls back its work.
+template <class Before>
+bool apply_updates(ZoneEditor& ed, const Update& u, const Before& before) {
+  Applier applier(ed);
+  for (const UpdateOp& op : u.updates) applier.apply(op);
+  // "Changed" means the records differ, not that some edit happened: an update that adds
+  // and then deletes the same record leaves the zone (and its serial) as it was.
+  std::sort(applier.touched.begin(), applier.touched.end());
+  applier.touched.erase(std::unique(applier.touched.begin(), applier.touched.end()),
+                        applier.touched.end());
+  bool changed = false;
+  for (const std::string& key : applier.touched)
+    if (!same_data(before(key), ed.find(key))) {
+      changed = true;
+      break;
+    }
+  if (changed && !applier.serial_raised) bump_serial(ed);
+  return changed;
 }
 
 }  // namespace
@@ -227,28 +252,42 @@ UpdateResult apply_update(const ZonePtr& zone, const Update& u) {
     return {zone, rc, false};
 
   ZoneEditor ed(zone);
-  Applier applier(ed, *zone);
   try {
-    for (const UpdateOp& op : u.updates) applier.apply(op);
-    // "Changed" means the records differ, not that some edit happened: an update that adds
-    // and then deletes the same record leaves the zone (and its serial) as it was.
-    std::sort(applier.touched.begin(), applier.touched.end());
-    applier.touched.erase(std::unique(applier.touched.begin(), applier.touched.end()),
-                          applier.touched.end());
-    bool changed = false;
-    for (const std::string& key : applier.touched)
-      if (!same_data(zone->find(key), ed.find(key))) {
-        changed = true;
-        break;
-      }
-    if (!changed) return {zone, rcode::NOERROR, false};
-    if (!applier.serial_raised) bump_serial(ed, *zone);
+    const auto before = [&zone](const std::string& key) { return zone->find(key); };
+    if (!apply_updates(ed, u, before)) return {zone, rcode::NOERROR, false};
   } catch (const std::invalid_argument&) {
     // Deterministic limits of the store (65535 records in an RRset, a malformed SOA):
     // every replica hits them alike, and the editor's work is simply dropped.
     return {zone, rcode::SERVFAIL, false};
   }
   return {ed.finish(), rcode::NOERROR, true};
+}
+
+EditResult apply_update(ZoneEditor& ed, const Update& u) {
+  if (ed.apex_key() != u.zone) return {rcode::NOTAUTH, false};
+  if (const uint8_t rc = check_prerequisites(ed, u.prerequisites); rc != rcode::NOERROR)
+    return {rc, false};
+
+  // The undo journal stands in for the snapshot the single-UPDATE path keeps: it is both
+  // the "before" that decides "changed" and the way back when this UPDATE must leave no
+  // trace. A no-op is rolled back too, not only a failure: it may have reordered an
+  // RRset's records or respelled an empty non-terminal, which the single path never keeps.
+  ed.mark();
+  try {
+    const auto before = [&ed](const std::string& key) { return ed.find_at_mark(key); };
+    if (apply_updates(ed, u, before)) {
+      ed.keep();
+      return {rcode::NOERROR, true};
+    }
+    ed.rollback();
+    return {rcode::NOERROR, false};
+  } catch (const std::invalid_argument&) {
+    ed.rollback();   // same limits as above: this UPDATE fails, the batch goes on
+    return {rcode::SERVFAIL, false};
+  } catch (...) {
+    ed.rollback();   // e.g. bad_alloc: leave the editor consistent for whoever catches it
+    throw;
+  }
 }
 
 }  // namespace vrdns::dns

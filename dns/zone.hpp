@@ -115,6 +115,21 @@ class ZoneEditor {
   /// The state so far (key-form lookup).
   const Node* find(std::string_view key) const;
 
+  const std::string& apex() const;       ///< owner form
+  const std::string& apex_key() const;   ///< key form
+
+  /// Undo for one step of a longer edit: an op batch runs many UPDATEs through one editor
+  /// (dns/zone_service.cpp), and each must stay all or nothing. After mark(), every name is
+  /// saved as it was just before its first change; rollback() puts the saved names back,
+  /// keep() forgets them. Either costs O(names changed since mark()), never O(zone). One
+  /// mark at a time; edits outside a mark are not saved.
+  void mark();
+  void rollback();
+  void keep();
+  /// The name (key form) as it was at mark(): nullptr if it was absent then. Only between
+  /// mark() and rollback()/keep(); the result is valid until the next edit or mark.
+  const Node* find_at_mark(std::string_view key) const;
+
   /// Seals the edits into a new snapshot. The editor must not be used afterwards.
   ZonePtr finish();
 

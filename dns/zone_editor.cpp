@@ -8,7 +8,10 @@
 //   - node_count / record_count match the trie contents.
 #include <algorithm>
 #include <cassert>
+#include <span>
 #include <stdexcept>
+#include <unordered_map>
+#include <vector>
 
 #include "dns/zone.hpp"
 #include "dns/zone_impl.hpp"
@@ -35,6 +38,85 @@ class Key {
   std::size_t len_;
 };
 
+/// The names changed since ZoneEditor::mark(), each as it was before its first change.
+class Journal {
+ public:
+  struct Saved {
+    std::size_t key_offset = 0, key_size = 0;   // into keys_
+    uint64_t hash = 0;
+    bool absent = true;   // the name was absent at the mark (then `before` is meaningless)
+    Node before;
+  };
+
+  bool active() const { return active_; }
+  std::size_t node_count_at_mark = 0;
+  std::size_t record_count_at_mark = 0;
+
+  void start(std::size_t node_count, std::size_t record_count) {
+    assert(!active_ && "one mark at a time");
+    assert(used_ == 0 && keys_.empty() && index_.empty());
+    active_ = true;
+    node_count_at_mark = node_count;
+    record_count_at_mark = record_count;
+  }
+
+  /// Keeps the slots and their storage: a batch saves much the same nodes at every mark (the
+  /// apex, for one), and copying into a used slot reuses its strings instead of allocating.
+  void stop() {
+    active_ = false;
+    used_ = 0;
+    keys_.clear();
+    index_.clear();
+  }
+
+  const Saved* find(std::string_view key, uint64_t hash) const {
+    if (index_.empty()) {
+      for (const Saved& e : saved())
+        if (e.hash == hash && key_of(e) == key) return &e;
+      return nullptr;
+    }
+    for (auto [it, end] = index_.equal_range(hash); it != end; ++it)
+      if (key_of(slots_[it->second]) == key) return &slots_[it->second];
+    return nullptr;
+  }
+
+  /// Saves `current` (nullptr: absent) under `key` unless the key was saved since the mark:
+  /// the first save holds the state at the mark, later ones would hold intermediate states.
+  void save(std::string_view key, uint64_t hash, const Node* current) {
+    if (!active_ || find(key, hash) != nullptr) return;
+    if (used_ == slots_.size()) slots_.emplace_back();
+    Saved& e = slots_[used_++];
+    e.key_offset = keys_.size();
+    e.key_size = key.size();
+    e.hash = hash;
+    e.absent = current == nullptr;
+    if (current) e.before = *current;
+    keys_ += key;
+    // An UPDATE touches a few names, so a scan is cheapest; a huge one (thousands of ops)
+    // switches to a hash index to stay O(n).
+    constexpr std::size_t scan_limit = 16;
+    if (used_ > scan_limit) {
+      if (index_.empty())
+        for (std::size_t i = 0; i < used_; ++i) index_.emplace(slots_[i].hash, i);
+      else
+        index_.emplace(hash, used_ - 1);
+    }
+  }
+
+  std::string_view key_of(const Saved& e) const {
+    return std::string_view(keys_).substr(e.key_offset, e.key_size);
+  }
+  std::span<Saved> saved() { return {slots_.data(), used_}; }
+  std::span<const Saved> saved() const { return {slots_.data(), used_}; }
+
+ private:
+  bool active_ = false;
+  std::vector<Saved> slots_;   // the first used_ are this mark's; the rest are spare
+  std::size_t used_ = 0;
+  std::string keys_;
+  std::unordered_multimap<uint64_t, std::size_t> index_;   // hash -> index in slots_
+};
+
 }  // namespace
 
 struct ZoneEditor::State {
@@ -44,6 +126,31 @@ struct ZoneEditor::State {
   std::size_t node_count = 0;
   std::size_t record_count = 0;
   bool finished = false;
+  Journal journal;
+
+  // Every change to the trie goes through these four, so that the journal (when marked)
+  // sees each name before it changes: rollback() is only exact if none slips past.
+
+  /// A present name's node, to change.
+  Node* edit_present(std::string_view key, uint64_t h) {
+    if (journal.active()) journal.save(key, h, trie.find(key, h));
+    return trie.edit_present(key, h);
+  }
+  /// The name's node to change, or nullptr (and nothing saved) if absent.
+  Node* edit(std::string_view key, uint64_t h) {
+    const Node* n = trie.find(key, h);
+    if (n == nullptr) return nullptr;
+    if (journal.active()) journal.save(key, h, n);
+    return trie.edit_present(key, h);
+  }
+  Node* insert(std::string_view key, uint64_t h, std::string_view owner) {
+    if (journal.active()) journal.save(key, h, nullptr);
+    return trie.insert(key, h, owner);
+  }
+  void erase(std::string_view key, uint64_t h) {
+    if (journal.active()) journal.save(key, h, trie.find(key, h));
+    trie.erase(key, h);
+  }
 
   /// Throws unless `owner` is a valid wire name at or below the apex.
   void check_in_zone(std::string_view owner) const {
@@ -63,11 +170,11 @@ struct ZoneEditor::State {
       const std::string_view parent = name_parent(cur);
       const Key key(parent);
       const uint64_t h = name_hash(key.view());
-      if (Node* pn = trie.edit(key.view(), h)) {
+      if (Node* pn = edit(key.view(), h)) {
         ++pn->children;
         return;
       }
-      Node* ent = trie.insert(key.view(), h, parent);
+      Node* ent = insert(key.view(), h, parent);
       ent->children = 1;
       ++node_count;
       cur = parent;
@@ -90,7 +197,7 @@ struct ZoneEditor::State {
   void erase_dead(std::string_view owner, std::string_view key, uint64_t h) {
     assert(trie.find(key, h) != nullptr && trie.find(key, h)->children == 0);
     const std::string owner_copy(owner);   // `owner` may point into the node we erase
-    trie.erase(key, h);
+    erase(key, h);
     --node_count;
     std::string_view cur = owner_copy;
     while (!name_equal(cur, apex)) {
@@ -98,11 +205,11 @@ struct ZoneEditor::State {
       const Key pkey(parent);
       const uint64_t ph = name_hash(pkey.view());
       // The parent of a present name exists (the ENT invariant).
-      Node* pn = trie.edit_present(pkey.view(), ph);
+      Node* pn = edit_present(pkey.view(), ph);
       assert(pn->children > 0);
       --pn->children;
       if (pn->children > 0 || !pn->rrsets.empty()) return;
-      trie.erase(pkey.view(), ph);
+      erase(pkey.view(), ph);
       --node_count;
       cur = parent;
     }
@@ -170,12 +277,12 @@ bool ZoneEditor::add(const Record& r) {
         // Duplicate: nothing to add, but the new TTL still applies to the RRset (RFC 2136
         // §3.4.2.2 replaces a duplicate RR by the update RR).
         if (rs->ttl == r.ttl) return false;
-        find_rrset(*s_->trie.edit_present(key, h), r.type)->ttl = r.ttl;
+        find_rrset(*s_->edit_present(key, h), r.type)->ttl = r.ttl;
         return true;
       }
       if (rs->count == 0xFFFF) throw std::invalid_argument("RRset has 65535 records");
     }
-    n = s_->trie.edit_present(key, h);
+    n = s_->edit_present(key, h);
     // An empty non-terminal takes the spelling of its first record, as a new name would. The
     // spelling it got from a child (perhaps long deleted) must never show: a replica restored
     // from a checkpoint, which holds records only, could not know it and would answer with
@@ -183,7 +290,7 @@ bool ZoneEditor::add(const Record& r) {
     if (n->rrsets.empty()) n->owner = r.owner;
   } else {
     s_->link_to_parents(r.owner);   // parents first: `n` then stays the last node touched
-    n = s_->trie.insert(key, h, r.owner);
+    n = s_->insert(key, h, r.owner);
     ++s_->node_count;
   }
 
@@ -219,7 +326,7 @@ bool ZoneEditor::remove_record(const Record& r) {
     s_->erase_dead(r.owner, key, h);   // the name's last record
     return true;
   }
-  Node* n = s_->trie.edit_present(key, h);
+  Node* n = s_->edit_present(key, h);
   RRset* m = find_rrset(*n, r.type);
   if (m->count == 1) {
     erase_rrset(*n, r.type);
@@ -244,7 +351,7 @@ bool ZoneEditor::remove_rrset(std::string_view owner, uint16_t type) {
     s_->erase_dead(owner, key, h);   // the name's last RRset
     return true;
   }
-  Node* n = s_->trie.edit_present(key, h);
+  Node* n = s_->edit_present(key, h);
   erase_rrset(*n, type);
   s_->remove_if_dead(owner, key, h);
   return true;
@@ -262,7 +369,7 @@ bool ZoneEditor::remove_name(std::string_view owner) {
     s_->erase_dead(owner, key, h);
     return true;
   }
-  Node* n = s_->trie.edit_present(key, h);
+  Node* n = s_->edit_present(key, h);
   n->rrsets.clear();
   s_->remove_if_dead(owner, key, h);
   return true;
@@ -292,7 +399,7 @@ bool ZoneEditor::replace_rrset(const Record& r) {
   // non-terminal, so the name takes r.owner's spelling (see add): so must we.
   const bool respelled = existing->rrsets.size() == 1 && existing->owner != r.owner;
   if (!respelled && old->count == 1 && old->ttl == r.ttl && old->rdatas == rdatas) return false;
-  Node* n = s_->trie.edit_present(key, h);
+  Node* n = s_->edit_present(key, h);
   if (respelled) n->owner = r.owner;
   RRset* rs = find_rrset(*n, r.type);
   assert(rs != nullptr);
@@ -307,8 +414,54 @@ const Node* ZoneEditor::find(std::string_view key) const {
   return s_->trie.find(key, name_hash(key));
 }
 
+const std::string& ZoneEditor::apex() const { return s_->apex; }
+const std::string& ZoneEditor::apex_key() const { return s_->apex_key; }
+
+void ZoneEditor::mark() {
+  assert(!s_->finished && "ZoneEditor used after finish()");
+  s_->journal.start(s_->node_count, s_->record_count);
+}
+
+void ZoneEditor::keep() {
+  assert(s_->journal.active() && "keep() without mark()");
+  s_->journal.stop();
+}
+
+void ZoneEditor::rollback() {
+  Journal& j = s_->journal;
+  assert(j.active() && "rollback() without mark()");
+  // Each saved name gets its state at the mark back; every other name is unchanged since
+  // then (all changes are saved first), so the trie equals the one at the mark. Names are
+  // independent entries of the trie, so the order of restoring does not matter, and the
+  // HAMT's shape depends only on its set of keys.
+  hamt::Trie& trie = s_->trie;
+  for (Journal::Saved& e : j.saved()) {
+    const std::string_view key = j.key_of(e);
+    const bool present = trie.find(key, e.hash) != nullptr;
+    if (e.absent) {
+      if (present) trie.erase(key, e.hash);
+    } else if (present) {
+      *trie.edit_present(key, e.hash) = std::move(e.before);
+    } else {
+      *trie.insert(key, e.hash, e.before.owner) = std::move(e.before);
+    }
+  }
+  s_->node_count = j.node_count_at_mark;
+  s_->record_count = j.record_count_at_mark;
+  j.stop();
+}
+
+const Node* ZoneEditor::find_at_mark(std::string_view key) const {
+  const Journal& j = s_->journal;
+  assert(j.active() && "find_at_mark() without mark()");
+  const uint64_t h = name_hash(key);
+  if (const Journal::Saved* e = j.find(key, h)) return e->absent ? nullptr : &e->before;
+  return s_->trie.find(key, h);
+}
+
 ZonePtr ZoneEditor::finish() {
   assert(!s_->finished && "finish() called twice");
+  assert(!s_->journal.active() && "finish() between mark() and rollback()/keep()");
   s_->finished = true;
   auto impl = std::make_shared<Zone::Impl>();
   impl->trie = std::move(s_->trie);

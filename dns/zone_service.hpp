@@ -42,7 +42,9 @@ class ZoneService : public vrdns::protocol::service {
   /// `op` = encode(UpdateRequest); returns encode(UpdateReply). A malformed op (a front-end
   /// bug, not client input) yields SERVFAIL and changes nothing. `op` may also be an op batch
   /// (protocol/op_batch.hpp) of encoded UpdateRequests: they run in order, each exactly as if
-  /// it were an op of its own, and the result is the batch of their replies.
+  /// it were an op of its own, and the result is the batch of their replies. (Internally a
+  /// batch edits each zone in place and publishes it once, at the end: zones() never shows
+  /// a batch half done, and nothing else can observe the difference.)
   std::string execute(const std::string& op) override;
   /// Shares the (immutable) zones and copies the dedupe table: O(table), no zone copy. The
   /// parts (dns/zone_checkpoint.hpp) are made from the copy, on any thread.
@@ -78,9 +80,17 @@ class ZoneService : public vrdns::protocol::service {
     std::size_t operator()(const DedupeKey& k) const { return std::size_t(k.hi ^ k.lo); }
   };
 
-  std::string execute_one(std::string_view op, std::vector<DedupeKey>* clients);
+  /// The zones an op batch is editing: each is sealed once at the end of the batch rather
+  /// than after every UPDATE (defined in zone_service.cpp).
+  struct BatchEdits;
+
+  /// One UPDATE; `batch` is null for an op of its own.
+  std::string execute_one(std::string_view op, std::vector<DedupeKey>* clients,
+                          BatchEdits* batch);
   void expire(uint64_t now_ms);
-  uint8_t run(const UpdateRequest& req);
+  uint8_t run(const UpdateRequest& req, BatchEdits* batch);
+  /// Makes the batch's changed zones the current ones (one new ZoneSet).
+  void seal(BatchEdits& batch);
 
   ZoneSetPtr zones_;
   uint64_t newest_time_ms_ = 0;
