@@ -115,6 +115,18 @@ bool disk_failed(self_ptr self) {
   return false;
 }
 
+// Saving works (again): clear what disk_failed reported.
+void disk_works(self_ptr self) {
+  auto& st = self->state;
+  if (!st.disk_error.empty()) {
+    st.disk_error.clear();
+    if (st.opt.on_disk_error)
+      st.opt.on_disk_error("");
+  }
+}
+
+bool finish_log_save(self_ptr self);
+
 // Saves whatever changed in the log and the view promises (protocol/persistence.hpp). Every
 // message to a peer goes through here first, so no PrepareOk, DoViewChange, StartView or
 // RecoveryResponse ever rests on state a crash could take away: the PrepareOk rule of issue #5
@@ -143,6 +155,8 @@ bool make_durable_unguarded(self_ptr self) {
   auto& st = self->state;
   if (!st.opt.persistence || st.blank)
     return true;   // a blank replica has nothing to save and promises nothing (options.blank)
+  // One thread at a time uses the persistence: a save running in the background ends first.
+  finish_log_save(self);
   auto& vr = st.vr;
   auto view = view_to_save(st);
   const bool view_changed = !(view == st.saved_view);
@@ -169,12 +183,104 @@ bool make_durable_unguarded(self_ptr self) {
       return disk_failed(self);
     st.saved_view = view;
   }
-  if (!st.disk_error.empty()) {
-    st.disk_error.clear();
-    if (st.opt.on_disk_error)
-      st.opt.on_disk_error("");
-  }
+  disk_works(self);
   return true;
+}
+
+// ---------------------------------------------------------------- saving in the background
+
+// Only appended entries, with the view record already as it must be, are saved in the
+// background (actors/log_saver.hpp). Anything else (a view change replaced entries, a checkpoint
+// was installed past the log, the view record must change) is saved at once by make_durable.
+// The very first entries are saved at once too: a primary restarted with an empty log then
+// knows it never prepared anything it forgot, and resumes (see replica(), restart).
+bool appends_only(const replica_actor_state& st) {
+  return st.opt.persistence && !st.blank && !st.vr.dropped_unsaved && st.vr.saved_op() > 0
+         && view_to_save(st) == st.saved_view;
+}
+
+// The highest op this replica holds durably (what a PrepareOk may name, what the primary counts
+// itself for in try_commit).
+std::uint64_t durable_op(const replica_actor_state& st) {
+  return st.opt.persistence && !st.blank ? st.vr.saved_op() : st.vr.op_number;
+}
+
+// Starts saving the entries appended since the last save. While a save runs, new entries wait:
+// its completion (on_log_saved) starts the next save with all of them (group commit).
+void start_log_save(self_ptr self) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (vr.log_saved() || (st.saver && st.saver->busy()))
+    return;
+  if (!appends_only(st)) {
+    make_durable(self);
+    return;
+  }
+  if (!st.saver) {
+    std::function<void(std::uint64_t)> notify;
+    if (st.opt.log_save_in_background)   // from the saver's thread: a weak address, no cycle
+      notify = [addr = self->address()](std::uint64_t seq) {
+        if (auto me = caf::actor_cast<caf::actor>(addr))
+          caf::anon_send(me, vr_log_saved_atom::value, seq);
+      };
+    else   // the simulator: the save "takes" log_save_latency of its virtual time
+      notify = [self, latency = st.opt.log_save_latency](std::uint64_t seq) {
+        if (latency.count() > 0)
+          self->delayed_send(self, latency, vr_log_saved_atom::value, seq);
+        else
+          self->send(self, vr_log_saved_atom::value, seq);
+      };
+    st.saver = std::make_unique<log_saver>(st.opt.log_save_in_background, std::move(notify));
+  }
+  const std::uint64_t after = vr.first_unsaved_op - 1;
+  if (after < vr.log_start)
+    throw std::logic_error("invariant: unsaved entries before log_start");
+  // A copy: the replica goes on appending to its log (and may reallocate it) meanwhile.
+  std::vector<log_entry> entries(vr.log.begin() + static_cast<std::ptrdiff_t>(after - vr.log_start),
+                                 vr.log.end());
+  st.log_save_to = vr.op_number;
+  st.log_save_epoch = vr.log_epoch;
+  st.saver->start([persistence = st.opt.persistence, after, entries = std::move(entries)] {
+    return persistence->save_log(after, entries, after + 1);
+  });
+}
+
+// Waits for the running save, if any (at once when it has completed), and takes its result. Its
+// entries count as saved only if the log still holds them as they were: a view change or an
+// installed checkpoint meanwhile bumped log_epoch, and make_durable rewrites from there anyway.
+// false: the save failed (disk_failed reported it).
+bool finish_log_save(self_ptr self) {
+  auto& st = self->state;
+  if (!st.saver || !st.saver->busy())
+    return true;
+  if (!st.saver->finish())
+    return disk_failed(self);
+  if (st.vr.log_epoch == st.log_save_epoch)
+    st.vr.mark_saved_through(st.log_save_to);
+  disk_works(self);
+  return true;
+}
+
+void try_commit(self_ptr self);
+void send_prepare_ok(self_ptr self);
+
+// A save completed (or make_durable already waited for it: then only the follow-ups, which are
+// harmless to repeat). The primary may now count itself for more ops; a backup acknowledges
+// what is saved; entries appended meanwhile are saved next. After a failed save the next
+// attempt waits for the next event (a new request or the primary's tick, a backup's resent
+// Prepare) instead of spinning on a full disk.
+void on_log_saved(self_ptr self, std::uint64_t seq) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (st.saver && st.saver->busy() && st.saver->seq() == seq && !finish_log_save(self))
+    return;
+  if (vr.status != replica_status::normal || vr.awaiting_state)
+    return;
+  if (vr.is_primary())
+    try_commit(self);
+  else
+    send_prepare_ok(self);   // first, so a steady stream of Prepares does not hold it back
+  start_log_save(self);
 }
 
 template <class Msg>
@@ -193,13 +299,17 @@ void broadcast(self_ptr self, const Msg& m) {
 
 // A primary's new Prepare may leave before its own copy of the entries is saved, so that its
 // fsync runs while the backups do theirs: the Prepare promises nothing about the primary's
-// disk, and try_commit counts the primary only for saved entries. Only the log may lag: a view
-// the disk does not know yet is saved first (make_durable).
+// disk, and try_commit counts the primary only for saved entries. So does a Commit, and a
+// PrepareOk names only saved entries. Only the log may lag: a view the disk does not know yet
+// is saved first (make_durable).
+bool view_durable(self_ptr self) {
+  auto& st = self->state;
+  return !st.opt.persistence || view_to_save(st) == st.saved_view || make_durable(self);
+}
+
 template <class Msg>
 void broadcast_before_own_save(self_ptr self, const Msg& m) {
-  auto& st = self->state;
-  const bool view_saved = !st.opt.persistence || view_to_save(st) == st.saved_view;
-  if (view_saved || make_durable(self))
+  if (view_durable(self))
     send_to_every_peer(self, m);
 }
 
@@ -349,8 +459,10 @@ void on_checkpoint_saved(self_ptr self, const checkpoint_saved& r) {
     if (in_transfer(*c, t)) keep_from = std::min(keep_from, c->op_number);
   if (keep_from > vr.log_start) {
     vr.discard_prefix(keep_from);
-    if (st.opt.persistence)
+    if (st.opt.persistence) {
+      finish_log_save(self);   // one thread at a time uses the persistence
       st.opt.persistence->discard_log_before(keep_from + 1);
+    }
   }
 }
 
@@ -424,8 +536,10 @@ void install_fetched_checkpoint(self_ptr self, const std::string& blob) {
   }
   vr.client_table = std::move(*contents.client_table);
   vr.install_checkpoint(c->op_number);
-  if (st.opt.persistence)
+  if (st.opt.persistence) {
+    finish_log_save(self);   // one thread at a time uses the persistence
     st.opt.persistence->discard_log_before(c->op_number + 1);
+  }
   remember_checkpoint(st, c->op_number, std::make_shared<const std::string>(blob), now(self));
   st.client_ops_since_checkpoint = 0;
   after_checkpoint_installed(self);
@@ -479,7 +593,7 @@ void on_fetch_tick(self_ptr self) {
 
 void send_commit(self_ptr self) {
   auto& st = self->state;
-  broadcast(self, Commit{st.vr.view_number, st.vr.commit_number});
+  broadcast_before_own_save(self, Commit{st.vr.view_number, st.vr.commit_number});
   st.last_commit_sent = now(self);
 }
 
@@ -496,7 +610,8 @@ void commit_up_to(self_ptr self, std::uint64_t k) {
   // Backups learn commits from the next Prepare. When none follows (the pipeline drained), tell
   // them now instead of at the next heartbeat: a backup answers an UPDATE it forwarded only once
   // it serves the change, so this is its client's latency (one Commit per idle transition).
-  if (!prepared && st.inflight.empty() && st.vr.status == replica_status::normal)
+  static const bool exp_no_commit = std::getenv("VRDNS_EXP_NOCOMMIT") != nullptr;
+  if (!exp_no_commit && !prepared && st.inflight.empty() && st.vr.status == replica_status::normal)
     send_commit(self);
 }
 
@@ -511,10 +626,9 @@ void try_commit(self_ptr self) {
   std::sort(backups.begin(), backups.end(), std::greater<>());
   auto f = vr.f();
   std::uint64_t k = f == 0 ? vr.op_number : backups[f - 1];
-  // The primary is one of the f+1 only for entries it has saved (its Prepare may have left
-  // before its own fsync, see flush_pending).
-  if (st.opt.persistence)
-    k = std::min(k, vr.log_saved() ? vr.op_number : vr.first_unsaved_op - 1);
+  // The primary is one of the f+1 only for entries it has saved (its Prepare leaves before its
+  // own save, see flush_pending).
+  k = std::min(k, durable_op(st));
   if (k > vr.commit_number)
     commit_up_to(self, k);
 }
@@ -545,7 +659,7 @@ bool flush_pending(self_ptr self) {
           self->send(it->second, Reply{vr.view_number, e.client_id, e.request_number, {}});
   }
   if (sent)
-    make_durable(self);   // the primary's own save, overlapping the backups' (try_commit waits)
+    start_log_save(self);   // the primary's own save, overlapping the backups' (try_commit waits)
   if (vr.f() == 0)
     try_commit(self);
   return sent;
@@ -586,10 +700,11 @@ void on_flush(self_ptr self) {
     st.ack_owed = false;
     return;   // a view change or state transfer began meanwhile: nothing of this view to send
   }
-  if (vr.is_primary())
+  if (vr.is_primary()) {
     flush_pending(self);
-  else if (st.ack_owed)
+  } else if (st.ack_owed) {
     ack_primary(self);
+  }
   st.ack_owed = false;
 }
 
@@ -665,10 +780,23 @@ void send_get_state(self_ptr self, std::uint64_t after) {
   st.get_state_resend_at = now(self) + st.opt.resend;
 }
 
+// A PrepareOk names only saved entries, and the view record must be durable too.
+void send_prepare_ok(self_ptr self) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  const auto to = vr.primary_of(vr.view_number);
+  if (to < st.peers.size() && to != vr.replica_number && view_durable(self))
+    self->send(st.peers[to], PrepareOk{vr.view_number, durable_op(st), vr.replica_number});
+}
+
+// Acknowledges the log: at once when it is saved (or saved now by make_durable, when more than
+// entries were appended), else when the background save of the appended ones completes
+// (on_log_saved).
 void ack_primary(self_ptr self) {
-  auto& vr = self->state.vr;
-  send_to(self, vr.primary_of(vr.view_number),
-          PrepareOk{vr.view_number, vr.op_number, vr.replica_number});
+  auto& st = self->state;
+  start_log_save(self);
+  if (!st.saver || !st.saver->busy())
+    send_prepare_ok(self);
 }
 
 // Appends entries [first, first+entries.size()) of the current view that we do not hold yet.
@@ -1155,6 +1283,7 @@ void on_tick(self_ptr self, std::uint64_t generation) {
   switch (vr.status) {
     case replica_status::normal:
       if (vr.is_primary() && !vr.awaiting_state) {
+        start_log_save(self);   // after a failed save: retry (nothing to do otherwise)
         if (vr.commit_number < vr.op_number && t - st.last_prepare_sent >= st.opt.resend) {
           resend_prepares(self);
           st.last_prepare_sent = st.last_commit_sent = t;
@@ -1301,6 +1430,7 @@ caf::behavior normal_behavior(self_ptr self) {
     [=](const CheckpointChunk& m) { guarded(self, [&] { on_checkpoint_chunk(self, m); }); },
     [=](const checkpoint_saved& m) { guarded(self, [&] { on_checkpoint_saved(self, m); }); },
     [=](vr_flush_atom) { guarded(self, [&] { on_flush(self); }); },
+    [=](vr_log_saved_atom, std::uint64_t seq) { guarded(self, [&] { on_log_saved(self, seq); }); },
   };
 }
 
@@ -1315,6 +1445,7 @@ caf::behavior view_change_behavior(self_ptr self) {
     [=](const StartView& m) { guarded(self, [&] { on_start_view(self, m); }); },
     [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
     [=](vr_flush_atom) { guarded(self, [&] { on_flush(self); }); },
+    [=](vr_log_saved_atom, std::uint64_t seq) { guarded(self, [&] { on_log_saved(self, seq); }); },
     [=](const GetCheckpoint& m) { guarded(self, [&] { on_get_checkpoint(self, m); }); },
     [=](const CheckpointChunk& m) { guarded(self, [&] { on_checkpoint_chunk(self, m); }); },
     [=](const checkpoint_saved& m) { guarded(self, [&] { on_checkpoint_saved(self, m); }); },
@@ -1328,6 +1459,7 @@ caf::behavior recovering_behavior(self_ptr self) {
     [=](const RecoveryResponse& m) { guarded(self, [&] { on_recovery_response(self, m); }); },
     [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
     [=](vr_flush_atom) { guarded(self, [&] { on_flush(self); }); },
+    [=](vr_log_saved_atom, std::uint64_t seq) { guarded(self, [&] { on_log_saved(self, seq); }); },
     // Answered only while blank (on_recovery): lets blank replicas find each other.
     [=](const Recovery& m) { guarded(self, [&] { on_recovery(self, m); }); },
     // Only checkpoints: committed state, which a recovering replica may take (it promises
@@ -1395,9 +1527,9 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
     st.opt.start_recovering = true;
   else if (st.opt.restored) {
     // Restarted on its own disk: everything it ever acknowledged or promised is here, so it is
-    // the same replica as before the crash, just late (like one behind a partition). It
-    // resumes in its view; commits are learned again from the primary (a restarted primary
-    // re-replicates its uncommitted suffix, which is all of it).
+    // the same replica as before the crash, just late (like one behind a partition). A backup
+    // resumes in its view; commits are learned again from the primary. A primary starts a view
+    // change (below).
     auto& r = *st.opt.restored;
     st.vr.adopt_log(r.log_start, std::move(r.log));
     st.vr.mark_saved();
@@ -1416,6 +1548,18 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
         = t + random_timeout(st.rng, st.opt.view_change_timeout, st.opt.timeout_jitter);
       st.view_change_resend_at = t;
       set_status(self, replica_status::view_change);
+      notify_change(self);
+      return view_change_behavior(self);
+    }
+    if (st.vr.is_primary() && st.vr.configuration_size > 1 && st.vr.op_number > 0) {
+      // A primary's Prepare leaves before its own copy is saved, and that save runs in the
+      // background (start_log_save): a crash in between forgot entries that backups may hold
+      // under op numbers of this view. Resuming as primary would give those numbers to other
+      // requests (two logs in one view). So a restarted primary hands the view on: the view
+      // change collects the backups' logs, which hold whatever it prepared. (With an empty log
+      // it resumes: its first entries are saved before it goes on, see appends_only. A new
+      // cluster whose other replicas are still blank needs it as primary to start.)
+      start_view_change(self, st.vr.view_number + 1);
       notify_change(self);
       return view_change_behavior(self);
     }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "actors/failure_detector_actor.hpp"
+#include "actors/log_saver.hpp"
 #include "protocol/checkpoint.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/persistence.hpp"
@@ -36,6 +37,8 @@ using vr_tick_atom = caf::atom_constant<caf::atom("vr_tick")>;
 // Sent by the replica to itself: "the messages queued before this one are handled, now save and
 // send" (group commit, see replica.cpp schedule_flush).
 using vr_flush_atom = caf::atom_constant<caf::atom("vr_flush")>;
+// From the replica's log saver (actors/log_saver.hpp): save number `seq` has completed.
+using vr_log_saved_atom = caf::atom_constant<caf::atom("vr_logsavd")>;
 
 struct replica_options {
   std::size_t pipeline_max = 8;    // Prepares in flight before requests wait in `pending`
@@ -98,6 +101,13 @@ struct replica_options {
   // true: serializing and saving run on a writer actor with its own thread (a big zone takes
   // seconds); false: inline on the replica's thread (the simulator, to stay deterministic).
   bool checkpoint_in_background = true;
+  // true: appended log entries are saved (written and fsync'ed) on a thread of their own while
+  // the replica goes on (actors/log_saver.hpp); false: inline, with the completion still
+  // arriving as a message (the simulator, to stay deterministic).
+  bool log_save_in_background = true;
+  // Inline only: the completion arrives this much later (the simulator's time), so messages and
+  // crashes fall between a save's start and its completion as they do with a real disk.
+  std::chrono::milliseconds log_save_latency{0};
   std::size_t checkpoint_chunk = 1u << 20;                // bytes per CheckpointChunk
   std::uint64_t max_checkpoint_bytes = std::uint64_t{4} << 30; // larger total_size: refused
 };
@@ -164,6 +174,11 @@ struct replica_actor_state {
   // What on_change last saw (view, status, op, commit, executed), to call it only on a change.
   std::tuple<std::uint64_t, int, std::uint64_t, std::uint64_t, std::uint64_t> observed{
     ~std::uint64_t{0}, -1, 0, 0, 0};
+
+  // --- saving appended entries in the background (replica.cpp start_log_save) ---
+  std::unique_ptr<log_saver> saver;
+  std::uint64_t log_save_to = 0;      // the running save ends at this op...
+  std::uint64_t log_save_epoch = 0;   // ...of the log as it was then (replica_state::log_epoch)
 
   // --- primary (normal status) ---
   std::vector<std::uint64_t> acked;        // per replica: highest op it holds in this view

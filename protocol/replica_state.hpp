@@ -7,9 +7,11 @@
 
 #include "protocol/messages.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,17 @@ struct replica_state {
     dropped_unsaved = false;
   }
   bool dropped_unsaved = false;   // entries were dropped after first_unsaved_op - 1
+  // Entries up to `op` are durable now: an append-only save of them ended, and nothing was
+  // removed or replaced since it began (log_epoch unchanged, checked by the caller).
+  void mark_saved_through(std::uint64_t op) {
+    if (dropped_unsaved)
+      throw std::logic_error("invariant: append-only save completed over a replaced log");
+    first_unsaved_op = std::max(first_unsaved_op, std::min(op, op_number) + 1);
+  }
+  // The highest op whose entry, as this log holds it, is durable.
+  std::uint64_t saved_op() const {
+    return log_saved() ? op_number : std::min(first_unsaved_op - 1, op_number);
+  }
 
   replica_state() = default;
   replica_state(std::size_t n, replica_id me);

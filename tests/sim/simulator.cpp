@@ -134,6 +134,8 @@ void cluster::spawn_replica(std::size_t i, bool recovering) {
   ro.log_margin = opt_.log_margin;
   ro.checkpoint_chunk = opt_.checkpoint_chunk;
   ro.checkpoint_in_background = false;   // deterministic: the writer runs inline
+  ro.log_save_in_background = false;     // deterministic: saves run inline, complete by message
+  ro.log_save_latency = std::chrono::milliseconds(1);   // an fsync takes time
   ro.on_change = [this, i](const protocol::replica_state& vr) { learn_commits(i, vr); };
   ro.on_violation = [this](const std::string& m) { violations_.push_back(m); };
   if (opt_.durable) {
