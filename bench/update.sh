@@ -7,8 +7,10 @@
 # alone and while an update load runs (skip with --no-mixed).
 #
 #   bench/update.sh [--build DIR] [--seconds S] [-q INFLIGHT] [--threads T] [--records N]
-#                   [--seq N] [--quick] [--no-mixed] [--mixed-rate R] [--perf]
+#                   [--seq N] [--quick] [--no-mixed] [--mixed-only] [--mixed-rate R]
+#                   [--perf]
 #
+# --mixed-only runs only the last section (query throughput alone and under updates).
 # --mixed-rate R caps the update load of the mixed section at R updates/s (dnsperf -Q); by
 # default it is as fast as the cluster goes, which on one small machine mostly measures how
 # much CPU the three co-located replicas take away from the queried one.
@@ -33,7 +35,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-build="$here/../build"; seconds=10; inflight=50; threads=2; records=10000; seq_count=200; mixed=1; mixed_rate=0; perf=0
+build="$here/../build"; seconds=10; inflight=50; threads=2; records=10000; seq_count=200; mixed=1; mixed_only=0; mixed_rate=0; perf=0
 while (($#)); do
   case $1 in
     --build) build=$2; shift 2 ;;
@@ -44,6 +46,7 @@ while (($#)); do
     --seq) seq_count=$2; shift 2 ;;
     --quick) seconds=3; seq_count=50; records=1000; shift ;;
     --no-mixed) mixed=0; shift ;;
+    --mixed-only) mixed_only=1; shift ;;
     --mixed-rate) mixed_rate=$2; shift 2 ;;
     --perf) perf=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -365,6 +368,7 @@ check_view() {   # a view change during the run would make its numbers meaningle
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min); $(nproc) CPUs" >&2
 echo "zone: $records records; dnsperf -u -n 1 -q $inflight -l $seconds; $threads UDP threads per server" >&2
 
+if ((!mixed_only)); then
 # --- vrdns: updates sent to a backup, then (new cluster) to the primary -----------------------
 for role in backup primary; do
   start_cluster "$work/vrdns-$role"
@@ -426,6 +430,8 @@ awk -v b="${UPS[vrdns-backup]}" -v p="${UPS[vrdns-primary]}" -v m="$best" \
   if (lbind + 0 > 0)
     printf "one-at-a-time median latency vrdns / bind: via backup %.2f, via primary %.2f (goal <= 1)\n", lb / lbind, lp / lbind
 }'
+
+fi   # !mixed_only
 
 # --- query throughput of one vrdns node, alone and under update load ----------------------------
 if ((mixed)); then
