@@ -80,6 +80,22 @@ BOOST_FIXTURE_TEST_CASE(restarted_replica_uses_a_fresh_recovery_nonce, fixture) 
 
 namespace {
 
+// Options of a durable replica on `disk` (restarting from what the disk holds, if anything),
+// saving inline: the test coordinator runs everything on this thread.
+actors::replica_options durable_options(storage::memory_disk& disk, std::uint32_t replica,
+                                        std::uint64_t seed) {
+  std::optional<protocol::restored_state> restored;
+  storage::replica_store_report report;
+  auto store = storage::replica_store::open(disk, replica, 1, restored, report);
+  BOOST_REQUIRE(store.error.ok());
+  actors::replica_options ro;
+  ro.seed = seed;
+  ro.persistence = std::shared_ptr<protocol::persistence>(std::move(store.value));
+  ro.log_save_in_background = false;
+  ro.restored = std::move(restored);
+  return ro;
+}
+
 // A peer that counts the Prepares it receives.
 caf::behavior prepare_counter(caf::event_based_actor* self, std::shared_ptr<int> count) {
   self->set_default_handler(
@@ -99,14 +115,7 @@ BOOST_FIXTURE_TEST_CASE(primary_commits_only_what_it_has_saved, fixture) {
   std::vector<caf::actor> counting{peers[0], sys->spawn(prepare_counter, prepares),
                                    sys->spawn(prepare_counter, prepares)};
   auto disk = std::make_shared<storage::memory_disk>();
-  std::optional<protocol::restored_state> restored;
-  storage::replica_store_report report;
-  auto store = storage::replica_store::open(*disk, 0, 1, restored, report);
-  BOOST_REQUIRE(store.error.ok());
-  actors::replica_options ro;
-  ro.seed = 3;
-  ro.persistence = std::shared_ptr<protocol::persistence>(std::move(store.value));
-  ro.log_save_in_background = false;   // the test coordinator runs everything on this thread
+  auto ro = durable_options(*disk, 0, 3);
   std::vector<std::string> errors;
   ro.on_disk_error = [&](const std::string& e) { errors.push_back(e); };
   auto primary = sys->spawn(actors::replica, protocol::replica_id{0}, counting,
@@ -185,22 +194,11 @@ BOOST_FIXTURE_TEST_CASE(backup_acknowledges_only_saved_entries, fixture) {
   auto highest = std::make_shared<std::uint64_t>(0);
   std::vector<caf::actor> ring{sys->spawn(prepare_ok_recorder, highest), peers[1], peers[2]};
   auto disk = std::make_shared<storage::memory_disk>();
-  auto open_store = [&](std::optional<protocol::restored_state>& restored) {
-    storage::replica_store_report report;
-    auto store = storage::replica_store::open(*disk, 1, 1, restored, report);
-    BOOST_REQUIRE(store.error.ok());
-    actors::replica_options ro;
-    ro.seed = 5;
-    ro.persistence = std::shared_ptr<protocol::persistence>(std::move(store.value));
-    ro.log_save_in_background = false;   // the test coordinator runs everything on this thread
-    ro.log_save_latency = std::chrono::milliseconds(1);
-    ro.restored = std::move(restored);
-    return ro;
-  };
-  std::optional<protocol::restored_state> none;
+  auto ro = durable_options(*disk, 1, 5);
+  ro.log_save_latency = std::chrono::milliseconds(1);
   auto backup = sys->spawn(actors::replica, protocol::replica_id{1}, ring,
                            std::shared_ptr<protocol::service>(std::make_shared<sim::kv_machine>()),
-                           open_store(none));
+                           ro);
   sched().run();
   auto& st = dynamic_cast<actors::replica_actor&>(*caf::actor_cast<caf::abstract_actor*>(backup))
                .state;
@@ -222,10 +220,9 @@ BOOST_FIXTURE_TEST_CASE(backup_acknowledges_only_saved_entries, fixture) {
 
   caf::anon_send_exit(backup, caf::exit_reason::kill);   // a crash before op 3 is saved
   sched().run();
-  std::optional<protocol::restored_state> restored;
-  auto ro = open_store(restored);
-  BOOST_REQUIRE(ro.restored.has_value());
-  BOOST_TEST(ro.restored->log.size() == 2u);   // ops 1-2: everything it acknowledged
+  auto again = durable_options(*disk, 1, 5);
+  BOOST_REQUIRE(again.restored.has_value());
+  BOOST_TEST(again.restored->log.size() == 2u);   // ops 1-2: everything it acknowledged
   caf::anon_send_exit(ring[0], caf::exit_reason::kill);
   sched().run();
 }

@@ -27,16 +27,13 @@
 #include "dns/zone_service.hpp"
 #include "protocol/checkpoint.hpp"
 #include "protocol/op_batch.hpp"
+#include "tests/unit/update_messages.hpp"   // last: it includes ldns (docs/pitfalls.md)
 
 using namespace vrdns::dns;
 
 namespace {
 
-std::string wire(const std::string& text) {
-  auto n = name_from_text(text);
-  BOOST_REQUIRE_MESSAGE(n.has_value(), "cannot parse name " << text);
-  return *n;
-}
+using update_test::wire;
 
 std::string a_rdata(uint32_t v) {
   return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)};

@@ -1,4 +1,4 @@
-// Test helpers shared by test_update and test_zone_service: RFC 2136 UPDATE messages built
+// Test helpers shared by the UPDATE and zone-service tests: RFC 2136 UPDATE messages built
 // with ldns the way nsupdate sends them (see stack-notes §5 for the classes per command),
 // and a small test zone.
 #pragma once
