@@ -610,8 +610,7 @@ void commit_up_to(self_ptr self, std::uint64_t k) {
   // Backups learn commits from the next Prepare. When none follows (the pipeline drained), tell
   // them now instead of at the next heartbeat: a backup answers an UPDATE it forwarded only once
   // it serves the change, so this is its client's latency (one Commit per idle transition).
-  static const bool exp_no_commit = std::getenv("VRDNS_EXP_NOCOMMIT") != nullptr;
-  if (!exp_no_commit && !prepared && st.inflight.empty() && st.vr.status == replica_status::normal)
+  if (!prepared && st.inflight.empty() && st.vr.status == replica_status::normal)
     send_commit(self);
 }
 
@@ -700,11 +699,10 @@ void on_flush(self_ptr self) {
     st.ack_owed = false;
     return;   // a view change or state transfer began meanwhile: nothing of this view to send
   }
-  if (vr.is_primary()) {
+  if (vr.is_primary())
     flush_pending(self);
-  } else if (st.ack_owed) {
+  else if (st.ack_owed)
     ack_primary(self);
-  }
   st.ack_owed = false;
 }
 
