@@ -47,9 +47,7 @@ class CommitWaiters {
   std::size_t waiting() const;
 
  private:
-  struct KeyHash {
-    std::size_t operator()(const Key& k) const { return std::size_t(k.hi ^ k.lo); }
-  };
+  using KeyHash = dns::ZoneService::DedupeKeyHash;
   struct Waiter {
     std::uint64_t ticket;   // tells this wait from another one for the same key
     std::function<void()> done;

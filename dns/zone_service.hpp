@@ -62,6 +62,10 @@ class ZoneService : public vrdns::protocol::service {
     uint64_t hi = 0, lo = 0;
     bool operator==(const DedupeKey&) const = default;
   };
+  /// The key is already a digest: any 64 bits of it hash well.
+  struct DedupeKeyHash {
+    std::size_t operator()(const DedupeKey& k) const { return std::size_t(k.hi ^ k.lo); }
+  };
   static DedupeKey dedupe_key(const ClientIdentity& client);
 
   /// execute() that also says whose UPDATEs ran: appends each one's dedupe_key to `clients`
@@ -76,10 +80,6 @@ class ZoneService : public vrdns::protocol::service {
   };
 
  private:
-  struct DedupeKeyHash {
-    std::size_t operator()(const DedupeKey& k) const { return std::size_t(k.hi ^ k.lo); }
-  };
-
   /// The zones an op batch is editing: each is sealed once at the end of the batch rather
   /// than after every UPDATE (defined in zone_service.cpp).
   struct BatchEdits;

@@ -7,7 +7,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <stdlib.h>
+
 #include <cerrno>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -142,5 +145,22 @@ inline opened_wal open_wal(directory& dir, const wal_options& options = {}) {
   w.log = std::move(r.value);
   return w;
 }
+
+// A fresh directory under the system's temporary directory, removed with everything in it at the
+// end of the scope (for the tests on the real disk, storage/posix_file.hpp).
+struct temp_dir {
+  std::filesystem::path path;
+  explicit temp_dir(const std::string& prefix = "vrdns-storage") {
+    std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+    BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    path = tmpl;
+  }
+  ~temp_dir() {
+    std::error_code ec;   // never throw from a destructor
+    std::filesystem::remove_all(path, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+};
 
 } // namespace vrdns::storage::testing

@@ -86,19 +86,6 @@ void must_write(checkpoint_store& s, const checkpoint& c) {
   BOOST_REQUIRE_MESSAGE(e.ok(), e.message);
 }
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char tmpl[] = "/tmp/vrdns-ckpt-XXXXXX";
-    BOOST_REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
 } // namespace
 
 BOOST_AUTO_TEST_CASE(round_trip_on_memory_disk_and_older_files_go) {
@@ -121,7 +108,7 @@ BOOST_AUTO_TEST_CASE(round_trip_on_memory_disk_and_older_files_go) {
 }
 
 BOOST_AUTO_TEST_CASE(round_trip_on_posix_disk_with_operator_readable_parts) {
-  temp_dir tmp;
+  temp_dir tmp{"vrdns-ckpt"};
   const checkpoint big = make_checkpoint(7, 300000); // several pieces of 64 KiB
   checkpoint_options o;
   o.piece_size = 64 << 10;

@@ -3,6 +3,7 @@
 
 #include "storage/memory_disk.hpp"
 #include "storage/posix_file.hpp"
+#include "storage_test_util.hpp"
 
 #include <stdlib.h>
 
@@ -10,6 +11,7 @@
 #include <filesystem>
 
 using namespace vrdns::storage;
+using namespace vrdns::storage::testing;
 namespace fs = std::filesystem;
 
 namespace {
@@ -19,16 +21,6 @@ std::unique_ptr<file> must_open(directory& d, const std::string& name, bool crea
   BOOST_REQUIRE_MESSAGE(f.ok(), f.error.message);
   return std::move(f.value);
 }
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "vrdns-storage-XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
 
 } // namespace
 
@@ -111,7 +103,7 @@ BOOST_AUTO_TEST_CASE(memory_disk_faults_enospc_corrupt_and_failed_sync) {
 }
 
 BOOST_AUTO_TEST_CASE(posix_directory_round_trip) {
-  temp_dir tmp;
+  temp_dir tmp{"vrdns-storage"};
   auto d = posix_directory::open_path((tmp.path / "data").string(), true);
   BOOST_REQUIRE_MESSAGE(d.ok(), d.error.message);
   directory& dir = *d.value;

@@ -70,16 +70,6 @@ void round_trip(directory& dir) {
   BOOST_CHECK(!w.recovery.corruption);
 }
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "vrdns-wal-XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
-
 } // namespace
 
 BOOST_AUTO_TEST_CASE(round_trip_on_memory_disk) {
@@ -88,7 +78,7 @@ BOOST_AUTO_TEST_CASE(round_trip_on_memory_disk) {
 }
 
 BOOST_AUTO_TEST_CASE(round_trip_on_posix_disk) {
-  temp_dir tmp;
+  temp_dir tmp{"vrdns-wal"};
   auto d = posix_directory::open_path(tmp.path.string(), false);
   BOOST_REQUIRE(d.ok());
   round_trip(*d.value);

@@ -474,16 +474,6 @@ BOOST_AUTO_TEST_CASE(a_failed_preallocation_does_not_fail_the_sync) {
 
 namespace {
 
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string tmpl = (fs::temp_directory_path() / "vrdns-prealloc-XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() { fs::remove_all(path); }
-};
-
 struct file_stat {
   std::uint64_t size = 0;
   std::uint64_t allocated = 0; // bytes of disk blocks: below size means a sparse file
@@ -500,7 +490,7 @@ file_stat stat_of(const fs::path& p) {
 // The real disk: the preallocation is written zeros (blocks allocated, not a sparse file), a
 // reopen keeps it and appends at the data end, truncate_after cuts the file.
 BOOST_AUTO_TEST_CASE(posix_preallocation_is_real_zeros_and_survives_reopen) {
-  temp_dir tmp;
+  temp_dir tmp{"vrdns-prealloc"};
   auto d = posix_directory::open_path(tmp.path.string(), false);
   BOOST_REQUIRE(d.ok());
   const std::uint64_t chunk = 64 << 10;
