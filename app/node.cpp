@@ -57,7 +57,7 @@ int run_nodes(const std::vector<config::NodeConfig>& cfgs) {
   std::vector<std::unique_ptr<caf::actor_system>> systems;
   std::vector<std::unique_ptr<ReplicaNode>> nodes;
   for (const auto& cfg : cfgs) {
-    system_configs.push_back(std::make_unique<NodeSystemConfig>());
+    system_configs.push_back(std::make_unique<NodeSystemConfig>(cfg.replication.nice));
     systems.push_back(std::make_unique<caf::actor_system>(*system_configs.back()));
     try {
       nodes.push_back(std::make_unique<ReplicaNode>(*systems.back(), cfg));

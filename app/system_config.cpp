@@ -9,10 +9,11 @@
 #include <thread>
 
 #include "actors/vr_types.hpp"
+#include "app/replication_priority.hpp"
 
 namespace vrdns::app {
 
-NodeSystemConfig::NodeSystemConfig() {
+NodeSystemConfig::NodeSystemConfig(int replication_nice) {
   load<caf::io::middleman>();
   actors::add_vr_message_types(*this);
   // A silent connection is closed after connection-timeout; the peer connector then sees a
@@ -31,6 +32,8 @@ NodeSystemConfig::NodeSystemConfig() {
   // CAF's default is max(cores, 4) workers; beyond the core count they only add context
   // switches, and the DNS front end has threads of its own.
   set("scheduler.max-threads", size_t{std::max(2u, std::thread::hardware_concurrency())});
+  if (replication_nice > 0)
+    add_thread_hook<ReplicationPriority>(replication_nice);
 }
 
 }  // namespace vrdns::app

@@ -278,7 +278,7 @@ class Reader {
     if (!root_.get("replication")) return;
     const auto& t = table(root_, "replication", "replication");
     check_keys(t, "replication", {"heartbeat_ms", "primary_timeout_ms", "update_timeout_ms",
-                                  "checkpoint_interval", "log_margin"});
+                                  "checkpoint_interval", "log_margin", "nice"});
     auto& r = c.replication;
     r.heartbeat_ms =
         uint32_t(integer(t, "heartbeat_ms", "replication.heartbeat_ms", 5, 10000, 50));
@@ -291,6 +291,7 @@ class Reader {
                                              20000));
     r.log_margin =
         uint64_t(integer(t, "log_margin", "replication.log_margin", 0, 100000000, 10000));
+    r.nice = int(integer(t, "nice", "replication.nice", 0, 19, 10));
     // A backup must hear at least one heartbeat per timeout, or it suspects a healthy primary.
     if (r.primary_timeout_ms <= r.heartbeat_ms) {
       const toml::node* n = t.get("primary_timeout_ms");

@@ -261,12 +261,14 @@ BOOST_AUTO_TEST_CASE(replication_defaults_and_values) {
   BOOST_TEST(d.replication.heartbeat_ms == 50u);
   BOOST_TEST(d.replication.primary_timeout_ms == 200u);
   BOOST_TEST(d.replication.update_timeout_ms == 2000u);
+  BOOST_TEST(d.replication.nice == 10);
   auto c = load_config(dir.write(
       "node2.toml", edited(0, "", "[replication]\nheartbeat_ms = 20\nprimary_timeout_ms = 100\n"
-                                  "update_timeout_ms = 500\n")));
+                                  "update_timeout_ms = 500\nnice = 0\n")));
   BOOST_TEST(c.replication.heartbeat_ms == 20u);
   BOOST_TEST(c.replication.primary_timeout_ms == 100u);
   BOOST_TEST(c.replication.update_timeout_ms == 500u);
+  BOOST_TEST(c.replication.nice == 0);
 }
 
 BOOST_AUTO_TEST_CASE(replication_errors) {
@@ -282,4 +284,8 @@ BOOST_AUTO_TEST_CASE(replication_errors) {
   expect_error(edited(0, "", "[replication]\nheartbeat_ms = 100\nprimary_timeout_ms = 100\n"), 19,
                "replication.primary_timeout_ms", "greater than");
   expect_error(edited(0, "", "[replication]\nretries = 1\n"), 18, "replication.retries");
+  expect_error(edited(0, "", "[replication]\nnice = 20\n"), 18, "replication.nice",
+               "out of range 0..19");
+  expect_error(edited(0, "", "[replication]\nnice = -1\n"), 18, "replication.nice",
+               "out of range 0..19");
 }
