@@ -8,12 +8,18 @@
 #
 #   bench/update.sh [--build DIR] [--seconds S] [-q INFLIGHT] [--threads T] [--records N]
 #                   [--seq N] [--quick] [--no-mixed] [--mixed-only] [--mixed-rate R]
-#                   [--perf]
+#                   [--mixed-rounds N] [--perf] [--replication TOML]
 #
 # --mixed-only runs only the last section (query throughput alone and under updates).
 # --mixed-rate R caps the update load of the mixed section at R updates/s (dnsperf -Q); by
 # default it is as fast as the cluster goes, which on one small machine mostly measures how
 # much CPU the three co-located replicas take away from the queried one.
+#
+# --mixed-rounds N (default 3) alternates N query runs alone with N under updates and compares
+# the medians.
+#
+# --replication TOML adds lines to each vrdns node's [replication] table, e.g. "nice = 0" to
+# compare without the lower priority of the replication threads.
 #
 # --perf samples the three vrdns processes with `perf record` while updates go to the primary
 # and prints each process's share of the samples and the top symbols by self time. Extra perf
@@ -35,7 +41,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-build="$here/../build"; seconds=10; inflight=50; threads=2; records=10000; seq_count=200; mixed=1; mixed_only=0; mixed_rate=0; perf=0
+build="$here/../build"; seconds=10; inflight=50; threads=2; records=10000; seq_count=200; mixed=1; mixed_only=0; mixed_rate=0; mixed_rounds=3; perf=0; replication_toml=""
 while (($#)); do
   case $1 in
     --build) build=$2; shift 2 ;;
@@ -44,11 +50,13 @@ while (($#)); do
     --threads) threads=$2; shift 2 ;;
     --records) records=$2; shift 2 ;;
     --seq) seq_count=$2; shift 2 ;;
-    --quick) seconds=3; seq_count=50; records=1000; shift ;;
+    --quick) seconds=3; seq_count=50; records=1000; mixed_rounds=1; shift ;;
     --no-mixed) mixed=0; shift ;;
     --mixed-only) mixed_only=1; shift ;;
     --mixed-rate) mixed_rate=$2; shift 2 ;;
+    --mixed-rounds) mixed_rounds=$2; shift 2 ;;
     --perf) perf=1; shift ;;
+    --replication) replication_toml=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -227,7 +235,7 @@ status_of() { dig @127.0.0.1 -p "$1" +short +time=1 +tries=1 CH TXT status.vrdns
 start_cluster() {
   local dir=$1 i n s
   CLUSTER_PIDS=()
-  VR_UDP_WORKERS=$threads vr_cluster_config "$bin" "$dir" "$zone" "$work/bench.zone" "$key" "$secret" ""
+  VR_UDP_WORKERS=$threads vr_cluster_config "$bin" "$dir" "$zone" "$work/bench.zone" "$key" "$secret" "$replication_toml"
   CLUSTER_DNS=("${VR_DNS[@]}")
   for i in 0 1 2; do
     "$bin" --config "$dir/node$i.toml" >"$dir/out$i" 2>"$dir/err$i" &
@@ -460,39 +468,53 @@ if ((mixed)); then
       "$(cores $((b1 - b0 - (p1 - p0) - (k1 - k0))) "$wall") (query dnsperf alone $(cores "$client" "$wall"))" >&2
     QUERY_QPS=$qps
   }
-  query_load alone
-  q_alone=$QUERY_QPS
-  # The update load outlives the query load (bounded: -l seconds+5, -n 1).
-  dnsperf -u -y "hmac-sha256:$key:$secret" -s 127.0.0.1 -p "$port" -d "$work/updates.txt" -n 1 \
-    -q "$inflight" "${rate_args[@]}" -l $((seconds + 5)) > "$work/mixed-updates" 2>&1 &
-  upd_pid=$!
-  BENCH_PIDS+=("$upd_pid")
-  # Start measuring once updates are committing (op_number moves): bounded, 50 x 0.1 s.
-  for _ in $(seq 50); do
-    case "$(status_of "$port")" in *" op=0 "*) sleep 0.1 ;; *) break ;; esac
+  # Alternating rounds (alone, under updates), medians of each: on a shared 2-core host one
+  # query run alone varies by +-20% from scheduling luck, which a single pair cannot separate
+  # from the effect measured.
+  alone=(); loaded=(); updates=()
+  for round in $(seq "$mixed_rounds"); do
+    query_load "alone-$round"
+    alone+=("$QUERY_QPS")
+    # Fresh names each round (m<round>u<i>), so every add changes the zone.
+    sed "s/^add u/add m${round}u/" "$work/updates.txt" > "$work/updates-m$round.txt"
+    # The update load outlives the query load (bounded: -l seconds+5, -n 1).
+    dnsperf -u -y "hmac-sha256:$key:$secret" -s 127.0.0.1 -p "$port" -d "$work/updates-m$round.txt" \
+      -n 1 -q "$inflight" "${rate_args[@]}" -l $((seconds + 5)) > "$work/mixed-updates-$round" 2>&1 &
+    upd_pid=$!
+    BENCH_PIDS+=("$upd_pid")
+    # Start measuring once this round's updates are committing (the op number moves): bounded,
+    # 50 x 0.1 s.
+    op0=$(sed -n 's/.* op=\([0-9]*\).*/\1/p' <<<" $(status_of "$port")")
+    for _ in $(seq 50); do
+      [ "$(sed -n 's/.* op=\([0-9]*\).*/\1/p' <<<" $(status_of "$port")")" != "$op0" ] && break
+      sleep 0.1
+    done
+    if ((perf && round == 1)); then
+      # shellcheck disable=SC2086
+      perf record ${PERF_ARGS:--F 499} -o "$work/perf-mixed.data" -p "${CLUSTER_PIDS[$PRIMARY]}" \
+        -- sleep "$seconds" > "$work/perf-mixed.out" 2>&1 &
+      perf_pid=$!
+      BENCH_PIDS+=("$perf_pid")
+    fi
+    query_load "under-updates-$round"
+    loaded+=("$QUERY_QPS")
+    kill -INT "$upd_pid" 2>/dev/null || true   # the round is measured; dnsperf prints its figures
+    wait "$upd_pid" 2>/dev/null || true
+    updates+=("$(awk '/Updates per second:/ {printf "%d", $4}' "$work/mixed-updates-$round")")
+    if ((perf && round == 1)); then
+      wait "$perf_pid" || true
+      bench_stop "$perf_pid"
+      echo "  perf: the queried primary under queries + updates, top symbols (self time):" >&2
+      perf report -i "$work/perf-mixed.data" --stdio --no-children --sort dso,sym 2>/dev/null |
+        grep -v '^#' | grep -v '^$' | head -30 | sed 's/^/    /' >&2 || true   # head closes the pipe
+    fi
   done
-  if ((perf)); then
-    # shellcheck disable=SC2086
-    perf record ${PERF_ARGS:--F 499} -o "$work/perf-mixed.data" -p "${CLUSTER_PIDS[$PRIMARY]}" \
-      -- sleep "$seconds" > "$work/perf-mixed.out" 2>&1 &
-    perf_pid=$!
-    BENCH_PIDS+=("$perf_pid")
-  fi
-  query_load "under-updates"
-  q_loaded=$QUERY_QPS
-  wait "$upd_pid" || true
-  bench_stop "$upd_pid"
-  if ((perf)); then
-    wait "$perf_pid" || true
-    bench_stop "$perf_pid"
-    echo "  perf: the queried primary under queries + updates, top symbols (self time):" >&2
-    perf report -i "$work/perf-mixed.data" --stdio --no-children --sort dso,sym 2>/dev/null |
-      grep -v '^#' | grep -v '^$' | head -30 | sed 's/^/    /' >&2 || true   # head closes the pipe
-  fi
-  u_mixed=$(awk '/Updates per second:/ {printf "%d", $4}' "$work/mixed-updates")
+  median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+  q_alone=$(median "${alone[@]}"); q_loaded=$(median "${loaded[@]}"); u_mixed=$(median "${updates[@]}")
   check_view
   stop_cluster
-  echo "queries/s alone: $q_alone; under update load: $q_loaded (updates meanwhile: $u_mixed/s)"
+  echo "queries/s alone: $q_alone; under update load: $q_loaded (updates meanwhile: $u_mixed/s;" \
+    "medians of $mixed_rounds rounds: alone ${alone[*]}, under updates ${loaded[*]})"
   awk -v a="$q_alone" -v l="$q_loaded" 'BEGIN {printf "query throughput under updates / alone = %.2f (goal >= 0.8)\n", l / a}'
 fi
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
