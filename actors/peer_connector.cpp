@@ -38,6 +38,8 @@ caf::behavior peer_connector(caf::event_based_actor* self, peer_connector_option
     log_line(st->opt.label + " lost (" + caf::to_string(dm.reason) + "), reconnecting");
     st->peer = nullptr;
     self->send(st->opt.link, vr_peer_set_atom::value, caf::actor{});
+    if (st->opt.replica)
+      self->send(st->opt.replica, vr_peer_lost_atom::value, st->opt.peer_id);
     st->backoff = st->opt.retry_min;
     st->said_waiting = false;
     retry_later();

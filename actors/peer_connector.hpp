@@ -4,7 +4,8 @@
 // stack-notes §3), retrying with exponential backoff while the peer is down. Once connected it
 // points the link at the remote's published actor (its replica) and monitors it; a down_msg
 // (process killed, connection timed out after the middleman heartbeat) clears the link and
-// starts reconnecting, so a restarted peer is picked up through its new proxy.
+// starts reconnecting, so a restarted peer is picked up through its new proxy, and tells the
+// local replica, whose primary may just have died.
 #pragma once
 
 #include <caf/all.hpp>
@@ -22,6 +23,11 @@ struct peer_connector_options {
   std::uint16_t port = 0;
   caf::actor link;                          // replica_peer_link to keep pointed at the peer
   std::string label;                        // for log lines, e.g. "replica 0: peer 2"
+  // Told (vr_peer_lost_atom, peer_id) when an established connection to the peer is lost: a
+  // process that dies closes its connections at once, long before a failure detector would
+  // give up on its silence. Null: nobody is told.
+  caf::actor replica;
+  std::uint32_t peer_id = 0;
   std::chrono::milliseconds retry_min{20};  // first retry delay; doubles up to retry_max
   // Kept below the default primary_timeout: a peer that comes back is reconnected before its
   // detector could give up on a primary it simply cannot reach yet. An attempt costs one

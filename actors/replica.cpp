@@ -1,5 +1,6 @@
 #include "actors/replica.hpp"
 
+#include "actors/replica_peer_link.hpp"
 #include "common/crc32c.hpp"
 #include "protocol/op_batch.hpp"
 
@@ -1368,6 +1369,22 @@ void on_suspect(self_ptr self, std::uint64_t view) {
   maybe_start_view_change_after_suspicion(self, vr.view_number);
 }
 
+// A peer connector lost its connection to replica `who` (actors/peer_connector.hpp). When `who`
+// is our primary this is nearly always its process dying: the kernel closes a dead process's
+// sockets at once, while its silence takes our detector primary_timeout (+ jitter) to notice.
+// So we doubt it now, exactly as if our detector had given up; the pre-vote still needs f other
+// replicas to doubt it too, so a primary that is alive behind one broken link keeps its view
+// (the others still hear it), and being wrong costs at most a view change, never safety. A
+// primary that hangs or a host that vanishes closes nothing: the detector covers those.
+void on_peer_lost(self_ptr self, protocol::replica_id who) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (who >= vr.configuration_size || vr.status != replica_status::normal || vr.is_primary()
+      || who != vr.primary_of(vr.view_number))
+    return;
+  on_suspect(self, vr.view_number);
+}
+
 void on_primary_suspected(self_ptr self, const PrimarySuspected& m) {
   auto& st = self->state;
   auto& vr = st.vr;
@@ -1424,6 +1441,9 @@ caf::behavior normal_behavior(self_ptr self) {
     [=](const Recovery& m) { guarded(self, [&] { on_recovery(self, m); }); },
     [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
     [=](fd_suspect_atom, std::uint64_t v) { guarded(self, [&] { on_suspect(self, v); }); },
+    [=](vr_peer_lost_atom, protocol::replica_id who) {
+      guarded(self, [&] { on_peer_lost(self, who); });
+    },
     [=](const GetCheckpoint& m) { guarded(self, [&] { on_get_checkpoint(self, m); }); },
     [=](const CheckpointChunk& m) { guarded(self, [&] { on_checkpoint_chunk(self, m); }); },
     [=](const checkpoint_saved& m) { guarded(self, [&] { on_checkpoint_saved(self, m); }); },

@@ -241,6 +241,8 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       pc.host = cfg.replicas[j].host;
       pc.port = cfg.replicas[j].port;
       pc.link = links[j];
+      pc.replica = replica;
+      pc.peer_id = std::uint32_t(j);
       pc.label = "replica " + std::to_string(me) + ": peer " + std::to_string(j);
       actors_.push_back(system.spawn(actors::peer_connector, pc));
     }

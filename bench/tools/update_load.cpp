@@ -5,8 +5,10 @@
 // It starts its own cluster (tests/chaos/cluster.hpp: free ports, ready lines, every child
 // killed on exit) so the kill time and the reply times come from one clock.
 //
-// Per trial: load runs steadily; the primary (by status.vrdns majority) is SIGKILLed at t0;
-// reported are
+// Per trial: load runs steadily; the primary (by status.vrdns majority) is SIGKILLed at t0
+// (--fault kill), or SIGSTOPped (--fault stop: a hung process or a host that vanished, whose
+// connections stay open, so only the failure detector's timeout notices it; the node is then
+// killed); reported are
 //   any_ms = first NOERROR received after t0, for any UPDATE, minus t0. This is the failover
 //            time. (A reply already in flight at t0 would count too, but an UPDATE committed
 //            just before the kill is answered through a backup only once that backup learns
@@ -18,7 +20,8 @@
 // the next trial starts. Prints each trial, the medians and the maxima.
 //
 // Usage: vrdns-update-load --vrdns PATH --zone FILE [--trials N=7] [--clients N=4]
-//                          [--load-seconds S] (S > 0: only measure steady load for S seconds)
+//                          [--fault kill|stop] [--load-seconds S] (S > 0: only measure steady
+//                          load for S seconds)
 #include <stdlib.h>
 
 #include <algorithm>
@@ -108,12 +111,14 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 int main(int argc, char** argv) {
   std::string vrdns, zone;
   int trials = 7, clients = 4, load_seconds = 0;
+  std::string fault = "kill";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--vrdns") vrdns = v;
     else if (k == "--zone") zone = v;
     else if (k == "--trials") trials = std::max(1, std::atoi(v.c_str()));
     else if (k == "--clients") clients = std::max(1, std::atoi(v.c_str()));
+    else if (k == "--fault" && (v == "kill" || v == "stop")) fault = v;
     else if (k == "--load-seconds") load_seconds = std::max(0, std::atoi(v.c_str()));
     else {
       std::cerr << "unknown option " << k << "\n";
@@ -122,7 +127,7 @@ int main(int argc, char** argv) {
   }
   if (vrdns.empty() || zone.empty()) {
     std::cerr << "usage: vrdns-update-load --vrdns PATH --zone FILE [--trials N] [--clients N] "
-                 "[--load-seconds S]\n";
+                 "[--fault kill|stop] [--load-seconds S]\n";
     return 2;
   }
   char tmpl[] = "/tmp/vrdns-failover-XXXXXX";
@@ -177,7 +182,8 @@ int main(int argc, char** argv) {
           t0 = Clock::now();
           obs.kill_time = t0;
         }
-        cluster.kill(p);
+        if (fault == "stop") cluster.pause(p);
+        else cluster.kill(p);
         std::unique_lock<std::mutex> lock(obs.mu);
         const bool seen = obs.cv.wait_for(lock, 10s, [&] { return obs.first_new.has_value(); });
         const auto first_new = obs.first_new;
@@ -185,15 +191,16 @@ int main(int argc, char** argv) {
         obs.kill_time.reset();
         lock.unlock();
         if (!seen) {
-          std::cout << "trial " << t << ": killed primary " << p << ", no NOERROR within 10 s\n";
+          std::cout << "trial " << t << ": " << fault << " primary " << p << ", no NOERROR within 10 s\n";
           rc = 1;
         } else {
           // first_any <= first_new: the reply that set first_new also counted as "any".
           any_ms.push_back(ms_between(t0, *first_any));
           new_ms.push_back(ms_between(t0, *first_new));
-          std::cout << "trial " << t << ": killed primary " << p << ", any_ms=" << any_ms.back()
+          std::cout << "trial " << t << ": " << fault << " primary " << p << ", any_ms=" << any_ms.back()
                     << " new_ms=" << new_ms.back() << std::endl;
         }
+        if (fault == "stop") cluster.kill(p);   // it would come back in an old view: restart it
         if (!cluster.restart(p)) throw std::runtime_error("restart failed: " + cluster.error());
         if (!cluster.wait_all_normal(30s)) throw std::runtime_error("not normal: " + cluster.last_statuses());
       }

@@ -7,6 +7,7 @@
 #include "actors/failure_detector.hpp"
 #include "actors/failure_detector_actor.hpp"
 #include "actors/replica.hpp"
+#include "actors/replica_peer_link.hpp"
 #include "actors/vr_types.hpp"
 #include "tests/sim/kv_machine.hpp"
 
@@ -274,6 +275,37 @@ BOOST_FIXTURE_TEST_CASE(replica_ignores_a_suspect_for_another_view_or_role, repl
   BOOST_TEST(state(backup).suspect_primary);
   note(backup, protocol::PrimarySuspected{0, 2});
   BOOST_TEST(state(backup).vr.view_number == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(lost_connection_to_the_primary_is_doubted_at_once, replica_fixture) {
+  auto r = spawn_replica(1);
+  note(r, protocol::Commit{0, 0}); // the primary of view 0 was heard just now
+  // A lost link to the other backup, or a replica id out of range: nothing to doubt.
+  note(r, actors::vr_peer_lost_atom::value, protocol::replica_id{2});
+  note(r, actors::vr_peer_lost_atom::value, protocol::replica_id{9});
+  BOOST_TEST(!state(r).suspect_primary);
+  // The primary's: doubted with no time passing, as if the detector had given up...
+  note(r, actors::vr_peer_lost_atom::value, protocol::replica_id{0});
+  BOOST_TEST(state(r).suspect_primary);
+  BOOST_TEST(state(r).vr.view_number == 0u); // ...but alone it moves nothing (pre-vote)
+  // The other backup lost its connection too: the view change starts at once.
+  note(r, protocol::PrimarySuspected{0, 2});
+  BOOST_TEST(state(r).vr.view_number == 1u);
+  BOOST_TEST((state(r).vr.status == protocol::replica_status::view_change));
+}
+
+BOOST_FIXTURE_TEST_CASE(primary_heard_again_after_a_lost_link_keeps_its_view, replica_fixture) {
+  auto r = spawn_replica(1);
+  auto primary = spawn_replica(0);
+  note(primary, actors::vr_peer_lost_atom::value, protocol::replica_id{1}); // a primary doubts nobody
+  BOOST_TEST((state(primary).vr.status == protocol::replica_status::normal));
+  note(r, actors::vr_peer_lost_atom::value, protocol::replica_id{0});
+  BOOST_REQUIRE(state(r).suspect_primary);
+  note(r, protocol::Commit{0, 0}); // reconnected: the primary speaks again
+  BOOST_TEST(!state(r).suspect_primary);
+  note(r, protocol::PrimarySuspected{0, 2}); // one peer's doubt alone moves nothing
+  BOOST_TEST(state(r).vr.view_number == 0u);
+  BOOST_TEST((state(r).vr.status == protocol::replica_status::normal));
 }
 
 BOOST_FIXTURE_TEST_CASE(detector_dies_with_its_replica, replica_fixture) {

@@ -52,12 +52,15 @@ BOOST_AUTO_TEST_CASE(connects_and_follows_a_restarted_peer) {
   BOOST_REQUIRE(port);
 
   caf::scoped_actor self{sys_a};
+  caf::scoped_actor replica{sys_a};   // stands in for the local replica: told of lost peers
   auto link = sys_a.spawn(replica_peer_link);
   peer_connector_options o;
   o.host = "127.0.0.1";
   o.port = *port;
   o.link = link;
   o.label = "test peer";
+  o.replica = caf::actor{replica};
+  o.peer_id = 7;
   auto connector = sys_a.spawn(peer_connector, o);
   BOOST_TEST(reached(self, link, "one:"));
 
@@ -65,6 +68,11 @@ BOOST_AUTO_TEST_CASE(connects_and_follows_a_restarted_peer) {
   caf::anon_send_exit(echo1, caf::exit_reason::kill);
   echo1 = nullptr;
   sys_b.reset();
+  // The lost connection is reported at once, with the peer's replica id (bounded wait).
+  std::uint32_t lost = 0;
+  replica->receive([&](vr_peer_lost_atom, std::uint32_t id) { lost = id; },
+                   caf::after(10s) >> [] {});
+  BOOST_TEST(lost == 7u);
   node_config cfg_b2;
   sys_b = std::make_unique<caf::actor_system>(cfg_b2);
   auto echo2 = sys_b->spawn(tagged_echo, std::string("two:"));
