@@ -227,6 +227,7 @@ CONF
   BENCH_PIDS+=("$STARTED_PID")
 }
 
+soa_serial() { dig @127.0.0.1 -p "$1" +short +time=1 +tries=1 "$zone" SOA 2>/dev/null | awk 'NF == 7 {print $3; exit}'; }
 status_of() { dig @127.0.0.1 -p "$1" +short +time=1 +tries=1 CH TXT status.vrdns. 2>/dev/null | tr -d '"'; }
 
 # start_cluster DIR: three `vrdns --config` replicas with the shipped replication timings
@@ -452,20 +453,25 @@ if ((mixed)); then
     "updates (dnsperf -u -q $inflight$rate_note) to the primary too" >&2
   # query_load NAME: the query run; prints q/s and who used the CPU (primary, backups, rest).
   query_load() {
-    local name=$1 i p0 p1 b0 b1 k0 k1 w0 w1 client wall qps
+    local name=$1 i p0 p1 b0 b1 k0 k1 w0 w1 client wall qps s0 s1
     local backups=()
     for i in 0 1 2; do ((i == PRIMARY)) || backups+=("${CLUSTER_PIDS[$i]}"); done
     p0=$(cpu_ticks "${CLUSTER_PIDS[$PRIMARY]}"); k0=$(( $(cpu_ticks "${backups[0]}") + $(cpu_ticks "${backups[1]}") ))
+    s0=$(soa_serial "$port")
     b0=$(busy_ticks); w0=$EPOCHREALTIME
     client=$(run_dnsperf "$work/mixed-$name" -s 127.0.0.1 -p "$port" -d "$work/queries.txt" \
       -c 16 -T 2 -q 200 -l "$seconds")
     p1=$(cpu_ticks "${CLUSTER_PIDS[$PRIMARY]}"); k1=$(( $(cpu_ticks "${backups[0]}") + $(cpu_ticks "${backups[1]}") ))
     b1=$(busy_ticks); w1=$EPOCHREALTIME
+    s1=$(soa_serial "$port")
     wall=$(awk -v s="$w0" -v e="$w1" 'BEGIN {print e - s}')
     qps=$(awk '/Queries per second:/ {printf "%d", $4}' "$work/mixed-$name")
+    # Every committed UPDATE bumps the SOA serial by one (RFC 2136 3.7).
+    QUERY_UPS=$(awk -v a="$s0" -v b="$s1" -v w="$wall" 'BEGIN {printf "%d", (b - a) / w}')
     echo "  queries $name: $qps q/s; cores: primary $(cores $((p1 - p0)) "$wall")," \
       "backups $(cores $((k1 - k0)) "$wall"), all dnsperf and the rest" \
-      "$(cores $((b1 - b0 - (p1 - p0) - (k1 - k0))) "$wall") (query dnsperf alone $(cores "$client" "$wall"))" >&2
+      "$(cores $((b1 - b0 - (p1 - p0) - (k1 - k0))) "$wall") (query dnsperf alone $(cores "$client" "$wall"));" \
+      "updates committed meanwhile: $QUERY_UPS/s" >&2
     QUERY_QPS=$qps
   }
   # Alternating rounds (alone, under updates), medians of each: on a shared 2-core host one
@@ -500,7 +506,7 @@ if ((mixed)); then
     loaded+=("$QUERY_QPS")
     kill -INT "$upd_pid" 2>/dev/null || true   # the round is measured; dnsperf prints its figures
     wait "$upd_pid" 2>/dev/null || true
-    updates+=("$(awk '/Updates per second:/ {printf "%d", $4}' "$work/mixed-updates-$round")")
+    updates+=("$QUERY_UPS")
     if ((perf && round == 1)); then
       wait "$perf_pid" || true
       bench_stop "$perf_pid"
