@@ -2,6 +2,7 @@
 
 #include "storage/replica_store.hpp"
 
+#include "actors/replica_peer_link.hpp"
 #include "actors/vr_client.hpp"
 #include "actors/vr_types.hpp"
 #include "protocol/op_batch.hpp"
@@ -317,6 +318,15 @@ bool cluster::run_until(const std::function<bool()>& pred, std::chrono::millisec
   return false;
 }
 
+void cluster::hint_peer_lost(std::size_t to, std::size_t lost) {
+  if (opt_.trace)
+    std::cerr << "  PEERLOST replica " << to << " lost its connection to " << lost << "\n";
+  caf::anon_send(nodes_[to], actors::vr_peer_lost_atom::value,
+                 static_cast<protocol::replica_id>(lost));
+  settle();
+  ++stats_.peer_lost_hints;
+}
+
 void cluster::crash(std::size_t i) {
   if (opt_.trace)
     std::cerr << "  CRASH    replica " << i << "\n";
@@ -325,6 +335,10 @@ void cluster::crash(std::size_t i) {
   caf::anon_send_exit(nodes_[i], caf::exit_reason::kill);
   settle();
   down_[i] = true;
+  if (opt_.peer_lost_hints)
+    for (std::size_t j = 0; j < opt_.replicas; ++j)
+      if (!down_[j])
+        hint_peer_lost(j, i);
   if (opt_.durable && disks_[i]) {
     // Power lost: whatever was not fsync'd is gone; sometimes the last write half made it.
     if (rng_() % 4 == 0)
@@ -702,6 +716,13 @@ void cluster::random_step() {
     random_partition();
     return;
   }
+  if (r < (acc += opt_.spurious_peer_lost)) {
+    auto j = rng_() % n;
+    auto lost = rng_() % n;
+    if (j != lost && !down_[j])
+      hint_peer_lost(j, lost);
+    return;
+  }
   if (r < (acc += opt_.heal)) {
     heal();
     return;
@@ -860,6 +881,9 @@ std::string replay_command(const sim_options& opt) {
   prob("--crash", opt.crash, defaults.crash);
   prob("--partition", opt.partition, defaults.partition);
   prob("--crash-all", opt.crash_all, defaults.crash_all);
+  if (opt.peer_lost_hints)
+    cmd += " --peer-lost-hints";
+  prob("--spurious-peer-lost", opt.spurious_peer_lost, defaults.spurious_peer_lost);
   if (opt.durable)
     cmd += " --durable";
   if (opt.unsafe_commit_without_quorum)

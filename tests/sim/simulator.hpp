@@ -84,6 +84,13 @@ struct sim_options {
   // replica crashes together (a power cut).
   bool durable = false;
   double crash_all = 0.0;
+  // Connection-loss hints (actors/peer_connector.hpp): when a replica crashes, every live replica
+  // is told (vr_peer_lost_atom) at once, as the kernel closing a dead process's sockets does;
+  // and, per step with probability `spurious_peer_lost`, a live replica is told that a live
+  // peer was lost (a connection reset with both ends alive). Off by default so that the seeds
+  // of the other profiles replay unchanged.
+  bool peer_lost_hints = false;
+  double spurious_peer_lost = 0.0;
   // Checkpoints every this many executed ops (0: none), keeping log_margin entries before each.
   // Small values make lagging and restarted replicas fetch checkpoints (CheckpointChunk), and
   // view changes and recoveries meet logs that start after their own.
@@ -103,6 +110,7 @@ struct sim_stats {
   std::size_t reordered = 0;   // delivered before an older envelope on the same link
   std::size_t partitions = 0;  // partitions started
   std::size_t crashes = 0;
+  std::size_t peer_lost_hints = 0;   // vr_peer_lost notes delivered (on crashes and spurious)
   std::size_t restarts = 0;
   std::size_t corruptions = 0;   // durable mode: bits flipped in a crashed replica's log
   std::size_t checkpoint_chunks = 0;   // CheckpointChunk messages delivered
@@ -172,6 +180,8 @@ public:
   // Alternates deliver_all and 10 ms ticks until pred() holds or `bound` virtual time passed.
   bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds bound);
   void crash(std::size_t replica);
+  // Tells replica `to` that its connection to `lost` closed (actors/peer_connector.hpp).
+  void hint_peer_lost(std::size_t to, std::size_t lost);
   void restart(std::size_t replica);
   // Durable mode: a crashed replica's disk is replaced by an empty one (a new host).
   void wipe_disk(std::size_t replica);

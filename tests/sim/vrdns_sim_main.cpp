@@ -33,13 +33,17 @@ int usage() {
                "                 [--no-pre-vote] [--durable] [--crash-all P]\n"
                "                 [--checkpoint-interval N] [--log-margin M]\n"
                "                 [--clients C] [--drivers-per-client S] [--client-batch B]\n"
-               "                 [--min-batches N]\n"
+               "                 [--min-batches N] [--peer-lost-hints] [--spurious-peer-lost P]\n"
                "  --clients C             client drivers, one call outstanding each (default 3)\n"
                "  --drivers-per-client S  drivers sharing one vr_client proxy, so their calls\n"
                "                          queue behind its outstanding request (default 1)\n"
                "  --client-batch B        the proxies' batch_max: up to B queued calls leave as\n"
                "                          one Request carrying an op batch (default 1: none)\n"
-               "  --min-batches N         exit 1 unless the seeds committed >= N op batches\n";
+               "  --min-batches N         exit 1 unless the seeds committed >= N op batches\n"
+               "  --peer-lost-hints       a crash tells every live replica its connection to the\n"
+               "                          crashed one closed (vr_peer_lost), as a killed process's\n"
+               "                          sockets do\n"
+               "  --spurious-peer-lost P  per step, tell a live replica a live peer was lost\n";
   return 2;
 }
 
@@ -66,6 +70,7 @@ struct aggregate {
     sum.reordered += s.reordered;
     sum.partitions += s.partitions;
     sum.crashes += s.crashes;
+    sum.peer_lost_hints += s.peer_lost_hints;
     sum.restarts += s.restarts;
     sum.corruptions += s.corruptions;
     sum.checkpoint_chunks += s.checkpoint_chunks;
@@ -86,7 +91,8 @@ struct aggregate {
         << " faults: dropped=" << sum.dropped << " blocked_by_partition_or_crash=" << sum.blocked
         << " duplicated=" << sum.duplicated << " delayed=" << sum.delayed
         << " reordered=" << sum.reordered << " partitions=" << sum.partitions
-        << " crashes=" << sum.crashes << " restarts=" << sum.restarts
+        << " crashes=" << sum.crashes << " peer_lost_hints=" << sum.peer_lost_hints
+        << " restarts=" << sum.restarts
         << " corruptions=" << sum.corruptions << " checkpoint_chunks=" << sum.checkpoint_chunks
         << " | committed=" << sum.committed_random_phase << " commits_per_virtual_s="
         << (sum.virtual_ms > 0 ? sum.committed_random_phase * 1000.0 / sum.virtual_ms : 0)
@@ -120,14 +126,16 @@ int main(int argc, char** argv) {
     else if (a == "--soak" && number(v))
       soak_seconds = v;
     else if ((a == "--drop" || a == "--duplicate" || a == "--crash" || a == "--partition"
-              || a == "--crash-all")
+              || a == "--crash-all" || a == "--spurious-peer-lost")
              && i + 1 < argc) {
       double p = std::strtod(argv[++i], nullptr);
       if (!(p >= 0.0 && p <= 1.0))
         return usage();
       (a == "--drop" ? opt.drop : a == "--duplicate" ? opt.duplicate
                                 : a == "--crash"   ? opt.crash
-                                : a == "--crash-all" ? opt.crash_all : opt.partition) = p;
+                                : a == "--crash-all" ? opt.crash_all
+                                : a == "--spurious-peer-lost" ? opt.spurious_peer_lost
+                                                               : opt.partition) = p;
     } else if (a == "--stats")
       stats = true;
     else if (a == "--trace")
@@ -140,6 +148,8 @@ int main(int argc, char** argv) {
       opt.unsafe_paper_state_transfer = true;
     else if (a == "--no-pre-vote")
       opt.pre_vote = false;
+    else if (a == "--peer-lost-hints")
+      opt.peer_lost_hints = true;
     else if (a == "--durable")
       opt.durable = true;
     else if (a == "--checkpoint-interval" && number(v))
