@@ -6,12 +6,14 @@
 // that created the system; threads started from those (each replica's log saver) inherit it
 // (Linux keeps niceness per thread and copies it on clone). The DNS threads are started by the
 // main thread and keep its priority. Raising niceness needs no privilege, lowering it back
-// would: nothing here ever lowers it.
+// would: nothing here ever lowers it. Side effect: a thread without an explicit I/O class gets
+// its I/O priority from its niceness, so under the BFQ (or CFQ) disk scheduler the log saver's
+// fsyncs also rank lower; with "none" or mq-deadline (virtio disks, NVMe) nothing changes.
 //
 // Measured (bench/update.sh --mixed-only, 2 cores, 3 replicas and both dnsperf instances on one
-// host): query throughput beside a full-speed UPDATE load went from 0.45 to 0.72 of the idle
-// figure, beside 1,500 UPDATEs/s from 0.61 to 0.85; updates slow down instead, and nothing
-// changes while the CPU has room. Replication still runs at nice 10 (CFS weight 110 against
+// host): query throughput beside a full-speed UPDATE load went from 0.39-0.55 to 0.69-0.85 of
+// the figure without updates; updates slow down instead (~2,000/s during the query load), and
+// update-only runs, where the CPU has room, change within noise. Replication still runs at nice 10 (CFS weight 110 against
 // 1024), so heartbeats keep flowing under a query flood.
 #pragma once
 

@@ -169,11 +169,12 @@ CONF
   BENCH_PIDS+=("$STARTED_PID")
 }
 
-# bench_stop PID: stops one process started here (SIGTERM, then waits) and forgets it, so the
-# exit trap never signals a PID the system may have handed to someone else since.
+# bench_stop PID [SIGNAL]: stops one process started here (SIGTERM or SIGNAL, then waits) and
+# forgets it, so the exit trap never signals a PID the system may have handed to someone else
+# since.
 bench_stop() {
-  local pid=$1 keep=() p
-  kill "$pid" 2>/dev/null || true
+  local pid=$1 signal=${2:-TERM} keep=() p
+  kill "-$signal" "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   for p in "${BENCH_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
   BENCH_PIDS=("${keep[@]}")

@@ -41,7 +41,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-build="$here/../build"; seconds=10; inflight=50; threads=2; records=10000; seq_count=200; mixed=1; mixed_only=0; mixed_rate=0; mixed_rounds=3; perf=0; replication_toml=""
+build="$here/../build"; seconds=10; inflight=50; threads=2; records=10000; seq_count=200; mixed=1; mixed_only=0; mixed_rate=0; mixed_rounds=3; rounds_set=0; quick=0; perf=0; replication_toml=""
 while (($#)); do
   case $1 in
     --build) build=$2; shift 2 ;;
@@ -50,16 +50,18 @@ while (($#)); do
     --threads) threads=$2; shift 2 ;;
     --records) records=$2; shift 2 ;;
     --seq) seq_count=$2; shift 2 ;;
-    --quick) seconds=3; seq_count=50; records=1000; mixed_rounds=1; shift ;;
+    --quick) seconds=3; seq_count=50; records=1000; quick=1; shift ;;
     --no-mixed) mixed=0; shift ;;
     --mixed-only) mixed_only=1; shift ;;
     --mixed-rate) mixed_rate=$2; shift 2 ;;
-    --mixed-rounds) mixed_rounds=$2; shift 2 ;;
+    --mixed-rounds) mixed_rounds=$2; rounds_set=1; shift 2 ;;
     --perf) perf=1; shift ;;
     --replication) replication_toml=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
+if ((quick && !rounds_set)); then mixed_rounds=1; fi
+[[ $mixed_rounds =~ ^[1-9][0-9]*$ ]] || { echo "--mixed-rounds wants a count >= 1" >&2; exit 2; }
 bin="$build/vrdns"
 [ -x "$bin" ] || { echo "no vrdns binary at $bin (build first)" >&2; exit 1; }
 for tool in named knotd dnsperf dig python3; do
@@ -227,7 +229,10 @@ CONF
   BENCH_PIDS+=("$STARTED_PID")
 }
 
-soa_serial() { dig @127.0.0.1 -p "$1" +short +time=1 +tries=1 "$zone" SOA 2>/dev/null | awk 'NF == 7 {print $3; exit}'; }
+soa_serial() {   # empty when no answer came: callers say n/a rather than abort (set -e)
+  dig @127.0.0.1 -p "$1" +short +time=1 +tries=2 "$zone" SOA 2>/dev/null | grep -v '^;' |
+    awk 'NF == 7 {print $3; exit}' || true
+}
 status_of() { dig @127.0.0.1 -p "$1" +short +time=1 +tries=1 CH TXT status.vrdns. 2>/dev/null | tr -d '"'; }
 
 # start_cluster DIR: three `vrdns --config` replicas with the shipped replication timings
@@ -467,7 +472,8 @@ if ((mixed)); then
     wall=$(awk -v s="$w0" -v e="$w1" 'BEGIN {print e - s}')
     qps=$(awk '/Queries per second:/ {printf "%d", $4}' "$work/mixed-$name")
     # Every committed UPDATE bumps the SOA serial by one (RFC 2136 3.7).
-    QUERY_UPS=$(awk -v a="$s0" -v b="$s1" -v w="$wall" 'BEGIN {printf "%d", (b - a) / w}')
+    QUERY_UPS=$(awk -v a="$s0" -v b="$s1" -v w="$wall" \
+      'BEGIN {if (a == "" || b == "") print "n/a"; else printf "%d", (b - a) / w}')
     echo "  queries $name: $qps q/s; cores: primary $(cores $((p1 - p0)) "$wall")," \
       "backups $(cores $((k1 - k0)) "$wall"), all dnsperf and the rest" \
       "$(cores $((b1 - b0 - (p1 - p0) - (k1 - k0))) "$wall") (query dnsperf alone $(cores "$client" "$wall"));" \
@@ -504,8 +510,7 @@ if ((mixed)); then
     fi
     query_load "under-updates-$round"
     loaded+=("$QUERY_QPS")
-    kill -INT "$upd_pid" 2>/dev/null || true   # the round is measured; dnsperf prints its figures
-    wait "$upd_pid" 2>/dev/null || true
+    bench_stop "$upd_pid" INT   # the round is measured (dnsperf prints its figures on SIGINT)
     updates+=("$QUERY_UPS")
     if ((perf && round == 1)); then
       wait "$perf_pid" || true

@@ -292,6 +292,11 @@ BOOST_FIXTURE_TEST_CASE(lost_connection_to_the_primary_is_doubted_at_once, repli
   note(r, protocol::PrimarySuspected{0, 2});
   BOOST_TEST(state(r).vr.view_number == 1u);
   BOOST_TEST((state(r).vr.status == protocol::replica_status::view_change));
+  // During the view change a lost link (to the old primary, or to view 1's) changes nothing.
+  note(r, actors::vr_peer_lost_atom::value, protocol::replica_id{0});
+  note(r, actors::vr_peer_lost_atom::value, protocol::replica_id{1});
+  BOOST_TEST(state(r).vr.view_number == 1u);
+  BOOST_TEST((state(r).vr.status == protocol::replica_status::view_change));
 }
 
 BOOST_FIXTURE_TEST_CASE(primary_heard_again_after_a_lost_link_keeps_its_view, replica_fixture) {

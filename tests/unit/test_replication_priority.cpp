@@ -34,18 +34,25 @@ caf::behavior nice_reporter() {
 int ask(caf::actor_system& sys, const caf::actor& a, caf::message m) {
   caf::scoped_actor self{sys};
   int result = -100;
-  self->request(a, caf::infinite, std::move(m))
+  self->request(a, std::chrono::seconds(10), std::move(m))
       .receive([&](int n) { result = n; },
                [&](const caf::error& e) { BOOST_FAIL("no answer: " << sys.render(e)); });
   return result;
 }
 
+// A test run at niceness 19 cannot see threads go nicer: skipped (reported), not failed.
+struct below_lowest_priority {
+  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+    return current_thread_nice() < 19;
+  }
+};
+
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(caf_threads_and_their_children_run_nicer_the_creator_does_not) {
+BOOST_AUTO_TEST_CASE(caf_threads_and_their_children_run_nicer_the_creator_does_not,
+                     *boost::unit_test::precondition(below_lowest_priority{})) {
   const int base = current_thread_nice();
   const int expected = std::min(19, base + 5);
-  BOOST_REQUIRE(expected != base);   // a test run at niceness 19 could not tell
   caf::actor_system_config cfg;
   cfg.add_thread_hook<ReplicationPriority>(5);
   caf::actor_system sys{cfg};
@@ -62,7 +69,8 @@ BOOST_AUTO_TEST_CASE(caf_threads_and_their_children_run_nicer_the_creator_does_n
   caf::anon_send_exit(detached, caf::exit_reason::user_shutdown);
 }
 
-BOOST_AUTO_TEST_CASE(node_config_zero_leaves_caf_threads_alone_and_nonzero_lowers_them) {
+BOOST_AUTO_TEST_CASE(node_config_zero_leaves_caf_threads_alone_and_nonzero_lowers_them,
+                     *boost::unit_test::precondition(below_lowest_priority{})) {
   const int base = current_thread_nice();
   {
     NodeSystemConfig cfg{0};
