@@ -2,9 +2,12 @@
 # every process started here is recorded by PID and stopped on exit.
 
 BENCH_PIDS=()
+# Ports free_port handed out in this run: it runs in $(...) subshells, so a file, not a variable.
+FREE_PORTS_GIVEN=$(mktemp /tmp/vrdns-bench-ports.XXXXXX)
 
 bench_cleanup() {
   local pid
+  rm -f "$FREE_PORTS_GIVEN"
   for pid in "${BENCH_PIDS[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
@@ -16,10 +19,16 @@ bench_cleanup() {
 
 # free_port: prints a port on 127.0.0.1 that is free for both UDP and TCP right now.
 free_port() {
-  local p
+  local p lo
+  # Below the ephemeral range: a port picked there may be taken by an outgoing connection (a
+  # replica connecting to its peers, dig's source port) before its server binds it, and that
+  # server then exits at startup. Never hand out the same port twice in one run either.
+  lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
   for _ in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((10000 + RANDOM % (lo - 10000)))
+    grep -qx "$p" "$FREE_PORTS_GIVEN" 2>/dev/null && continue
     if [ -z "$(ss -Hlnu "sport = :$p" 2>/dev/null)" ] && [ -z "$(ss -Hlnt "sport = :$p" 2>/dev/null)" ]; then
+      echo "$p" >> "$FREE_PORTS_GIVEN"
       echo "$p"
       return 0
     fi
