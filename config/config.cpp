@@ -291,7 +291,7 @@ class Reader {
                                              20000));
     r.log_margin =
         uint64_t(integer(t, "log_margin", "replication.log_margin", 0, 100000000, 10000));
-    r.nice = int(integer(t, "nice", "replication.nice", 0, 19, 10));
+    r.nice = int(integer(t, "nice", "replication.nice", 0, 19, 14));
     // A backup must hear at least one heartbeat per timeout, or it suspects a healthy primary.
     if (r.primary_timeout_ms <= r.heartbeat_ms) {
       const toml::node* n = t.get("primary_timeout_ms");

@@ -36,7 +36,7 @@
 //                                         data_dir) every this many committed UPDATEs
 //   log_margin = 10000                    optional, 0..100000000: UPDATEs kept in the log before the
 //                                         latest checkpoint, for replicas that lag a little
-//   nice = 10                             optional, 0..19: added to the niceness of the threads
+//   nice = 14                             optional, 0..19: added to the niceness of the threads
 //                                         that replicate (VR, peer links, log saves), not of the
 //                                         DNS threads, so queries go first when CPU is short
 //
@@ -92,7 +92,7 @@ struct ReplicationConfig {
   uint32_t update_timeout_ms = 2000;
   uint64_t checkpoint_interval = 20000;
   uint64_t log_margin = 10000;
-  int nice = 10;   ///< niceness added to the replication threads (app/replication_priority.hpp)
+  int nice = 14;   ///< niceness added to the replication threads (app/replication_priority.hpp)
 };
 
 struct NodeConfig {

@@ -261,7 +261,7 @@ BOOST_AUTO_TEST_CASE(replication_defaults_and_values) {
   BOOST_TEST(d.replication.heartbeat_ms == 50u);
   BOOST_TEST(d.replication.primary_timeout_ms == 200u);
   BOOST_TEST(d.replication.update_timeout_ms == 2000u);
-  BOOST_TEST(d.replication.nice == 10);
+  BOOST_TEST(d.replication.nice == 14);
   auto c = load_config(dir.write(
       "node2.toml", edited(0, "", "[replication]\nheartbeat_ms = 20\nprimary_timeout_ms = 100\n"
                                   "update_timeout_ms = 500\nnice = 0\n")));
