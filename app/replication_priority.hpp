@@ -13,10 +13,11 @@
 // Measured (bench/update.sh --mixed-only, medians of 3 rounds, 2 cores, 3 replicas and both
 // dnsperf instances on one host): query throughput beside a full-speed UPDATE load, as a share
 // of the figure without updates, 0.39-0.55 at nice 0, 0.73-0.74 at nice 10 (updates meanwhile
-// 2,300-2,850/s), 0.79-1.05 (median 0.93) at the default 14 (1,100-1,750/s), 0.77-0.97 at 19
-// (700-980/s). Update-only runs, where the CPU has room, change within noise. At 14 a thread
-// still weighs 45 against a nice-0 thread's 1024 in the kernel's scheduler: heartbeats keep
-// flowing under a query flood (no view change in any of these runs).
+// 2,300-2,850/s), 0.79-1.05 (median 0.89, seven runs) at the default 14 (1,100-1,750/s),
+// 0.77-0.97 at 19 (700-980/s). Update-only runs, where the CPU has room, change within noise,
+// and so does one-at-a-time latency. At 14 a thread still weighs 45 against a nice-0 thread's
+// 1024 in the kernel's scheduler: heartbeats keep flowing under a query flood (no view change
+// in any of these runs).
 #pragma once
 
 #include <caf/thread_hook.hpp>
