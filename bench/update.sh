@@ -229,10 +229,6 @@ CONF
   BENCH_PIDS+=("$STARTED_PID")
 }
 
-soa_serial() {   # empty when no answer came: callers say n/a rather than abort (set -e)
-  dig @127.0.0.1 -p "$1" +short +time=1 +tries=2 "$zone" SOA 2>/dev/null | grep -v '^;' |
-    awk 'NF == 7 {print $3; exit}' || true
-}
 status_of() { dig @127.0.0.1 -p "$1" +short +time=1 +tries=1 CH TXT status.vrdns. 2>/dev/null | tr -d '"'; }
 
 # start_cluster DIR: three `vrdns --config` replicas with the shipped replication timings
@@ -462,13 +458,13 @@ if ((mixed)); then
     local backups=()
     for i in 0 1 2; do ((i == PRIMARY)) || backups+=("${CLUSTER_PIDS[$i]}"); done
     p0=$(cpu_ticks "${CLUSTER_PIDS[$PRIMARY]}"); k0=$(( $(cpu_ticks "${backups[0]}") + $(cpu_ticks "${backups[1]}") ))
-    s0=$(soa_serial "$port")
+    s0=$(vr_serial "$PRIMARY" "$zone" || true)   # empty if unanswered: "n/a" below
     b0=$(busy_ticks); w0=$EPOCHREALTIME
     client=$(run_dnsperf "$work/mixed-$name" -s 127.0.0.1 -p "$port" -d "$work/queries.txt" \
       -c 16 -T 2 -q 200 -l "$seconds")
     p1=$(cpu_ticks "${CLUSTER_PIDS[$PRIMARY]}"); k1=$(( $(cpu_ticks "${backups[0]}") + $(cpu_ticks "${backups[1]}") ))
     b1=$(busy_ticks); w1=$EPOCHREALTIME
-    s1=$(soa_serial "$port")
+    s1=$(vr_serial "$PRIMARY" "$zone" || true)
     wall=$(awk -v s="$w0" -v e="$w1" 'BEGIN {print e - s}')
     qps=$(awk '/Queries per second:/ {printf "%d", $4}' "$work/mixed-$name")
     # Every committed UPDATE bumps the SOA serial by one (RFC 2136 3.7).
@@ -496,9 +492,9 @@ if ((mixed)); then
     BENCH_PIDS+=("$upd_pid")
     # Start measuring once this round's updates are committing (the op number moves): bounded,
     # 50 x 0.1 s.
-    op0=$(sed -n 's/.* op=\([0-9]*\).*/\1/p' <<<" $(status_of "$port")")
+    op0=$(vr_field "$(status_of "$port")" op)
     for _ in $(seq 50); do
-      [ "$(sed -n 's/.* op=\([0-9]*\).*/\1/p' <<<" $(status_of "$port")")" != "$op0" ] && break
+      [ "$(vr_field "$(status_of "$port")" op)" != "$op0" ] && break
       sleep 0.1
     done
     if ((perf && round == 1)); then

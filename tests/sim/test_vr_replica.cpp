@@ -45,13 +45,23 @@ struct fixture {
   caf::scheduler::test_coordinator& sched() {
     return dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
   }
-  // Spawns replica 1 of 3, returns its nonce, kills it (a crash).
-  std::uint64_t incarnation_nonce(const actors::replica_options& ro) {
-    auto a = sys->spawn(actors::replica, protocol::replica_id{1}, peers,
+  // Spawns replica `id` over a fresh KV machine with `ring` as its peers and lets it start.
+  caf::actor spawn_replica(protocol::replica_id id, const std::vector<caf::actor>& ring,
+                           const actors::replica_options& ro) {
+    auto a = sys->spawn(actors::replica, id, ring,
                         std::shared_ptr<protocol::service>(std::make_shared<sim::kv_machine>()),
                         ro);
     sched().run();
-    auto& st = dynamic_cast<actors::replica_actor&>(*caf::actor_cast<caf::abstract_actor*>(a)).state;
+    return a;
+  }
+  // Safe: actors only run inside sched() calls.
+  static actors::replica_actor_state& state_of(const caf::actor& a) {
+    return dynamic_cast<actors::replica_actor&>(*caf::actor_cast<caf::abstract_actor*>(a)).state;
+  }
+  // Spawns replica 1 of 3, returns its nonce, kills it (a crash).
+  std::uint64_t incarnation_nonce(const actors::replica_options& ro) {
+    auto a = spawn_replica(protocol::replica_id{1}, peers, ro);
+    auto& st = state_of(a);
     BOOST_REQUIRE(st.vr.status == protocol::replica_status::recovering);
     auto nonce = st.nonce;
     caf::anon_send_exit(a, caf::exit_reason::kill);
@@ -118,12 +128,8 @@ BOOST_FIXTURE_TEST_CASE(primary_commits_only_what_it_has_saved, fixture) {
   auto ro = durable_options(*disk, 0, 3);
   std::vector<std::string> errors;
   ro.on_disk_error = [&](const std::string& e) { errors.push_back(e); };
-  auto primary = sys->spawn(actors::replica, protocol::replica_id{0}, counting,
-                            std::shared_ptr<protocol::service>(std::make_shared<sim::kv_machine>()),
-                            ro);
-  sched().run();
-  auto& st = dynamic_cast<actors::replica_actor&>(*caf::actor_cast<caf::abstract_actor*>(primary))
-               .state;
+  auto primary = spawn_replica(protocol::replica_id{0}, counting, ro);
+  auto& st = state_of(primary);
   // A cluster without entries takes its first request once f backups said they started.
   caf::anon_send(primary, protocol::Request{"put k v0", 77, 1});
   sched().run();
@@ -196,12 +202,8 @@ BOOST_FIXTURE_TEST_CASE(backup_acknowledges_only_saved_entries, fixture) {
   auto disk = std::make_shared<storage::memory_disk>();
   auto ro = durable_options(*disk, 1, 5);
   ro.log_save_latency = std::chrono::milliseconds(1);
-  auto backup = sys->spawn(actors::replica, protocol::replica_id{1}, ring,
-                           std::shared_ptr<protocol::service>(std::make_shared<sim::kv_machine>()),
-                           ro);
-  sched().run();
-  auto& st = dynamic_cast<actors::replica_actor&>(*caf::actor_cast<caf::abstract_actor*>(backup))
-               .state;
+  auto backup = spawn_replica(protocol::replica_id{1}, ring, ro);
+  auto& st = state_of(backup);
   BOOST_REQUIRE(st.vr.status == protocol::replica_status::normal);
 
   caf::anon_send(backup, prepare(1));   // the first entries are saved at once
