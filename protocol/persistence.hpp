@@ -12,6 +12,7 @@
 #include "protocol/messages.hpp"
 #include "protocol/replica_state.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +31,36 @@ struct durable_view {
 
 inline durable_view durable_view_of(const replica_state& vr) {
   return {vr.view_number, vr.last_normal_view, vr.status, vr.commit_number};
+}
+
+// The view record a replica writes before a log that changes together with its view (StartView,
+// NewState, a new primary adopting the best DoViewChange log, the end of recovery), from the
+// record on disk and the one it is moving to. The two files cannot be written atomically, and
+// either half alone would restart the replica with a log that does not belong to its view.
+//
+// A crash while the log is rewritten leaves on disk the part of the old log the new one keeps,
+// then some of the new entries: a prefix of the new log, at least as long as the common part.
+// That prefix holds every op of the old log that can have committed: the new log keeps those at
+// the same positions (commits survive view changes, in op order), so the rewrite starts after
+// them. So the record says "view change in the new view, with the last_normal_view already on
+// disk": restarted from it, the replica takes part in no older view, acknowledges nothing until
+// the primary of the new view gives it the view's state (a Prepare or Commit of that view starts
+// a state transfer), and should it vote, it offers that prefix labelled with the older view, so
+// it never wins against a log of a replica that took part in a newer view.
+//
+// A replica still recovering stays recovering: its log is not trusted until recovery completes.
+// (Before this rule the record said "recovering" in every case, and two replicas of three
+// restarted recovering after one power cut could not recover at all.)
+inline durable_view in_flux_view(const durable_view& on_disk, const durable_view& target) {
+  auto v = target;
+  if (on_disk.status == replica_status::recovering
+      || target.status == replica_status::recovering) {
+    v.status = replica_status::recovering;
+    return v;
+  }
+  v.status = replica_status::view_change;
+  v.last_normal_view = std::min(target.last_normal_view, on_disk.last_normal_view);
+  return v;
 }
 
 // What a replica restarted on its own disk starts from: the latest valid checkpoint (if any)

@@ -179,7 +179,8 @@ public:
   void advance(std::chrono::milliseconds d);
   // Alternates deliver_all and 10 ms ticks until pred() holds or `bound` virtual time passed.
   bool run_until(const std::function<bool()>& pred, std::chrono::milliseconds bound);
-  void crash(std::size_t replica);
+  // may_corrupt: now and then flip a bit in its log (only when the others can repair it).
+  void crash(std::size_t replica, bool may_corrupt = true);
   // Tells replica `to` that its connection to `lost` closed (actors/peer_connector.hpp).
   void hint_peer_lost(std::size_t to, std::size_t lost);
   void restart(std::size_t replica);

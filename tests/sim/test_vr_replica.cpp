@@ -228,3 +228,113 @@ BOOST_FIXTURE_TEST_CASE(backup_acknowledges_only_saved_entries, fixture) {
   caf::anon_send_exit(ring[0], caf::exit_reason::kill);
   sched().run();
 }
+
+namespace {
+
+// A disk that dies in the middle of the next log save that replaces entries: only the entries
+// up to and including the first changed one reach it, then the save reports failure and
+// nothing more is written (what a power cut between two writes leaves).
+class dying_in_next_rewrite : public protocol::persistence {
+public:
+  explicit dying_in_next_rewrite(std::shared_ptr<protocol::persistence> inner)
+    : inner_(std::move(inner)) {}
+  bool armed = false;
+  bool died = false;
+  bool save_log(std::uint64_t log_start, const std::vector<protocol::log_entry>& log,
+                std::uint64_t first_changed) override {
+    if (died)
+      return false;
+    if (!armed)
+      return inner_->save_log(log_start, log, first_changed);
+    died = true;
+    const auto keep = std::min<std::size_t>(log.size(), first_changed - log_start);
+    inner_->save_log(log_start, {log.begin(), log.begin() + std::ptrdiff_t(keep)}, first_changed);
+    return false;
+  }
+  bool save_view(const protocol::durable_view& v) override {
+    return !died && inner_->save_view(v);
+  }
+  bool save_checkpoint(const protocol::checkpoint& c) override {
+    return !died && inner_->save_checkpoint(c);
+  }
+  bool discard_log_before(std::uint64_t op) override {
+    return !died && inner_->discard_log_before(op);
+  }
+  std::string error() const override { return died ? "power cut" : inner_->error(); }
+
+private:
+  std::shared_ptr<protocol::persistence> inner_;
+};
+
+// A peer that records the GetState and Recovery messages it receives.
+struct seen_requests {
+  std::vector<protocol::GetState> get_state;
+  int recovery = 0;
+};
+caf::behavior request_recorder(caf::event_based_actor* self, std::shared_ptr<seen_requests> seen) {
+  self->set_default_handler(
+    [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+      return caf::message{};
+    });
+  return {[=](const protocol::GetState& m) { seen->get_state.push_back(m); },
+          [=](const protocol::Recovery&) { ++seen->recovery; }};
+}
+
+} // namespace
+
+// A backup whose disk dies while it writes the log of a StartView (the view record and the log
+// are two files) must restart able to take part, not recovering: recovery needs f+1 normal
+// replicas, and after a power cut of the whole cluster two replicas restarted recovering could
+// never recover (seed 5101707 of a crash-all simulator run). It restarts in a view change of the
+// new view with its old last_normal_view and the part of the new log that reached the disk,
+// and a Commit of the new view makes it fetch that view's state from the primary.
+BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_start_view_restarts_in_the_view_change, fixture) {
+  auto seen = std::make_shared<seen_requests>();
+  std::vector<caf::actor> ring{peers[0], peers[1], sys->spawn(request_recorder, seen)};
+  auto disk = std::make_shared<storage::memory_disk>();
+  auto ro = durable_options(*disk, 1, 5);
+  auto dying = std::make_shared<dying_in_next_rewrite>(ro.persistence);
+  ro.persistence = dying;
+  auto backup = spawn_replica(protocol::replica_id{1}, ring, ro);
+  for (std::uint64_t op = 1; op <= 3; ++op) {   // ops 1-3 of view 0, saved
+    caf::anon_send(backup, prepare(op));
+    sched().run();
+  }
+  auto& st = state_of(backup);
+  BOOST_REQUIRE(st.vr.saved_op() == 3u);
+
+  // View 2 (primary: replica 2) keeps ops 1-2, replaces op 3 and adds op 4.
+  std::vector<protocol::log_entry> next{st.vr.log[0], st.vr.log[1], {9, 1, "put k x3"},
+                                        {9, 2, "put k x4"}};
+  dying->armed = true;
+  caf::anon_send(backup, protocol::StartView{2, 0, next, 4, 2});
+  sched().run();
+  BOOST_REQUIRE(dying->died);
+  caf::anon_send_exit(backup, caf::exit_reason::kill);
+  sched().run();
+  disk->crash();
+
+  auto again = durable_options(*disk, 1, 5);
+  BOOST_REQUIRE(again.restored.has_value());
+  const auto& r = *again.restored;
+  BOOST_TEST(int(r.view.status) == int(protocol::replica_status::view_change));
+  BOOST_TEST(r.view.view_number == 2u);
+  BOOST_TEST(r.view.last_normal_view == 0u);
+  BOOST_REQUIRE(r.log.size() == 3u);   // ops 1-2 kept, op 3 of the new log: a prefix of it
+  for (std::size_t i = 0; i < r.log.size(); ++i)
+    BOOST_TEST(r.log[i].op == next[i].op);
+
+  auto restarted = spawn_replica(protocol::replica_id{1}, ring, again);
+  auto& st2 = state_of(restarted);
+  BOOST_TEST(int(st2.vr.status) == int(protocol::replica_status::view_change));
+  BOOST_TEST(st2.vr.view_number == 2u);
+  caf::anon_send(restarted, protocol::Commit{2, 4});
+  sched().run();
+  caf::anon_send_exit(restarted, caf::exit_reason::kill);
+  caf::anon_send_exit(ring[2], caf::exit_reason::kill);
+  sched().run();
+  BOOST_TEST(seen->recovery == 0);
+  BOOST_TEST(!seen->get_state.empty());
+  if (!seen->get_state.empty())
+    BOOST_TEST(seen->get_state.back().view_number == 2u);
+}

@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE test_protocol_state
 #include <boost/test/unit_test.hpp>
 
+#include "protocol/persistence.hpp"
 #include "protocol/replica_state.hpp"
 
 #include <stdexcept>
@@ -190,4 +191,30 @@ BOOST_AUTO_TEST_CASE(broken_log_start_invariants_are_detected) {
   s.log_start = 2;
   s.execute_number = 1;   // a checkpoint covers ops never executed
   BOOST_CHECK_THROW(s.check_invariants(), std::logic_error);
+}
+
+// The record written before a log that changes with the view (protocol/persistence.hpp): a
+// view change of the new view that keeps the last_normal_view already on disk, so a crash
+// halfway restarts the replica able to vote, without claiming the new view's log as its own;
+// a recovering replica stays recovering.
+BOOST_AUTO_TEST_CASE(in_flux_record_keeps_the_old_last_normal_view) {
+  const durable_view on_disk{3, 1, replica_status::view_change, 40};
+  const durable_view start_view{3, 3, replica_status::normal, 45};
+  auto v = in_flux_view(on_disk, start_view);
+  BOOST_TEST(v.view_number == 3u);
+  BOOST_TEST(v.last_normal_view == 1u);
+  BOOST_TEST(int(v.status) == int(replica_status::view_change));
+
+  // State transfer into a newer view (NewState after begin_state_transfer).
+  const durable_view behind{5, 2, replica_status::normal, 40};
+  v = in_flux_view(behind, durable_view{7, 7, replica_status::normal, 50});
+  BOOST_TEST(v.view_number == 7u);
+  BOOST_TEST(v.last_normal_view == 2u);
+  BOOST_TEST(int(v.status) == int(replica_status::view_change));
+
+  // The end of recovery: still recovering until the whole log is on disk.
+  const durable_view recovering{0, 0, replica_status::recovering, 0};
+  v = in_flux_view(recovering, durable_view{4, 4, replica_status::normal, 30});
+  BOOST_TEST(int(v.status) == int(replica_status::recovering));
+  BOOST_TEST(v.view_number == 4u);
 }
