@@ -458,13 +458,13 @@ if ((mixed)); then
     local backups=()
     for i in 0 1 2; do ((i == PRIMARY)) || backups+=("${CLUSTER_PIDS[$i]}"); done
     p0=$(cpu_ticks "${CLUSTER_PIDS[$PRIMARY]}"); k0=$(( $(cpu_ticks "${backups[0]}") + $(cpu_ticks "${backups[1]}") ))
-    s0=$(vr_serial "$PRIMARY" "$zone" || true)   # empty if unanswered: "n/a" below
+    s0=$(vr_serial "$PRIMARY" "$zone" 3 || true)   # empty if unanswered: "n/a" below
     b0=$(busy_ticks); w0=$EPOCHREALTIME
     client=$(run_dnsperf "$work/mixed-$name" -s 127.0.0.1 -p "$port" -d "$work/queries.txt" \
       -c 16 -T 2 -q 200 -l "$seconds")
     p1=$(cpu_ticks "${CLUSTER_PIDS[$PRIMARY]}"); k1=$(( $(cpu_ticks "${backups[0]}") + $(cpu_ticks "${backups[1]}") ))
     b1=$(busy_ticks); w1=$EPOCHREALTIME
-    s1=$(vr_serial "$PRIMARY" "$zone" || true)
+    s1=$(vr_serial "$PRIMARY" "$zone" 3 || true)
     wall=$(awk -v s="$w0" -v e="$w1" 'BEGIN {print e - s}')
     qps=$(awk '/Queries per second:/ {printf "%d", $4}' "$work/mixed-$name")
     # Every committed UPDATE bumps the SOA serial by one (RFC 2136 3.7).
