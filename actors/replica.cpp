@@ -87,7 +87,6 @@ void notify_change(self_ptr self) {
   st.opt.on_change(vr);
 }
 
-// Runs a handler body, then re-checks the structural invariants of the replica state.
 bool make_durable(self_ptr self);
 bool view_saved(const replica_actor_state& st);
 
@@ -183,7 +182,7 @@ bool make_durable_unguarded(self_ptr self) {
     // a log that does not belong to its view. So the view record first says "in flux", and a
     // crash before both are written restarts the replica in a state that is safe whatever part
     // of the log made it to disk (protocol/persistence.hpp, in_flux_view).
-    auto in_flux = in_flux_view(st.saved_view, view);
+    auto in_flux = in_flux_view(st.saved_view, view, !st.unsaved_unchecked_drop);
     if (!st.opt.persistence->save_view(in_flux))
       return disk_failed(self);
     st.saved_view = in_flux;
@@ -192,6 +191,7 @@ bool make_durable_unguarded(self_ptr self) {
     if (!st.opt.persistence->save_log(vr.log_start, vr.log, vr.first_unsaved_op))
       return disk_failed(self);
     vr.mark_saved();
+    st.unsaved_unchecked_drop = false;
   }
   if (view_changed) {
     view.commit_number = vr.commit_number;
@@ -914,6 +914,7 @@ void on_new_state(self_ptr self, const NewState& ns) {
                                     + static_cast<std::ptrdiff_t>(vr.commit_number - ns.after_op),
                                 ns.entries.end());
     vr.truncate_after(vr.commit_number);
+    st.unsaved_unchecked_drop = true;   // dropped without comparing: see in_flux_view
     for (auto& e : tail)
       vr.append(std::move(e));
     vr.awaiting_state = false;
@@ -1113,6 +1114,7 @@ void begin_state_transfer(self_ptr self, std::uint64_t view) {
     // BUG ON PURPOSE: the paper's literal §5.2 drops the uncommitted suffix now and claims the
     // new view for the shortened log. Ops this replica acknowledged can then vanish.
     vr.truncate_after(vr.commit_number);
+    st.unsaved_unchecked_drop = true;
     vr.last_normal_view = view;
   }
   vr.awaiting_state = true;
@@ -1228,6 +1230,7 @@ void on_recovery_response(self_ptr self, const RecoveryResponse& r) {
   st.blank = false;   // from here on it has state, saved before its first message
   vr.view_number = latest;
   vr.adopt_log(p.log_start, p.log);
+  st.unsaved_unchecked_drop = true;   // its log was not trusted (or not there): see in_flux_view
   vr.advance_commit(p.commit_number);
   vr.last_normal_view = latest;
   reset_view_bookkeeping(self);

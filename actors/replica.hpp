@@ -195,6 +195,12 @@ struct replica_actor_state {
   failure_detector::time_point view_change_deadline{};
   failure_detector::time_point view_change_resend_at{};
 
+  // The unsaved change of the log dropped entries without comparing them with the log that
+  // replaces them (NewState after a view this replica missed, the end of recovery), unlike
+  // adopt_log (StartView, a new primary). A crash while it is saved must then restart the
+  // replica recovering: protocol::in_flux_view.
+  bool unsaved_unchecked_drop = false;
+
   // --- recovery ---
   bool blank = false;                   // options.blank, until it has decided (see there)
   failure_detector::time_point recovery_started{};

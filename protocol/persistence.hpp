@@ -38,22 +38,29 @@ inline durable_view durable_view_of(const replica_state& vr) {
 // record on disk and the one it is moving to. The two files cannot be written atomically, and
 // either half alone would restart the replica with a log that does not belong to its view.
 //
-// A crash while the log is rewritten leaves on disk the part of the old log the new one keeps,
-// then some of the new entries: a prefix of the new log, at least as long as the common part.
-// That prefix holds every op of the old log that can have committed: the new log keeps those at
-// the same positions (commits survive view changes, in op order), so the rewrite starts after
-// them. So the record says "view change in the new view, with the last_normal_view already on
-// disk": restarted from it, the replica takes part in no older view, acknowledges nothing until
-// the primary of the new view gives it the view's state (a Prepare or Commit of that view starts
-// a state transfer), and should it vote, it offers that prefix labelled with the older view, so
-// it never wins against a log of a replica that took part in a newer view.
+// `only_disagreeing_dropped`: the log change kept every entry the new log agrees with and
+// dropped only from the first one it disagrees with (replica_state::adopt_log: StartView, a new
+// primary taking the best DoViewChange log). Then a crash while the log is rewritten leaves on
+// disk a prefix of the new log at least as long as the part the two logs share, and that part
+// holds every op of the old log that can have committed (the new log keeps those at the same
+// positions: commits survive view changes, in op order). So the record says "view change in
+// the new view, with the last_normal_view already on disk": restarted from it, the replica
+// takes part in no older view, acknowledges nothing until the primary of the new view gives it
+// the view's state (a Prepare or Commit of that view starts a state transfer), and should it
+// vote, it offers that prefix labelled with the older view, so it never wins against a log of
+// a replica that took part in a newer view.
 //
-// A replica still recovering stays recovering: its log is not trusted until recovery completes.
-// (Before this rule the record said "recovering" in every case, and two replicas of three
-// restarted recovering after one power cut could not recover at all.)
-inline durable_view in_flux_view(const durable_view& on_disk, const durable_view& target) {
+// Otherwise (NewState after a missed view drops everything after commit_number unchecked; the
+// end of recovery; a replica still recovering) the half-written log may lack ops this replica
+// acknowledged, and it must not vote with it: the record says recovering (VR §4.3).
+//
+// Before this rule the record said "recovering" in every case, and a replica that a crash
+// caught in the middle of a StartView restarted recovering; with one more such replica, three
+// could not recover at all (recovery needs f+1 normal replicas).
+inline durable_view in_flux_view(const durable_view& on_disk, const durable_view& target,
+                                 bool only_disagreeing_dropped) {
   auto v = target;
-  if (on_disk.status == replica_status::recovering
+  if (!only_disagreeing_dropped || on_disk.status == replica_status::recovering
       || target.status == replica_status::recovering) {
     v.status = replica_status::recovering;
     return v;

@@ -338,3 +338,43 @@ BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_start_view_restarts_in_the_view
   if (!seen->get_state.empty())
     BOOST_TEST(seen->get_state.back().view_number == 2u);
 }
+
+// The other side of that rule: a NewState for a view the backup missed drops its entries after
+// commit_number without comparing them with the new log (ops 2-3 here, which it acknowledged
+// and which may have committed). A crash while that is saved must restart it recovering, never
+// able to vote with a log that lost them.
+BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_new_state_restarts_recovering, fixture) {
+  auto seen = std::make_shared<seen_requests>();
+  std::vector<caf::actor> ring{peers[0], peers[1], sys->spawn(request_recorder, seen)};
+  auto disk = std::make_shared<storage::memory_disk>();
+  auto ro = durable_options(*disk, 1, 5);
+  auto dying = std::make_shared<dying_in_next_rewrite>(ro.persistence);
+  ro.persistence = dying;
+  auto backup = spawn_replica(protocol::replica_id{1}, ring, ro);
+  for (std::uint64_t op = 1; op <= 3; ++op) {   // ops 1-3 of view 0, saved, none committed
+    caf::anon_send(backup, prepare(op));
+    sched().run();
+  }
+  auto& st = state_of(backup);
+  BOOST_REQUIRE(st.vr.saved_op() == 3u);
+  caf::anon_send(backup, protocol::Commit{2, 4});   // view 2 exists: fetch its state
+  sched().run();
+  const bool asked = !seen->get_state.empty();
+
+  std::vector<protocol::log_entry> next{st.vr.log[0], st.vr.log[1], st.vr.log[2],
+                                        {9, 2, "put k x4"}};
+  dying->armed = true;
+  caf::anon_send(backup, protocol::NewState{2, 0, next, 4, 4});
+  sched().run();
+  const bool died = dying->died;
+  caf::anon_send_exit(backup, caf::exit_reason::kill);
+  caf::anon_send_exit(ring[2], caf::exit_reason::kill);
+  sched().run();
+  disk->crash();
+  BOOST_TEST(asked);
+  BOOST_TEST(died);
+
+  auto again = durable_options(*disk, 1, 5);
+  BOOST_REQUIRE(again.restored.has_value());
+  BOOST_TEST(int(again.restored->view.status) == int(protocol::replica_status::recovering));
+}

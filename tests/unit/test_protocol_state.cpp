@@ -200,21 +200,28 @@ BOOST_AUTO_TEST_CASE(broken_log_start_invariants_are_detected) {
 BOOST_AUTO_TEST_CASE(in_flux_record_keeps_the_old_last_normal_view) {
   const durable_view on_disk{3, 1, replica_status::view_change, 40};
   const durable_view start_view{3, 3, replica_status::normal, 45};
-  auto v = in_flux_view(on_disk, start_view);
+  auto v = in_flux_view(on_disk, start_view, true);
   BOOST_TEST(v.view_number == 3u);
   BOOST_TEST(v.last_normal_view == 1u);
   BOOST_TEST(int(v.status) == int(replica_status::view_change));
 
-  // State transfer into a newer view (NewState after begin_state_transfer).
-  const durable_view behind{5, 2, replica_status::normal, 40};
-  v = in_flux_view(behind, durable_view{7, 7, replica_status::normal, 50});
-  BOOST_TEST(v.view_number == 7u);
+  // A new primary taking the best DoViewChange log from a view it was normal in.
+  const durable_view behind{5, 2, replica_status::view_change, 40};
+  v = in_flux_view(behind, durable_view{5, 5, replica_status::normal, 50}, true);
+  BOOST_TEST(v.view_number == 5u);
   BOOST_TEST(v.last_normal_view == 2u);
   BOOST_TEST(int(v.status) == int(replica_status::view_change));
 
+  // State transfer into a newer view: NewState dropped everything after commit_number without
+  // comparing, so the half-written log may lack acknowledged ops: it must not vote with it.
+  v = in_flux_view(durable_view{7, 2, replica_status::normal, 40},
+                   durable_view{7, 7, replica_status::normal, 50}, false);
+  BOOST_TEST(int(v.status) == int(replica_status::recovering));
+  BOOST_TEST(v.view_number == 7u);
+
   // The end of recovery: still recovering until the whole log is on disk.
   const durable_view recovering{0, 0, replica_status::recovering, 0};
-  v = in_flux_view(recovering, durable_view{4, 4, replica_status::normal, 30});
+  v = in_flux_view(recovering, durable_view{4, 4, replica_status::normal, 30}, true);
   BOOST_TEST(int(v.status) == int(replica_status::recovering));
   BOOST_TEST(v.view_number == 4u);
 }
