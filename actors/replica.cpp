@@ -853,7 +853,7 @@ bool from_current_primary(self_ptr self, std::uint64_t view) {
   st.heard_primary = true;
   if (vr.awaiting_state) {
     if (now(self) >= st.get_state_resend_at)
-      send_get_state(self, vr.commit_number);
+      send_get_state(self, vr.state_request_point());
     return false; // our log still belongs to an older view: do not ack anything yet
   }
   return true;
@@ -901,24 +901,22 @@ void on_new_state(self_ptr self, const NewState& ns) {
   if (ns.entries.size() > ns.op_number || ns.after_op > ns.op_number - ns.entries.size())
     return; // inconsistent lengths: untrusted input
   if (vr.awaiting_state) {
-    // Safe state transfer: entries up to our commit_number are committed, hence identical in
-    // every view; everything after it is replaced by the new view's log, but only now that we
-    // actually have that log (never truncated ahead of time).
-    if (ns.after_op > vr.commit_number) {
-      fetch_checkpoint(self, vr.primary_of(vr.view_number));   // its log starts past ours
-      return;
+    // Safe state transfer (docs/vr.md): our log is compared with the view's, part by part, and
+    // belongs to the view only once all of it is here.
+    using merge_result = protocol::replica_state::merge_result;
+    switch (vr.merge_view_state(ns.after_op, ns.entries, ns.op_number)) {
+      case merge_result::needs_checkpoint:
+        fetch_checkpoint(self, vr.primary_of(vr.view_number));   // its log starts past ours
+        return;
+      case merge_result::no_progress:
+        return;   // a late duplicate: the resend timer asks again if a part went missing
+      case merge_result::progressed:
+        st.heard_primary = true;
+        send_get_state(self, vr.state_request_point());   // the next part, now
+        return;
+      case merge_result::complete:
+        break;
     }
-    if (ns.after_op + ns.entries.size() < vr.commit_number)
-      return; // does not reach our commit_number: wait for the resend
-    std::vector<log_entry> tail(ns.entries.begin()
-                                    + static_cast<std::ptrdiff_t>(vr.commit_number - ns.after_op),
-                                ns.entries.end());
-    vr.truncate_after(vr.commit_number);
-    st.unsaved_unchecked_drop = true;   // dropped without comparing: see in_flux_view
-    for (auto& e : tail)
-      vr.append(std::move(e));
-    vr.awaiting_state = false;
-    vr.last_normal_view = vr.view_number;
   } else if (!append_from(self, ns.after_op + 1, ns.entries)) {
     fetch_checkpoint(self, vr.primary_of(vr.view_number));   // its log starts past ours
     return;
@@ -1117,11 +1115,11 @@ void begin_state_transfer(self_ptr self, std::uint64_t view) {
     st.unsaved_unchecked_drop = true;
     vr.last_normal_view = view;
   }
-  vr.awaiting_state = true;
+  vr.begin_awaiting_state();
   if (vr.status != replica_status::normal)
     set_status(self, replica_status::normal);
   st.heard_primary = true;
-  send_get_state(self, vr.commit_number);
+  send_get_state(self, vr.state_request_point());
 }
 
 // ---------------------------------------------------------------- recovery (§4.3)
@@ -1308,7 +1306,7 @@ void on_tick(self_ptr self, std::uint64_t generation) {
           send_commit(self);
         }
       } else if (vr.awaiting_state && t >= st.get_state_resend_at) {
-        send_get_state(self, vr.commit_number); // primary silence: see on_suspect
+        send_get_state(self, vr.state_request_point()); // primary silence: see on_suspect
       }
       break;
     case replica_status::view_change:
@@ -1420,7 +1418,7 @@ void after_checkpoint_installed(self_ptr self) {
   switch (vr.status) {
     case replica_status::normal:
       if (!vr.is_primary())   // the log after the checkpoint (awaiting_state: the new view's)
-        send_get_state(self, vr.awaiting_state ? vr.commit_number : vr.op_number);
+        send_get_state(self, vr.awaiting_state ? vr.state_request_point() : vr.op_number);
       execute_committed(self);
       break;
     case replica_status::view_change:
@@ -1573,8 +1571,9 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
     st.vr.last_normal_view = r.view.last_normal_view;
     // It had learned of a newer view than its log belongs to and was fetching that view's state
     // (begin_state_transfer): it still must, before it acknowledges anything.
-    st.vr.awaiting_state = r.view.status == protocol::replica_status::normal
-                           && r.view.last_normal_view < r.view.view_number;
+    if (r.view.status == protocol::replica_status::normal
+        && r.view.last_normal_view < r.view.view_number)
+      st.vr.begin_awaiting_state();
     st.saved_view = r.view;
     st.opt.restored.reset();
     st.last_prepare_sent = st.last_commit_sent = t;

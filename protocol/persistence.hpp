@@ -40,7 +40,8 @@ inline durable_view durable_view_of(const replica_state& vr) {
 //
 // `only_disagreeing_dropped`: the log change kept every entry the new log agrees with and
 // dropped only from the first one it disagrees with (replica_state::adopt_log: StartView, a new
-// primary taking the best DoViewChange log). Then a crash while the log is rewritten leaves on
+// primary taking the best DoViewChange log; replica_state::merge_view_state: NewState after a
+// missed view). Then a crash while the log is rewritten leaves on
 // disk a prefix of the new log at least as long as the part the two logs share, and that part
 // holds every op of the old log that can have committed (the new log keeps those at the same
 // positions: commits survive view changes, in op order). So the record says "view change in
@@ -50,8 +51,8 @@ inline durable_view durable_view_of(const replica_state& vr) {
 // vote, it offers that prefix labelled with the older view, so it never wins against a log of
 // a replica that took part in a newer view.
 //
-// Otherwise (NewState after a missed view drops everything after commit_number unchecked; the
-// end of recovery; a replica still recovering) the half-written log may lack ops this replica
+// Otherwise (the end of recovery takes a log unchecked; the paper's literal state transfer
+// drops everything after commit_number; a replica still recovering) the half-written log may lack ops this replica
 // acknowledged, and it must not vote with it: the record says recovering (VR §4.3).
 //
 // Before this rule the record said "recovering" in every case, and a replica that a crash

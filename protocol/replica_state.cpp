@@ -113,6 +113,41 @@ void replica_state::install_checkpoint(std::uint64_t op) {
   ++log_epoch;
 }
 
+void replica_state::begin_awaiting_state() {
+  awaiting_state = true;
+  state_verified_through = commit_number;   // committed entries are the same in every view
+}
+
+replica_state::merge_result replica_state::merge_view_state(
+    std::uint64_t after_op, const std::vector<log_entry>& entries,
+    std::uint64_t view_op_number) {
+  if (!awaiting_state)
+    throw std::logic_error("merge_view_state: not awaiting state");
+  if (entries.size() > view_op_number || after_op > view_op_number - entries.size())
+    throw std::invalid_argument("merge_view_state: part reaches past the view's log");
+  const std::uint64_t verified = state_request_point();
+  if (after_op > verified)
+    return merge_result::needs_checkpoint;   // a gap between what we verified and the part
+  const std::uint64_t end = after_op + entries.size();
+  for (std::uint64_t op = std::max(verified, log_start) + 1; op <= end; ++op) {
+    const auto& e = entries[op - after_op - 1];
+    if (op <= op_number) {
+      if (log[op - log_start - 1] == e)
+        continue;
+      truncate_after(op - 1);   // op > verified >= commit_number: never a committed entry
+    }
+    append(e);
+  }
+  state_verified_through = std::max(verified, end);
+  if (end < view_op_number)
+    return end > verified ? merge_result::progressed : merge_result::no_progress;
+  // Whole: what we hold past it was never in the view's log when the primary sent this.
+  truncate_after(state_verified_through);
+  awaiting_state = false;
+  last_normal_view = view_number;
+  return merge_result::complete;
+}
+
 std::uint64_t replica_state::advance_commit(std::uint64_t k) {
   commit_number = std::max(commit_number, std::min(k, op_number));
   return commit_number;

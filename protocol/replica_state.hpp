@@ -49,6 +49,12 @@ struct replica_state {
   // (safe state transfer, docs/vr.md): the log is kept untouched and still belongs to
   // last_normal_view, so a DoViewChange sent meanwhile is truthful.
   bool awaiting_state = false;
+  // While awaiting_state: entries up to here are known to be the current view's (committed ones,
+  // or compared with parts of its log that NewStates brought). The next part is asked from here.
+  std::uint64_t state_verified_through = 0;
+  std::uint64_t state_request_point() const {
+    return std::max(state_verified_through, commit_number);
+  }
   // Bumped whenever entries are removed or replaced (never by append), so observers such as the
   // simulator know when a log prefix they already checked must be checked again.
   std::uint64_t log_epoch = 0;
@@ -104,6 +110,26 @@ struct replica_state {
   // it are dropped, entries after it are kept (they still belong to last_normal_view, and are
   // replaced the usual way when the current view's log arrives).
   void install_checkpoint(std::uint64_t op);
+  // We learned that the current view runs without us (§5.2): our log still belongs to
+  // last_normal_view and stays untouched until the view's own log is here (merge_view_state).
+  void begin_awaiting_state();
+  // What a part of the current view's log (a NewState: its ops after_op+1 .. after_op+size, the
+  // primary's log ending at view_op_number) did to a replica awaiting_state.
+  enum class merge_result {
+    needs_checkpoint,   // starts past what we have verified: the primary's log starts later
+    no_progress,        // nothing we had not verified already (a late duplicate)
+    progressed,         // verified further; more parts follow
+    complete,           // our log is the view's log: awaiting_state is over, last_normal_view set
+  };
+  // Merges by comparison, one part at a time (parts are capped in size): entries that agree
+  // are kept, ours are replaced from the first that differs. last_normal_view changes only
+  // when the whole log is here, because a log labelled with the new view must hold everything
+  // the view's log held when it started (every op committed before it); a mere prefix of it
+  // could win a later view change over an older log holding committed ops. Until then our log is
+  // a mix, safely labelled with the old view: what we replaced differed from the view's log, so
+  // it was never committed in a view up to ours (see docs/vr.md, "State transfer").
+  merge_result merge_view_state(std::uint64_t after_op, const std::vector<log_entry>& entries,
+                                std::uint64_t view_op_number);
   // Raises commit_number (never lowers it); clamps to op_number since ops we do not hold cannot
   // be executed yet. Returns the new commit_number.
   std::uint64_t advance_commit(std::uint64_t k);

@@ -134,6 +134,7 @@ void cluster::spawn_replica(std::size_t i, bool recovering) {
   ro.checkpoint_interval = opt_.checkpoint_interval;
   ro.log_margin = opt_.log_margin;
   ro.checkpoint_chunk = opt_.checkpoint_chunk;
+  ro.transfer_max = opt_.transfer_max;
   ro.checkpoint_in_background = false;   // deterministic: the writer runs inline
   ro.log_save_in_background = false;     // deterministic: saves run inline, complete by message
   ro.log_save_latency = std::chrono::milliseconds(1);   // an fsync takes time
@@ -254,6 +255,11 @@ void cluster::deliver(std::size_t index) {
   // Sent "from" the reverse link, so an answer to current_sender() crosses the network too.
   if (e.msg.match_elements<protocol::CheckpointChunk>())
     ++stats_.checkpoint_chunks;
+  if (e.msg.match_elements<protocol::NewState>()) {
+    const auto& ns = e.msg.get_as<protocol::NewState>(0);
+    if (ns.after_op + ns.entries.size() < ns.op_number)
+      ++stats_.new_state_parts;
+  }
   caf::send_as(links_[e.to][e.from], nodes_[e.to], std::move(e.msg));
   ++stats_.delivered;
   settle();
@@ -900,6 +906,8 @@ std::string replay_command(const sim_options& opt) {
   if (opt.checkpoint_interval)
     cmd += " --checkpoint-interval " + std::to_string(opt.checkpoint_interval) + " --log-margin "
            + std::to_string(opt.log_margin);
+  if (opt.transfer_max != defaults.transfer_max)
+    cmd += " --transfer-max " + std::to_string(opt.transfer_max);
   if (opt.clients != defaults.clients)
     cmd += " --clients " + std::to_string(opt.clients);
   if (opt.drivers_per_client != defaults.drivers_per_client)

@@ -97,6 +97,9 @@ struct sim_options {
   std::uint64_t checkpoint_interval = 0;
   std::uint64_t log_margin = 0;
   std::size_t checkpoint_chunk = 64;   // bytes: tiny, so a transfer takes many chunks
+  // Log entries per NewState (replica_options::transfer_max). Small values make a state
+  // transfer after a missed view arrive in parts (replica_state::merge_view_state).
+  std::size_t transfer_max = 256;
   bool trace = false; // print every step to stderr
 };
 
@@ -114,6 +117,7 @@ struct sim_stats {
   std::size_t restarts = 0;
   std::size_t corruptions = 0;   // durable mode: bits flipped in a crashed replica's log
   std::size_t checkpoint_chunks = 0;   // CheckpointChunk messages delivered
+  std::size_t new_state_parts = 0;     // NewStates delivered that end before the primary's log
   // Committed log entries holding an op batch, and the client ops inside them (so a run shows
   // that batches formed; counted once per op number, whatever replica committed it first).
   std::size_t committed_batches = 0;

@@ -31,7 +31,7 @@ int usage() {
                "                 [--soak SECONDS] [--trace] [--stats] [--unsafe-commit-without-quorum]\n"
                "                 [--unsafe-paper-state-transfer] [--unsafe-reply-before-commit]\n"
                "                 [--no-pre-vote] [--durable] [--crash-all P]\n"
-               "                 [--checkpoint-interval N] [--log-margin M]\n"
+               "                 [--checkpoint-interval N] [--log-margin M] [--transfer-max T]\n"
                "                 [--clients C] [--drivers-per-client S] [--client-batch B]\n"
                "                 [--min-batches N] [--peer-lost-hints] [--spurious-peer-lost P]\n"
                "  --clients C             client drivers, one call outstanding each (default 3)\n"
@@ -74,6 +74,7 @@ struct aggregate {
     sum.restarts += s.restarts;
     sum.corruptions += s.corruptions;
     sum.checkpoint_chunks += s.checkpoint_chunks;
+    sum.new_state_parts += s.new_state_parts;
     sum.committed_batches += s.committed_batches;
     sum.committed_batched_ops += s.committed_batched_ops;
     sum.max_view = std::max(sum.max_view, s.max_view);
@@ -94,6 +95,7 @@ struct aggregate {
         << " crashes=" << sum.crashes << " peer_lost_hints=" << sum.peer_lost_hints
         << " restarts=" << sum.restarts
         << " corruptions=" << sum.corruptions << " checkpoint_chunks=" << sum.checkpoint_chunks
+        << " new_state_parts=" << sum.new_state_parts
         << " | committed=" << sum.committed_random_phase << " commits_per_virtual_s="
         << (sum.virtual_ms > 0 ? sum.committed_random_phase * 1000.0 / sum.virtual_ms : 0)
         << " max_view=" << sum.max_view << " batches=" << sum.committed_batches
@@ -156,6 +158,8 @@ int main(int argc, char** argv) {
       opt.checkpoint_interval = v;
     else if (a == "--log-margin" && number(v))
       opt.log_margin = v;
+    else if (a == "--transfer-max" && number(v) && v >= 1)
+      opt.transfer_max = v;
     else if (a == "--clients" && number(v) && v >= 1 && v <= 64)
       opt.clients = v;
     else if (a == "--drivers-per-client" && number(v) && v >= 1 && v <= 64)

@@ -212,8 +212,8 @@ BOOST_AUTO_TEST_CASE(in_flux_record_keeps_the_old_last_normal_view) {
   BOOST_TEST(v.last_normal_view == 2u);
   BOOST_TEST(int(v.status) == int(replica_status::view_change));
 
-  // State transfer into a newer view: NewState dropped everything after commit_number without
-  // comparing, so the half-written log may lack acknowledged ops: it must not vote with it.
+  // Entries dropped without comparing (the paper's literal state transfer truncates to
+  // commit_number): the half-written log may lack acknowledged ops: it must not vote with it.
   v = in_flux_view(durable_view{7, 2, replica_status::normal, 40},
                    durable_view{7, 7, replica_status::normal, 50}, false);
   BOOST_TEST(int(v.status) == int(replica_status::recovering));
@@ -224,4 +224,114 @@ BOOST_AUTO_TEST_CASE(in_flux_record_keeps_the_old_last_normal_view) {
   v = in_flux_view(recovering, durable_view{4, 4, replica_status::normal, 30}, true);
   BOOST_TEST(int(v.status) == int(replica_status::recovering));
   BOOST_TEST(v.view_number == 4u);
+}
+
+namespace {
+
+// A replica whose log (ops 1..6 of last_normal_view 1, ops 1-2 committed) belongs to a view
+// older than the one it learned of (view 4): the start of a state transfer.
+replica_state awaiting_replica() {
+  replica_state s(3, 1);
+  s.view_number = 1;
+  s.last_normal_view = 1;
+  for (std::uint64_t i = 1; i <= 6; ++i)
+    s.append({1, i, "old" + std::to_string(i)});
+  s.advance_commit(2);
+  s.mark_saved();
+  s.view_number = 4;
+  s.begin_awaiting_state();
+  return s;
+}
+
+std::vector<log_entry> view_log() {   // view 4's log: ops 1-4 as ours, then different ones
+  std::vector<log_entry> v;
+  for (std::uint64_t i = 1; i <= 4; ++i)
+    v.push_back({1, i, "old" + std::to_string(i)});
+  for (std::uint64_t i = 5; i <= 9; ++i)
+    v.push_back({2, i, "new" + std::to_string(i)});
+  return v;
+}
+
+std::vector<log_entry> part(std::uint64_t after, std::size_t count) {
+  auto v = view_log();
+  return {v.begin() + static_cast<std::ptrdiff_t>(after),
+          v.begin() + static_cast<std::ptrdiff_t>(after + count)};
+}
+
+} // namespace
+
+// Session 7's review: a NewState is capped at transfer_max entries, and the replica used to
+// take the first part as the whole log of the view: truncated after commit_number, appended the
+// part, and labelled the result with the new view. That prefix could lack ops committed before
+// the view (ops 3-4 here, acknowledged by this replica) and still win a view change. Now it
+// merges part by part and takes the new label only with the whole log.
+BOOST_AUTO_TEST_CASE(state_transfer_in_parts_keeps_the_old_label_until_the_whole_log_is_here) {
+  using r = replica_state::merge_result;
+  auto s = awaiting_replica();
+  BOOST_TEST(s.state_request_point() == 2u);
+
+  // Part 1: ops 3-4, equal to ours. Nothing dropped, nothing relabelled, ops 5-6 still ours.
+  BOOST_TEST(int(s.merge_view_state(2, part(2, 2), 9)) == int(r::progressed));
+  BOOST_TEST(s.awaiting_state);
+  BOOST_TEST(s.last_normal_view == 1u);
+  BOOST_TEST(s.op_number == 6u);
+  BOOST_TEST(s.log_saved());   // nothing changed: nothing to rewrite
+  BOOST_TEST(s.state_request_point() == 4u);
+
+  // The same part again (a duplicate): no progress, nothing changes.
+  BOOST_TEST(int(s.merge_view_state(2, part(2, 2), 9)) == int(r::no_progress));
+  BOOST_TEST(s.op_number == 6u);
+
+  // Part 2: ops 5-6 differ from ours and replace them; op 7 is appended. Still the old label.
+  const auto epoch = s.log_epoch;
+  BOOST_TEST(int(s.merge_view_state(4, part(4, 3), 9)) == int(r::progressed));
+  BOOST_TEST(s.awaiting_state);
+  BOOST_TEST(s.last_normal_view == 1u);
+  BOOST_TEST(s.op_number == 7u);
+  BOOST_TEST(s.entry(5).op == "new5");
+  BOOST_TEST(s.entry(3).op == "old3");
+  BOOST_TEST(s.log_epoch == epoch + 1);
+  BOOST_TEST(s.first_unsaved_op == 5u);   // the save rewrites from the first replaced entry
+
+  // Last part: the whole log is here; it becomes the view's.
+  BOOST_TEST(int(s.merge_view_state(7, part(7, 2), 9)) == int(r::complete));
+  BOOST_TEST(!s.awaiting_state);
+  BOOST_TEST(s.last_normal_view == 4u);
+  BOOST_TEST(s.op_number == 9u);
+  BOOST_TEST(s.commit_number == 2u);   // commits come from the primary, not from the merge
+  for (std::uint64_t op = 1; op <= 9; ++op)
+    BOOST_TEST((s.entry(op) == view_log()[op - 1]));
+  s.check_invariants();
+}
+
+BOOST_AUTO_TEST_CASE(state_transfer_drops_our_entries_past_the_views_log_only_at_the_end) {
+  using r = replica_state::merge_result;
+  auto s = awaiting_replica();
+  // The view's log ends at op 3 (ours reaches op 6): a part ending before it changes nothing.
+  auto short_log = part(0, 3);
+  BOOST_TEST(int(s.merge_view_state(0, {short_log[0], short_log[1]}, 3))
+             == int(r::no_progress));   // ops 1-2 are committed: already verified
+  BOOST_TEST(s.op_number == 6u);
+  BOOST_TEST(int(s.merge_view_state(2, {short_log[2]}, 3)) == int(r::complete));
+  BOOST_TEST(s.op_number == 3u);   // ops 4-6 were not in the view's log: never committed
+  BOOST_TEST(s.last_normal_view == 4u);
+  s.check_invariants();
+}
+
+BOOST_AUTO_TEST_CASE(state_transfer_part_past_what_was_verified_needs_a_checkpoint) {
+  using r = replica_state::merge_result;
+  auto s = awaiting_replica();
+  // The primary's log starts after op 5 (a checkpoint): it cannot be compared with ours.
+  BOOST_TEST(int(s.merge_view_state(5, part(5, 4), 9)) == int(r::needs_checkpoint));
+  BOOST_TEST(s.op_number == 6u);
+  BOOST_TEST(s.awaiting_state);
+  BOOST_TEST(s.last_normal_view == 1u);
+  // Lengths that do not add up are refused, not trusted.
+  BOOST_CHECK_THROW(s.merge_view_state(2, part(2, 4), 5), std::invalid_argument);
+  // A new state transfer (another view) starts the comparison again from commit_number.
+  s.merge_view_state(2, part(2, 2), 9);
+  BOOST_TEST(s.state_request_point() == 4u);
+  s.view_number = 5;
+  s.begin_awaiting_state();
+  BOOST_TEST(s.state_request_point() == 2u);
 }
