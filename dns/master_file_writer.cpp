@@ -98,11 +98,11 @@ class RdataFields {
 /// Candidate 1: our presentation of the common types. Appends "<TYPE> <rdata>" and returns
 /// true, or returns false (appending garbage the caller discards) if the RDATA does not
 /// consist of exactly the type's fields.
-bool append_native(const Record& r, std::string& out) {
-  const auto* p = reinterpret_cast<const uint8_t*>(r.rdata.data());
-  switch (r.type) {
+bool append_native(uint16_t type, std::string_view rdata, std::string& out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(rdata.data());
+  switch (type) {
     case rrtype::A: {
-      if (r.rdata.size() != 4) return false;
+      if (rdata.size() != 4) return false;
       out += "A ";
       for (int i = 0; i < 4; ++i) {
         if (i > 0) out += '.';
@@ -111,7 +111,7 @@ bool append_native(const Record& r, std::string& out) {
       return true;
     }
     case rrtype::AAAA: {
-      if (r.rdata.size() != 16) return false;
+      if (rdata.size() != 16) return false;
       char buf[INET6_ADDRSTRLEN];
       if (inet_ntop(AF_INET6, p, buf, sizeof buf) == nullptr) return false;
       out += "AAAA ";
@@ -119,33 +119,33 @@ bool append_native(const Record& r, std::string& out) {
       return true;
     }
     case rrtype::NS: case rrtype::CNAME: case rrtype::PTR: case rrtype::DNAME: {
-      out += r.type == rrtype::NS      ? "NS "
-             : r.type == rrtype::CNAME ? "CNAME "
-             : r.type == rrtype::PTR   ? "PTR "
+      out += type == rrtype::NS      ? "NS "
+             : type == rrtype::CNAME ? "CNAME "
+             : type == rrtype::PTR   ? "PTR "
                                        : "DNAME ";
-      RdataFields f(r.rdata, out);
+      RdataFields f(rdata, out);
       return f.name() && f.done();
     }
     case rrtype::MX: {
       out += "MX ";
-      RdataFields f(r.rdata, out);
+      RdataFields f(rdata, out);
       return f.u16() && f.name() && f.done();
     }
     case rrtype::SRV: {
       out += "SRV ";
-      RdataFields f(r.rdata, out);
+      RdataFields f(rdata, out);
       return f.u16() && f.u16() && f.u16() && f.name() && f.done();
     }
     case rrtype::SOA: {
       out += "SOA ";
-      RdataFields f(r.rdata, out);
+      RdataFields f(rdata, out);
       return f.name() && f.name() && f.u32() && f.u32() && f.u32() && f.u32() && f.u32() &&
              f.done();
     }
     case rrtype::TXT: {
       out += "TXT ";
-      RdataFields f(r.rdata, out);
-      if (r.rdata.empty()) return false;   // no string at all: generic form
+      RdataFields f(rdata, out);
+      if (rdata.empty()) return false;   // no string at all: generic form
       while (!f.done())
         if (!f.char_string()) return false;
       return true;
@@ -229,7 +229,7 @@ std::string master_line(const Record& r) {
   append_number(line, r.ttl);
   line += " IN ";
   const std::size_t prefix_size = line.size();
-  if (append_native(r, line)) return line;
+  if (append_native(r.type, r.rdata, line)) return line;
   line.resize(prefix_size);
   const std::string mnemonic = type_mnemonic(r.type);
   if (!is_generic_mnemonic(mnemonic) && ldns_text_is_portable(r.type))
@@ -239,15 +239,32 @@ std::string master_line(const Record& r) {
 }
 
 std::string write_master_file(const Zone& z) {
-  const std::vector<Record> records = z.records();
   std::string out = "$ORIGIN " + name_to_text(z.apex()) + "\n";
-  out.reserve(records.size() * 48);
-  for (const Record& r : records) {
-    out += master_line(r);
+  out.reserve(z.record_count() * 48);
+  // The lines of master_line, written in place: a checkpoint writes the whole zone, so the
+  // owner's text is made once per name and no Record is copied on the common path.
+  const Node* owner_of_text = nullptr;
+  std::string owner_text;
+  std::size_t count = 0;
+  z.for_each_record_canonical([&](const Node& n, const RRset& rs, std::string_view rdata) {
+    ++count;
+    if (&n != owner_of_text) {
+      owner_text = name_to_text(n.owner);
+      owner_of_text = &n;
+    }
+    const std::size_t start = out.size();
+    out += owner_text;
+    out += ' ';
+    append_number(out, rs.ttl);
+    out += " IN ";
+    if (!append_native(rs.type, rdata, out)) {   // the rare types: the careful general path
+      out.resize(start);
+      out += master_line(Record{n.owner, rs.type, rrclass::IN, rs.ttl, std::string(rdata)});
+    }
     out += '\n';
-  }
+  });
   out += "; end of zone, ";
-  append_number(out, records.size());
+  append_number(out, count);
   out += " records\n";
   return out;
 }

@@ -111,23 +111,31 @@ std::string canonical_sort_key(std::string_view key) {
   return out;
 }
 
-void append_rrset(const Node& n, const RRset& rs, std::vector<Record>& out) {
-  // Within an RRset, RFC 4034 §6.3: by canonical RDATA as an unsigned octet string.
+// Within an RRset, RFC 4034 §6.3: by canonical RDATA as an unsigned octet string.
+template <class F>
+void for_each_rdata_canonical(const RRset& rs, F&& f) {
+  if (rs.count == 1) {   // most RRsets: nothing to sort
+    rs.for_each_rdata(f);
+    return;
+  }
   std::vector<std::pair<std::string, std::string_view>> rdatas;
+  rdatas.reserve(rs.count);
   rs.for_each_rdata(
       [&](std::string_view rd) { rdatas.emplace_back(rdata_canonical(rs.type, rd), rd); });
   std::sort(rdatas.begin(), rdatas.end());
-  for (const auto& [canon, rd] : rdatas)
-    out.push_back(Record{n.owner, rs.type, rrclass::IN, rs.ttl, std::string(rd)});
+  for (const auto& [canon, rd] : rdatas) f(rd);
 }
 
 }  // namespace
 
-std::vector<Record> Zone::records() const {
+void Zone::for_each_record_canonical(
+    const std::function<void(const Node&, const RRset&, std::string_view)>& f) const {
   std::vector<std::pair<std::string, const Node*>> nodes;
   nodes.reserve(node_count());
-  for_each_node(
-      [&](const Node& n) { nodes.emplace_back(canonical_sort_key(name_key(n.owner)), &n); });
+  for_each_node([&](const Node& n) {
+    if (!n.rrsets.empty())   // empty non-terminals hold no record
+      nodes.emplace_back(canonical_sort_key(name_key(n.owner)), &n);
+  });
   std::sort(nodes.begin(), nodes.end(),
             [](const auto& x, const auto& y) { return x.first < y.first; });
   // The flat keys must give exactly the RFC 4034 order (checked where it is cheap).
@@ -135,13 +143,21 @@ std::vector<Record> Zone::records() const {
     return canonical_less(name_key(x.second->owner), name_key(y.second->owner));
   }));
 
-  std::vector<Record> out;
-  out.reserve(record_count());
   const Node* apex = impl_->apex_node;
-  if (apex && impl_->soa) append_rrset(*apex, *impl_->soa, out);
+  if (apex && impl_->soa)
+    for_each_rdata_canonical(*impl_->soa, [&](std::string_view rd) { f(*apex, *impl_->soa, rd); });
   for (const auto& [key, n] : nodes)
     for (const RRset& rs : n->rrsets)
-      if (!(n == apex && rs.type == rrtype::SOA)) append_rrset(*n, rs, out);
+      if (!(n == apex && rs.type == rrtype::SOA))
+        for_each_rdata_canonical(rs, [&](std::string_view rd) { f(*n, rs, rd); });
+}
+
+std::vector<Record> Zone::records() const {
+  std::vector<Record> out;
+  out.reserve(record_count());
+  for_each_record_canonical([&](const Node& n, const RRset& rs, std::string_view rd) {
+    out.push_back(Record{n.owner, rs.type, rrclass::IN, rs.ttl, std::string(rd)});
+  });
   assert(out.size() == record_count());
   return out;
 }

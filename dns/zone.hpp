@@ -81,6 +81,10 @@ class Zone {
   void for_each_node(const std::function<void(const Node&)>& f) const;
   /// Every record in canonical DNS order (RFC 4034 §6.1), the apex SOA first.
   std::vector<Record> records() const;
+  /// The same records in the same order, without copying them: f(node, rrset, rdata) per
+  /// record (what a checkpoint writes, every checkpoint_interval UPDATEs, for the whole zone).
+  void for_each_record_canonical(
+      const std::function<void(const Node&, const RRset&, std::string_view)>& f) const;
 
   const std::shared_ptr<const Impl>& impl() const { return impl_; }
 

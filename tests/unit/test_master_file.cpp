@@ -243,6 +243,19 @@ BOOST_AUTO_TEST_CASE(zone_round_trip_keeps_everything) {
   BOOST_CHECK(by_loader->records() == z->records());
 }
 
+// The checkpoint writer formats in place (no Record copies); it must write exactly the lines of
+// master_line over records(), the reference formulation, in the same order.
+BOOST_AUTO_TEST_CASE(zone_writer_writes_master_line_of_every_record_in_order) {
+  const ZonePtr z = load_zone_text(tricky_zone, "Example.TEST.");
+  std::string expected = "$ORIGIN Example.TEST.\n";
+  for (const Record& r : z->records()) expected += master_line(r) + "\n";
+  expected += "; end of zone, " + std::to_string(z->record_count()) + " records\n";
+  BOOST_CHECK_EQUAL(write_master_file(*z), expected);
+  std::size_t visited = 0;
+  z->for_each_record_canonical([&](const Node&, const RRset&, std::string_view) { ++visited; });
+  BOOST_CHECK_EQUAL(visited, z->record_count());
+}
+
 BOOST_AUTO_TEST_CASE(hand_edited_files_go_through_the_loader) {
   const std::string text =
       "$ORIGIN example.test.\n"
