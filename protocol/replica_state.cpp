@@ -116,6 +116,7 @@ void replica_state::install_checkpoint(std::uint64_t op) {
 void replica_state::begin_awaiting_state() {
   awaiting_state = true;
   state_verified_through = commit_number;   // committed entries are the same in every view
+  state_target.reset();
 }
 
 replica_state::merge_result replica_state::merge_view_state(
@@ -125,6 +126,8 @@ replica_state::merge_result replica_state::merge_view_state(
     throw std::logic_error("merge_view_state: not awaiting state");
   if (entries.size() > view_op_number || after_op > view_op_number - entries.size())
     throw std::invalid_argument("merge_view_state: part reaches past the view's log");
+  if (!state_target)
+    state_target = view_op_number;
   const std::uint64_t verified = state_request_point();
   if (after_op > verified)
     return merge_result::needs_checkpoint;   // a gap between what we verified and the part
@@ -139,9 +142,10 @@ replica_state::merge_result replica_state::merge_view_state(
     append(e);
   }
   state_verified_through = std::max(verified, end);
-  if (end < view_op_number)
+  if (state_verified_through < *state_target)
     return end > verified ? merge_result::progressed : merge_result::no_progress;
-  // Whole: what we hold past it was never in the view's log when the primary sent this.
+  // Enough: our entries past the verified ones may differ from the view's log (the primary's
+  // later parts, asked for as ordinary gaps, replace them).
   truncate_after(state_verified_through);
   awaiting_state = false;
   last_normal_view = view_number;

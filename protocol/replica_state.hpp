@@ -52,6 +52,13 @@ struct replica_state {
   // While awaiting_state: entries up to here are known to be the current view's (committed ones,
   // or compared with parts of its log that NewStates brought). The next part is asked from here.
   std::uint64_t state_verified_through = 0;
+  // While awaiting_state: the primary's op_number in the first NewState of this transfer. The
+  // view's log was at least this long when the view began (a primary's log only grows within
+  // its view), so once our log is verified this far it holds everything a log labelled with the
+  // view must hold; the rest is ordinary gap filling. Not "the primary's op_number now": under a
+  // steady load that can grow by more than one part per round trip, and the transfer would never
+  // end.
+  std::optional<std::uint64_t> state_target;
   std::uint64_t state_request_point() const {
     return std::max(state_verified_through, commit_number);
   }
@@ -119,7 +126,8 @@ struct replica_state {
     needs_checkpoint,   // starts past what we have verified: the primary's log starts later
     no_progress,        // nothing we had not verified already (a late duplicate)
     progressed,         // verified further; more parts follow
-    complete,           // our log is the view's log: awaiting_state is over, last_normal_view set
+    complete,           // our log is a prefix of the view's log that holds at least the log the
+                        // view began with: awaiting_state is over, last_normal_view set
   };
   // Merges by comparison, one part at a time (parts are capped in size): entries that agree
   // are kept, ours are replaced from the first that differs. last_normal_view changes only

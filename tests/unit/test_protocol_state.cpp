@@ -335,3 +335,28 @@ BOOST_AUTO_TEST_CASE(state_transfer_part_past_what_was_verified_needs_a_checkpoi
   s.begin_awaiting_state();
   BOOST_TEST(s.state_request_point() == 2u);
 }
+
+// Review of session 8: under a steady load the primary's log can grow by more than a part per
+// round trip, so "the part that reaches the primary's op_number" may never come. The transfer
+// ends once the log is verified as far as the first NewState's op_number (the view's log was at
+// least that long when it began); later entries are ordinary gap filling.
+BOOST_AUTO_TEST_CASE(state_transfer_ends_at_the_first_parts_op_number_while_the_primary_grows) {
+  using r = replica_state::merge_result;
+  auto s = awaiting_replica();
+  auto log = view_log();   // ops 1-9; the primary goes on to op 40
+  BOOST_TEST(int(s.merge_view_state(2, part(2, 3), 9)) == int(r::progressed));
+  BOOST_TEST(s.state_request_point() == 5u);
+  BOOST_TEST(s.last_normal_view == 1u);
+  // The primary's log is at op 30 by now; this part still does not reach it, but it verifies
+  // ops 6-9: as far as the first part's op_number.
+  BOOST_TEST(int(s.merge_view_state(5, part(5, 4), 30)) == int(r::complete));
+  BOOST_TEST(!s.awaiting_state);
+  BOOST_TEST(s.last_normal_view == 4u);
+  BOOST_TEST(s.op_number == 9u);
+  for (std::uint64_t op = 1; op <= 9; ++op)
+    BOOST_TEST((s.entry(op) == log[op - 1]));
+  // A new transfer forgets the old target.
+  s.view_number = 5;
+  s.begin_awaiting_state();
+  BOOST_TEST(!s.state_target.has_value());
+}
