@@ -387,6 +387,56 @@ BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_new_state_keeps_the_old_label, 
     BOOST_TEST((r.log[i] == next[i]));
 }
 
+// A power cut while a part that is not the last is saved (op 2 replaced, op 3 dropped): the view
+// record is untouched (normal in view 2, last_normal_view 0), so the replica restarts awaiting
+// the state of view 2 again, with a prefix of the merged log under the old label.
+BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_state_part_restarts_awaiting_the_state, fixture) {
+  auto seen = std::make_shared<seen_requests>();
+  std::vector<caf::actor> ring{peers[0], peers[1], sys->spawn(request_recorder, seen)};
+  auto disk = std::make_shared<storage::memory_disk>();
+  auto ro = durable_options(*disk, 1, 5);
+  auto dying = std::make_shared<dying_in_next_rewrite>(ro.persistence);
+  ro.persistence = dying;
+  auto backup = spawn_replica(protocol::replica_id{1}, ring, ro);
+  for (std::uint64_t op = 1; op <= 3; ++op) {   // ops 1-3 of view 0, saved, none committed
+    caf::anon_send(backup, prepare(op));
+    sched().run();
+  }
+  auto& st = state_of(backup);
+  const auto ours = st.vr.log;
+  caf::anon_send(backup, protocol::Commit{2, 4});   // view 2 exists: fetch its state
+  sched().run();
+  const protocol::log_entry x2{9, 1, "put k x2"};
+  dying->armed = true;
+  caf::anon_send(backup, protocol::NewState{2, 0, {ours[0], x2}, 5, 4});   // part 1 of 3
+  sched().run();
+  const bool died = dying->died;
+  const bool merged = st.vr.awaiting_state && st.vr.last_normal_view == 0 && st.vr.op_number == 2;
+  caf::anon_send_exit(backup, caf::exit_reason::kill);
+  caf::anon_send_exit(ring[2], caf::exit_reason::kill);
+  sched().run();
+  disk->crash();
+  BOOST_TEST(died);
+  BOOST_TEST(merged);
+
+  auto again = durable_options(*disk, 1, 5);
+  BOOST_REQUIRE(again.restored.has_value());
+  const auto& r = *again.restored;
+  BOOST_TEST(int(r.view.status) == int(protocol::replica_status::normal));
+  BOOST_TEST(r.view.view_number == 2u);
+  BOOST_TEST(r.view.last_normal_view == 0u);
+  BOOST_REQUIRE(r.log.size() == 2u);   // op 1 kept, op 2 of the view's log
+  BOOST_TEST((r.log[0] == ours[0]));
+  BOOST_TEST((r.log[1] == x2));
+
+  auto restarted = spawn_replica(protocol::replica_id{1}, peers, again);
+  auto& st2 = state_of(restarted);
+  const bool awaiting = st2.vr.awaiting_state && st2.vr.state_request_point() == 0;
+  caf::anon_send_exit(restarted, caf::exit_reason::kill);
+  sched().run();
+  BOOST_TEST(awaiting);
+}
+
 // Session 7's review: a NewState carries at most transfer_max entries, and a backup awaiting
 // the state of a view it missed took the first part for the whole log: labelled a prefix with
 // the new view, which could then win a view change over a log holding ops committed earlier.
