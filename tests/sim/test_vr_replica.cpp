@@ -282,103 +282,58 @@ caf::behavior request_recorder(caf::event_based_actor* self, std::shared_ptr<see
           [=](const protocol::PrepareOk&) { ++seen->prepare_ok; }};
 }
 
-} // namespace
-
-// A backup whose disk dies while it writes the log of a StartView (the view record and the log
-// are two files) must restart able to take part, not recovering: recovery needs f+1 normal
-// replicas, and after a power cut of the whole cluster two replicas restarted recovering could
-// never recover (seed 5101707 of a crash-all simulator run). It restarts in a view change of the
-// new view with its old last_normal_view and the part of the new log that reached the disk,
-// and a Commit of the new view makes it fetch that view's state from the primary.
-BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_start_view_restarts_in_the_view_change, fixture) {
-  auto seen = std::make_shared<seen_requests>();
+// Replica 1 of 3 as a backup on a fresh durable disk whose persistence can be made to die in
+// the middle of a save, holding ops 1-3 of view 0 (saved, none committed); replica 2, the
+// primary of view 2, records what it is sent. The actors are killed at teardown, before the
+// actor system goes: a failing BOOST_REQUIRE then ends the test instead of hanging it.
+struct backup_fixture : fixture {
+  std::shared_ptr<seen_requests> seen = std::make_shared<seen_requests>();
   std::vector<caf::actor> ring{peers[0], peers[1], sys->spawn(request_recorder, seen)};
-  auto disk = std::make_shared<storage::memory_disk>();
-  auto ro = durable_options(*disk, 1, 5);
-  auto dying = std::make_shared<dying_in_next_rewrite>(ro.persistence);
-  ro.persistence = dying;
-  auto backup = spawn_replica(protocol::replica_id{1}, ring, ro);
-  for (std::uint64_t op = 1; op <= 3; ++op) {   // ops 1-3 of view 0, saved
-    caf::anon_send(backup, prepare(op));
+  std::shared_ptr<storage::memory_disk> disk = std::make_shared<storage::memory_disk>();
+  std::shared_ptr<dying_in_next_rewrite> dying;
+  caf::actor backup;
+  std::vector<protocol::log_entry> ours;   // its ops 1-3
+  caf::actor restarted;                     // a second incarnation, if the test starts one
+
+  backup_fixture() {
+    auto ro = durable_options(*disk, 1, 5);
+    dying = std::make_shared<dying_in_next_rewrite>(ro.persistence);
+    ro.persistence = dying;
+    backup = spawn_replica(protocol::replica_id{1}, ring, ro);
+    for (std::uint64_t op = 1; op <= 3; ++op) {
+      caf::anon_send(backup, prepare(op));
+      sched().run();
+    }
+    ours = state_of(backup).vr.log;
+  }
+  ~backup_fixture() {
+    for (auto* a : {&backup, &restarted, &ring[2]})
+      if (*a)
+        caf::anon_send_exit(*a, caf::exit_reason::kill);
     sched().run();
   }
-  auto& st = state_of(backup);
-  BOOST_REQUIRE(st.vr.saved_op() == 3u);
-
-  // View 2 (primary: replica 2) keeps ops 1-2, replaces op 3 and adds op 4.
-  std::vector<protocol::log_entry> next{st.vr.log[0], st.vr.log[1], {9, 1, "put k x3"},
-                                        {9, 2, "put k x4"}};
-  dying->armed = true;
-  caf::anon_send(backup, protocol::StartView{2, 0, next, 4, 2});
-  sched().run();
-  BOOST_REQUIRE(dying->died);
-  caf::anon_send_exit(backup, caf::exit_reason::kill);
-  sched().run();
-  disk->crash();
-
-  auto again = durable_options(*disk, 1, 5);
-  BOOST_REQUIRE(again.restored.has_value());
-  const auto& r = *again.restored;
-  BOOST_TEST(int(r.view.status) == int(protocol::replica_status::view_change));
-  BOOST_TEST(r.view.view_number == 2u);
-  BOOST_TEST(r.view.last_normal_view == 0u);
-  BOOST_REQUIRE(r.log.size() == 3u);   // ops 1-2 kept, op 3 of the new log: a prefix of it
-  for (std::size_t i = 0; i < r.log.size(); ++i)
-    BOOST_TEST(r.log[i].op == next[i].op);
-
-  auto restarted = spawn_replica(protocol::replica_id{1}, ring, again);
-  auto& st2 = state_of(restarted);
-  BOOST_TEST(int(st2.vr.status) == int(protocol::replica_status::view_change));
-  BOOST_TEST(st2.vr.view_number == 2u);
-  caf::anon_send(restarted, protocol::Commit{2, 4});
-  sched().run();
-  caf::anon_send_exit(restarted, caf::exit_reason::kill);
-  caf::anon_send_exit(ring[2], caf::exit_reason::kill);
-  sched().run();
-  BOOST_TEST(seen->recovery == 0);
-  BOOST_TEST(!seen->get_state.empty());
-  if (!seen->get_state.empty())
-    BOOST_TEST(seen->get_state.back().view_number == 2u);
-}
-
-// The same rule for a NewState of a view the backup missed: it is merged by comparison
-// (replica_state::merge_view_state), so what it drops (op 3 here) differs from the view's log
-// and never committed before that view. A crash while the merged log is saved restarts it in
-// the view change with its old last_normal_view and ops 1-2, which it acknowledged, still there.
-BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_new_state_keeps_the_old_label, fixture) {
-  auto seen = std::make_shared<seen_requests>();
-  std::vector<caf::actor> ring{peers[0], peers[1], sys->spawn(request_recorder, seen)};
-  auto disk = std::make_shared<storage::memory_disk>();
-  auto ro = durable_options(*disk, 1, 5);
-  auto dying = std::make_shared<dying_in_next_rewrite>(ro.persistence);
-  ro.persistence = dying;
-  auto backup = spawn_replica(protocol::replica_id{1}, ring, ro);
-  for (std::uint64_t op = 1; op <= 3; ++op) {   // ops 1-3 of view 0, saved, none committed
-    caf::anon_send(backup, prepare(op));
+  // Sends `m` to the backup with its disk set to die in the middle of the log save that `m`
+  // causes, cuts the power (the disk keeps only what was synced), and returns the options a
+  // restart on that disk gets.
+  template <class Msg>
+  actors::replica_options power_cut_while_saving(const Msg& m) {
+    dying->armed = true;
+    caf::anon_send(backup, m);
     sched().run();
+    BOOST_TEST(dying->died);
+    caf::anon_send_exit(backup, caf::exit_reason::kill);
+    sched().run();
+    disk->crash();
+    auto again = durable_options(*disk, 1, 5);
+    BOOST_REQUIRE(again.restored.has_value());
+    return again;
   }
-  auto& st = state_of(backup);
-  BOOST_REQUIRE(st.vr.saved_op() == 3u);
-  caf::anon_send(backup, protocol::Commit{2, 4});   // view 2 exists: fetch its state
-  sched().run();
-  const bool asked = !seen->get_state.empty();
+};
 
-  std::vector<protocol::log_entry> next{st.vr.log[0], st.vr.log[1], {9, 1, "put k x3"},
-                                        {9, 2, "put k x4"}};
-  dying->armed = true;
-  caf::anon_send(backup, protocol::NewState{2, 0, next, 4, 4});
-  sched().run();
-  const bool died = dying->died;
-  caf::anon_send_exit(backup, caf::exit_reason::kill);
-  caf::anon_send_exit(ring[2], caf::exit_reason::kill);
-  sched().run();
-  disk->crash();
-  BOOST_TEST(asked);
-  BOOST_TEST(died);
-
-  auto again = durable_options(*disk, 1, 5);
-  BOOST_REQUIRE(again.restored.has_value());
-  const auto& r = *again.restored;
+// A log of view 2 that was half saved over ops 1-3 of view 0 (ops 1-2 agree, op 3 differs):
+// the restart finds "view change in view 2", still labelled with view 0, and a prefix of it.
+void check_in_flux_restart(const protocol::restored_state& r,
+                           const std::vector<protocol::log_entry>& next) {
   BOOST_TEST(int(r.view.status) == int(protocol::replica_status::view_change));
   BOOST_TEST(r.view.view_number == 2u);
   BOOST_TEST(r.view.last_normal_view == 0u);
@@ -387,40 +342,55 @@ BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_new_state_keeps_the_old_label, 
     BOOST_TEST((r.log[i] == next[i]));
 }
 
+} // namespace
+
+// A backup whose disk dies while it writes the log of a StartView (the view record and the log
+// are two files) must restart able to take part, not recovering: recovery needs f+1 normal
+// replicas, and after a power cut of the whole cluster two replicas restarted recovering could
+// never recover (seed 5101707 of a crash-all simulator run). It restarts in a view change of the
+// new view with its old last_normal_view and the part of the new log that reached the disk,
+// and a Commit of the new view makes it fetch that view's state from the primary.
+BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_start_view_restarts_in_the_view_change,
+                        backup_fixture) {
+  BOOST_REQUIRE(state_of(backup).vr.saved_op() == 3u);
+  // View 2 (primary: replica 2) keeps ops 1-2, replaces op 3 and adds op 4.
+  std::vector<protocol::log_entry> next{ours[0], ours[1], {9, 1, "put k x3"}, {9, 2, "put k x4"}};
+  auto again = power_cut_while_saving(protocol::StartView{2, 0, next, 4, 2});
+  check_in_flux_restart(*again.restored, next);
+
+  restarted = spawn_replica(protocol::replica_id{1}, ring, again);
+  auto& st2 = state_of(restarted);
+  BOOST_TEST(int(st2.vr.status) == int(protocol::replica_status::view_change));
+  BOOST_TEST(st2.vr.view_number == 2u);
+  caf::anon_send(restarted, protocol::Commit{2, 4});
+  sched().run();
+  BOOST_TEST(seen->recovery == 0);
+  BOOST_REQUIRE(!seen->get_state.empty());
+  BOOST_TEST(seen->get_state.back().view_number == 2u);
+}
+
+// The same rule for a NewState of a view the backup missed: it is merged by comparison
+// (replica_state::merge_view_state), so what it drops (op 3 here) differs from the view's log
+// and never committed before that view. A crash while the merged log is saved restarts it in
+// the view change with its old last_normal_view and ops 1-2, which it acknowledged, still there.
+BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_new_state_keeps_the_old_label, backup_fixture) {
+  caf::anon_send(backup, protocol::Commit{2, 4});   // view 2 exists: fetch its state
+  sched().run();
+  BOOST_TEST(!seen->get_state.empty());
+  std::vector<protocol::log_entry> next{ours[0], ours[1], {9, 1, "put k x3"}, {9, 2, "put k x4"}};
+  check_in_flux_restart(*power_cut_while_saving(protocol::NewState{2, 0, next, 4, 4}).restored,
+                        next);
+}
+
 // A power cut while a part that is not the last is saved (op 2 replaced, op 3 dropped): the view
 // record is untouched (normal in view 2, last_normal_view 0), so the replica restarts awaiting
 // the state of view 2 again, with a prefix of the merged log under the old label.
-BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_state_part_restarts_awaiting_the_state, fixture) {
-  auto seen = std::make_shared<seen_requests>();
-  std::vector<caf::actor> ring{peers[0], peers[1], sys->spawn(request_recorder, seen)};
-  auto disk = std::make_shared<storage::memory_disk>();
-  auto ro = durable_options(*disk, 1, 5);
-  auto dying = std::make_shared<dying_in_next_rewrite>(ro.persistence);
-  ro.persistence = dying;
-  auto backup = spawn_replica(protocol::replica_id{1}, ring, ro);
-  for (std::uint64_t op = 1; op <= 3; ++op) {   // ops 1-3 of view 0, saved, none committed
-    caf::anon_send(backup, prepare(op));
-    sched().run();
-  }
-  auto& st = state_of(backup);
-  const auto ours = st.vr.log;
+BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_state_part_restarts_awaiting_the_state,
+                        backup_fixture) {
   caf::anon_send(backup, protocol::Commit{2, 4});   // view 2 exists: fetch its state
   sched().run();
   const protocol::log_entry x2{9, 1, "put k x2"};
-  dying->armed = true;
-  caf::anon_send(backup, protocol::NewState{2, 0, {ours[0], x2}, 5, 4});   // part 1 of 3
-  sched().run();
-  const bool died = dying->died;
-  const bool merged = st.vr.awaiting_state && st.vr.last_normal_view == 0 && st.vr.op_number == 2;
-  caf::anon_send_exit(backup, caf::exit_reason::kill);
-  caf::anon_send_exit(ring[2], caf::exit_reason::kill);
-  sched().run();
-  disk->crash();
-  BOOST_TEST(died);
-  BOOST_TEST(merged);
-
-  auto again = durable_options(*disk, 1, 5);
-  BOOST_REQUIRE(again.restored.has_value());
+  auto again = power_cut_while_saving(protocol::NewState{2, 0, {ours[0], x2}, 5, 4});   // 1 of 3
   const auto& r = *again.restored;
   BOOST_TEST(int(r.view.status) == int(protocol::replica_status::normal));
   BOOST_TEST(r.view.view_number == 2u);
@@ -429,12 +399,9 @@ BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_state_part_restarts_awaiting_th
   BOOST_TEST((r.log[0] == ours[0]));
   BOOST_TEST((r.log[1] == x2));
 
-  auto restarted = spawn_replica(protocol::replica_id{1}, peers, again);
-  auto& st2 = state_of(restarted);
-  const bool awaiting = st2.vr.awaiting_state && st2.vr.state_request_point() == 0;
-  caf::anon_send_exit(restarted, caf::exit_reason::kill);
-  sched().run();
-  BOOST_TEST(awaiting);
+  restarted = spawn_replica(protocol::replica_id{1}, ring, again);
+  BOOST_TEST(state_of(restarted).vr.awaiting_state);
+  BOOST_TEST(state_of(restarted).vr.state_request_point() == 0u);
 }
 
 // Session 7's review: a NewState carries at most transfer_max entries, and a backup awaiting
@@ -442,23 +409,13 @@ BOOST_FIXTURE_TEST_CASE(power_cut_while_saving_a_state_part_restarts_awaiting_th
 // the new view, which could then win a view change over a log holding ops committed earlier.
 // Now each part is merged and the next one asked for at once; only the last relabels the log
 // and lets the backup acknowledge.
-BOOST_FIXTURE_TEST_CASE(state_transfer_in_parts_relabels_only_with_the_whole_log, fixture) {
-  auto seen = std::make_shared<seen_requests>();
-  std::vector<caf::actor> ring{peers[0], peers[1], sys->spawn(request_recorder, seen)};
-  auto disk = std::make_shared<storage::memory_disk>();
-  auto backup = spawn_replica(protocol::replica_id{1}, ring, durable_options(*disk, 1, 5));
-  for (std::uint64_t op = 1; op <= 3; ++op) {   // ops 1-3 of view 0, none committed
-    caf::anon_send(backup, prepare(op));
-    sched().run();
-  }
+BOOST_FIXTURE_TEST_CASE(state_transfer_in_parts_relabels_only_with_the_whole_log,
+                        backup_fixture) {
   auto& st = state_of(backup);
-  const auto ours = st.vr.log;
   caf::anon_send(backup, protocol::Commit{2, 4});   // view 2 exists: fetch its state
   sched().run();
-  // No BOOST_REQUIRE while the replica lives: a failing one would leave it running and the
-  // actor system's destructor waiting for it (docs/pitfalls.md).
-  BOOST_TEST(seen->get_state.size() == 1u);
-  BOOST_TEST((!seen->get_state.empty() && seen->get_state.back().op_number == 0u));
+  BOOST_REQUIRE(seen->get_state.size() == 1u);
+  BOOST_TEST(seen->get_state.back().op_number == 0u);
 
   // Part 1 of view 2's log (ops 1-5, op 3 replaced): ops 1-2.
   std::vector<protocol::log_entry> view2{ours[0], ours[1], {9, 1, "put k x3"}, {9, 2, "put k x4"},
@@ -467,9 +424,10 @@ BOOST_FIXTURE_TEST_CASE(state_transfer_in_parts_relabels_only_with_the_whole_log
   sched().run();
   BOOST_TEST(st.vr.awaiting_state);
   BOOST_TEST(st.vr.last_normal_view == 0u);
-  BOOST_TEST(st.vr.op_number == 3u);           // op 3, acknowledged, not dropped yet
+  BOOST_REQUIRE(st.vr.op_number == 3u);           // op 3, acknowledged, not dropped yet
   BOOST_TEST((st.vr.entry(3) == ours[2]));
-  BOOST_TEST((seen->get_state.size() == 2u && seen->get_state.back().op_number == 2u));
+  BOOST_REQUIRE(seen->get_state.size() == 2u);    // the next part, asked for at once
+  BOOST_TEST(seen->get_state.back().op_number == 2u);
   BOOST_TEST(seen->prepare_ok == 0);
 
   // The last part: ops 3-5. Now the log is view 2's, and the backup acknowledges it.
@@ -477,12 +435,9 @@ BOOST_FIXTURE_TEST_CASE(state_transfer_in_parts_relabels_only_with_the_whole_log
   sched().run();
   BOOST_TEST(!st.vr.awaiting_state);
   BOOST_TEST(st.vr.last_normal_view == 2u);
-  BOOST_TEST(st.vr.op_number == 5u);
-  for (std::uint64_t op = 1; op <= std::min<std::uint64_t>(5, st.vr.op_number); ++op)
+  BOOST_REQUIRE(st.vr.op_number == 5u);
+  for (std::uint64_t op = 1; op <= 5; ++op)
     BOOST_TEST((st.vr.entry(op) == view2[op - 1]));
   BOOST_TEST(st.vr.commit_number == 4u);
   BOOST_TEST(seen->prepare_ok == 1);
-  caf::anon_send_exit(backup, caf::exit_reason::kill);
-  caf::anon_send_exit(ring[2], caf::exit_reason::kill);
-  sched().run();
 }
