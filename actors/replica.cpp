@@ -902,7 +902,7 @@ void on_new_state(self_ptr self, const NewState& ns) {
     return; // inconsistent lengths: untrusted input
   if (vr.awaiting_state) {
     // Safe state transfer (docs/vr.md): our log is compared with the view's, part by part, and
-    // belongs to the view only once all of it is here.
+    // belongs to the view once it holds at least the log the view began with.
     using merge_result = protocol::replica_state::merge_result;
     switch (vr.merge_view_state(ns.after_op, ns.entries, ns.op_number)) {
       case merge_result::needs_checkpoint:

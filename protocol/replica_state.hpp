@@ -46,8 +46,9 @@ struct replica_state {
   // --- implementation ---
   std::uint64_t execute_number = 0;  // ops applied to the service; trails commit_number briefly
   // True while the replica knows a newer view than its log belongs to and waits for NewState
-  // (safe state transfer, docs/vr.md): the log is kept untouched and still belongs to
-  // last_normal_view, so a DoViewChange sent meanwhile is truthful.
+  // (safe state transfer, docs/vr.md): the log is only merged with the view's by comparison
+  // (merge_view_state) and still counts as last_normal_view's, so a DoViewChange sent meanwhile
+  // is truthful.
   bool awaiting_state = false;
   // While awaiting_state: entries up to here are known to be the current view's (committed ones,
   // or compared with parts of its log that NewStates brought). The next part is asked from here.
@@ -118,7 +119,7 @@ struct replica_state {
   // replaced the usual way when the current view's log arrives).
   void install_checkpoint(std::uint64_t op);
   // We learned that the current view runs without us (§5.2): our log still belongs to
-  // last_normal_view and stays untouched until the view's own log is here (merge_view_state).
+  // last_normal_view and changes only by merging the view's own log with it (merge_view_state).
   void begin_awaiting_state();
   // What a part of the current view's log (a NewState: its ops after_op+1 .. after_op+size, the
   // primary's log ending at view_op_number) did to a replica awaiting_state.
@@ -131,11 +132,11 @@ struct replica_state {
   };
   // Merges by comparison, one part at a time (parts are capped in size): entries that agree
   // are kept, ours are replaced from the first that differs. last_normal_view changes only
-  // when the whole log is here, because a log labelled with the new view must hold everything
-  // the view's log held when it started (every op committed before it); a mere prefix of it
-  // could win a later view change over an older log holding committed ops. Until then our log is
-  // a mix, safely labelled with the old view: what we replaced differed from the view's log, so
-  // it was never committed in a view up to ours (see docs/vr.md, "State transfer").
+  // once the log is verified as far as state_target, because a log labelled with the new view
+  // must hold everything the view's log held when it started (every op committed before it); a
+  // shorter prefix could win a later view change over an older log holding committed ops. Until
+  // then our log is a mix, safely labelled with the old view: what we replaced differed from the
+  // view's log, so it was never committed in a view up to ours (docs/vr.md, "State transfer").
   merge_result merge_view_state(std::uint64_t after_op, const std::vector<log_entry>& entries,
                                 std::uint64_t view_op_number);
   // Raises commit_number (never lowers it); clamps to op_number since ops we do not hold cannot
