@@ -223,11 +223,17 @@ void append_generic(const Record& r, std::string& out) {
 
 }  // namespace
 
+/// "<owner> <ttl> IN ": how every line starts.
+void append_line_start(std::string& out, std::string_view owner_text, uint32_t ttl) {
+  out += owner_text;
+  out += ' ';
+  append_number(out, ttl);
+  out += " IN ";
+}
+
 std::string master_line(const Record& r) {
-  std::string line = name_to_text(r.owner);
-  line += ' ';
-  append_number(line, r.ttl);
-  line += " IN ";
+  std::string line;
+  append_line_start(line, name_to_text(r.owner), r.ttl);
   const std::size_t prefix_size = line.size();
   if (append_native(r.type, r.rdata, line)) return line;
   line.resize(prefix_size);
@@ -245,18 +251,13 @@ std::string write_master_file(const Zone& z) {
   // owner's text is made once per name and no Record is copied on the common path.
   const Node* owner_of_text = nullptr;
   std::string owner_text;
-  std::size_t count = 0;
   z.for_each_record_canonical([&](const Node& n, const RRset& rs, std::string_view rdata) {
-    ++count;
     if (&n != owner_of_text) {
       owner_text = name_to_text(n.owner);
       owner_of_text = &n;
     }
     const std::size_t start = out.size();
-    out += owner_text;
-    out += ' ';
-    append_number(out, rs.ttl);
-    out += " IN ";
+    append_line_start(out, owner_text, rs.ttl);
     if (!append_native(rs.type, rdata, out)) {   // the rare types: the careful general path
       out.resize(start);
       out += master_line(Record{n.owner, rs.type, rrclass::IN, rs.ttl, std::string(rdata)});
@@ -264,7 +265,7 @@ std::string write_master_file(const Zone& z) {
     out += '\n';
   });
   out += "; end of zone, ";
-  append_number(out, count);
+  append_number(out, z.record_count());
   out += " records\n";
   return out;
 }

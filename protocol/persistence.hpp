@@ -52,8 +52,9 @@ inline durable_view durable_view_of(const replica_state& vr) {
 // a replica that took part in a newer view.
 //
 // Otherwise (the end of recovery takes a log unchecked; the paper's literal state transfer
-// drops everything after commit_number; a replica still recovering) the half-written log may lack ops this replica
-// acknowledged, and it must not vote with it: the record says recovering (VR §4.3).
+// drops everything after commit_number; a replica still recovering) the half-written log may
+// lack ops this replica acknowledged, and it must not vote with it: the record says
+// recovering (VR §4.3).
 //
 // Before this rule the record said "recovering" in every case, and a replica that a crash
 // caught in the middle of a StartView restarted recovering; with one more such replica, three
