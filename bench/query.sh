@@ -24,7 +24,7 @@ done
 bin="$build/vrdns"
 [ -x "$bin" ] || { echo "no vrdns binary at $bin (build first: bash .ci/build)" >&2; exit 1; }
 for tool in nsd knotd dnsperf dig; do
-  command -v "$tool" >/dev/null || { echo "$tool missing (bash .ci/install)" >&2; exit 1; }
+  type -P "$tool" >/dev/null || { echo "$tool missing (bash .ci/install)" >&2; exit 1; }
 done
 
 work=$(mktemp -d /tmp/vrdns-bench.XXXXXX)

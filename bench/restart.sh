@@ -24,7 +24,7 @@ while (($#)); do
 done
 bin="$build/vrdns"
 [ -x "$bin" ] || { echo "no vrdns binary at $bin (build first)" >&2; exit 1; }
-for tool in dnsperf dig; do command -v "$tool" >/dev/null || { echo "$tool missing" >&2; exit 1; }; done
+for tool in dnsperf dig; do type -P "$tool" >/dev/null || { echo "$tool missing" >&2; exit 1; }; done
 
 work=$(mktemp -d /tmp/vrdns-restart-bench.XXXXXX)
 trap 'bench_cleanup; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT

@@ -65,7 +65,7 @@ if ((quick && !rounds_set)); then mixed_rounds=1; fi
 bin="$build/vrdns"
 [ -x "$bin" ] || { echo "no vrdns binary at $bin (build first)" >&2; exit 1; }
 for tool in named knotd dnsperf dig python3; do
-  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "$tool missing" >&2; exit 1; }
+  type -P "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "$tool missing" >&2; exit 1; }
 done
 named=$(command -v named || echo /usr/sbin/named)
 if ((perf)); then command -v perf >/dev/null || { echo "perf missing (--perf)" >&2; exit 1; }; fi
