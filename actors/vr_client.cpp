@@ -1,5 +1,6 @@
 #include "actors/vr_client.hpp"
 
+#include "actors/vr_submit_queue.hpp"
 #include "protocol/op_batch.hpp"
 
 #include <algorithm>
@@ -47,9 +48,21 @@ vr_client_state::outstanding take_next(vr_client_state& st) {
   return next;
 }
 
+// Moves the next batch of the node's shared calls, if any, into our own (empty) queue.
+void take_shared(vr_client_state& st) {
+  if (!st.opt.submissions)
+    return;
+  for (auto& c : st.opt.submissions->take(st.submit_index, st.opt.batch_max, st.opt.batch_max_bytes))
+    st.queue.push_back({std::move(c.op), {}, std::move(c.done), c.deadline});
+}
+
 void start_next(self_ptr self) {
   auto& st = self->state;
-  if (st.current || st.queue.empty())
+  if (st.current)
+    return;
+  if (st.queue.empty())
+    take_shared(st);   // empty there too: we are noted as idle, and the next call wakes us
+  if (st.queue.empty())
     return;
   st.current = take_next(st);
   st.current->request_number = ++st.request_number;
@@ -103,6 +116,11 @@ void expire_queued(self_ptr self, caf::actor_clock::time_point t) {
     st.queue.pop_front();
     answer(c, nullptr);
   }
+  // The shared calls are timed out by whichever client ticks (only busy ones do, and while
+  // one is idle the shared queue is empty: a call wakes it). Real time, as in the queue.
+  if (st.opt.submissions)
+    for (auto& c : st.opt.submissions->expire(vr_submit_queue::clock::now()))
+      c.done.fn(nullptr);
 }
 
 } // namespace
@@ -111,6 +129,10 @@ caf::behavior vr_client(vr_client_actor* self, std::vector<caf::actor> replicas,
                         vr_client_options options) {
   self->state.replicas = std::move(replicas);
   self->state.opt = options;
+  if (auto& q = self->state.opt.submissions) {
+    self->state.submit_index = q->attach(self->address());
+    start_next(self);   // notes us as idle
+  }
   // Silent drop (caf::drop would send an error back to asynchronous senders, see replica.cpp).
   self->set_default_handler(
     [](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
@@ -129,6 +151,7 @@ caf::behavior vr_client(vr_client_actor* self, std::vector<caf::actor> replicas,
         {std::move(op), {}, std::move(done), self->clock().now() + self->state.opt.call_timeout});
       start_next(self);
     },
+    [=](vr_wake_atom) { start_next(self); },
     [=](const protocol::Reply& r) {
       auto& st = self->state;
       st.view_number = std::max(st.view_number, r.view_number); // follow the primary

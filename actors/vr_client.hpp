@@ -5,6 +5,8 @@
 // together as one op batch (protocol/op_batch.hpp), which the service must accept.
 //
 // Caller interfaces:
+// - a vr_submit_queue shared by a node's clients (options.submissions): each client takes its
+//   next Request's calls from it when it has nothing of its own queued (see vr_submit_queue.hpp).
 // - `request(client, timeout, vr_call_atom::value, std::string op)` answers with the result
 //   bytes once the op is committed and executed, or with sec::request_timeout after
 //   `call_timeout` (the op may still execute later: the caller cannot know).
@@ -21,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +40,8 @@ struct vr_completion {
   std::function<void(const std::string* result)> fn;
 };
 
+class vr_submit_queue;
+
 struct vr_client_options {
   std::uint64_t client_id = 1;                 // unique per client in the configuration
   std::chrono::milliseconds tick{10};
@@ -48,6 +53,9 @@ struct vr_client_options {
   // Request carrying an op batch. 1: every call is a Request of its own, its op sent as is.
   std::size_t batch_max = 1;
   std::size_t batch_max_bytes = 1 << 20;
+  // Calls queued for all of a node's clients (optional): taken when this client's own queue
+  // is empty, and timed out by its tick like its own.
+  std::shared_ptr<vr_submit_queue> submissions;
 };
 
 struct vr_client_state {
@@ -74,6 +82,7 @@ struct vr_client_state {
   std::optional<outstanding> current;
   std::deque<call> queue;
   bool ticking = false; // a vr_ctick is scheduled
+  std::size_t submit_index = 0; // ours in opt.submissions
   static inline const char* name = "vr_client";
 };
 

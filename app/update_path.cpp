@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <strings.h>
 
-#include <atomic>
 #include <cassert>
 #include <chrono>
 #include <ctime>
@@ -34,8 +33,8 @@ struct UpdatePath {
   dns::Keyring keys;
   dns::Keyring allowed;   // the subset of `keys` named in [update] allow
   dns::ZoneSetPtr zones;
-  std::vector<caf::actor> clients;
-  std::atomic<std::size_t> next_client{0};
+  std::shared_ptr<actors::vr_submit_queue> submissions;
+  std::chrono::milliseconds call_timeout{0};
   std::shared_ptr<CommitWaiters> waiters;
 };
 
@@ -104,7 +103,6 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
   op.client = identity_of(req, verdict.key_name);
   op.receive_time_ms = now_ms();
   op.update = dns::encode(update);
-  auto client = path->clients[path->next_client++ % path->clients.size()];
 
   // The vr_client calls back on its own thread with the committed result (or nullptr on
   // timeout), so neither this worker thread nor any actor blocks or waits per UPDATE. A
@@ -123,16 +121,17 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
         key, [path, shared_req, verdict, rcode] { answer(*path, *shared_req, verdict, rcode); },
         CommitWaiters::clock::now() + local_serve_wait);
   };
-  caf::anon_send(client, actors::vr_submit_atom::value, dns::encode(op),
-                 actors::vr_completion{std::move(done)});
+  path->submissions->push(dns::encode(op), actors::vr_completion{std::move(done)},
+                          actors::vr_submit_queue::clock::now() + path->call_timeout);
 }
 
 }  // namespace
 
 net::UpdateHandler make_update_handler(const config::NodeConfig& cfg, dns::ZoneSetPtr zones,
-                                       std::vector<caf::actor> clients,
+                                       std::shared_ptr<actors::vr_submit_queue> submissions,
+                                       std::chrono::milliseconds call_timeout,
                                        std::shared_ptr<CommitWaiters> waiters) {
-  if (clients.empty() || !zones) throw std::invalid_argument("update path: no clients or zones");
+  if (!submissions || !zones) throw std::invalid_argument("update path: no clients or zones");
   auto path = std::make_shared<UpdatePath>();
   for (const auto& k : cfg.keys) {
     if (!path->keys.add(k.name, k.algorithm, k.secret))
@@ -142,7 +141,8 @@ net::UpdateHandler make_update_handler(const config::NodeConfig& cfg, dns::ZoneS
     if (allow) path->allowed.add(k.name, k.algorithm, k.secret);
   }
   path->zones = std::move(zones);
-  path->clients = std::move(clients);
+  path->submissions = std::move(submissions);
+  path->call_timeout = call_timeout;
   path->waiters = std::move(waiters);
   return [path](net::UpdateRequest req) { handle(path, std::move(req)); };
 }

@@ -2,18 +2,17 @@
 //
 // On a front-end worker thread (cheap, never blocks): verify TSIG, check the key is allowed,
 // parse the UPDATE. Anything refused there is answered at once. An acceptable UPDATE becomes a
-// dns::UpdateRequest op and goes to a vr_client, which calls back with the committed result
+// dns::UpdateRequest op and goes to the node's vr_clients through their shared
+// actors::vr_submit_queue; the client that sends it calls back with the committed result
 // (or on timeout); the client is answered with that rcode, signed when the request was, once
 // this node's own front end serves the change (app/commit_waiters.hpp).
 //
 // Policy: unsigned UPDATEs, and keys outside [update] allow, are REFUSED.
 #pragma once
 
-#include <caf/actor.hpp>
-
 #include <memory>
-#include <vector>
 
+#include "actors/vr_submit_queue.hpp"
 #include "app/commit_waiters.hpp"
 #include "config/config.hpp"
 #include "dns/zone.hpp"
@@ -21,12 +20,13 @@
 
 namespace vrdns::app {
 
-/// `clients` are vr_client actors (used round-robin) whose call_timeout is the SERVFAIL bound;
-/// `zones` tells which apexes are served (UPDATE never adds or removes a zone). Throws
-/// std::invalid_argument on a key the keyring rejects (the config validated them, so this is
-/// a bug).
+/// `submissions` is the queue of the node's vr_clients; `call_timeout` (the SERVFAIL bound) is
+/// each call's deadline from now. `zones` tells which apexes are served (UPDATE never adds or
+/// removes a zone). Throws std::invalid_argument on a key the keyring rejects (the config
+/// validated them, so this is a bug).
 net::UpdateHandler make_update_handler(const config::NodeConfig& cfg, dns::ZoneSetPtr zones,
-                                       std::vector<caf::actor> clients,
+                                       std::shared_ptr<actors::vr_submit_queue> submissions,
+                                       std::chrono::milliseconds call_timeout,
                                        std::shared_ptr<CommitWaiters> waiters);
 
 }  // namespace vrdns::app

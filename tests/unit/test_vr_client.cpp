@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "actors/vr_client.hpp"
+#include "actors/vr_submit_queue.hpp"
 #include "actors/vr_types.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/op_batch.hpp"
@@ -170,4 +171,146 @@ BOOST_FIXTURE_TEST_CASE(a_batch_times_out_at_its_earliest_deadline, fixture) {
   }
   BOOST_TEST(answers[1].value_or("-") == "<unknown>");
   BOOST_TEST(answers[2].value_or("-") == "<unknown>");
+}
+
+// ---------------------------------------------------------------- the shared vr_submit_queue
+
+namespace {
+
+using shared_call = actors::vr_submit_queue::call;
+
+// Two clients (ids 7 and 8) that take their calls from one shared queue, as a node's do.
+struct shared_fixture : fixture {
+  std::shared_ptr<actors::vr_submit_queue> queue = std::make_shared<actors::vr_submit_queue>();
+  caf::actor second;
+
+  ~shared_fixture() {
+    if (second) caf::anon_send_exit(second, caf::exit_reason::kill);
+    sched.run();
+  }
+
+  caf::actor spawn_client(std::uint64_t id) {
+    actors::vr_client_options o;
+    o.client_id = id;
+    o.batch_max = 64;
+    o.call_timeout = 1000ms;
+    o.submissions = queue;
+    return sys.spawn(actors::vr_client, std::vector<caf::actor>{replica}, o);
+  }
+
+  void start_two() {
+    replica = sys.spawn(recording_replica, got);
+    client = spawn_client(7);
+    sched.run();
+    second = spawn_client(8);
+    sched.run();
+  }
+
+  // The Reply goes to the client that sent the Request, as the replica's would.
+  void reply(const protocol::Request& r, const std::string& result) {
+    caf::anon_send(r.client_id == 7 ? client : second,
+                   protocol::Reply{0, r.client_id, r.request_number, result});
+    sched.run();
+  }
+
+  void push(const std::string& op,
+            actors::vr_submit_queue::clock::time_point deadline =
+                actors::vr_submit_queue::clock::now() + 10s) {
+    const std::size_t i = answers.size();
+    answers.emplace_back();
+    auto* out = &answers;
+    queue->push(op, actors::vr_completion{[out, i](const std::string* r) {
+                  (*out)[i] = r ? *r : std::string("<unknown>");
+                }},
+                deadline);
+  }
+};
+
+std::string op_text(const std::vector<shared_call>& calls) {
+  std::string s;
+  for (const auto& c : calls) s += c.op + ",";
+  return s;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(submit_queue_takes_a_batch_within_its_limits_and_expires_by_deadline) {
+  actors::vr_submit_queue q;
+  const auto index = q.attach(caf::actor_addr{});
+  const auto now = actors::vr_submit_queue::clock::now();
+  for (const char* op : {"a", "bb", "ccc", "dddd"}) q.push(op, {}, now + 1s);
+  BOOST_TEST(op_text(q.take(index, 2, 100)) == "a,bb,");    // count limit
+  BOOST_TEST(op_text(q.take(index, 10, 4)) == "ccc,");      // ccc + dddd > 4 bytes
+  BOOST_TEST(op_text(q.take(index, 10, 1)) == "dddd,");     // the first always goes
+  BOOST_TEST(q.take(index, 10, 100).empty());
+  q.push("late", {}, now - 1ms);
+  q.push("later", {}, now + 1s);
+  BOOST_TEST(op_text(q.expire(now)) == "late,");
+  BOOST_TEST(q.size() == 1u);
+  BOOST_CHECK_THROW(q.take(index + 1, 1, 1), std::logic_error);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_idle_client_is_woken_by_a_push, shared_fixture) {
+  answers.reserve(16);
+  start_two();
+  BOOST_TEST(got->empty());
+  push("a");
+  sched.run();
+  BOOST_REQUIRE_EQUAL(got->size(), 1u);
+  BOOST_TEST(got->at(0).op == "a");
+  reply(got->at(0), "ra");
+  BOOST_TEST(answers[0].value_or("-") == "ra");
+  BOOST_TEST(queue->size() == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(pushes_go_to_the_free_client_and_then_leave_as_one_batch, shared_fixture) {
+  answers.reserve(16);
+  start_two();
+  push("a");   // wakes one client
+  sched.run();
+  push("b");   // wakes the other: a free client does not wait for the busy one's round
+  sched.run();
+  BOOST_REQUIRE_EQUAL(got->size(), 2u);
+  BOOST_TEST(got->at(0).op == "a");
+  BOOST_TEST(got->at(1).op == "b");
+  BOOST_TEST(got->at(0).client_id != got->at(1).client_id);
+  // Both busy: pushes only queue (no Request leaves before a Reply)...
+  push("c");
+  push("d");
+  sched.run();
+  BOOST_TEST(got->size() == 2u);
+  BOOST_TEST(queue->size() == 2u);
+  // ...and the first client to finish takes them all as one batch.
+  reply(got->at(1), "rb");
+  BOOST_TEST(answers[1].value_or("-") == "rb");
+  BOOST_REQUIRE_EQUAL(got->size(), 3u);
+  BOOST_TEST(got->at(2).client_id == got->at(1).client_id);
+  BOOST_TEST(got->at(2).op == batch({"c", "d"}));
+  reply(got->at(2), batch({"rc", "rd"}));
+  reply(got->at(0), "ra");
+  BOOST_TEST(answers[0].value_or("-") == "ra");
+  BOOST_TEST(answers[2].value_or("-") == "rc");
+  BOOST_TEST(answers[3].value_or("-") == "rd");
+  // Both idle again: the next push wakes one of them.
+  push("e");
+  sched.run();
+  BOOST_REQUIRE_EQUAL(got->size(), 4u);
+  BOOST_TEST(got->at(3).op == "e");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_busy_client_times_out_shared_calls_past_their_deadline, shared_fixture) {
+  answers.reserve(16);
+  start_two();
+  push("a");
+  sched.run();
+  push("b");
+  sched.run();   // both clients busy
+  BOOST_REQUIRE_EQUAL(got->size(), 2u);
+  push("expired", actors::vr_submit_queue::clock::now() - 1ms);
+  sched.advance_time(10ms);   // a tick of the busy clients
+  sched.run();
+  BOOST_TEST(answers[2].value_or("-") == "<unknown>");
+  BOOST_TEST(queue->size() == 0u);
+  BOOST_TEST(!answers[0].has_value());   // the Requests in flight are untouched
+  BOOST_TEST(!answers[1].has_value());
 }

@@ -1,0 +1,69 @@
+#include "actors/vr_submit_queue.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <utility>
+
+namespace vrdns::actors {
+
+std::size_t vr_submit_queue::attach(const caf::actor_addr& client) {
+  std::lock_guard lock(mutex_);
+  clients_.push_back(client);
+  return clients_.size() - 1;
+}
+
+void vr_submit_queue::push(std::string op, vr_completion done, clock::time_point deadline) {
+  caf::actor_addr wake;
+  {
+    std::lock_guard lock(mutex_);
+    calls_.push_back({std::move(op), std::move(done), deadline});
+    if (!idle_.empty()) {
+      wake = clients_[idle_.back()];
+      idle_.pop_back();
+    }
+  }
+  // Outside the lock: the message may run the client at once on another thread, which takes.
+  if (auto client = caf::actor_cast<caf::actor>(wake))
+    caf::anon_send(client, vr_wake_atom::value);
+}
+
+std::vector<vr_submit_queue::call> vr_submit_queue::take(std::size_t index, std::size_t max_calls,
+                                                         std::size_t max_bytes) {
+  std::vector<call> out;
+  std::lock_guard lock(mutex_);
+  if (index >= clients_.size())
+    throw std::logic_error("vr_submit_queue: take by a client that did not attach");
+  auto me = std::find(idle_.begin(), idle_.end(), index);
+  if (calls_.empty()) {
+    if (me == idle_.end())
+      idle_.push_back(index);
+    return out;
+  }
+  if (me != idle_.end())
+    idle_.erase(me);   // busy now: a push must wake another client, not this one
+  std::size_t bytes = 0;
+  do {
+    bytes += calls_.front().op.size();
+    out.push_back(std::move(calls_.front()));
+    calls_.pop_front();
+  } while (!calls_.empty() && out.size() < max_calls
+           && bytes + calls_.front().op.size() <= max_bytes);
+  return out;
+}
+
+std::vector<vr_submit_queue::call> vr_submit_queue::expire(clock::time_point now) {
+  std::vector<call> out;
+  std::lock_guard lock(mutex_);
+  while (!calls_.empty() && calls_.front().deadline <= now) {
+    out.push_back(std::move(calls_.front()));
+    calls_.pop_front();
+  }
+  return out;
+}
+
+std::size_t vr_submit_queue::size() const {
+  std::lock_guard lock(mutex_);
+  return calls_.size();
+}
+
+} // namespace vrdns::actors
