@@ -11,10 +11,27 @@ StatePublisher::StatePublisher(dns::ServingStatePtr initial) : state_(std::move(
 
 void StatePublisher::publish(dns::ServingStatePtr state) {
   if (!state) throw std::invalid_argument("StatePublisher::publish: state is null");
+  std::vector<dns::ServingStatePtr> unused;   // destroyed here, after the lock is released
+  {
+    std::lock_guard lock(mutex_);
+    retired_.push_back(std::move(state_));
+    state_ = std::move(state);
+    // Bumped under the lock, so current() always returns a state with its own generation.
+    generation_.fetch_add(1, std::memory_order_release);
+    for (auto it = retired_.begin(); it != retired_.end();) {
+      if (it->use_count() == 1) {
+        unused.push_back(std::move(*it));
+        it = retired_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+std::size_t StatePublisher::retired() const {
   std::lock_guard lock(mutex_);
-  state_ = std::move(state);
-  // Bumped under the lock, so current() always returns a state with its own generation.
-  generation_.fetch_add(1, std::memory_order_release);
+  return retired_.size();
 }
 
 dns::ServingStatePtr StatePublisher::current(uint64_t* generation) const {
