@@ -228,7 +228,7 @@ void start_log_save(self_ptr self) {
   auto& vr = st.vr;
   if (vr.log_saved() || (st.saver && st.saver->busy()))
     return;
-  if (!appends_only(st)) {
+  if (!appends_only(st) || (st.opt.backup_saves_inline && !vr.is_primary())) {
     make_durable(self);
     return;
   }

@@ -108,6 +108,10 @@ struct replica_options {
   // Inline only: the completion arrives this much later (the simulator's time), so messages and
   // crashes fall between a save's start and its completion as they do with a real disk.
   std::chrono::milliseconds log_save_latency{0};
+  // true: a backup saves its appended entries at once on its own thread (make_durable) and
+  // acknowledges right after, instead of handing them to the log saver and waiting for its
+  // completion message; a primary keeps the saver, so its Prepares leave while it syncs.
+  bool backup_saves_inline = false;
   std::size_t checkpoint_chunk = 1u << 20;                // bytes per CheckpointChunk
   std::uint64_t max_checkpoint_bytes = std::uint64_t{4} << 30; // larger total_size: refused
 };

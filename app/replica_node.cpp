@@ -192,6 +192,11 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     ro.checkpoint_interval = cfg.replication.checkpoint_interval;
     ro.log_margin = cfg.replication.log_margin;
     ro.start_recovering = recovering_;
+    // A backup's save is on the path of every commit (Prepare, save, PrepareOk): saving inside
+    // the handler spares it two thread hand-offs per save (to the saver and back). Measured one
+    // UPDATE at a time: median 1.10 vs 1.31 ms via the primary (5 A/B pairs, each better or
+    // equal); throughput under dnsperf -q 50 unchanged within noise (session 9).
+    ro.backup_saves_inline = true;
     ro.blank = blank;
     ro.on_notice = [me](const std::string& note) {
       actors::log_line("replica " + std::to_string(me) + ": " + note);

@@ -138,6 +138,7 @@ void cluster::spawn_replica(std::size_t i, bool recovering) {
   ro.checkpoint_in_background = false;   // deterministic: the writer runs inline
   ro.log_save_in_background = false;     // deterministic: saves run inline, complete by message
   ro.log_save_latency = std::chrono::milliseconds(1);   // an fsync takes time
+  ro.backup_saves_inline = opt_.backup_saves_inline;
   ro.on_change = [this, i](const protocol::replica_state& vr) { learn_commits(i, vr); };
   ro.on_violation = [this](const std::string& m) { violations_.push_back(m); };
   if (opt_.durable) {
@@ -908,6 +909,8 @@ std::string replay_command(const sim_options& opt) {
            + std::to_string(opt.log_margin);
   if (opt.transfer_max != defaults.transfer_max)
     cmd += " --transfer-max " + std::to_string(opt.transfer_max);
+  if (opt.backup_saves_inline)
+    cmd += " --backup-saves-inline";
   if (opt.clients != defaults.clients)
     cmd += " --clients " + std::to_string(opt.clients);
   if (opt.drivers_per_client != defaults.drivers_per_client)

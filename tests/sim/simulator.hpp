@@ -100,6 +100,9 @@ struct sim_options {
   // Log entries per NewState (replica_options::transfer_max). Small values make a state
   // transfer after a missed view arrive in parts (replica_state::merge_view_state).
   std::size_t transfer_max = 256;
+  // replica_options::backup_saves_inline, as a vrdns node runs: a backup saves at once inside
+  // the handler (no completion message in between), a primary still through the log saver.
+  bool backup_saves_inline = false;
   bool trace = false; // print every step to stderr
 };
 

@@ -229,6 +229,38 @@ BOOST_FIXTURE_TEST_CASE(backup_acknowledges_only_saved_entries, fixture) {
   sched().run();
 }
 
+// backup_saves_inline (how vrdns nodes run): a backup saves inside the handler that appended
+// and acknowledges in the same step, with no save in flight between, so it never has a
+// completion to wait for: with the same 1 ms save latency as above, every Prepare is
+// acknowledged without time passing, and a crash right after finds everything acknowledged on
+// the disk.
+BOOST_FIXTURE_TEST_CASE(backup_saving_inline_acknowledges_in_the_same_step, fixture) {
+  auto highest = std::make_shared<std::uint64_t>(0);
+  std::vector<caf::actor> ring{sys->spawn(prepare_ok_recorder, highest), peers[1], peers[2]};
+  auto disk = std::make_shared<storage::memory_disk>();
+  auto ro = durable_options(*disk, 1, 5);
+  ro.log_save_latency = std::chrono::milliseconds(1);
+  ro.backup_saves_inline = true;
+  auto backup = spawn_replica(protocol::replica_id{1}, ring, ro);
+  auto& st = state_of(backup);
+  BOOST_REQUIRE(st.vr.status == protocol::replica_status::normal);
+  for (std::uint64_t op = 1; op <= 3; ++op) {
+    caf::anon_send(backup, prepare(op));
+    sched().run();
+    BOOST_TEST(*highest == op);
+    BOOST_TEST(st.vr.saved_op() == op);
+    BOOST_TEST(!(st.saver && st.saver->busy()));
+  }
+  caf::anon_send_exit(backup, caf::exit_reason::kill);   // a crash right after the last ack
+  sched().run();
+  disk->crash();
+  auto again = durable_options(*disk, 1, 5);
+  BOOST_REQUIRE(again.restored.has_value());
+  BOOST_TEST(again.restored->log.size() == 3u);
+  caf::anon_send_exit(ring[0], caf::exit_reason::kill);
+  sched().run();
+}
+
 namespace {
 
 // A disk that dies in the middle of the next log save that replaces entries: only the entries

@@ -5,6 +5,7 @@
 //             [--trace] [--stats] [--unsafe-commit-without-quorum] [--unsafe-paper-state-transfer]
 //             [--unsafe-reply-before-commit] [--no-pre-vote]
 //             [--durable] [--crash-all P]   (disks that survive crashes; whole-cluster crashes)
+//             [--backup-saves-inline]   (backups save inside the handler, as vrdns nodes do)
 //             [--checkpoint-interval N] [--log-margin M]   (checkpoints, log cut, transfers)
 //             [--clients C] [--drivers-per-client S] [--client-batch B]   (client op batching)
 //             [--min-batches N]   (fail unless at least N op batches were committed in all)
@@ -32,6 +33,7 @@ int usage() {
                "                 [--unsafe-paper-state-transfer] [--unsafe-reply-before-commit]\n"
                "                 [--no-pre-vote] [--durable] [--crash-all P]\n"
                "                 [--checkpoint-interval N] [--log-margin M] [--transfer-max T]\n"
+               "                 [--backup-saves-inline]\n"
                "                 [--clients C] [--drivers-per-client S] [--client-batch B]\n"
                "                 [--min-batches N] [--peer-lost-hints] [--spurious-peer-lost P]\n"
                "  --clients C             client drivers, one call outstanding each (default 3)\n"
@@ -154,6 +156,8 @@ int main(int argc, char** argv) {
       opt.peer_lost_hints = true;
     else if (a == "--durable")
       opt.durable = true;
+    else if (a == "--backup-saves-inline")
+      opt.backup_saves_inline = true;
     else if (a == "--checkpoint-interval" && number(v))
       opt.checkpoint_interval = v;
     else if (a == "--log-margin" && number(v))
