@@ -130,7 +130,9 @@ caf::behavior vr_client(vr_client_actor* self, std::vector<caf::actor> replicas,
   self->state.replicas = std::move(replicas);
   self->state.opt = options;
   if (auto& q = self->state.opt.submissions) {
-    self->state.submit_index = q->attach(self->address());
+    const auto index = q->attach(self->address());
+    self->state.submit_index = index;
+    self->attach_functor([q, index] { q->detach(index); });
     start_next(self);   // notes us as idle
   }
   // Silent drop (caf::drop would send an error back to asynchronous senders, see replica.cpp).

@@ -13,18 +13,26 @@ std::size_t vr_submit_queue::attach(const caf::actor_addr& client) {
 }
 
 void vr_submit_queue::push(std::string op, vr_completion done, clock::time_point deadline) {
-  caf::actor_addr wake;
+  caf::actor wake;
   {
     std::lock_guard lock(mutex_);
     calls_.push_back({std::move(op), std::move(done), deadline});
     if (!idle_.empty()) {
-      wake = clients_[idle_.back()];
+      wake = caf::actor_cast<caf::actor>(clients_[idle_.back()]);
       idle_.pop_back();
     }
   }
   // Outside the lock: the message may run the client at once on another thread, which takes.
-  if (auto client = caf::actor_cast<caf::actor>(wake))
-    caf::anon_send(client, vr_wake_atom::value);
+  if (wake)
+    caf::anon_send(wake, vr_wake_atom::value);
+}
+
+void vr_submit_queue::detach(std::size_t index) {
+  std::lock_guard lock(mutex_);
+  if (index >= clients_.size())
+    return;
+  clients_[index] = caf::actor_addr{};
+  idle_.erase(std::remove(idle_.begin(), idle_.end(), index), idle_.end());
 }
 
 std::vector<vr_submit_queue::call> vr_submit_queue::take(std::size_t index, std::size_t max_calls,

@@ -43,6 +43,9 @@ public:
   // Registers a client (a weak address: the queue never keeps a client alive); returns the
   // index it passes to take().
   std::size_t attach(const caf::actor_addr& client);
+  // A client that terminates leaves (a vr_client does so itself): push() then never picks it
+  // to wake, which would leave the call waiting for a client that will never take it.
+  void detach(std::size_t index);
 
   // Queues a call and, if a client is idle, wakes one. Callable from any thread.
   void push(std::string op, vr_completion done, clock::time_point deadline);

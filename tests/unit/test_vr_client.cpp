@@ -314,3 +314,15 @@ BOOST_FIXTURE_TEST_CASE(a_busy_client_times_out_shared_calls_past_their_deadline
   BOOST_TEST(!answers[0].has_value());   // the Requests in flight are untouched
   BOOST_TEST(!answers[1].has_value());
 }
+
+BOOST_FIXTURE_TEST_CASE(a_push_wakes_a_live_client_when_an_idle_one_has_terminated, shared_fixture) {
+  answers.reserve(16);
+  start_two();   // both idle; client 8 registered last, so a push would wake it first
+  caf::anon_send_exit(second, caf::exit_reason::kill);
+  sched.run();
+  push("a");
+  sched.run();
+  BOOST_REQUIRE_EQUAL(got->size(), 1u);
+  BOOST_TEST(got->at(0).client_id == 7u);
+  BOOST_TEST(got->at(0).op == "a");
+}
