@@ -7,8 +7,13 @@
 
 #include <sys/resource.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
 #include <exception>
 #include <iostream>
 #include <memory>
@@ -20,6 +25,14 @@
 #include "app/system_config.hpp"
 
 namespace vrdns::app {
+
+namespace {
+
+// How long a stopping node waits for its actor systems to shut down (see run_nodes). A large
+// checkpoint being written when the signal came is part of it.
+constexpr std::chrono::seconds shutdown_grace{10};
+
+}  // namespace
 
 dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg, dns::ZoneSetPtr zones) {
   auto s = std::make_shared<dns::ServingState>();
@@ -77,10 +90,35 @@ int run_nodes(const std::vector<config::NodeConfig>& cfgs) {
   int signal = 0;
   sigwait(&stop_signals, &signal);
   actors::log_line(signal == SIGINT ? "SIGINT, stopping" : "SIGTERM, stopping");
+  // CAF 0.17's ~actor_system can hang after every actor has finished: middleman::stop() joins
+  // the multiplexer thread, which waits in epoll_wait for a connection that is never closed
+  // (seen once after a heavy load with peers reconnecting; the same class of bug as CAF issues
+  // #695 and #1133). By then the replicas have stopped and everything they acknowledged is on
+  // disk, and the disk state survives any cut anyway (that is what a crash is), so after a
+  // grace period the process leaves without waiting for CAF's threads.
+  std::mutex shutdown_mutex;
+  std::condition_variable shutdown_cv;
+  bool shut_down = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(shutdown_mutex);
+    if (!shutdown_cv.wait_for(lock, shutdown_grace, [&] { return shut_down; })) {
+      actors::log_line("actor system did not stop within " +
+                       std::to_string(shutdown_grace.count()) +
+                       " s (CAF middleman); exiting without it, state is on disk");
+      std::fflush(nullptr);
+      std::_Exit(0);
+    }
+  });
   // The front ends join their workers when they exit; ~actor_system waits for that.
   for (auto& node : nodes) node->stop();
   nodes.clear();
   systems.clear();
+  {
+    std::lock_guard lock(shutdown_mutex);
+    shut_down = true;
+  }
+  shutdown_cv.notify_all();
+  watchdog.join();
   return 0;
 }
 
