@@ -190,21 +190,39 @@ protocol::Prepare prepare(std::uint64_t op) {
   return protocol::Prepare{0, op, 0, {protocol::log_entry{7, op, "put k v" + std::to_string(op)}}};
 }
 
+// Replica 1 of 3 as a backup on a fresh durable disk whose saves take 1 ms (completion by
+// message), with a primary stand-in that records the highest PrepareOk; killed at teardown.
+struct acking_backup_fixture : fixture {
+  std::shared_ptr<std::uint64_t> highest = std::make_shared<std::uint64_t>(0);
+  std::vector<caf::actor> ring{sys->spawn(prepare_ok_recorder, highest), peers[1], peers[2]};
+  std::shared_ptr<storage::memory_disk> disk = std::make_shared<storage::memory_disk>();
+  caf::actor backup;
+
+  actors::replica_actor_state& start(bool backup_saves_inline) {
+    auto ro = durable_options(*disk, 1, 5);
+    ro.log_save_latency = std::chrono::milliseconds(1);
+    ro.backup_saves_inline = backup_saves_inline;
+    backup = spawn_replica(protocol::replica_id{1}, ring, ro);
+    auto& st = state_of(backup);
+    BOOST_REQUIRE(st.vr.status == protocol::replica_status::normal);
+    return st;
+  }
+  ~acking_backup_fixture() {
+    for (auto* a : {&backup, &ring[0]})
+      if (*a)
+        caf::anon_send_exit(*a, caf::exit_reason::kill);
+    sched().run();
+  }
+};
+
 } // namespace
 
 // Saves run in the background (actors/log_saver.hpp): a backup appends Prepares while a save
 // is running and must acknowledge only what is saved. Here op 3 arrives while op 2 is being
 // saved: the PrepareOk at that save's completion names 2, not 3, and a crash before op 3's
 // save completes restarts the backup with ops 1-2 only (it never promised op 3).
-BOOST_FIXTURE_TEST_CASE(backup_acknowledges_only_saved_entries, fixture) {
-  auto highest = std::make_shared<std::uint64_t>(0);
-  std::vector<caf::actor> ring{sys->spawn(prepare_ok_recorder, highest), peers[1], peers[2]};
-  auto disk = std::make_shared<storage::memory_disk>();
-  auto ro = durable_options(*disk, 1, 5);
-  ro.log_save_latency = std::chrono::milliseconds(1);
-  auto backup = spawn_replica(protocol::replica_id{1}, ring, ro);
-  auto& st = state_of(backup);
-  BOOST_REQUIRE(st.vr.status == protocol::replica_status::normal);
+BOOST_FIXTURE_TEST_CASE(backup_acknowledges_only_saved_entries, acking_backup_fixture) {
+  auto& st = start(false);
 
   caf::anon_send(backup, prepare(1));   // the first entries are saved at once
   sched().run();
@@ -225,8 +243,6 @@ BOOST_FIXTURE_TEST_CASE(backup_acknowledges_only_saved_entries, fixture) {
   auto again = durable_options(*disk, 1, 5);
   BOOST_REQUIRE(again.restored.has_value());
   BOOST_TEST(again.restored->log.size() == 2u);   // ops 1-2: everything it acknowledged
-  caf::anon_send_exit(ring[0], caf::exit_reason::kill);
-  sched().run();
 }
 
 // backup_saves_inline (how vrdns nodes run): a backup saves inside the handler that appended
@@ -234,16 +250,8 @@ BOOST_FIXTURE_TEST_CASE(backup_acknowledges_only_saved_entries, fixture) {
 // completion to wait for: with the same 1 ms save latency as above, every Prepare is
 // acknowledged without time passing, and a crash right after finds everything acknowledged on
 // the disk.
-BOOST_FIXTURE_TEST_CASE(backup_saving_inline_acknowledges_in_the_same_step, fixture) {
-  auto highest = std::make_shared<std::uint64_t>(0);
-  std::vector<caf::actor> ring{sys->spawn(prepare_ok_recorder, highest), peers[1], peers[2]};
-  auto disk = std::make_shared<storage::memory_disk>();
-  auto ro = durable_options(*disk, 1, 5);
-  ro.log_save_latency = std::chrono::milliseconds(1);
-  ro.backup_saves_inline = true;
-  auto backup = spawn_replica(protocol::replica_id{1}, ring, ro);
-  auto& st = state_of(backup);
-  BOOST_REQUIRE(st.vr.status == protocol::replica_status::normal);
+BOOST_FIXTURE_TEST_CASE(backup_saving_inline_acknowledges_in_the_same_step, acking_backup_fixture) {
+  auto& st = start(true);
   for (std::uint64_t op = 1; op <= 3; ++op) {
     caf::anon_send(backup, prepare(op));
     sched().run();
@@ -257,8 +265,6 @@ BOOST_FIXTURE_TEST_CASE(backup_saving_inline_acknowledges_in_the_same_step, fixt
   auto again = durable_options(*disk, 1, 5);
   BOOST_REQUIRE(again.restored.has_value());
   BOOST_TEST(again.restored->log.size() == 3u);
-  caf::anon_send_exit(ring[0], caf::exit_reason::kill);
-  sched().run();
 }
 
 namespace {
