@@ -48,10 +48,19 @@ vr_client_state::outstanding take_next(vr_client_state& st) {
   return next;
 }
 
-// Moves the next batch of the node's shared calls, if any, into our own (empty) queue.
+void answer_unknown(vr_submit_queue::call& c) {
+  if (c.done.fn)
+    c.done.fn(nullptr);
+}
+
+// Moves the next batch of the node's shared calls, if any, into our own (empty) queue. Calls
+// whose deadline passed while they waited are answered first, not sent: one of them in a batch
+// would time out the whole batch at the next tick.
 void take_shared(vr_client_state& st) {
   if (!st.opt.submissions)
     return;
+  for (auto& c : st.opt.submissions->expire(vr_submit_queue::clock::now()))
+    answer_unknown(c);
   for (auto& c : st.opt.submissions->take(st.submit_index, st.opt.batch_max, st.opt.batch_max_bytes))
     st.queue.push_back({std::move(c.op), {}, std::move(c.done), c.deadline});
 }
@@ -120,7 +129,7 @@ void expire_queued(self_ptr self, caf::actor_clock::time_point t) {
   // one is idle the shared queue is empty: a call wakes it). Real time, as in the queue.
   if (st.opt.submissions)
     for (auto& c : st.opt.submissions->expire(vr_submit_queue::clock::now()))
-      c.done.fn(nullptr);
+      answer_unknown(c);
 }
 
 } // namespace
@@ -132,7 +141,11 @@ caf::behavior vr_client(vr_client_actor* self, std::vector<caf::actor> replicas,
   if (auto& q = self->state.opt.submissions) {
     const auto index = q->attach(self->address());
     self->state.submit_index = index;
-    self->attach_functor([q, index] { q->detach(index); });
+    // The last client to go answers what nobody will send now (the node is stopping).
+    self->attach_functor([q, index] {
+      for (auto& c : q->detach(index))
+        answer_unknown(c);
+    });
     start_next(self);   // notes us as idle
   }
   // Silent drop (caf::drop would send an error back to asynchronous senders, see replica.cpp).

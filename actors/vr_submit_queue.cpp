@@ -1,6 +1,7 @@
 #include "actors/vr_submit_queue.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <utility>
 
@@ -17,7 +18,7 @@ void vr_submit_queue::push(std::string op, vr_completion done, clock::time_point
   {
     std::lock_guard lock(mutex_);
     calls_.push_back({std::move(op), std::move(done), deadline});
-    if (!idle_.empty()) {
+    while (!wake && !idle_.empty()) {
       wake = caf::actor_cast<caf::actor>(clients_[idle_.back()]);
       idle_.pop_back();
     }
@@ -27,12 +28,31 @@ void vr_submit_queue::push(std::string op, vr_completion done, clock::time_point
     caf::anon_send(wake, vr_wake_atom::value);
 }
 
-void vr_submit_queue::detach(std::size_t index) {
-  std::lock_guard lock(mutex_);
-  if (index >= clients_.size())
-    return;
-  clients_[index] = caf::actor_addr{};
-  idle_.erase(std::remove(idle_.begin(), idle_.end(), index), idle_.end());
+std::vector<vr_submit_queue::call> vr_submit_queue::detach(std::size_t index) {
+  std::vector<call> orphans;
+  caf::actor wake;
+  {
+    std::lock_guard lock(mutex_);
+    if (index >= clients_.size())
+      return orphans;
+    clients_[index] = caf::actor_addr{};
+    idle_.erase(std::remove(idle_.begin(), idle_.end(), index), idle_.end());
+    const bool any_left = std::any_of(clients_.begin(), clients_.end(),
+                                      [](const caf::actor_addr& a) { return bool(a); });
+    if (!any_left) {
+      orphans.assign(std::make_move_iterator(calls_.begin()), std::make_move_iterator(calls_.end()));
+      calls_.clear();
+    } else if (!calls_.empty()) {
+      // The leaving client may have been the one a push woke: hand its calls to an idle one.
+      while (!wake && !idle_.empty()) {
+        wake = caf::actor_cast<caf::actor>(clients_[idle_.back()]);
+        idle_.pop_back();
+      }
+    }
+  }
+  if (wake)
+    caf::anon_send(wake, vr_wake_atom::value);
+  return orphans;
 }
 
 std::vector<vr_submit_queue::call> vr_submit_queue::take(std::size_t index, std::size_t max_calls,

@@ -44,8 +44,10 @@ public:
   // index it passes to take().
   std::size_t attach(const caf::actor_addr& client);
   // A client that terminates leaves (a vr_client does so itself): push() then never picks it
-  // to wake, which would leave the call waiting for a client that will never take it.
-  void detach(std::size_t index);
+  // to wake, which would leave the call waiting for a client that will never take it. When the
+  // last client leaves, the calls still queued are returned for the caller to answer (nobody
+  // will send them), which also drops what they hold (their callers' state).
+  std::vector<call> detach(std::size_t index);
 
   // Queues a call and, if a client is idle, wakes one. Callable from any thread.
   void push(std::string op, vr_completion done, clock::time_point deadline);
@@ -63,7 +65,7 @@ public:
 private:
   mutable std::mutex mutex_;
   std::deque<call> calls_;            // in push order, so (nearly) in deadline order
-  std::vector<caf::actor_addr> clients_;
+  std::vector<caf::actor_addr> clients_;   // a detached client's entry is empty
   std::vector<std::size_t> idle_;     // indices into clients_, each at most once
 };
 

@@ -32,6 +32,39 @@ namespace {
 // checkpoint being written when the signal came is part of it.
 constexpr std::chrono::seconds shutdown_grace{10};
 
+// Ends the process if it is still alive shutdown_grace after construction; destroying the
+// watchdog first (the shutdown finished) cancels it.
+class ShutdownWatchdog {
+ public:
+  ShutdownWatchdog()
+      : thread_([this] {
+          std::unique_lock lock(mutex_);
+          if (!cv_.wait_for(lock, shutdown_grace, [this] { return done_; })) {
+            actors::log_line("actor system did not stop within " +
+                             std::to_string(shutdown_grace.count()) +
+                             " s (CAF middleman); exiting without it, the state on disk is safe");
+            std::fflush(nullptr);
+            std::_Exit(0);
+          }
+        }) {}
+  ~ShutdownWatchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  ShutdownWatchdog(const ShutdownWatchdog&) = delete;
+  ShutdownWatchdog& operator=(const ShutdownWatchdog&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;   // last: started once the members it uses exist
+};
+
 }  // namespace
 
 dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg, dns::ZoneSetPtr zones) {
@@ -93,32 +126,14 @@ int run_nodes(const std::vector<config::NodeConfig>& cfgs) {
   // CAF 0.17's ~actor_system can hang after every actor has finished: middleman::stop() joins
   // the multiplexer thread, which waits in epoll_wait for a connection that is never closed
   // (seen once after a heavy load with peers reconnecting; the same class of bug as CAF issues
-  // #695 and #1133). By then the replicas have stopped and everything they acknowledged is on
-  // disk, and the disk state survives any cut anyway (that is what a crash is), so after a
-  // grace period the process leaves without waiting for CAF's threads.
-  std::mutex shutdown_mutex;
-  std::condition_variable shutdown_cv;
-  bool shut_down = false;
-  std::thread watchdog([&] {
-    std::unique_lock lock(shutdown_mutex);
-    if (!shutdown_cv.wait_for(lock, shutdown_grace, [&] { return shut_down; })) {
-      actors::log_line("actor system did not stop within " +
-                       std::to_string(shutdown_grace.count()) +
-                       " s (CAF middleman); exiting without it, state is on disk");
-      std::fflush(nullptr);
-      std::_Exit(0);
-    }
-  });
+  // #695 and #1133). Whatever is still running then, the state on disk is safe to cut at any
+  // point (every acknowledgement waited for its fsync, and a cut is what a crash is), so after a
+  // grace period the process leaves without waiting for CAF's threads, and says so.
+  ShutdownWatchdog watchdog;
   // The front ends join their workers when they exit; ~actor_system waits for that.
   for (auto& node : nodes) node->stop();
   nodes.clear();
   systems.clear();
-  {
-    std::lock_guard lock(shutdown_mutex);
-    shut_down = true;
-  }
-  shutdown_cv.notify_all();
-  watchdog.join();
   return 0;
 }
 

@@ -28,7 +28,8 @@ class StatePublisher {
   /// Destroys, on the caller's thread, the replaced states that no worker holds any more.
   void publish(dns::ServingStatePtr state);
 
-  /// Replaced states still held by some worker (each worker holds at most one).
+  /// Replaced states kept since the last publish() because a worker still held them then
+  /// (each worker holds at most one).
   std::size_t retired() const;
 
   /// Changes on every publish(); readers compare it without locking.

@@ -79,7 +79,6 @@ BOOST_AUTO_TEST_CASE(readers_on_threads_never_destroy_a_state) {
     s->publisher = me;
     return s;
   };
-  std::vector<dns::ServingStatePtr> keep_last;   // the current state outlives the readers
   net::StatePublisher pub(make());
   std::atomic<bool> stop{false};
   std::vector<std::thread> readers;

@@ -326,3 +326,37 @@ BOOST_FIXTURE_TEST_CASE(a_push_wakes_a_live_client_when_an_idle_one_has_terminat
   BOOST_TEST(got->at(0).client_id == 7u);
   BOOST_TEST(got->at(0).op == "a");
 }
+
+BOOST_FIXTURE_TEST_CASE(a_call_that_expired_in_the_queue_is_answered_not_sent, shared_fixture) {
+  answers.reserve(16);
+  start_two();
+  push("a");
+  sched.run();
+  push("b");
+  sched.run();   // both clients busy
+  push("stale", actors::vr_submit_queue::clock::now() - 1ms);
+  push("fresh");
+  reply(got->at(0), "ra");   // that client takes the next batch now, before any tick
+  BOOST_REQUIRE_EQUAL(got->size(), 3u);
+  BOOST_TEST(got->at(2).op == "fresh");   // alone: "stale" would time out the whole batch
+  BOOST_TEST(answers[2].value_or("-") == "<unknown>");
+  BOOST_TEST(!answers[3].has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(the_last_client_to_terminate_answers_the_calls_still_queued,
+                        shared_fixture) {
+  answers.reserve(16);
+  start_two();
+  push("a");
+  sched.run();
+  push("b");
+  sched.run();   // both clients busy
+  push("c");
+  caf::anon_send_exit(client, caf::exit_reason::kill);
+  sched.run();
+  BOOST_TEST(!answers[2].has_value());   // the other client may still take it
+  caf::anon_send_exit(second, caf::exit_reason::kill);
+  sched.run();
+  BOOST_TEST(answers[2].value_or("-") == "<unknown>");
+  BOOST_TEST(queue->size() == 0u);
+}
