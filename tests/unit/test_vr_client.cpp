@@ -206,6 +206,16 @@ struct shared_fixture : fixture {
     sched.run();
   }
 
+  // Starts both clients and gives each a Request in flight: "a" (answers[0]), "b" (answers[1]).
+  void start_both_busy() {
+    start_two();
+    push("a");
+    sched.run();
+    push("b");
+    sched.run();
+    BOOST_REQUIRE_EQUAL(got->size(), 2u);
+  }
+
   // The Reply goes to the client that sent the Request, as the replica's would.
   void reply(const protocol::Request& r, const std::string& result) {
     caf::anon_send(r.client_id == 7 ? client : second,
@@ -300,12 +310,7 @@ BOOST_FIXTURE_TEST_CASE(pushes_go_to_the_free_client_and_then_leave_as_one_batch
 
 BOOST_FIXTURE_TEST_CASE(a_busy_client_times_out_shared_calls_past_their_deadline, shared_fixture) {
   answers.reserve(16);
-  start_two();
-  push("a");
-  sched.run();
-  push("b");
-  sched.run();   // both clients busy
-  BOOST_REQUIRE_EQUAL(got->size(), 2u);
+  start_both_busy();
   push("expired", actors::vr_submit_queue::clock::now() - 1ms);
   sched.advance_time(10ms);   // a tick of the busy clients
   sched.run();
@@ -329,11 +334,7 @@ BOOST_FIXTURE_TEST_CASE(a_push_wakes_a_live_client_when_an_idle_one_has_terminat
 
 BOOST_FIXTURE_TEST_CASE(a_call_that_expired_in_the_queue_is_answered_not_sent, shared_fixture) {
   answers.reserve(16);
-  start_two();
-  push("a");
-  sched.run();
-  push("b");
-  sched.run();   // both clients busy
+  start_both_busy();
   push("stale", actors::vr_submit_queue::clock::now() - 1ms);
   push("fresh");
   reply(got->at(0), "ra");   // that client takes the next batch now, before any tick
@@ -346,11 +347,7 @@ BOOST_FIXTURE_TEST_CASE(a_call_that_expired_in_the_queue_is_answered_not_sent, s
 BOOST_FIXTURE_TEST_CASE(the_last_client_to_terminate_answers_the_calls_still_queued,
                         shared_fixture) {
   answers.reserve(16);
-  start_two();
-  push("a");
-  sched.run();
-  push("b");
-  sched.run();   // both clients busy
+  start_both_busy();
   push("c");
   caf::anon_send_exit(client, caf::exit_reason::kill);
   sched.run();
