@@ -188,12 +188,28 @@ CONF
   BENCH_PIDS+=("$STARTED_PID")
 }
 
+# running PID: the process exists and has not exited (a zombie has).
+running() {
+  local stat
+  { read -r stat < "/proc/$1/stat"; } 2>/dev/null || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
+
 # bench_stop PID [SIGNAL]: stops one process started here (SIGTERM or SIGNAL, then waits) and
 # forgets it, so the exit trap never signals a PID the system may have handed to someone else
 # since.
 bench_stop() {
   local pid=$1 signal=${2:-TERM} keep=() p
   kill "-$signal" "$pid" 2>/dev/null || true
+  # Bounded: a server that does not exit within 30 s is killed (it is ours, by PID). An exited
+  # child stays a zombie until the wait below, and kill -0 still reaches a zombie.
+  local deadline=$((SECONDS + 30))
+  while running "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+  if running "$pid"; then
+    echo "  warning: pid $pid did not exit within 30 s of SIG$signal; killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
   wait "$pid" 2>/dev/null || true
   for p in "${BENCH_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
   BENCH_PIDS=("${keep[@]}")
