@@ -27,13 +27,7 @@ void send_current(self_ptr self, bool to_all) {
 // that fit.
 vr_client_state::outstanding take_next(vr_client_state& st) {
   vr_client_state::outstanding next;
-  std::size_t bytes = 0;
-  do {
-    bytes += st.queue.front().op.size();
-    next.calls.push_back(std::move(st.queue.front()));
-    st.queue.pop_front();
-  } while (!st.queue.empty() && next.calls.size() < st.opt.batch_max
-           && bytes + st.queue.front().op.size() <= st.opt.batch_max_bytes);
+  next.calls = take_batch(st.queue, st.opt.batch_max, st.opt.batch_max_bytes);
   if (next.calls.size() == 1) {
     next.op = std::move(next.calls.front().op);
   } else {

@@ -42,6 +42,23 @@ struct vr_completion {
 
 class vr_submit_queue;
 
+/// Takes one Request's worth of calls off the front of `queue` (non-empty): the first call,
+/// plus those behind it while there are at most `max_calls` and their ops add up to at most
+/// `max_bytes`. Shared by a client's own queue and the node's vr_submit_queue.
+template <class Call>
+std::vector<Call> take_batch(std::deque<Call>& queue, std::size_t max_calls,
+                             std::size_t max_bytes) {
+  std::vector<Call> out;
+  std::size_t bytes = 0;
+  do {
+    bytes += queue.front().op.size();
+    out.push_back(std::move(queue.front()));
+    queue.pop_front();
+  } while (!queue.empty() && out.size() < max_calls
+           && bytes + queue.front().op.size() <= max_bytes);
+  return out;
+}
+
 struct vr_client_options {
   std::uint64_t client_id = 1;                 // unique per client in the configuration
   std::chrono::milliseconds tick{10};

@@ -18,14 +18,21 @@ void vr_submit_queue::push(std::string op, vr_completion done, clock::time_point
   {
     std::lock_guard lock(mutex_);
     calls_.push_back({std::move(op), std::move(done), deadline});
-    while (!wake && !idle_.empty()) {
-      wake = caf::actor_cast<caf::actor>(clients_[idle_.back()]);
-      idle_.pop_back();
-    }
+    wake = pop_idle_client();
   }
   // Outside the lock: the message may run the client at once on another thread, which takes.
   if (wake)
     caf::anon_send(wake, vr_wake_atom::value);
+}
+
+caf::actor vr_submit_queue::pop_idle_client() {
+  while (!idle_.empty()) {
+    auto client = caf::actor_cast<caf::actor>(clients_[idle_.back()]);
+    idle_.pop_back();
+    if (client)
+      return client;
+  }
+  return {};
 }
 
 std::vector<vr_submit_queue::call> vr_submit_queue::detach(std::size_t index) {
@@ -44,10 +51,7 @@ std::vector<vr_submit_queue::call> vr_submit_queue::detach(std::size_t index) {
       calls_.clear();
     } else if (!calls_.empty()) {
       // The leaving client may have been the one a push woke: hand its calls to an idle one.
-      while (!wake && !idle_.empty()) {
-        wake = caf::actor_cast<caf::actor>(clients_[idle_.back()]);
-        idle_.pop_back();
-      }
+      wake = pop_idle_client();
     }
   }
   if (wake)
@@ -57,7 +61,6 @@ std::vector<vr_submit_queue::call> vr_submit_queue::detach(std::size_t index) {
 
 std::vector<vr_submit_queue::call> vr_submit_queue::take(std::size_t index, std::size_t max_calls,
                                                          std::size_t max_bytes) {
-  std::vector<call> out;
   std::lock_guard lock(mutex_);
   if (index >= clients_.size())
     throw std::logic_error("vr_submit_queue: take by a client that did not attach");
@@ -65,18 +68,11 @@ std::vector<vr_submit_queue::call> vr_submit_queue::take(std::size_t index, std:
   if (calls_.empty()) {
     if (me == idle_.end())
       idle_.push_back(index);
-    return out;
+    return {};
   }
   if (me != idle_.end())
     idle_.erase(me);   // busy now: a push must wake another client, not this one
-  std::size_t bytes = 0;
-  do {
-    bytes += calls_.front().op.size();
-    out.push_back(std::move(calls_.front()));
-    calls_.pop_front();
-  } while (!calls_.empty() && out.size() < max_calls
-           && bytes + calls_.front().op.size() <= max_bytes);
-  return out;
+  return take_batch(calls_, max_calls, max_bytes);
 }
 
 std::vector<vr_submit_queue::call> vr_submit_queue::expire(clock::time_point now) {

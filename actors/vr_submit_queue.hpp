@@ -63,6 +63,9 @@ public:
   std::size_t size() const;
 
 private:
+  // Takes an idle client off idle_ to wake it, skipping any that is gone. Needs mutex_.
+  caf::actor pop_idle_client();
+
   mutable std::mutex mutex_;
   std::deque<call> calls_;            // in push order, so (nearly) in deadline order
   std::vector<caf::actor_addr> clients_;   // a detached client's entry is empty

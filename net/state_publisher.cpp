@@ -1,6 +1,8 @@
 #include "net/state_publisher.hpp"
 
+#include <algorithm>
 #include <cassert>
+#include <iterator>
 #include <stdexcept>
 
 namespace vrdns::net {
@@ -18,14 +20,10 @@ void StatePublisher::publish(dns::ServingStatePtr state) {
     state_ = std::move(state);
     // Bumped under the lock, so current() always returns a state with its own generation.
     generation_.fetch_add(1, std::memory_order_release);
-    for (auto it = retired_.begin(); it != retired_.end();) {
-      if (it->use_count() == 1) {
-        unused.push_back(std::move(*it));
-        it = retired_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    auto unheld = std::partition(retired_.begin(), retired_.end(),
+                                 [](const dns::ServingStatePtr& s) { return s.use_count() > 1; });
+    unused.assign(std::make_move_iterator(unheld), std::make_move_iterator(retired_.end()));
+    retired_.erase(unheld, retired_.end());
   }
 }
 
