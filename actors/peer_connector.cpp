@@ -1,6 +1,6 @@
 #include "actors/peer_connector.hpp"
 
-#include "actors/replica_peer_link.hpp"
+#include "actors/peer_messages.hpp"
 
 #include <caf/io/middleman.hpp>
 
@@ -27,6 +27,10 @@ caf::behavior peer_connector(caf::event_based_actor* self, peer_connector_option
   st->opt = std::move(options);
   st->backoff = st->opt.retry_min;
 
+  auto tell_targets = [=](const caf::actor& handle) {
+    for (const auto& t : st->opt.targets)
+      self->send(t, vr_peer_set_atom::value, st->opt.peer_id, handle);
+  };
   auto retry_later = [=] {
     self->delayed_send(self, st->backoff, peer_connect_atom::value);
     st->backoff = std::min(st->backoff * 2, st->opt.retry_max);
@@ -37,7 +41,7 @@ caf::behavior peer_connector(caf::event_based_actor* self, peer_connector_option
       return; // a stale monitor of an earlier incarnation
     log_line(st->opt.label + " lost (" + caf::to_string(dm.reason) + "), reconnecting");
     st->peer = nullptr;
-    self->send(st->opt.link, vr_peer_set_atom::value, caf::actor{});
+    tell_targets(caf::actor{});
     if (st->opt.replica)
       self->send(st->opt.replica, vr_peer_lost_atom::value, st->opt.peer_id);
     st->backoff = st->opt.retry_min;
@@ -64,7 +68,7 @@ caf::behavior peer_connector(caf::event_based_actor* self, peer_connector_option
             st->peer = peer;
             st->backoff = st->opt.retry_min;
             self->monitor(peer);
-            self->send(st->opt.link, vr_peer_set_atom::value, peer);
+            tell_targets(peer);
             log_line(st->opt.label + " connected");
           },
           [=](caf::error&) {

@@ -1,11 +1,12 @@
-// Keeps one replica_peer_link pointed at a remote replica, across the remote's restarts.
+// Keeps a replica's and its node's vr_clients' handle of one remote replica current, across the
+// remote's restarts.
 //
 // Connects asynchronously through the middleman actor (never io::remote_actor, which blocks:
 // stack-notes §3), retrying with exponential backoff while the peer is down. Once connected it
-// points the link at the remote's published actor (its replica) and monitors it; a down_msg
-// (process killed, connection timed out after the middleman heartbeat) clears the link and
-// starts reconnecting, so a restarted peer is picked up through its new proxy, and tells the
-// local replica, whose primary may just have died.
+// tells every target `(vr_peer_set_atom, peer_id, proxy)` (actors/peer_messages.hpp) and
+// monitors the proxy; a down_msg (process killed, connection timed out after the middleman
+// heartbeat) tells them a null handle and starts reconnecting, so a restarted peer is picked up
+// through its new proxy, and tells the local replica, whose primary may just have died.
 #pragma once
 
 #include <caf/all.hpp>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace vrdns::actors {
 
@@ -21,7 +23,7 @@ using peer_connect_atom = caf::atom_constant<caf::atom("pc_conn")>;
 struct peer_connector_options {
   std::string host;
   std::uint16_t port = 0;
-  caf::actor link;                          // replica_peer_link to keep pointed at the peer
+  std::vector<caf::actor> targets;          // told the peer's handle: the replica, the clients
   std::string label;                        // for log lines, e.g. "replica 0: peer 2"
   // Told (vr_peer_lost_atom, peer_id) when an established connection to the peer is lost: a
   // process that dies closes its connections at once, long before a failure detector would

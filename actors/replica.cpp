@@ -1,6 +1,6 @@
 #include "actors/replica.hpp"
 
-#include "actors/replica_peer_link.hpp"
+#include "actors/peer_messages.hpp"
 #include "common/crc32c.hpp"
 #include "protocol/op_batch.hpp"
 
@@ -1437,6 +1437,14 @@ void after_checkpoint_installed(self_ptr self) {
 
 // ---------------------------------------------------------------- behaviors
 
+// Where replica `i` is reachable now (a null handle: nowhere, sends are dropped). Taken in
+// every status: it changes no VR state.
+void on_peer_set(self_ptr self, std::uint32_t i, caf::actor& handle) {
+  auto& st = self->state;
+  if (i < st.peers.size() && i != st.vr.replica_number)
+    st.peers[i] = std::move(handle);
+}
+
 // Each behavior lists exactly the messages its sub-protocol takes part in. Anything else is
 // dropped by the default handler on purpose: VR tolerates lost messages, and every message the
 // paper expects a replica to "wait for" is retransmitted by its sender (Prepare, SVC, DVC,
@@ -1464,6 +1472,7 @@ caf::behavior normal_behavior(self_ptr self) {
     [=](const CheckpointChunk& m) { guarded(self, [&] { on_checkpoint_chunk(self, m); }); },
     [=](const checkpoint_saved& m) { guarded(self, [&] { on_checkpoint_saved(self, m); }); },
     [=](vr_flush_atom) { guarded(self, [&] { on_flush(self); }); },
+    [=](vr_peer_set_atom, std::uint32_t i, caf::actor& a) { on_peer_set(self, i, a); },
     [=](vr_log_saved_atom, std::uint64_t seq) { guarded(self, [&] { on_log_saved(self, seq); }); },
   };
 }
@@ -1479,6 +1488,7 @@ caf::behavior view_change_behavior(self_ptr self) {
     [=](const StartView& m) { guarded(self, [&] { on_start_view(self, m); }); },
     [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
     [=](vr_flush_atom) { guarded(self, [&] { on_flush(self); }); },
+    [=](vr_peer_set_atom, std::uint32_t i, caf::actor& a) { on_peer_set(self, i, a); },
     [=](vr_log_saved_atom, std::uint64_t seq) { guarded(self, [&] { on_log_saved(self, seq); }); },
     [=](const GetCheckpoint& m) { guarded(self, [&] { on_get_checkpoint(self, m); }); },
     [=](const CheckpointChunk& m) { guarded(self, [&] { on_checkpoint_chunk(self, m); }); },
@@ -1493,6 +1503,7 @@ caf::behavior recovering_behavior(self_ptr self) {
     [=](const RecoveryResponse& m) { guarded(self, [&] { on_recovery_response(self, m); }); },
     [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
     [=](vr_flush_atom) { guarded(self, [&] { on_flush(self); }); },
+    [=](vr_peer_set_atom, std::uint32_t i, caf::actor& a) { on_peer_set(self, i, a); },
     [=](vr_log_saved_atom, std::uint64_t seq) { guarded(self, [&] { on_log_saved(self, seq); }); },
     // Answered only while blank (on_recovery): lets blank replicas find each other.
     [=](const Recovery& m) { guarded(self, [&] { on_recovery(self, m); }); },

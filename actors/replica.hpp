@@ -4,7 +4,8 @@
 //   view_change  (§4.2)  StartViewChange/DoViewChange/StartView
 //   recovering   (§4.3)  RecoveryResponse only
 // Replicas talk to each other only by one-way sends to `peers[i]` (so a simulator can interpose
-// link actors), never by request/response. Each replica spawns its own failure detector actor
+// its network), never by request/response; `(vr_peer_set_atom, i, handle)` replaces peers[i]
+// (actors/peer_messages.hpp). Each replica spawns its own failure detector actor
 // (actors/failure_detector_actor.hpp, linked), whose fd_suspect starts the pre-vote
 // (PrimarySuspected) that precedes a view change.
 #pragma once
@@ -246,9 +247,10 @@ struct replica_actor_state {
 using replica_actor = caf::stateful_actor<replica_actor_state>;
 
 // Spawns with `sys.spawn(replica, n_index, peers, service, options)`. `peers.size()` is the
-// configuration size; peers[replica_number] is never used. `service` must be fresh (empty state)
-// when `options.start_recovering` is set: recovery rebuilds it from a checkpoint (its own in
-// options.restored, or one fetched from a peer) and the log after it.
+// configuration size; peers[replica_number] is never used, and a null peers[i] (not reachable
+// yet) drops what is sent to it until a vr_peer_set_atom names its handle. `service` must be
+// fresh (empty state) when `options.start_recovering` is set: recovery rebuilds it from a
+// checkpoint (its own in options.restored, or one fetched from a peer) and the log after it.
 caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
                       std::vector<caf::actor> peers, std::shared_ptr<protocol::service> service,
                       replica_options options);

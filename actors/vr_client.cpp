@@ -1,5 +1,6 @@
 #include "actors/vr_client.hpp"
 
+#include "actors/peer_messages.hpp"
 #include "actors/vr_submit_queue.hpp"
 #include "protocol/op_batch.hpp"
 
@@ -161,6 +162,11 @@ caf::behavior vr_client(vr_client_actor* self, std::vector<caf::actor> replicas,
       start_next(self);
     },
     [=](vr_wake_atom) { start_next(self); },
+    [=](vr_peer_set_atom, std::uint32_t i, caf::actor& handle) {
+      auto& replicas = self->state.replicas;
+      if (i < replicas.size())
+        replicas[i] = std::move(handle);
+    },
     [=](const protocol::Reply& r) {
       auto& st = self->state;
       st.view_number = std::max(st.view_number, r.view_number); // follow the primary

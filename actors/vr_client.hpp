@@ -13,6 +13,8 @@
 // - `send(client, vr_submit_atom::value, std::string op, vr_completion done)` (same process
 //   only) calls `done` instead, on the client's thread: no response promise, no timer, no
 //   waiting actor per call, which is what the UPDATE path of a busy node wants.
+// `replicas[i]` may start null (not reachable yet): `(vr_peer_set_atom, i, handle)` replaces it
+// (actors/peer_messages.hpp), and a Request sent to a null handle is lost and resent.
 #pragma once
 
 #include "protocol/messages.hpp"

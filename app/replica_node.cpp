@@ -14,7 +14,7 @@
 #include "actors/log_line.hpp"
 #include "actors/peer_connector.hpp"
 #include "actors/replica.hpp"
-#include "actors/replica_peer_link.hpp"
+#include "actors/peer_messages.hpp"
 #include "actors/vr_client.hpp"
 #include "actors/vr_submit_queue.hpp"
 #include "app/commit_waiters.hpp"
@@ -134,11 +134,9 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     }
   }
   try {
-    // One link per replica, our own included: the vr_clients reach every replica (us too)
-    // through them, so they can be spawned before the replica itself.
-    std::vector<caf::actor> links;
-    for (std::size_t i = 0; i < n; ++i) links.push_back(system.spawn(actors::replica_peer_link));
-    actors_.insert(actors_.end(), links.begin(), links.end());
+    // No replica is reachable yet, our own included (the clients are spawned before it): the
+    // peer connectors, and below the replica's spawn, fill in the handles (peer_messages.hpp).
+    const std::vector<caf::actor> nobody(n);
 
     // Client ids must be unique across nodes and incarnations (VR's client_table keys on them):
     // a random base makes a collision practically impossible.
@@ -157,7 +155,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       // is part of every UPDATE's failover time (bench/failover.sh median: 307 ms with the
       // default 50 ms, 276 ms with 20).
       o.resend = std::chrono::milliseconds(20);
-      clients.push_back(system.spawn(actors::vr_client, links, o));
+      clients.push_back(system.spawn(actors::vr_client, nobody, o));
     }
     actors_.insert(actors_.end(), clients.begin(), clients.end());
 
@@ -233,9 +231,10 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       caf::anon_send(publisher, publication_atom::value,
                      Publication{std::move(s), service->take_executed()});
     };
-    auto replica = system.spawn(actors::replica, protocol::replica_id(me), links, service, ro);
+    auto replica = system.spawn(actors::replica, protocol::replica_id(me), nobody, service, ro);
     actors_.push_back(replica);
-    caf::anon_send(links[me], actors::vr_peer_set_atom::value, replica);
+    for (const auto& c : clients)
+      caf::anon_send(c, actors::vr_peer_set_atom::value, std::uint32_t(me), replica);
 
     // The other nodes connect to our replica at our cluster.replicas address.
     const auto& self_ep = cfg.replicas[me];
@@ -249,7 +248,8 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       actors::peer_connector_options pc;
       pc.host = cfg.replicas[j].host;
       pc.port = cfg.replicas[j].port;
-      pc.link = links[j];
+      pc.targets = clients;
+      pc.targets.push_back(replica);
       pc.replica = replica;
       pc.peer_id = std::uint32_t(j);
       pc.label = "replica " + std::to_string(me) + ": peer " + std::to_string(j);

@@ -2,7 +2,7 @@
 
 #include "storage/replica_store.hpp"
 
-#include "actors/replica_peer_link.hpp"
+#include "actors/peer_messages.hpp"
 #include "actors/vr_client.hpp"
 #include "actors/vr_types.hpp"
 #include "protocol/op_batch.hpp"

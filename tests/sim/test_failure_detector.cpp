@@ -7,7 +7,7 @@
 #include "actors/failure_detector.hpp"
 #include "actors/failure_detector_actor.hpp"
 #include "actors/replica.hpp"
-#include "actors/replica_peer_link.hpp"
+#include "actors/peer_messages.hpp"
 #include "actors/vr_types.hpp"
 #include "tests/sim/kv_machine.hpp"
 

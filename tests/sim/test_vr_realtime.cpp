@@ -6,7 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "actors/replica.hpp"
-#include "actors/replica_peer_link.hpp"
+#include "actors/peer_messages.hpp"
 #include "actors/vr_client.hpp"
 #include "actors/vr_types.hpp"
 #include "tests/sim/kv_machine.hpp"
@@ -34,7 +34,6 @@ struct node {
   node_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::actor replica;
-  std::vector<caf::actor> forwarders; // index = peer replica number
   std::uint16_t port = 0;
 };
 
@@ -55,40 +54,40 @@ BOOST_AUTO_TEST_CASE(three_nodes_over_basp_survive_primary_crash) {
   for (std::size_t i = 0; i < n; ++i) {
     auto nd = std::make_unique<node>();
     nd->sys = std::make_unique<caf::actor_system>(nd->cfg);
-    for (std::size_t j = 0; j < n; ++j)
-      nd->forwarders.push_back(nd->sys->spawn(actors::replica_peer_link));
     actors::replica_options ro;
     ro.seed = i + 1;
+    // Peers unknown at spawn, as in a node: told below (vr_peer_set_atom).
     nd->replica = nd->sys->spawn(actors::replica, static_cast<protocol::replica_id>(i),
-                                 nd->forwarders, std::make_shared<sim::kv_machine>(), ro);
+                                 std::vector<caf::actor>(n), std::make_shared<sim::kv_machine>(),
+                                 ro);
     auto port = caf::io::publish(nd->replica, 0, "127.0.0.1", true);
     BOOST_REQUIRE(port);
     nd->port = *port;
     nodes.push_back(std::move(nd));
   }
+  // The client lives on node 1 (which survives) and reaches replicas through node 1's handles.
+  actors::vr_client_options co;
+  co.client_id = 42;
+  co.call_timeout = 3000ms;
+  auto client = nodes[1]->sys->spawn(actors::vr_client, std::vector<caf::actor>(n), co);
+  caf::anon_send(client, actors::vr_peer_set_atom::value, std::uint32_t(1), nodes[1]->replica);
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t j = 0; j < n; ++j) {
       if (i == j)
         continue;
       auto remote = caf::io::remote_actor(*nodes[i]->sys, "127.0.0.1", nodes[j]->port);
       BOOST_REQUIRE(remote);
-      caf::anon_send(nodes[i]->forwarders[j], actors::vr_peer_set_atom::value, *remote);
+      caf::anon_send(nodes[i]->replica, actors::vr_peer_set_atom::value, std::uint32_t(j),
+                     *remote);
+      if (i == 1)
+        caf::anon_send(client, actors::vr_peer_set_atom::value, std::uint32_t(j), *remote);
     }
-  // The client lives on node 1 (which survives) and reaches replicas through node 1's handles.
-  std::vector<caf::actor> to_replicas = nodes[1]->forwarders;
-  to_replicas[1] = nodes[1]->replica;
-  actors::vr_client_options co;
-  co.client_id = 42;
-  co.call_timeout = 3000ms;
-  auto client = nodes[1]->sys->spawn(actors::vr_client, to_replicas, co);
 
   BOOST_TEST(call(*nodes[1]->sys, client, "put a 1").value_or("<none>") == "ok");
   BOOST_TEST(call(*nodes[1]->sys, client, "get a t1").value_or("<none>") == "1");
 
   // Kill the primary of view 0 and its whole actor system.
   caf::anon_send_exit(nodes[0]->replica, caf::exit_reason::kill);
-  for (auto& f : nodes[0]->forwarders)
-    caf::anon_send_exit(f, caf::exit_reason::kill);
   nodes[0]->sys.reset();
   auto t0 = std::chrono::steady_clock::now();
   BOOST_TEST(call(*nodes[1]->sys, client, "put a 2").value_or("<none>") == "ok");
@@ -103,8 +102,6 @@ BOOST_AUTO_TEST_CASE(three_nodes_over_basp_survive_primary_crash) {
   caf::anon_send_exit(client, caf::exit_reason::kill);
   for (std::size_t i = 1; i < n; ++i) {
     caf::anon_send_exit(nodes[i]->replica, caf::exit_reason::kill);
-    for (auto& f : nodes[i]->forwarders)
-      caf::anon_send_exit(f, caf::exit_reason::kill);
   }
   for (std::size_t i = 1; i < n; ++i)
     nodes[i]->sys.reset();
