@@ -1,4 +1,5 @@
 // vrdns command line: run a node, check a config, or run a local cluster for trying it out.
+#include <malloc.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -130,9 +131,25 @@ int run_local(const std::vector<std::string_view>& args) {
   return rc;
 }
 
+// glibc gives the free top of a thread's heap back to the kernel as soon as it exceeds 128 KiB
+// and grows it again (page faults, mprotect) on the next burst; under an UPDATE load every
+// replication thread does that hundreds of times a second (sysmalloc, mprotect and page faults
+// were ~10% of a node's CPU samples). Keeping up to 256 MiB of free heap costs resident memory
+// only after a peak (a big zone load or transfer) and saved 5-10% of the CPU per UPDATE
+// (docs/pitfalls.md, session 10). Malloc settings in GLIBC_TUNABLES win over this.
+void keep_freed_heap() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables == nullptr ||
+      std::string_view(tunables).find("glibc.malloc.") == std::string_view::npos) {
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_TOP_PAD, 64 << 20);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  keep_freed_heap();
   std::vector<std::string_view> args(argv + 1, argv + argc);
   if (args.empty()) return usage_error("missing command");
   std::string_view cmd = args[0];
