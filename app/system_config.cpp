@@ -22,6 +22,13 @@ NodeSystemConfig::NodeSystemConfig(int replication_nice) {
   using namespace std::chrono_literals;
   set("middleman.heartbeat-interval", caf::timespan{100ms});
   set("middleman.connection-timeout", caf::timespan{1000ms});
+  // Deserialize incoming messages on the multiplexer thread that read them. CAF's default hands
+  // each one to a BASP worker job on the scheduler, which lands round-robin on a worker that may
+  // be busy for a millisecond (a backup's worker blocks in its inline fsync) while the other
+  // sleeps. Measured with per-message timestamps under an UPDATE load: a Prepare's hop from
+  // the primary to a backup 0.87-0.98 ms median instead of 0.98-1.36, a PrepareOk's 0.44-0.53
+  // instead of 0.48-0.66 ms (5 alternating pairs; docs/pitfalls.md, session 10).
+  set("middleman.workers", size_t{0});
   // An idle worker spins through 100 aggressive polls, then 500 polls 50 us apart (25 ms), before
   // it sleeps on its condition variable (which an enqueue wakes, so sleeping costs little
   // latency). Each 50 us nap is a wake-up and a context switch; under an UPDATE load every
