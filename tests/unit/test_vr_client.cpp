@@ -7,11 +7,13 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "actors/peer_messages.hpp"
 #include "actors/vr_client.hpp"
 #include "actors/vr_submit_queue.hpp"
 #include "actors/vr_types.hpp"
@@ -356,4 +358,34 @@ BOOST_FIXTURE_TEST_CASE(the_last_client_to_terminate_answers_the_calls_still_que
   sched.run();
   BOOST_TEST(answers[2].value_or("-") == "<unknown>");
   BOOST_TEST(queue->size() == 0u);
+}
+
+// A node spawns its clients before any replica is reachable: a Request to a null handle is
+// lost, and once the peer connector names the replica (vr_peer_set_atom) the resend reaches it.
+// A handle for a replica number outside the configuration is ignored.
+BOOST_FIXTURE_TEST_CASE(a_replica_named_later_gets_the_resent_request, fixture) {
+  answers.reserve(4);
+  replica = sys.spawn(recording_replica, got);
+  actors::vr_client_options o;
+  o.client_id = 7;
+  o.call_timeout = 1000ms;
+  client = sys.spawn(actors::vr_client, std::vector<caf::actor>(1), o);
+  sched.run();
+  submit("a");
+  sched.run();
+  caf::anon_send(client, actors::vr_peer_set_atom::value, std::uint32_t(5), replica);
+  sched.run();
+  sched.advance_time(o.resend + o.tick);   // resends, still to nobody
+  sched.run();
+  BOOST_TEST(got->empty());
+  caf::anon_send(client, actors::vr_peer_set_atom::value, std::uint32_t(0), replica);
+  sched.run();
+  for (int i = 0; i < 10 && got->empty(); ++i) {   // the next resend, at most a few ticks away
+    sched.advance_time(o.tick);
+    sched.run();
+  }
+  BOOST_REQUIRE_EQUAL(got->size(), 1u);
+  BOOST_TEST(got->at(0).op == "a");
+  reply(got->at(0), "ra");
+  BOOST_TEST(answers[0].value_or("-") == "ra");
 }
