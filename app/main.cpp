@@ -135,8 +135,8 @@ int run_local(const std::vector<std::string_view>& args) {
 // and grows it again (page faults, mprotect) on the next burst; under an UPDATE load every
 // replication thread does that hundreds of times a second (sysmalloc, mprotect and page faults
 // were ~10% of a node's CPU samples). Keeping up to 256 MiB of free heap costs resident memory
-// only after a peak (a big zone load or transfer) and saved 5-10% of the CPU per UPDATE
-// (docs/pitfalls.md, session 10). Malloc settings in GLIBC_TUNABLES win over this.
+// only after a peak (a big zone load or transfer); the cluster took 3-10% less CPU per UPDATE
+// in 6 of 7 A/B pairs (docs/pitfalls.md, session 10). Malloc settings in GLIBC_TUNABLES win.
 void keep_freed_heap() {
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   if (tunables == nullptr ||
