@@ -64,10 +64,12 @@ void sync_detector(self_ptr self) {
   if (vr.view_number != st.silence_view) {   // a new view: its primary's silence starts now
     st.silence_view = vr.view_number;
     st.last_heard_primary = t;
+    st.paused_in_silence = {};
     st.suspect_primary = false;
   }
   if (st.heard_primary) {
     st.last_heard_primary = t;
+    st.paused_in_silence = {};
     st.suspect_primary = false;   // it spoke: our detector's verdict is outdated
   }
   st.heard_primary = false;
@@ -1287,6 +1289,50 @@ void explain_recovery(self_ptr self) {
   st.opt.on_notice(msg);
 }
 
+// Our tick was handled `overdue` after it was due: at least pause_threshold means this replica
+// was not running (see replica_options::pause_threshold), and the primary's silence meanwhile
+// is not its fault.
+void note_pause(self_ptr self, failure_detector::duration overdue) {
+  auto& st = self->state;
+  if (st.opt.pause_threshold.count() <= 0 || overdue < st.opt.pause_threshold)
+    return;
+  st.paused_in_silence = std::min<failure_detector::duration>(st.paused_in_silence + overdue,
+                                                              st.opt.pause_allowance);
+}
+
+// How long the primary of our view has been silent, not counting our own pauses.
+failure_detector::duration primary_silence(const replica_actor_state& st, time_point t) {
+  return std::max<failure_detector::duration>(t - st.last_heard_primary - st.paused_in_silence,
+                                              failure_detector::duration::zero());
+}
+
+// A timed suspicion (our detector gave up) that our own pauses explain: the primary has not been
+// silent for primary_timeout of the time we were running. Re-arms the detector instead, so the
+// primary gets a fresh timeout from now; the allowance bounds how often that can happen.
+bool excused_by_pause(self_ptr self) {
+  auto& st = self->state;
+  if (st.paused_in_silence == failure_detector::duration::zero())
+    return false;
+  auto t = now(self);
+  if (primary_silence(st, t) >= st.opt.primary_timeout)
+    return false;
+  ++st.pauses_excused;
+  st.watching = false;   // sync_detector sends fd_watch: a new deadline from now
+  if (st.opt.on_notice
+      && (st.pauses_excused == 1 || t - st.pause_noticed_at >= std::chrono::seconds(10))) {
+    st.pause_noticed_at = t;
+    using ms = std::chrono::milliseconds;
+    st.opt.on_notice(
+      "replica " + std::to_string(st.vr.replica_number) + " was not running for "
+      + std::to_string(std::chrono::duration_cast<ms>(st.paused_in_silence).count())
+      + " ms of the primary's " + std::to_string(std::chrono::duration_cast<ms>(
+                                      t - st.last_heard_primary).count())
+      + " ms of silence (host overloaded?), so it does not doubt the primary yet; suspicions"
+      + " excused so far: " + std::to_string(st.pauses_excused));
+  }
+  return true;
+}
+
 void on_tick(self_ptr self, std::uint64_t generation) {
   auto& st = self->state;
   if (generation != st.tick_generation)
@@ -1294,6 +1340,8 @@ void on_tick(self_ptr self, std::uint64_t generation) {
   self->delayed_send(self, st.opt.tick, vr_tick_atom::value, generation);
   auto& vr = st.vr;
   auto t = now(self);
+  note_pause(self, t - st.tick_due);
+  st.tick_due = t + st.opt.tick;
   on_fetch_tick(self);
   switch (vr.status) {
     case replica_status::normal:
@@ -1346,7 +1394,7 @@ void maybe_start_view_change_after_suspicion(self_ptr self, std::uint64_t view) 
     if (vr.is_primary())
       return;
     const bool doubt = st.suspect_primary
-                       || t - st.last_heard_primary
+                       || primary_silence(st, t)
                             >= st.opt.heartbeat * st.opt.doubt_after_heartbeats;
     if (!doubt)
       return;
@@ -1368,10 +1416,14 @@ void maybe_start_view_change_after_suspicion(self_ptr self, std::uint64_t view) 
 // The failure detector gave up on the primary of `view` (§4.2). It may have sent this just before
 // it learned of a newer view or role (the replica's fd_watch crossed it): act only if `view` is
 // still ours and we are a backup in normal status.
-void on_suspect(self_ptr self, std::uint64_t view) {
+// `timed`: the detector's verdict, which our own pauses may explain; false: a hint that is not
+// about timing (the connection to the primary closed).
+void on_suspect(self_ptr self, std::uint64_t view, bool timed) {
   auto& st = self->state;
   auto& vr = st.vr;
   if (view != vr.view_number || vr.status != replica_status::normal || vr.is_primary())
+    return;
+  if (timed && excused_by_pause(self))
     return;
   if (!st.opt.pre_vote) {
     start_view_change(self, vr.view_number + 1);
@@ -1398,7 +1450,7 @@ void on_peer_lost(self_ptr self, protocol::replica_id who) {
   if (who >= vr.configuration_size || vr.status != replica_status::normal || vr.is_primary()
       || who != vr.primary_of(vr.view_number))
     return;
-  on_suspect(self, vr.view_number);
+  on_suspect(self, vr.view_number, false);
 }
 
 void on_primary_suspected(self_ptr self, const PrimarySuspected& m) {
@@ -1464,7 +1516,7 @@ caf::behavior normal_behavior(self_ptr self) {
     [=](const StartView& m) { guarded(self, [&] { on_start_view(self, m); }); },
     [=](const Recovery& m) { guarded(self, [&] { on_recovery(self, m); }); },
     [=](vr_tick_atom, std::uint64_t g) { guarded(self, [&] { on_tick(self, g); }); },
-    [=](fd_suspect_atom, std::uint64_t v) { guarded(self, [&] { on_suspect(self, v); }); },
+    [=](fd_suspect_atom, std::uint64_t v) { guarded(self, [&] { on_suspect(self, v, true); }); },
     [=](vr_peer_lost_atom, protocol::replica_id who) {
       guarded(self, [&] { on_peer_lost(self, who); });
     },
@@ -1563,6 +1615,7 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
     });
   self->delayed_send(self, st.opt.tick, vr_tick_atom::value, st.tick_generation);
   auto t = self->clock().now();
+  st.tick_due = t + st.opt.tick;
   // Nothing saved yet: the first message writes the view record (and so the cluster identity).
   st.saved_view.view_number = ~std::uint64_t{0};
   // A checkpoint on our own disk is committed state: usable even by a replica that must recover.

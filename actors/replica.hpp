@@ -56,6 +56,17 @@ struct replica_options {
   // A backup that hears a PrimarySuspected agrees when it has not heard the primary itself for
   // this many heartbeats (a live primary is heard at least once per heartbeat).
   int doubt_after_heartbeats = 2;
+  // Pause detection. A replica that was not scheduled for a while (a starved host, a VM stall,
+  // a disk that blocked its thread) cannot tell a silent primary from its own deafness: the
+  // primary's messages sat in its mailbox or socket meanwhile. A tick of ours handled at least
+  // pause_threshold after it was due counts as a pause, and the time it was overdue is not held
+  // against the primary: a timed suspicion (our detector, doubt_after_heartbeats) counts only
+  // silence minus pauses, up to pause_allowance per silence so that a dead primary is still
+  // replaced (after at most primary_timeout + jitter + pause_allowance, plus one re-armed
+  // timeout). A closed connection to the primary (vr_peer_lost) is not timing and is never
+  // excused. pause_threshold 0 = off.
+  std::chrono::milliseconds pause_threshold{50};
+  std::chrono::milliseconds pause_allowance{1000};
   // Pre-vote before a view change (PrimarySuspected, see replica.cpp). false: the paper's rule,
   // a backup whose detector gives up starts the view change alone (scripted simulator traces).
   bool pre_vote = true;
@@ -169,6 +180,12 @@ struct replica_actor_state {
   std::map<protocol::replica_id, std::pair<std::uint64_t, failure_detector::time_point>>
     suspected_by;   // replica -> (view, when its PrimarySuspected arrived)
   std::pair<std::uint64_t, failure_detector::time_point> said_suspected{~std::uint64_t{0}, {}};
+  // Pause detection (replica_options::pause_threshold): when our tick chain's current tick is
+  // due, and how long we were paused since the primary was last heard (capped by the allowance).
+  failure_detector::time_point tick_due{};
+  failure_detector::duration paused_in_silence{};
+  std::uint64_t pauses_excused = 0;                  // timed suspicions not acted on
+  failure_detector::time_point pause_noticed_at{};   // last on_notice about pauses
   std::mt19937_64 rng{0};
   std::uint64_t tick_generation = 0;
   bool flush_scheduled = false;   // a vr_flush_atom is in our mailbox

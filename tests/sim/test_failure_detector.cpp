@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <set>
+#include <string>
 #include <vector>
 
 using namespace vrdns;
@@ -199,8 +200,7 @@ struct replica_fixture : fixture {
       peers.push_back(sys->spawn(sink));
     actors.insert(actors.end(), peers.begin(), peers.end());
   }
-  caf::actor spawn_replica(protocol::replica_id i) {
-    actors::replica_options ro;
+  caf::actor spawn_replica(protocol::replica_id i, actors::replica_options ro = {}) {
     ro.seed = 5;
     auto a = sys->spawn(actors::replica, i, peers,
                         std::shared_ptr<protocol::service>(std::make_shared<sim::kv_machine>()),
@@ -220,7 +220,8 @@ struct replica_fixture : fixture {
 BOOST_FIXTURE_TEST_CASE(silent_primary_needs_a_second_voice_before_a_view_change, replica_fixture) {
   auto r = spawn_replica(1); // a backup of view 0; its peers (and so the primary) say nothing
   BOOST_REQUIRE(state(r).detector);
-  advance(150ms);
+  for (int i = 0; i < 15; ++i)
+    advance(10ms);   // in tick-sized steps: a replica that runs (one step would be a pause)
   BOOST_TEST(state(r).vr.view_number == 0u);
   BOOST_TEST((state(r).vr.status == protocol::replica_status::normal));
   for (int i = 0; i < 20 && !state(r).suspect_primary; ++i)
@@ -241,7 +242,8 @@ BOOST_FIXTURE_TEST_CASE(backup_that_hears_its_primary_ignores_a_suspicion, repli
   note(r, protocol::PrimarySuspected{0, 2});
   BOOST_TEST(state(r).vr.view_number == 0u); // sticky: one peer's bad link moves nothing
   // Silent for doubt_after_heartbeats (2 x 50 ms): the next suspicion is shared.
-  advance(110ms);
+  for (int i = 0; i < 11; ++i)
+    advance(10ms);
   BOOST_TEST(state(r).vr.view_number == 0u);
   note(r, protocol::PrimarySuspected{0, 2});
   BOOST_TEST(state(r).vr.view_number == 1u);
@@ -321,4 +323,84 @@ BOOST_FIXTURE_TEST_CASE(detector_dies_with_its_replica, replica_fixture) {
   caf::anon_send_exit(r, caf::exit_reason::kill); // a crash in the simulator
   sched().run();
   BOOST_TEST(*down);
+}
+
+// ------------------------------------------------------------------ pause detection
+// One large advance_time is a pause of the replica: its 10 ms tick is handled long after it was
+// due, as on a starved host, while the primary's messages would have waited in its mailbox.
+
+BOOST_FIXTURE_TEST_CASE(a_paused_backup_does_not_doubt_its_primary_for_the_pause, replica_fixture) {
+  auto notices = std::make_shared<std::vector<std::string>>();
+  actors::replica_options ro;
+  ro.on_notice = [notices](const std::string& m) { notices->push_back(m); };
+  auto r = spawn_replica(1, ro);
+  note(r, protocol::Commit{0, 0}); // the primary was heard at t = 0
+  advance(400ms);                  // then this replica did not run for 400 ms
+  // The detector gave up (its deadline is at most 300 ms), but the silence is our own pause.
+  BOOST_TEST(!state(r).suspect_primary);
+  BOOST_TEST(state(r).pauses_excused == 1u);
+  BOOST_REQUIRE(!notices->empty());   // the operator's log says why
+  BOOST_TEST(notices->back().find("was not running for 390 ms") != std::string::npos);
+  // Nor does it join another replica's doubt: it has barely been listening.
+  note(r, protocol::PrimarySuspected{0, 2});
+  BOOST_TEST(state(r).vr.view_number == 0u);
+  // Running again, with the primary still silent, it doubts within a fresh timeout (and with
+  // replica 2's doubt still fresh, that starts the view change at once).
+  int steps = 0;
+  for (; steps < 31 && state(r).vr.view_number == 0 && !state(r).suspect_primary; ++steps)
+    advance(10ms);
+  BOOST_TEST(steps < 31);
+  note(r, protocol::PrimarySuspected{0, 2});
+  BOOST_TEST(state(r).vr.view_number == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(without_pause_detection_a_pause_looks_like_a_dead_primary,
+                        replica_fixture) {
+  actors::replica_options ro;
+  ro.pause_threshold = 0ms;   // off: the rule the test above relies on
+  auto r = spawn_replica(1, ro);
+  note(r, protocol::Commit{0, 0});
+  advance(400ms);
+  BOOST_TEST(state(r).suspect_primary);
+  BOOST_TEST(state(r).pauses_excused == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(pauses_excuse_a_dead_primary_only_up_to_the_allowance, replica_fixture) {
+  actors::replica_options ro;
+  ro.pause_allowance = 1000ms;
+  auto r = spawn_replica(1, ro);
+  note(r, protocol::Commit{0, 0});
+  // A host that keeps stalling for 400 ms at a time, and a primary that is really gone: each
+  // stall is excused until 1 s of pauses is used up, then the silence counts again.
+  int stalls = 0;
+  while (!state(r).suspect_primary && stalls < 10) {
+    advance(400ms);
+    ++stalls;
+  }
+  BOOST_TEST(state(r).suspect_primary);
+  BOOST_TEST(stalls == 3);   // t = 1200: 1200 ms of silence - 1000 allowed >= primary_timeout
+  BOOST_TEST(state(r).pauses_excused == 2u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_lost_connection_is_doubted_even_after_a_pause, replica_fixture) {
+  auto r = spawn_replica(1);
+  note(r, protocol::Commit{0, 0});
+  note(r, actors::vr_peer_lost_atom::value, protocol::replica_id{2}); // not the primary
+  advance(100ms);   // a 90 ms pause, shorter than any detector deadline
+  BOOST_REQUIRE(!state(r).suspect_primary);
+  BOOST_REQUIRE(state(r).paused_in_silence > 0ms);
+  // A closed connection is not a matter of timing: our pause does not explain it.
+  note(r, actors::vr_peer_lost_atom::value, protocol::replica_id{0});
+  BOOST_TEST(state(r).suspect_primary);
+  note(r, protocol::PrimarySuspected{0, 2});
+  BOOST_TEST(state(r).vr.view_number == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(hearing_the_primary_forgets_earlier_pauses, replica_fixture) {
+  auto r = spawn_replica(1);
+  note(r, protocol::Commit{0, 0});
+  advance(100ms);
+  BOOST_REQUIRE(state(r).paused_in_silence > 0ms);
+  note(r, protocol::Commit{0, 0});
+  BOOST_TEST(state(r).paused_in_silence == 0ms);
 }
