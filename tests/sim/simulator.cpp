@@ -131,6 +131,8 @@ void cluster::spawn_replica(std::size_t i, bool recovering) {
   ro.unsafe_reply_before_commit = opt_.unsafe_reply_before_commit;
   ro.unsafe_paper_state_transfer = opt_.unsafe_paper_state_transfer;
   ro.pre_vote = opt_.pre_vote;
+  if (!opt_.pause_detection)
+    ro.pause_threshold = std::chrono::milliseconds(0);
   ro.checkpoint_interval = opt_.checkpoint_interval;
   ro.log_margin = opt_.log_margin;
   ro.checkpoint_chunk = opt_.checkpoint_chunk;
@@ -737,6 +739,12 @@ void cluster::random_step() {
     heal();
     return;
   }
+  if (r < (acc += opt_.pause)) {
+    ++stats_.pauses;
+    advance(std::chrono::milliseconds(opt_.min_pause_ms
+                                      + rng_() % (opt_.max_pause_ms - opt_.min_pause_ms + 1)));
+    return;
+  }
   // The network: one envelope whose latency has elapsed, picked at random among those (so
   // envelopes due at the same time are reordered); time moves only when nothing is due.
   stamp_wire();
@@ -894,6 +902,9 @@ std::string replay_command(const sim_options& opt) {
   if (opt.peer_lost_hints)
     cmd += " --peer-lost-hints";
   prob("--spurious-peer-lost", opt.spurious_peer_lost, defaults.spurious_peer_lost);
+  prob("--pause", opt.pause, defaults.pause);
+  if (!opt.pause_detection)
+    cmd += " --no-pause-detection";
   if (opt.durable)
     cmd += " --durable";
   if (opt.unsafe_commit_without_quorum)

@@ -103,6 +103,14 @@ struct sim_options {
   // replica_options::backup_saves_inline, as a vrdns node runs: a backup saves at once inside
   // the handler (no completion message in between), a primary still through the log saver.
   bool backup_saves_inline = false;
+  // Per-step probability that the whole cluster stalls: virtual time jumps by
+  // [min_pause_ms, max_pause_ms] in one step, so every replica's timers fire late together, as
+  // on an overloaded host or a VM that was descheduled (replica_options::pause_threshold).
+  // `pause_detection` false turns the replicas' pause detection off.
+  double pause = 0.0;
+  int min_pause_ms = 100;
+  int max_pause_ms = 800;
+  bool pause_detection = true;
   bool trace = false; // print every step to stderr
 };
 
@@ -118,6 +126,7 @@ struct sim_stats {
   std::size_t crashes = 0;
   std::size_t peer_lost_hints = 0;   // vr_peer_lost notes delivered (on crashes and spurious)
   std::size_t restarts = 0;
+  std::size_t pauses = 0;        // whole-cluster stalls (--pause)
   std::size_t corruptions = 0;   // durable mode: bits flipped in a crashed replica's log
   std::size_t checkpoint_chunks = 0;   // CheckpointChunk messages delivered
   std::size_t new_state_parts = 0;     // NewStates delivered that end before the primary's log

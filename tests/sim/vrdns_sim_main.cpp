@@ -36,6 +36,7 @@ int usage() {
                "                 [--backup-saves-inline]\n"
                "                 [--clients C] [--drivers-per-client S] [--client-batch B]\n"
                "                 [--min-batches N] [--peer-lost-hints] [--spurious-peer-lost P]\n"
+               "                 [--pause P] [--no-pause-detection]\n"
                "  --clients C             client drivers, one call outstanding each (default 3)\n"
                "  --drivers-per-client S  drivers sharing one vr_client proxy, so their calls\n"
                "                          queue behind its outstanding request (default 1)\n"
@@ -45,7 +46,10 @@ int usage() {
                "  --peer-lost-hints       a crash tells every live replica its connection to the\n"
                "                          crashed one closed (vr_peer_lost), as a killed process's\n"
                "                          sockets do\n"
-               "  --spurious-peer-lost P  per step, tell a live replica a live peer was lost\n";
+               "  --spurious-peer-lost P  per step, tell a live replica a live peer was lost\n"
+               "  --pause P               per step, stall the whole cluster for 100-800 ms of\n"
+               "                          virtual time (every timer fires late at once)\n"
+               "  --no-pause-detection    replicas hold their own pauses against the primary\n";
   return 2;
 }
 
@@ -74,6 +78,7 @@ struct aggregate {
     sum.crashes += s.crashes;
     sum.peer_lost_hints += s.peer_lost_hints;
     sum.restarts += s.restarts;
+    sum.pauses += s.pauses;
     sum.corruptions += s.corruptions;
     sum.checkpoint_chunks += s.checkpoint_chunks;
     sum.new_state_parts += s.new_state_parts;
@@ -95,7 +100,7 @@ struct aggregate {
         << " duplicated=" << sum.duplicated << " delayed=" << sum.delayed
         << " reordered=" << sum.reordered << " partitions=" << sum.partitions
         << " crashes=" << sum.crashes << " peer_lost_hints=" << sum.peer_lost_hints
-        << " restarts=" << sum.restarts
+        << " restarts=" << sum.restarts << " pauses=" << sum.pauses
         << " corruptions=" << sum.corruptions << " checkpoint_chunks=" << sum.checkpoint_chunks
         << " new_state_parts=" << sum.new_state_parts
         << " | committed=" << sum.committed_random_phase << " commits_per_virtual_s="
@@ -130,7 +135,7 @@ int main(int argc, char** argv) {
     else if (a == "--soak" && number(v))
       soak_seconds = v;
     else if ((a == "--drop" || a == "--duplicate" || a == "--crash" || a == "--partition"
-              || a == "--crash-all" || a == "--spurious-peer-lost")
+              || a == "--crash-all" || a == "--spurious-peer-lost" || a == "--pause")
              && i + 1 < argc) {
       double p = std::strtod(argv[++i], nullptr);
       if (!(p >= 0.0 && p <= 1.0))
@@ -139,6 +144,7 @@ int main(int argc, char** argv) {
                                 : a == "--crash"   ? opt.crash
                                 : a == "--crash-all" ? opt.crash_all
                                 : a == "--spurious-peer-lost" ? opt.spurious_peer_lost
+                                : a == "--pause" ? opt.pause
                                                                : opt.partition) = p;
     } else if (a == "--stats")
       stats = true;
@@ -150,6 +156,8 @@ int main(int argc, char** argv) {
       opt.unsafe_reply_before_commit = true;
     else if (a == "--unsafe-paper-state-transfer")
       opt.unsafe_paper_state_transfer = true;
+    else if (a == "--no-pause-detection")
+      opt.pause_detection = false;
     else if (a == "--no-pre-vote")
       opt.pre_vote = false;
     else if (a == "--peer-lost-hints")
