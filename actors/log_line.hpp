@@ -5,15 +5,31 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+#include <ctime>
+
 #include <cerrno>
 #include <string>
 #include <string_view>
 
 namespace vrdns::actors {
 
+// Each line starts with the UTC time to the millisecond ("2026-11-27T10:40:01.123Z vrdns: ..."):
+// a node's log is read next to its peers' to tell what happened first (which node stalled, which
+// connection dropped), and under systemd the journal's own stamp is the time it was read.
 inline void log_line(std::string_view text) {
   std::string line;
-  line.reserve(text.size() + 8);
+  line.reserve(text.size() + 40);
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  tm utc{};
+  ::gmtime_r(&now.tv_sec, &utc);
+  char stamp[40];
+  const int n = std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ ",
+                              utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
+                              utc.tm_min, utc.tm_sec, int(now.tv_nsec / 1000000));
+  if (n > 0)
+    line.append(stamp, std::size_t(n) < sizeof stamp ? std::size_t(n) : sizeof stamp - 1);
   line += "vrdns: ";
   line += text;
   line += '\n';

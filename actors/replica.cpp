@@ -1443,14 +1443,19 @@ void on_suspect(self_ptr self, std::uint64_t view, bool timed) {
 // So we doubt it now, exactly as if our detector had given up; the pre-vote still needs f other
 // replicas to doubt it too, so a primary that is alive behind one broken link keeps its view
 // (the others still hear it), and being wrong costs at most a view change, never safety. A
-// primary that hangs or a host that vanishes closes nothing: the detector covers those.
+// primary that hangs or a host that vanishes closes nothing at once: the detector covers those
+// (the middleman closes such a connection later, after its connection-timeout).
 void on_peer_lost(self_ptr self, protocol::replica_id who) {
   auto& st = self->state;
   auto& vr = st.vr;
   if (who >= vr.configuration_size || vr.status != replica_status::normal || vr.is_primary()
       || who != vr.primary_of(vr.view_number))
     return;
-  on_suspect(self, vr.view_number, false);
+  // A connection that closed while the primary was already silent for a timeout is most likely
+  // the middleman's connection-timeout, i.e. timing like our detector's verdict (and as open to
+  // our own pauses); only a fresh loss is the kernel closing a dead process's sockets.
+  const bool timed = now(self) - st.last_heard_primary >= st.opt.primary_timeout;
+  on_suspect(self, vr.view_number, timed);
 }
 
 void on_primary_suspected(self_ptr self, const PrimarySuspected& m) {

@@ -396,6 +396,18 @@ BOOST_FIXTURE_TEST_CASE(a_lost_connection_is_doubted_even_after_a_pause, replica
   BOOST_TEST(state(r).vr.view_number == 1u);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_connection_closed_after_a_long_silence_is_timing, replica_fixture) {
+  auto r = spawn_replica(1);
+  note(r, protocol::Commit{0, 0});
+  advance(400ms);   // a stall: the detector's verdict is excused
+  BOOST_REQUIRE(!state(r).suspect_primary);
+  // A link silent past primary_timeout closing now is the middleman's connection-timeout, most
+  // likely caused by the same stall: as open to our pauses as the detector's verdict.
+  note(r, actors::vr_peer_lost_atom::value, protocol::replica_id{0});
+  BOOST_TEST(!state(r).suspect_primary);
+  BOOST_TEST(state(r).pauses_excused == 2u);
+}
+
 BOOST_FIXTURE_TEST_CASE(hearing_the_primary_forgets_earlier_pauses, replica_fixture) {
   auto r = spawn_replica(1);
   note(r, protocol::Commit{0, 0});
