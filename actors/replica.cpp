@@ -339,7 +339,17 @@ void send_to(self_ptr self, replica_id to, const Msg& m) {
 }
 
 void set_status(self_ptr self, replica_status s) {
-  self->state.vr.status = s;
+  auto& st = self->state;
+  auto& vr = st.vr;
+  // The operator's log gets one line per view this replica takes part in (view changes are
+  // rare and say where the primary went); a replica cut off in a view change that escalates
+  // every view_change_timeout logs only its first attempt (start_view_change).
+  if (s == replica_status::normal && st.opt.on_notice && vr.view_number != st.noticed_view) {
+    st.noticed_view = vr.view_number;
+    st.opt.on_notice("normal in view " + std::to_string(vr.view_number) + ", primary "
+                     + std::to_string(vr.primary_of(vr.view_number)));
+  }
+  vr.status = s;
   switch (s) {
     case replica_status::normal: self->become(normal_behavior(self)); break;
     case replica_status::view_change: self->become(view_change_behavior(self)); break;
@@ -945,11 +955,14 @@ void reset_view_bookkeeping(self_ptr self) {
   st.acked.assign(st.vr.configuration_size, 0);
 }
 
-void start_view_change(self_ptr self, std::uint64_t view) {
+void start_view_change(self_ptr self, std::uint64_t view, const std::string& why) {
   auto& st = self->state;
   auto& vr = st.vr;
   if (view <= vr.view_number)
     throw std::logic_error("start_view_change must move to a newer view (view monotone)");
+  if (vr.status != replica_status::view_change && st.opt.on_notice)
+    st.opt.on_notice("view change from view " + std::to_string(vr.view_number) + " to "
+                     + std::to_string(view) + ": " + why);
   vr.view_number = view;
   // While awaiting state our log still belongs to last_normal_view, exactly what DoViewChange
   // must report, so dropping the flag here is safe.
@@ -993,7 +1006,8 @@ void on_start_view_change(self_ptr self, const StartViewChange& m) {
   if (m.replica >= vr.configuration_size || m.replica == vr.replica_number)
     return;
   if (m.view_number > vr.view_number)
-    start_view_change(self, m.view_number);
+    start_view_change(self, m.view_number,
+                      "replica " + std::to_string(m.replica) + " started it");
   if (m.view_number == vr.view_number && vr.status == replica_status::view_change) {
     st.start_view_change_from.insert(m.replica);
     maybe_send_do_view_change(self);
@@ -1047,7 +1061,8 @@ void on_do_view_change(self_ptr self, const DoViewChange& d) {
   if (vr.primary_of(d.view_number) != vr.replica_number)
     return; // not addressed to the primary of that view
   if (d.view_number > vr.view_number)
-    start_view_change(self, d.view_number);
+    start_view_change(self, d.view_number,
+                      "replica " + std::to_string(d.replica) + " sent DoViewChange");
   if (d.view_number != vr.view_number)
     return;
   if (vr.status == replica_status::normal) {
@@ -1323,7 +1338,7 @@ bool excused_by_pause(self_ptr self) {
     st.pause_noticed_at = t;
     using ms = std::chrono::milliseconds;
     st.opt.on_notice(
-      "replica " + std::to_string(st.vr.replica_number) + " was not running for "
+      "this replica was not running for "
       + std::to_string(std::chrono::duration_cast<ms>(st.paused_in_silence).count())
       + " ms of the primary's " + std::to_string(std::chrono::duration_cast<ms>(
                                       t - st.last_heard_primary).count())
@@ -1359,7 +1374,7 @@ void on_tick(self_ptr self, std::uint64_t generation) {
       break;
     case replica_status::view_change:
       if (t >= st.view_change_deadline) {
-        start_view_change(self, vr.view_number + 1); // stalled: try the next primary
+        start_view_change(self, vr.view_number + 1, "stalled"); // try the next primary
       } else if (t >= st.view_change_resend_at) {
         st.view_change_resend_at = t + st.opt.resend;
         broadcast(self, StartViewChange{vr.view_number, vr.replica_number});
@@ -1410,7 +1425,10 @@ void maybe_start_view_change_after_suspicion(self_ptr self, std::uint64_t view) 
     if (seen.first == view && t - seen.second <= fresh_for)
       ++others;
   if (others >= vr.f())
-    start_view_change(self, view + 1);
+    start_view_change(self, view + 1,
+                      "the primary (replica " + std::to_string(vr.primary_of(view))
+                        + ") is doubted by this replica and " + std::to_string(others)
+                        + " other(s)");
 }
 
 // The failure detector gave up on the primary of `view` (§4.2). It may have sent this just before
@@ -1426,7 +1444,7 @@ void on_suspect(self_ptr self, std::uint64_t view, bool timed) {
   if (timed && excused_by_pause(self))
     return;
   if (!st.opt.pre_vote) {
-    start_view_change(self, vr.view_number + 1);
+    start_view_change(self, vr.view_number + 1, "the primary is silent (no pre-vote)");
     return;
   }
   st.suspect_primary = true;
@@ -1663,7 +1681,8 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
       // change collects the backups' logs, which hold whatever it prepared. (With an empty log
       // it resumes: its first entries are saved before it goes on, see appends_only. A new
       // cluster whose other replicas are still blank needs it as primary to start.)
-      start_view_change(self, st.vr.view_number + 1);
+      start_view_change(self, st.vr.view_number + 1,
+                        "restarted as the primary, it hands the view on");
       notify_change(self);
       return view_change_behavior(self);
     }

@@ -185,6 +185,7 @@ struct replica_actor_state {
   failure_detector::time_point tick_due{};
   failure_detector::duration paused_in_silence{};
   std::uint64_t pauses_excused = 0;                  // timed suspicions not acted on
+  std::uint64_t noticed_view = 0;                    // the last view logged as normal (set_status)
   failure_detector::time_point pause_noticed_at{};   // last on_notice about pauses
   std::mt19937_64 rng{0};
   std::uint64_t tick_generation = 0;
