@@ -416,3 +416,32 @@ BOOST_FIXTURE_TEST_CASE(hearing_the_primary_forgets_earlier_pauses, replica_fixt
   note(r, protocol::Commit{0, 0});
   BOOST_TEST(state(r).paused_in_silence == 0ms);
 }
+
+BOOST_FIXTURE_TEST_CASE(the_operators_log_says_why_a_view_changed_and_where_it_went,
+                        replica_fixture) {
+  auto notices = std::make_shared<std::vector<std::string>>();
+  actors::replica_options ro;
+  ro.on_notice = [notices](const std::string& m) { notices->push_back(m); };
+  auto r = spawn_replica(1, ro);
+  note(r, actors::vr_peer_lost_atom::value, protocol::replica_id{0});
+  note(r, protocol::PrimarySuspected{0, 2});
+  BOOST_REQUIRE(state(r).vr.view_number == 1u);
+  BOOST_TEST(notices->back()
+             == "view change from view 0 to 1: the primary (replica 0) is doubted by this "
+                "replica and 1 other(s)");
+  // Escalations of a view change that stalls are not logged again (a cut-off replica would
+  // log one line every view_change_timeout).
+  const auto logged = notices->size();
+  for (int i = 0; i < 100; ++i)
+    advance(10ms);
+  BOOST_TEST(state(r).vr.view_number >= 2u);
+  BOOST_TEST(notices->size() == logged);
+  // A StartView from replica 2 as the primary of a later view: where the primary went.
+  auto w = state(r).vr.view_number + 1;
+  while (w % 3 != 2)
+    ++w;
+  note(r, protocol::StartView{w, 0, {}, 0, 0});
+  BOOST_REQUIRE(state(r).vr.view_number == w);
+  BOOST_REQUIRE((state(r).vr.status == protocol::replica_status::normal));
+  BOOST_TEST(notices->back() == "normal in view " + std::to_string(w) + ", primary 2");
+}
