@@ -4,7 +4,7 @@
 // Why: an fsync takes 0.15 ms on an idle disk and 0.5-0.6 ms while three co-located replicas
 // sync at once. Done on the replica's thread, it blocked the primary for half of its time under
 // an UPDATE load: PrepareOks, commits and Replies waited behind the primary's own fsync, which
-// VR does not need them to (the primary's copy counts only once saved, see replica.cpp
+// VR does not need them to (the primary's copy counts only once saved, see replica_normal.cpp
 // try_commit). A backup keeps appending the next Prepares during the sync, and the next save
 // takes all of them (group commit).
 //

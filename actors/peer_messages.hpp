@@ -17,7 +17,7 @@ namespace vrdns::actors {
 
 using vr_peer_set_atom = caf::atom_constant<caf::atom("vr_peerset")>;
 // To the local replica, from the peer connector of replica `id` (a std::uint32_t): the connection
-// to that peer was lost. A hint, not proof, of its death (see replica.cpp on_peer_lost).
+// to that peer was lost. A hint, not proof, of its death (see replica_timers.cpp on_peer_lost).
 using vr_peer_lost_atom = caf::atom_constant<caf::atom("vr_peerlos")>;
 
 } // namespace vrdns::actors

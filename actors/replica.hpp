@@ -36,7 +36,7 @@ namespace vrdns::actors {
 // Periodic timer of a replica; the payload is the timer generation (stack-notes §2.4).
 using vr_tick_atom = caf::atom_constant<caf::atom("vr_tick")>;
 // Sent by the replica to itself: "the messages queued before this one are handled, now save and
-// send" (group commit, see replica.cpp schedule_flush).
+// send" (group commit, see replica_normal.cpp schedule_flush).
 using vr_flush_atom = caf::atom_constant<caf::atom("vr_flush")>;
 // From the replica's log saver (actors/log_saver.hpp): save number `seq` has completed.
 using vr_log_saved_atom = caf::atom_constant<caf::atom("vr_logsavd")>;
@@ -67,7 +67,7 @@ struct replica_options {
   // excused. pause_threshold 0 = off.
   std::chrono::milliseconds pause_threshold{50};
   std::chrono::milliseconds pause_allowance{1000};
-  // Pre-vote before a view change (PrimarySuspected, see replica.cpp). false: the paper's rule,
+  // Pre-vote before a view change (PrimarySuspected, see replica_timers.cpp). false: the paper's rule,
   // a backup whose detector gives up starts the view change alone (scripted simulator traces).
   bool pre_vote = true;
   std::chrono::milliseconds resend{50}; // Prepare / SVC / DVC / GetState / Recovery retransmission
@@ -198,7 +198,7 @@ struct replica_actor_state {
   std::tuple<std::uint64_t, int, std::uint64_t, std::uint64_t, std::uint64_t> observed{
     ~std::uint64_t{0}, -1, 0, 0, 0};
 
-  // --- saving appended entries in the background (replica.cpp start_log_save) ---
+  // --- saving appended entries in the background (replica_durability.cpp start_log_save) ---
   std::unique_ptr<log_saver> saver;
   std::uint64_t log_save_to = 0;      // the running save ends at this op...
   std::uint64_t log_save_epoch = 0;   // ...of the log as it was then (replica_state::log_epoch)

@@ -17,7 +17,7 @@ NodeSystemConfig::NodeSystemConfig(int replication_nice) {
   load<caf::io::middleman>();
   actors::add_vr_message_types(*this);
   // A silent connection is closed after connection-timeout; the peer connector then sees a
-  // down_msg, reconnects and tells the replica (a lost primary link is a doubt, see replica.cpp
+  // down_msg, reconnects and tells the replica (a lost primary link is a doubt, see replica_timers.cpp
   // on_peer_lost). 1 s is well past the failure detector's timeout, which has spoken by then.
   using namespace std::chrono_literals;
   set("middleman.heartbeat-interval", caf::timespan{100ms});

@@ -64,7 +64,7 @@ struct Reply {
 
 // Not in the paper: a pre-vote before §4.2 step 1. A backup whose failure detector gave up on
 // the primary of `view_number` says so; a view change starts only once f+1 replicas doubt the
-// primary (actors/replica.cpp on_suspect). Without it one backup with a bad link to a healthy
+// primary (actors/replica_timers.cpp on_suspect). Without it one backup with a bad link to a healthy
 // primary (or one that just reconnected) drags the whole group into a needless view change.
 struct PrimarySuspected {
   std::uint64_t view_number = 0;
@@ -110,7 +110,7 @@ struct Recovery {
 // §4.3 step 2. Only the primary fills log/op_number/commit_number (from_primary == true).
 // `blank` (not in the paper): the sender has no state at all and is asking around itself (a new
 // replica, or one whose disk was wiped: it cannot tell). A blank answer never counts toward the
-// recovery quorum; see actors/replica.cpp on_recovery_response for how blank replicas decide
+// recovery quorum; see actors/replica_recovery.cpp on_recovery_response for how blank replicas decide
 // that the whole cluster is new.
 struct RecoveryResponse {
   std::uint64_t view_number = 0;

@@ -1,5 +1,5 @@
 // What a replica keeps across a crash (issue #5): its log, its view promises and its latest
-// checkpoint. The replica (actors/replica.cpp) saves the log and the view before any message
+// checkpoint. The replica (actors/replica_durability.cpp) saves the log and the view before any message
 // leaves it, so nothing it ever said (a PrepareOk, a DoViewChange, a StartView, a Reply) rests
 // on state a crash could take away.
 //

@@ -1,7 +1,7 @@
 // The replica state of Figure 2 of VR Revisited, plus last_normal_view (§4.2) and the bookkeeping
 // that the actor needs but the paper leaves implicit (execute_number, the pending-state flag).
 //
-// Pure data with invariant-preserving mutators; no I/O, no CAF. The actor (actors/replica.cpp)
+// Pure data with invariant-preserving mutators; no I/O, no CAF. The actor (actors/replica*.cpp)
 // decides *when* to call these, this file guarantees the log stays well formed.
 #pragma once
 

@@ -76,7 +76,7 @@ struct sim_options {
   bool unsafe_reply_before_commit = false;
   bool unsafe_paper_state_transfer = false;
   // false: a lone suspicious backup starts a view change (the paper), as scripted traces that
-  // need one do; safety must never depend on the pre-vote (actors/replica.cpp).
+  // need one do; safety must never depend on the pre-vote (actors/replica_timers.cpp).
   bool pre_vote = true;
   // Durable replicas (issue #5): each has an in-memory disk that keeps only what was fsync'd
   // when it crashes (and may tear the last write); a restart resumes from it. Then any number

@@ -1,6 +1,6 @@
 // The failure detector: its timeout logic as a value type (actors/failure_detector.hpp), the actor
 // around it (actors/failure_detector_actor.hpp) under CAF's test coordinator (virtual time), and
-// its wiring into the replica (actors/replica.cpp).
+// its wiring into the replica (actors/replica_timers.cpp).
 #define BOOST_TEST_MODULE test_failure_detector
 #include <boost/test/unit_test.hpp>
 
