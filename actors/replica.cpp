@@ -20,6 +20,32 @@ void violation(self_ptr self, const std::string& what) {
   std::abort();
 }
 
+// A line about views for the operator's log, at most view_notice_burst per minute; the next
+// line after a quiet minute says how many were left out.
+void notice_view(self_ptr self, const std::string& line) {
+  constexpr std::uint32_t view_notice_burst = 10;
+  auto& st = self->state;
+  if (!st.opt.on_notice)
+    return;
+  auto t = now(self);
+  if (t - st.view_notice_window >= std::chrono::minutes(1)) {
+    st.view_notice_window = t;
+    st.view_notices_in_window = 0;
+  }
+  if (st.view_notices_in_window >= view_notice_burst) {
+    ++st.view_notices_suppressed;
+    return;
+  }
+  ++st.view_notices_in_window;
+  if (st.view_notices_suppressed == 0) {
+    st.opt.on_notice(line);
+    return;
+  }
+  st.opt.on_notice(line + " (" + std::to_string(st.view_notices_suppressed)
+                   + " earlier lines about views left out)");
+  st.view_notices_suppressed = 0;
+}
+
 // Keeps the failure detector actor in step with this replica, after every handler: a new view or
 // role re-arms or stops it (fd_watch); a sign of life from the primary of the current view
 // (`heard_primary`, set by the handlers) pushes its deadline out (fd_heard, at most one note per
@@ -28,6 +54,14 @@ void violation(self_ptr self, const std::string& what) {
 void sync_detector(self_ptr self) {
   auto& st = self->state;
   const auto& vr = st.vr;
+  // The operator's log gets one line per view this replica is normal in (view changes are rare
+  // and this says where the primary went), however it got there: a view change, StartView,
+  // recovery, a restart.
+  if (vr.status == replica_status::normal && vr.view_number != st.noticed_view) {
+    st.noticed_view = vr.view_number;
+    notice_view(self, "normal in view " + std::to_string(vr.view_number) + ", primary "
+                        + std::to_string(vr.primary_of(vr.view_number)));
+  }
   bool watching = vr.status == replica_status::normal && !vr.is_primary();
   auto t = now(self);
   if (watching != st.watching || vr.view_number != st.watched_view) {
@@ -70,14 +104,6 @@ void notify_change(self_ptr self) {
 void set_status(self_ptr self, replica_status s) {
   auto& st = self->state;
   auto& vr = st.vr;
-  // The operator's log gets one line per view this replica takes part in (view changes are
-  // rare and say where the primary went); a replica cut off in a view change that escalates
-  // every view_change_timeout logs only its first attempt (start_view_change).
-  if (s == replica_status::normal && st.opt.on_notice && vr.view_number != st.noticed_view) {
-    st.noticed_view = vr.view_number;
-    st.opt.on_notice("normal in view " + std::to_string(vr.view_number) + ", primary "
-                     + std::to_string(vr.primary_of(vr.view_number)));
-  }
   vr.status = s;
   switch (s) {
     case replica_status::normal: self->become(normal_behavior(self)); break;

@@ -59,14 +59,16 @@ struct replica_options {
   // Pause detection. A replica that was not scheduled for a while (a starved host, a VM stall,
   // a disk that blocked its thread) cannot tell a silent primary from its own deafness: the
   // primary's messages sat in its mailbox or socket meanwhile. A tick of ours handled at least
-  // pause_threshold after it was due counts as a pause, and the time it was overdue is not held
-  // against the primary: a timed suspicion (our detector, doubt_after_heartbeats) counts only
-  // silence minus pauses, up to pause_allowance per silence so that a dead primary is still
-  // replaced (after at most primary_timeout + jitter + pause_allowance, plus one re-armed
-  // timeout). A closed connection to the primary (vr_peer_lost) is not timing and is never
-  // excused. pause_threshold 0 = off.
+  // pause_threshold after it was due counts as a pause, and the time it was overdue (since the
+  // primary was last heard) is not held against the primary: a timed suspicion (our detector,
+  // doubt_after_heartbeats, a connection that closed after primary_timeout of silence) counts
+  // only silence minus pauses, up to pause_allowance per silence so that a dead primary is
+  // still replaced (after at most primary_timeout + jitter + pause_allowance, plus one re-armed
+  // timeout, while this replica keeps stalling). A stall longer than that is held against the
+  // primary like silence. A connection that closes while the primary was heard recently is not
+  // timing and is never excused. pause_threshold 0 = off.
   std::chrono::milliseconds pause_threshold{50};
-  std::chrono::milliseconds pause_allowance{1000};
+  std::chrono::milliseconds pause_allowance{2000};
   // Pre-vote before a view change (PrimarySuspected, see replica_timers.cpp). false: the paper's rule,
   // a backup whose detector gives up starts the view change alone (scripted simulator traces).
   bool pre_vote = true;
@@ -185,7 +187,13 @@ struct replica_actor_state {
   failure_detector::time_point tick_due{};
   failure_detector::duration paused_in_silence{};
   std::uint64_t pauses_excused = 0;                  // timed suspicions not acted on
-  std::uint64_t noticed_view = 0;                    // the last view logged as normal (set_status)
+  // The operator's log about views (notice_view): the last view logged as normal, and a limit
+  // of view_notice_burst lines per minute so that a group churning through views (one replica
+  // partitioned one way keeps starting them) does not flood it.
+  std::uint64_t noticed_view = ~std::uint64_t{0};
+  failure_detector::time_point view_notice_window{};
+  std::uint32_t view_notices_in_window = 0;
+  std::uint64_t view_notices_suppressed = 0;
   failure_detector::time_point pause_noticed_at{};   // last on_notice about pauses
   std::mt19937_64 rng{0};
   std::uint64_t tick_generation = 0;

@@ -2,10 +2,12 @@
 // actors/replica*.cpp). actors/replica.hpp is the public face: options, state, spawn function.
 //
 // One file per part of the protocol, named as in VR Revisited:
-//   replica.cpp              the behaviors (one per status), the handler wrapper, spawning
+//   replica_impl.hpp         (this file) the handler wrapper `guarded` and sending to peers
+//   replica.cpp              the behaviors (one per status), what runs after every handler
+//                            (detector, operator's log, app), executing committed ops, spawning
 //   replica_normal.cpp       normal case (§4.1): the primary's Requests/PrepareOks/commits and
-//                            the backups' Prepares/Commits, plus state transfer (§5.2)
-//   replica_view_change.cpp  view change (§4.2)
+//                            the backups' Prepares/Commits, and answering GetState (§5.2)
+//   replica_view_change.cpp  view change (§4.2), and starting a state transfer for a newer view
 //   replica_recovery.cpp     recovery (§4.3) and the start of a brand-new cluster
 //   replica_timers.cpp       the tick, failure suspicion with pre-vote and pause detection
 //   replica_durability.cpp   saving the log and view before anything leaves (issue #5)
@@ -46,6 +48,7 @@ struct checkpoint_contents {
 
 // --- replica.cpp: behaviors and the handler wrapper
 void violation(self_ptr self, const std::string& what);
+void notice_view(self_ptr self, const std::string& line);
 void sync_detector(self_ptr self);
 void notify_change(self_ptr self);
 void set_status(self_ptr self, replica_status s);

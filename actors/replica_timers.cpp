@@ -78,7 +78,9 @@ void on_tick(self_ptr self, std::uint64_t generation) {
   self->delayed_send(self, st.opt.tick, vr_tick_atom::value, generation);
   auto& vr = st.vr;
   auto t = now(self);
-  note_pause(self, t - st.tick_due);
+  // Only the part of the stall after the primary was last heard is silence it could excuse
+  // (a handler that heard the primary and then blocked in fsync made the tick late too).
+  note_pause(self, t - std::max(st.tick_due, st.last_heard_primary));
   st.tick_due = t + st.opt.tick;
   on_fetch_tick(self);
   switch (vr.status) {
@@ -149,9 +151,12 @@ void maybe_start_view_change_after_suspicion(self_ptr self, std::uint64_t view) 
       ++others;
   if (others >= vr.f())
     start_view_change(self, view + 1,
-                      "the primary (replica " + std::to_string(vr.primary_of(view))
-                        + ") is doubted by this replica and " + std::to_string(others)
-                        + " other(s)");
+                      view == vr.view_number
+                        ? "the primary (replica " + std::to_string(vr.primary_of(view))
+                            + ") is doubted by this replica and " + std::to_string(others)
+                            + " other(s)"
+                        : std::to_string(others) + " other(s) doubt the primary of view "
+                            + std::to_string(view) + ", which this replica never followed");
 }
 
 // The failure detector gave up on the primary of `view` (§4.2). It may have sent this just before
@@ -164,8 +169,8 @@ void on_suspect(self_ptr self, std::uint64_t view, bool timed) {
   auto& vr = st.vr;
   if (view != vr.view_number || vr.status != replica_status::normal || vr.is_primary())
     return;
-  if (timed && excused_by_pause(self))
-    return;
+  if (timed && !st.suspect_primary && excused_by_pause(self))
+    return;   // once it doubts, each re-fire repeats PrimarySuspected (below)
   if (!st.opt.pre_vote) {
     start_view_change(self, vr.view_number + 1, "the primary is silent (no pre-vote)");
     return;

@@ -18,9 +18,9 @@ void start_view_change(self_ptr self, std::uint64_t view, const std::string& why
   auto& vr = st.vr;
   if (view <= vr.view_number)
     throw std::logic_error("start_view_change must move to a newer view (view monotone)");
-  if (vr.status != replica_status::view_change && st.opt.on_notice)
-    st.opt.on_notice("view change from view " + std::to_string(vr.view_number) + " to "
-                     + std::to_string(view) + ": " + why);
+  if (vr.status != replica_status::view_change)
+    notice_view(self, "view change from view " + std::to_string(vr.view_number) + " to "
+                        + std::to_string(view) + ": " + why);
   vr.view_number = view;
   // While awaiting state our log still belongs to last_normal_view, exactly what DoViewChange
   // must report, so dropping the flag here is safe.

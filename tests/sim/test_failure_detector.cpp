@@ -408,6 +408,21 @@ BOOST_FIXTURE_TEST_CASE(a_connection_closed_after_a_long_silence_is_timing, repl
   BOOST_TEST(state(r).pauses_excused == 2u);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_stall_before_the_primary_was_heard_excuses_nothing, replica_fixture) {
+  auto r = spawn_replica(1);
+  // The replica stalls for 400 ms with a Commit from the primary waiting in its mailbox ahead
+  // of its late tick: it hears the primary first, so the stall was not silence of the primary.
+  caf::anon_send(r, protocol::Commit{0, 0});
+  advance(400ms);
+  BOOST_TEST(state(r).paused_in_silence == 0ms);
+  // And the primary's silence from now on counts in full: doubted within timeout + jitter.
+  int steps = 0;
+  for (; steps < 31 && !state(r).suspect_primary; ++steps)
+    advance(10ms);
+  BOOST_TEST(state(r).suspect_primary);
+  BOOST_TEST(state(r).pauses_excused == 0u);
+}
+
 BOOST_FIXTURE_TEST_CASE(hearing_the_primary_forgets_earlier_pauses, replica_fixture) {
   auto r = spawn_replica(1);
   note(r, protocol::Commit{0, 0});
@@ -444,4 +459,38 @@ BOOST_FIXTURE_TEST_CASE(the_operators_log_says_why_a_view_changed_and_where_it_w
   BOOST_REQUIRE(state(r).vr.view_number == w);
   BOOST_REQUIRE((state(r).vr.status == protocol::replica_status::normal));
   BOOST_TEST(notices->back() == "normal in view " + std::to_string(w) + ", primary 2");
+}
+
+BOOST_FIXTURE_TEST_CASE(lines_about_views_are_limited_per_minute, replica_fixture) {
+  auto notices = std::make_shared<std::vector<std::string>>();
+  actors::replica_options ro;
+  ro.on_notice = [notices](const std::string& m) { notices->push_back(m); };
+  auto r = spawn_replica(1, ro);
+  auto about_views = [&] {
+    std::size_t n = 0;
+    for (auto& m : *notices)
+      n += m.rfind("normal in view", 0) == 0 || m.rfind("view change", 0) == 0;
+    return n;
+  };
+  // A group churning through views: 20 new views within a minute, each announced by its
+  // primary's StartView (replica 0 or 2, never this replica).
+  std::uint64_t w = 0;
+  for (int i = 0; i < 20; ++i) {
+    do
+      ++w;
+    while (w % 3 == 1);
+    note(r, protocol::StartView{w, 0, {}, 0, 0});
+    BOOST_REQUIRE(state(r).vr.view_number == w);
+  }
+  BOOST_TEST(about_views() == 10u);   // "normal in view 0" at the start, then 9 of the 20
+  // A minute later the next line says how many were left out.
+  advance(61s);
+  do
+    ++w;
+  while (w % 3 == 1);
+  note(r, protocol::StartView{w, 0, {}, 0, 0});
+  bool summarized = false;
+  for (auto& m : *notices)
+    summarized |= m.find("earlier lines about views left out") != std::string::npos;
+  BOOST_TEST(summarized);
 }
