@@ -6,7 +6,7 @@
 //   replica.cpp              the behaviors (one per status), what runs after every handler
 //                            (detector, operator's log, app), executing committed ops, spawning
 //   replica_normal.cpp       normal case (§4.1): the primary's Requests/PrepareOks/commits and
-//                            the backups' Prepares/Commits, and answering GetState (§5.2)
+//                            the backups' Prepares/Commits, and GetState/NewState (§5.2)
 //   replica_view_change.cpp  view change (§4.2), and starting a state transfer for a newer view
 //   replica_recovery.cpp     recovery (§4.3) and the start of a brand-new cluster
 //   replica_timers.cpp       the tick, failure suspicion with pre-vote and pause detection
