@@ -5,10 +5,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
-
-#include <cerrno>
 #include <string>
 #include <string_view>
 
@@ -29,7 +29,7 @@ inline void log_line(std::string_view text) {
                               utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
                               utc.tm_min, utc.tm_sec, int(now.tv_nsec / 1000000));
   if (n > 0)
-    line.append(stamp, std::size_t(n) < sizeof stamp ? std::size_t(n) : sizeof stamp - 1);
+    line.append(stamp, std::min(std::size_t(n), sizeof stamp - 1));
   line += "vrdns: ";
   line += text;
   line += '\n';

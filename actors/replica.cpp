@@ -20,30 +20,19 @@ void violation(self_ptr self, const std::string& what) {
   std::abort();
 }
 
-// A line about views for the operator's log, at most view_notice_burst per minute; the next
-// line after a quiet minute says how many were left out.
+// A line about views for the operator's log, within st.view_notices; the next line let through
+// says how many were left out.
 void notice_view(self_ptr self, const std::string& line) {
-  constexpr std::uint32_t view_notice_burst = 10;
   auto& st = self->state;
-  if (!st.opt.on_notice)
+  if (!st.opt.on_notice || !st.view_notices.admit(now(self)))
     return;
-  auto t = now(self);
-  if (t - st.view_notice_window >= std::chrono::minutes(1)) {
-    st.view_notice_window = t;
-    st.view_notices_in_window = 0;
-  }
-  if (st.view_notices_in_window >= view_notice_burst) {
-    ++st.view_notices_suppressed;
-    return;
-  }
-  ++st.view_notices_in_window;
-  if (st.view_notices_suppressed == 0) {
+  if (st.view_notices.left_out == 0) {
     st.opt.on_notice(line);
     return;
   }
-  st.opt.on_notice(line + " (" + std::to_string(st.view_notices_suppressed)
+  st.opt.on_notice(line + " (" + std::to_string(st.view_notices.left_out)
                    + " earlier lines about views left out)");
-  st.view_notices_suppressed = 0;
+  st.view_notices.left_out = 0;
 }
 
 // Keeps the failure detector actor in step with this replica, after every handler: a new view or
@@ -73,16 +62,13 @@ void sync_detector(self_ptr self) {
     self->send(st.detector, fd_heard_atom::value, vr.view_number);
     st.last_heard_note = t;
   }
-  if (vr.view_number != st.silence_view) {   // a new view: its primary's silence starts now
+  // A new view's primary, or ours that just spoke: its silence starts over, and our doubt (the
+  // detector's verdict) is outdated.
+  if (vr.view_number != st.silence_view || st.heard_primary) {
     st.silence_view = vr.view_number;
     st.last_heard_primary = t;
     st.paused_in_silence = {};
     st.suspect_primary = false;
-  }
-  if (st.heard_primary) {
-    st.last_heard_primary = t;
-    st.paused_in_silence = {};
-    st.suspect_primary = false;   // it spoke: our detector's verdict is outdated
   }
   st.heard_primary = false;
 }
@@ -102,9 +88,7 @@ void notify_change(self_ptr self) {
 }
 
 void set_status(self_ptr self, replica_status s) {
-  auto& st = self->state;
-  auto& vr = st.vr;
-  vr.status = s;
+  self->state.vr.status = s;
   switch (s) {
     case replica_status::normal: self->become(normal_behavior(self)); break;
     case replica_status::view_change: self->become(view_change_behavior(self)); break;

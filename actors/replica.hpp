@@ -12,6 +12,7 @@
 
 #include "actors/failure_detector_actor.hpp"
 #include "actors/log_saver.hpp"
+#include "actors/notice_budget.hpp"
 #include "protocol/checkpoint.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/persistence.hpp"
@@ -187,14 +188,12 @@ struct replica_actor_state {
   failure_detector::time_point tick_due{};
   failure_detector::duration paused_in_silence{};
   std::uint64_t pauses_excused = 0;                  // timed suspicions not acted on
-  // The operator's log about views (notice_view): the last view logged as normal, and a limit
-  // of view_notice_burst lines per minute so that a group churning through views (one replica
-  // partitioned one way keeps starting them) does not flood it.
+  // The operator's log: one line about pauses per 10 s, and 10 lines about views per minute, so
+  // that a group churning through views (one replica partitioned one way keeps starting them)
+  // does not flood it; noticed_view is the last view logged as normal.
+  notice_budget pause_notices{1, std::chrono::seconds(10)};
+  notice_budget view_notices{10, std::chrono::minutes(1)};
   std::uint64_t noticed_view = ~std::uint64_t{0};
-  failure_detector::time_point view_notice_window{};
-  std::uint32_t view_notices_in_window = 0;
-  std::uint64_t view_notices_suppressed = 0;
-  failure_detector::time_point pause_noticed_at{};   // last on_notice about pauses
   std::mt19937_64 rng{0};
   std::uint64_t tick_generation = 0;
   bool flush_scheduled = false;   // a vr_flush_atom is in our mailbox

@@ -56,9 +56,8 @@ bool excused_by_pause(self_ptr self) {
     return false;
   ++st.pauses_excused;
   st.watching = false;   // sync_detector sends fd_watch: a new deadline from now
-  if (st.opt.on_notice
-      && (st.pauses_excused == 1 || t - st.pause_noticed_at >= std::chrono::seconds(10))) {
-    st.pause_noticed_at = t;
+  if (st.opt.on_notice && st.pause_notices.admit(t)) {
+    st.pause_notices.left_out = 0;   // the line counts every excuse anyway
     using ms = std::chrono::milliseconds;
     st.opt.on_notice(
       "this replica was not running for "

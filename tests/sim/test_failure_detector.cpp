@@ -6,6 +6,7 @@
 
 #include "actors/failure_detector.hpp"
 #include "actors/failure_detector_actor.hpp"
+#include "actors/notice_budget.hpp"
 #include "actors/replica.hpp"
 #include "actors/peer_messages.hpp"
 #include "actors/vr_types.hpp"
@@ -51,6 +52,18 @@ BOOST_AUTO_TEST_CASE(jitter_differs_between_replicas) {
     deadlines.insert(fd.deadline().time_since_epoch().count());
   }
   BOOST_TEST(deadlines.size() >= 8u);
+}
+
+BOOST_AUTO_TEST_CASE(notice_budget_lets_through_per_window_and_counts_the_rest) {
+  actors::notice_budget b{2, std::chrono::seconds(10)};
+  actors::notice_budget::clock::time_point t0{};
+  BOOST_TEST(b.admit(t0 + 5s));   // the window starts with the first line, not at t0
+  BOOST_TEST(b.admit(t0 + 6s));
+  BOOST_TEST(!b.admit(t0 + 14s));
+  BOOST_TEST(!b.admit(t0 + 14s));
+  BOOST_TEST(b.left_out == 2u);
+  BOOST_TEST(b.admit(t0 + 15s));  // 10 s after the window's first line
+  BOOST_TEST(b.left_out == 2u);   // for the caller to report, then clear
 }
 
 // ------------------------------------------------------------------ the actor
@@ -209,6 +222,12 @@ struct replica_fixture : fixture {
     sched().run();
     return a;
   }
+  // Makes `ro` record the replica's lines for the operator's log.
+  static std::shared_ptr<std::vector<std::string>> record_notices(actors::replica_options& ro) {
+    auto notices = std::make_shared<std::vector<std::string>>();
+    ro.on_notice = [notices](const std::string& m) { notices->push_back(m); };
+    return notices;
+  }
   static actors::replica_actor_state& state(const caf::actor& a) {
     // Safe: actors only run inside sched() calls.
     return dynamic_cast<actors::replica_actor&>(*caf::actor_cast<caf::abstract_actor*>(a)).state;
@@ -330,9 +349,8 @@ BOOST_FIXTURE_TEST_CASE(detector_dies_with_its_replica, replica_fixture) {
 // due, as on a starved host, while the primary's messages would have waited in its mailbox.
 
 BOOST_FIXTURE_TEST_CASE(a_paused_backup_does_not_doubt_its_primary_for_the_pause, replica_fixture) {
-  auto notices = std::make_shared<std::vector<std::string>>();
   actors::replica_options ro;
-  ro.on_notice = [notices](const std::string& m) { notices->push_back(m); };
+  auto notices = record_notices(ro);
   auto r = spawn_replica(1, ro);
   note(r, protocol::Commit{0, 0}); // the primary was heard at t = 0
   advance(400ms);                  // then this replica did not run for 400 ms
@@ -434,9 +452,8 @@ BOOST_FIXTURE_TEST_CASE(hearing_the_primary_forgets_earlier_pauses, replica_fixt
 
 BOOST_FIXTURE_TEST_CASE(the_operators_log_says_why_a_view_changed_and_where_it_went,
                         replica_fixture) {
-  auto notices = std::make_shared<std::vector<std::string>>();
   actors::replica_options ro;
-  ro.on_notice = [notices](const std::string& m) { notices->push_back(m); };
+  auto notices = record_notices(ro);
   auto r = spawn_replica(1, ro);
   note(r, actors::vr_peer_lost_atom::value, protocol::replica_id{0});
   note(r, protocol::PrimarySuspected{0, 2});
@@ -462,9 +479,8 @@ BOOST_FIXTURE_TEST_CASE(the_operators_log_says_why_a_view_changed_and_where_it_w
 }
 
 BOOST_FIXTURE_TEST_CASE(lines_about_views_are_limited_per_minute, replica_fixture) {
-  auto notices = std::make_shared<std::vector<std::string>>();
   actors::replica_options ro;
-  ro.on_notice = [notices](const std::string& m) { notices->push_back(m); };
+  auto notices = record_notices(ro);
   auto r = spawn_replica(1, ro);
   auto about_views = [&] {
     std::size_t n = 0;
