@@ -52,10 +52,14 @@ void sync_detector(self_ptr self) {
                         + std::to_string(vr.primary_of(vr.view_number)));
   }
   bool watching = vr.status == replica_status::normal && !vr.is_primary();
+  // Following a primary from now on (having been recovering, in a view change or its primary):
+  // its silence counts from now, not from before, when there was nothing to hear from it.
+  const bool starts_watching = watching && !st.watching;
   auto t = now(self);
-  if (watching != st.watching || vr.view_number != st.watched_view) {
+  if (watching != st.watching || vr.view_number != st.watched_view || st.rearm_detector) {
     st.watching = watching;
     st.watched_view = vr.view_number;
+    st.rearm_detector = false;
     self->send(st.detector, fd_watch_atom::value, vr.view_number, watching);
     st.last_heard_note = t;
   } else if (st.heard_primary && watching && t - st.last_heard_note >= st.opt.heard_note_gap) {
@@ -64,12 +68,14 @@ void sync_detector(self_ptr self) {
   }
   // A new view's primary, or ours that just spoke: its silence starts over, and our doubt (the
   // detector's verdict) is outdated.
-  if (vr.view_number != st.silence_view || st.heard_primary) {
+  if (vr.view_number != st.silence_view || st.heard_primary || starts_watching) {
     st.silence_view = vr.view_number;
     st.last_heard_primary = t;
     st.paused_in_silence = {};
     st.suspect_primary = false;
   }
+  if (st.heard_primary || vr.view_number != 0)
+    st.first_contact_pending = false;
   st.heard_primary = false;
 }
 

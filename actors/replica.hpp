@@ -70,6 +70,12 @@ struct replica_options {
   // timing and is never excused. pause_threshold 0 = off.
   std::chrono::milliseconds pause_threshold{50};
   std::chrono::milliseconds pause_allowance{2000};
+  // A backup of a brand-new cluster (it started blank and found every other replica blank too)
+  // gives the primary of view 0 this long, from when it began to follow it, to be heard for the
+  // first time before it doubts it: the replicas settle that the cluster is new at different
+  // times, and the primary may be the last. A dead primary of a new cluster is replaced that
+  // much later. Not above primary_timeout: no grace.
+  std::chrono::milliseconds first_contact_timeout{2000};
   // Pre-vote before a view change (PrimarySuspected, see replica_timers.cpp). false: the paper's rule,
   // a backup whose detector gives up starts the view change alone (scripted simulator traces).
   bool pre_vote = true;
@@ -173,6 +179,7 @@ struct replica_actor_state {
   // note; synced after every handler (sync_detector).
   std::uint64_t watched_view = 0;
   bool watching = false;
+  bool rearm_detector = false;   // a fresh deadline from now although the watch is unchanged
   bool heard_primary = false;
   failure_detector::time_point last_heard_note{};
   // Pre-vote (on_suspect): when the primary of `silence_view` was last heard (or that view
@@ -185,6 +192,10 @@ struct replica_actor_state {
   std::pair<std::uint64_t, failure_detector::time_point> said_suspected{~std::uint64_t{0}, {}};
   // Pause detection (replica_options::pause_threshold): when our tick chain's current tick is
   // due, and how long we were paused since the primary was last heard (capped by the allowance).
+  // A backup of a new cluster that has not heard the primary of view 0 yet
+  // (replica_options::first_contact_timeout); the operator was told about the wait.
+  bool first_contact_pending = false;
+  bool first_contact_noted = false;
   failure_detector::time_point tick_due{};
   failure_detector::duration paused_in_silence{};
   std::uint64_t pauses_excused = 0;                  // timed suspicions not acted on

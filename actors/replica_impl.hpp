@@ -137,6 +137,8 @@ void resend_prepares(self_ptr self);
 void note_pause(self_ptr self, failure_detector::duration overdue);
 failure_detector::duration primary_silence(const replica_actor_state& st, time_point t);
 bool excused_by_pause(self_ptr self);
+bool awaiting_first_contact(const replica_actor_state& st, time_point t);
+bool excused_by_first_contact(self_ptr self);
 void on_tick(self_ptr self, std::uint64_t generation);
 void maybe_start_view_change_after_suspicion(self_ptr self, std::uint64_t view);
 void on_suspect(self_ptr self, std::uint64_t view, bool timed);

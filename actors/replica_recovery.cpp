@@ -79,6 +79,11 @@ void on_recovery_response(self_ptr self, const RecoveryResponse& r) {
   st.recovery_responses[r.replica] = r;
   if (st.blank && new_cluster(st)) {
     start_fresh(self);
+    // Blank replicas learn that the cluster is new at different times, and the primary of view
+    // 0 may be the last (a peer connection still in its retry backoff, a slow start): its
+    // silence until then is not a failure yet (replica_options::first_contact_timeout).
+    st.first_contact_pending = !vr.is_primary()
+                               && st.opt.first_contact_timeout > st.opt.primary_timeout;
     return;
   }
   std::size_t with_state = 0;

@@ -55,7 +55,7 @@ bool excused_by_pause(self_ptr self) {
   if (primary_silence(st, t) >= st.opt.primary_timeout)
     return false;
   ++st.pauses_excused;
-  st.watching = false;   // sync_detector sends fd_watch: a new deadline from now
+  st.rearm_detector = true;   // sync_detector sends fd_watch: a new deadline from now
   if (st.opt.on_notice && st.pause_notices.admit(t)) {
     st.pause_notices.left_out = 0;   // the line counts every excuse anyway
     using ms = std::chrono::milliseconds;
@@ -66,6 +66,30 @@ bool excused_by_pause(self_ptr self) {
                                       t - st.last_heard_primary).count())
       + " ms of silence (host overloaded?), so it does not doubt the primary yet; suspicions"
       + " excused so far: " + std::to_string(st.pauses_excused));
+  }
+  return true;
+}
+
+// A backup of a brand-new cluster that has not heard the primary of view 0 yet, within
+// replica_options::first_contact_timeout of following it.
+bool awaiting_first_contact(const replica_actor_state& st, time_point t) {
+  return st.first_contact_pending && t - st.last_heard_primary < st.opt.first_contact_timeout;
+}
+
+// A timed suspicion of a new cluster's primary that may simply not have started yet: re-arms
+// the detector instead, and tells the operator once.
+bool excused_by_first_contact(self_ptr self) {
+  auto& st = self->state;
+  if (!awaiting_first_contact(st, now(self)))
+    return false;
+  st.rearm_detector = true;
+  if (st.opt.on_notice && !st.first_contact_noted) {
+    st.first_contact_noted = true;
+    st.opt.on_notice(
+      "the primary of the new cluster (replica " + std::to_string(st.vr.primary_of(0))
+      + ") has not been heard yet; it has "
+      + std::to_string(st.opt.first_contact_timeout.count())
+      + " ms to start before this replica doubts it");
   }
   return true;
 }
@@ -133,8 +157,9 @@ void maybe_start_view_change_after_suspicion(self_ptr self, std::uint64_t view) 
     if (vr.is_primary())
       return;
     const bool doubt = st.suspect_primary
-                       || primary_silence(st, t)
-                            >= st.opt.heartbeat * st.opt.doubt_after_heartbeats;
+                       || (primary_silence(st, t)
+                             >= st.opt.heartbeat * st.opt.doubt_after_heartbeats
+                           && !awaiting_first_contact(st, t));
     if (!doubt)
       return;
   }
@@ -168,7 +193,7 @@ void on_suspect(self_ptr self, std::uint64_t view, bool timed) {
   auto& vr = st.vr;
   if (view != vr.view_number || vr.status != replica_status::normal || vr.is_primary())
     return;
-  if (timed && !st.suspect_primary && excused_by_pause(self))
+  if (timed && !st.suspect_primary && (excused_by_first_contact(self) || excused_by_pause(self)))
     return;   // once it doubts, each re-fire repeats PrimarySuspected (below)
   if (!st.opt.pre_vote) {
     start_view_change(self, vr.view_number + 1, "the primary is silent (no pre-vote)");
@@ -177,7 +202,7 @@ void on_suspect(self_ptr self, std::uint64_t view, bool timed) {
   st.suspect_primary = true;
   // Re-arm the detector (sync_detector sends fd_watch again): while the primary stays silent it
   // fires once per timeout, which also repeats our PrimarySuspected to peers that missed it.
-  st.watching = false;
+  st.rearm_detector = true;
   st.said_suspected = {};   // say it now, even if an echo went out recently
   maybe_start_view_change_after_suspicion(self, vr.view_number);
 }

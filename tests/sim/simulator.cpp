@@ -133,6 +133,7 @@ void cluster::spawn_replica(std::size_t i, bool recovering) {
   ro.pre_vote = opt_.pre_vote;
   if (!opt_.pause_detection)
     ro.pause_threshold = std::chrono::milliseconds(0);
+  ro.first_contact_timeout = opt_.first_contact_timeout;
   ro.checkpoint_interval = opt_.checkpoint_interval;
   ro.log_margin = opt_.log_margin;
   ro.checkpoint_chunk = opt_.checkpoint_chunk;

@@ -111,6 +111,9 @@ struct sim_options {
   int min_pause_ms = 100;
   int max_pause_ms = 800;
   bool pause_detection = true;
+  // Durable mode: how long a backup of the new cluster waits to hear the primary of view 0 for
+  // the first time (replica_options::first_contact_timeout; 0 = no grace).
+  std::chrono::milliseconds first_contact_timeout{actors::replica_options{}.first_contact_timeout};
   bool trace = false; // print every step to stderr
 };
 

@@ -10,11 +10,15 @@
 #include "actors/replica.hpp"
 #include "actors/peer_messages.hpp"
 #include "actors/vr_types.hpp"
+#include "storage/memory_disk.hpp"
+#include "storage/replica_store.hpp"
 #include "tests/sim/kv_machine.hpp"
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -342,6 +346,109 @@ BOOST_FIXTURE_TEST_CASE(detector_dies_with_its_replica, replica_fixture) {
   caf::anon_send_exit(r, caf::exit_reason::kill); // a crash in the simulator
   sched().run();
   BOOST_TEST(*down);
+}
+
+// ------------------------------------------------------------------ a new cluster's start
+// Blank replicas (empty data_dir) find out that the cluster is new when every other replica has
+// answered their Recovery, each at its own moment; the primary of view 0 may be the last.
+
+namespace {
+
+// Replica `i` with an empty disk: blank, it asks the others whether the cluster is new.
+actors::replica_options blank_options(const std::shared_ptr<storage::memory_disk>& disk,
+                                      protocol::replica_id i) {
+  std::optional<protocol::restored_state> restored;
+  storage::replica_store_report report;
+  auto store = storage::replica_store::open(*disk, i, 1, restored, report);
+  BOOST_REQUIRE(store.error.ok());
+  BOOST_REQUIRE(!restored);
+  store.value->keep_alive(disk);
+  actors::replica_options ro;
+  ro.persistence = std::move(store.value);
+  ro.log_save_in_background = false;
+  ro.blank = true;
+  return ro;
+}
+
+// Every other replica answers blank: replica `r` starts the new cluster (normal in view 0).
+void answer_blank(replica_fixture& f, const caf::actor& r, protocol::replica_id i) {
+  const auto nonce = replica_fixture::state(r).nonce;
+  for (protocol::replica_id from = 0; from < 3; ++from)
+    if (from != i) {
+      protocol::RecoveryResponse resp;
+      resp.nonce = nonce;
+      resp.replica = from;
+      resp.blank = true;
+      f.note(r, resp);
+    }
+  BOOST_REQUIRE((replica_fixture::state(r).vr.status == protocol::replica_status::normal));
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_backup_counts_the_primarys_silence_from_when_it_follows_it,
+                        replica_fixture) {
+  auto ro = blank_options(std::make_shared<storage::memory_disk>(), 1);
+  ro.first_contact_timeout = 0ms;   // no grace: this is about the silence measure alone
+  auto r = spawn_replica(1, ro);
+  BOOST_REQUIRE((state(r).vr.status == protocol::replica_status::recovering));
+  for (int i = 0; i < 100; ++i)
+    advance(10ms);   // a second of waiting for the others' answers
+  answer_blank(*this, r, 1);
+  // It has followed the primary for no time at all: another replica's doubt is not its own.
+  note(r, protocol::PrimarySuspected{0, 2});
+  BOOST_TEST(state(r).vr.view_number == 0u);
+  // After doubt_after_heartbeats of silence it agrees.
+  for (int i = 0; i < 11; ++i)
+    advance(10ms);
+  note(r, protocol::PrimarySuspected{0, 2});
+  BOOST_TEST(state(r).vr.view_number == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_new_clusters_backup_gives_the_primary_time_to_start, replica_fixture) {
+  auto ro = blank_options(std::make_shared<storage::memory_disk>(), 1);
+  auto notices = record_notices(ro);
+  const auto grace = ro.first_contact_timeout;
+  BOOST_REQUIRE(grace > ro.primary_timeout + ro.timeout_jitter);
+  auto r = spawn_replica(1, ro);
+  answer_blank(*this, r, 1);
+  // Silent primary: its detector fires several times within the grace, and nothing follows.
+  const auto steps = int(grace / 10ms) - 10;
+  for (int i = 0; i < steps; ++i)
+    advance(10ms);
+  BOOST_TEST(!state(r).suspect_primary);
+  note(r, protocol::PrimarySuspected{0, 2});
+  BOOST_TEST(state(r).vr.view_number == 0u);
+  BOOST_TEST(std::count_if(notices->begin(), notices->end(), [](const std::string& n) {
+               return n.find("has not been heard yet") != std::string::npos;
+             }) == 1);   // said once, not at every re-fire
+  // Past the grace the primary is doubted like any other silent one: the detector's next verdict
+  // makes this replica doubt it, and with replica 2's doubt still fresh the view change starts.
+  int more = 0;
+  for (; more < 50 && state(r).vr.view_number == 0; ++more)
+    advance(10ms);
+  BOOST_TEST(more >= 10);   // not before the grace is over
+  BOOST_TEST(state(r).vr.view_number == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_grace_ends_when_the_primary_is_first_heard, replica_fixture) {
+  auto ro = blank_options(std::make_shared<storage::memory_disk>(), 1);
+  auto r = spawn_replica(1, ro);
+  answer_blank(*this, r, 1);
+  advance(10ms);
+  note(r, protocol::Commit{0, 0});   // the primary has started
+  int steps = 0;
+  for (; steps < 40 && !state(r).suspect_primary; ++steps)
+    advance(10ms);
+  BOOST_TEST(steps < 40);   // the usual timeout (200 ms + jitter), not the grace
+}
+
+BOOST_FIXTURE_TEST_CASE(replicas_that_did_not_start_blank_get_no_grace, replica_fixture) {
+  auto r = spawn_replica(1);   // no disk: never blank
+  int steps = 0;
+  for (; steps < 40 && !state(r).suspect_primary; ++steps)
+    advance(10ms);
+  BOOST_TEST(steps < 40);
 }
 
 // ------------------------------------------------------------------ pause detection

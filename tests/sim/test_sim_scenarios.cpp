@@ -303,6 +303,74 @@ BOOST_AUTO_TEST_CASE(blank_replicas_start_a_new_cluster_only_when_all_answer) {
   require_safe(c);
 }
 
+namespace {
+
+bool normal_in(const cluster& c, std::size_t i) {
+  return c.state(i) && c.state(i)->status == replica_status::normal;
+}
+
+// Blank replicas settle that the cluster is new at different times, and the primary of view 0
+// can be the last: here replica 2's answers to it are lost, while 1 and 2 hear everybody and
+// start. Runs until 1 and 2 have followed the primary, which has not started, for `wait`;
+// set_filter(nullptr) lets the answers through again.
+void start_without_the_primary(cluster& c, std::chrono::milliseconds wait) {
+  c.set_filter([](const envelope& e) {
+    return e.from == 2 && e.to == 0 && e.msg.match_elements<RecoveryResponse>();
+  });
+  BOOST_REQUIRE(c.run_until([&] { return normal_in(c, 1) && normal_in(c, 2); }, 1000ms));
+  BOOST_REQUIRE((c.state(0)->status == replica_status::recovering));
+  c.run_until([] { return false; }, wait);
+}
+
+} // namespace
+
+// Its backups give a new cluster's primary first_contact_timeout to be heard the first time:
+// one that is 1 s late keeps view 0 (as the integration tests and an operator expect).
+BOOST_AUTO_TEST_CASE(a_new_clusters_late_primary_is_given_time_to_start) {
+  cluster c(durable_options(3));
+  start_without_the_primary(c, 1000ms);
+  BOOST_TEST(c.state(1)->view_number == 0u);
+  BOOST_TEST(c.state(2)->view_number == 0u);
+  c.set_filter(nullptr);
+  BOOST_REQUIRE(c.run_until([&] { return normal_in(c, 0); }, 1000ms));
+  for (std::size_t i = 0; i < 3; ++i)
+    BOOST_TEST(c.state(i)->view_number == 0u);
+  commit_puts(c, 3, "a");
+  for (std::size_t i = 0; i < 3; ++i)
+    BOOST_TEST(c.state(i)->view_number == 0u);
+  require_safe(c);
+}
+
+// The same start without the grace: one primary_timeout later the backups replace the primary
+// they never heard (correct VR, only not what anybody wants of a cluster that is starting).
+BOOST_AUTO_TEST_CASE(without_the_first_contact_grace_a_late_primary_is_replaced) {
+  auto opt = durable_options(3);
+  opt.first_contact_timeout = 0ms;
+  cluster c(opt);
+  start_without_the_primary(c, 1000ms);
+  BOOST_TEST(c.state(1)->view_number >= 1u);
+  c.set_filter(nullptr);
+  commit_puts(c, 2, "a");
+  require_safe(c);
+}
+
+// A new cluster's primary that never comes is still replaced, once the grace is over.
+BOOST_AUTO_TEST_CASE(a_new_clusters_primary_that_never_starts_is_replaced_after_the_grace) {
+  cluster c(durable_options(3));
+  start_without_the_primary(c, 0ms);
+  c.crash(0);
+  const auto grace = vrdns::actors::replica_options{}.first_contact_timeout;
+  c.run_until([] { return false; }, grace - 200ms);
+  BOOST_TEST(c.state(1)->view_number == 0u);
+  BOOST_TEST(c.state(2)->view_number == 0u);
+  BOOST_REQUIRE(c.run_until([&] {
+    auto p = c.normal_primary();
+    return p && c.state(*p)->view_number >= 1u;
+  }, 1000ms));
+  commit_puts(c, 2, "b");
+  require_safe(c);
+}
+
 // A replaced host (empty disk) of a cluster with history must recover (§4.3), not start a new
 // cluster of its own in view 0: it may have acknowledged ops before the wipe.
 BOOST_AUTO_TEST_CASE(wiped_disk_recovers_instead_of_starting_fresh) {
