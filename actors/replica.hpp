@@ -190,12 +190,12 @@ struct replica_actor_state {
   std::map<protocol::replica_id, std::pair<std::uint64_t, failure_detector::time_point>>
     suspected_by;   // replica -> (view, when its PrimarySuspected arrived)
   std::pair<std::uint64_t, failure_detector::time_point> said_suspected{~std::uint64_t{0}, {}};
-  // Pause detection (replica_options::pause_threshold): when our tick chain's current tick is
-  // due, and how long we were paused since the primary was last heard (capped by the allowance).
   // A backup of a new cluster that has not heard the primary of view 0 yet
   // (replica_options::first_contact_timeout); the operator was told about the wait.
   bool first_contact_pending = false;
   bool first_contact_noted = false;
+  // Pause detection (replica_options::pause_threshold): when our tick chain's current tick is
+  // due, and how long we were paused since the primary was last heard (capped by the allowance).
   failure_detector::time_point tick_due{};
   failure_detector::duration paused_in_silence{};
   std::uint64_t pauses_excused = 0;                  // timed suspicions not acted on

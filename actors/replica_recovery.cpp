@@ -78,11 +78,15 @@ void on_recovery_response(self_ptr self, const RecoveryResponse& r) {
     return;
   st.recovery_responses[r.replica] = r;
   if (st.blank && new_cluster(st)) {
-    start_fresh(self);
     // Blank replicas learn that the cluster is new at different times, and the primary of view
     // 0 may be the last (a peer connection still in its retry backoff, a slow start): its
-    // silence until then is not a failure yet (replica_options::first_contact_timeout).
-    st.first_contact_pending = !vr.is_primary()
+    // silence until then is not a failure yet (replica_options::first_contact_timeout). A
+    // primary that answered as a normal replica has started already and sends heartbeats.
+    const auto primary = st.recovery_responses.find(vr.primary_of(0));
+    const bool primary_blank =
+      primary != st.recovery_responses.end() && primary->second.blank;
+    start_fresh(self);
+    st.first_contact_pending = !vr.is_primary() && primary_blank
                                && st.opt.first_contact_timeout > st.opt.primary_timeout;
     return;
   }

@@ -370,15 +370,18 @@ actors::replica_options blank_options(const std::shared_ptr<storage::memory_disk
   return ro;
 }
 
-// Every other replica answers blank: replica `r` starts the new cluster (normal in view 0).
-void answer_blank(replica_fixture& f, const caf::actor& r, protocol::replica_id i) {
+// Every other replica answers blank (or, with `primary_started`, the primary of view 0 answers
+// as a normal replica without entries): replica `r` starts the new cluster (normal in view 0).
+void answer_blank(replica_fixture& f, const caf::actor& r, protocol::replica_id i,
+                  bool primary_started = false) {
   const auto nonce = replica_fixture::state(r).nonce;
   for (protocol::replica_id from = 0; from < 3; ++from)
     if (from != i) {
       protocol::RecoveryResponse resp;
       resp.nonce = nonce;
       resp.replica = from;
-      resp.blank = true;
+      resp.blank = !(primary_started && from == 0);
+      resp.from_primary = primary_started && from == 0;
       f.note(r, resp);
     }
   BOOST_REQUIRE((replica_fixture::state(r).vr.status == protocol::replica_status::normal));
@@ -423,10 +426,14 @@ BOOST_FIXTURE_TEST_CASE(a_new_clusters_backup_gives_the_primary_time_to_start, r
                return n.find("has not been heard yet") != std::string::npos;
              }) == 1);   // said once, not at every re-fire
   // Past the grace the primary is doubted like any other silent one: the detector's next verdict
-  // makes this replica doubt it, and with replica 2's doubt still fresh the view change starts.
+  // makes this replica doubt it, and with replica 2 still doubting (it repeats its
+  // PrimarySuspected) the view change starts.
   int more = 0;
-  for (; more < 50 && state(r).vr.view_number == 0; ++more)
+  for (; more < 50 && state(r).vr.view_number == 0; ++more) {
     advance(10ms);
+    if (more % 10 == 9)
+      note(r, protocol::PrimarySuspected{0, 2});
+  }
   BOOST_TEST(more >= 10);   // not before the grace is over
   BOOST_TEST(state(r).vr.view_number == 1u);
 }
@@ -441,6 +448,17 @@ BOOST_FIXTURE_TEST_CASE(the_grace_ends_when_the_primary_is_first_heard, replica_
   for (; steps < 40 && !state(r).suspect_primary; ++steps)
     advance(10ms);
   BOOST_TEST(steps < 40);   // the usual timeout (200 ms + jitter), not the grace
+}
+
+// A primary that answered as a normal replica has started: it needs no grace.
+BOOST_FIXTURE_TEST_CASE(a_backup_whose_primary_has_started_gets_no_grace, replica_fixture) {
+  auto ro = blank_options(std::make_shared<storage::memory_disk>(), 1);
+  auto r = spawn_replica(1, ro);
+  answer_blank(*this, r, 1, true);
+  int steps = 0;
+  for (; steps < 40 && !state(r).suspect_primary; ++steps)
+    advance(10ms);
+  BOOST_TEST(steps < 40);
 }
 
 BOOST_FIXTURE_TEST_CASE(replicas_that_did_not_start_blank_get_no_grace, replica_fixture) {
