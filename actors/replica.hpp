@@ -70,11 +70,11 @@ struct replica_options {
   // timing and is never excused. pause_threshold 0 = off.
   std::chrono::milliseconds pause_threshold{50};
   std::chrono::milliseconds pause_allowance{2000};
-  // A backup of a brand-new cluster (it started blank and found every other replica blank too)
-  // gives the primary of view 0 this long, from when it began to follow it, to be heard for the
-  // first time before it doubts it: the replicas settle that the cluster is new at different
-  // times, and the primary may be the last. A dead primary of a new cluster is replaced that
-  // much later. Not above primary_timeout: no grace.
+  // A backup of a brand-new cluster (it started blank, and the primary of view 0 answered its
+  // Recovery blank too) gives that primary this long, from when it began to follow it, to be
+  // heard for the first time before it doubts it: the replicas settle that the cluster is new
+  // at different times, and the primary may be the last. A dead primary of a new cluster is
+  // replaced that much later. Not above primary_timeout: no grace.
   std::chrono::milliseconds first_contact_timeout{2000};
   // Pre-vote before a view change (PrimarySuspected, see replica_timers.cpp). false: the paper's rule,
   // a backup whose detector gives up starts the view change alone (scripted simulator traces).

@@ -8,7 +8,12 @@
 #
 #   bench/update.sh [--build DIR] [--seconds S] [-q INFLIGHT] [--threads T] [--records N]
 #                   [--seq N] [--quick] [--no-mixed] [--mixed-only] [--mixed-rate R]
-#                   [--mixed-rounds N] [--perf] [--replication TOML]
+#                   [--mixed-rounds N] [--rounds N] [--perf] [--replication TOML]
+#
+# --rounds N (default 1) measures the four servers N times in turn (vrdns via a backup, via the
+# primary, BIND, Knot, then again), each time freshly started, and reports every round's ratios
+# and their medians: this machine's speed drifts by +-25% within minutes, and a ratio of two
+# figures measured in the same round is less exposed to it than one of two figures minutes apart.
 #
 # --mixed-only runs only the last section (query throughput alone and under updates).
 # --mixed-rate R caps the update load of the mixed section at R updates/s (dnsperf -Q); by
@@ -41,7 +46,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
-build="$here/../build"; seconds=10; inflight=50; threads=2; records=10000; seq_count=200; mixed=1; mixed_only=0; mixed_rate=0; mixed_rounds=3; rounds_set=0; quick=0; perf=0; replication_toml=""
+build="$here/../build"; seconds=10; inflight=50; threads=2; records=10000; seq_count=200; mixed=1; mixed_only=0; mixed_rate=0; mixed_rounds=3; rounds_set=0; rounds=1; quick=0; perf=0; replication_toml=""
 while (($#)); do
   case $1 in
     --build) build=$2; shift 2 ;;
@@ -55,6 +60,7 @@ while (($#)); do
     --mixed-only) mixed_only=1; shift ;;
     --mixed-rate) mixed_rate=$2; shift 2 ;;
     --mixed-rounds) mixed_rounds=$2; rounds_set=1; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --perf) perf=1; shift ;;
     --replication) replication_toml=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -62,6 +68,7 @@ while (($#)); do
 done
 if ((quick && !rounds_set)); then mixed_rounds=1; fi
 [[ $mixed_rounds =~ ^[1-9][0-9]*$ ]] || { echo "--mixed-rounds wants a count >= 1" >&2; exit 2; }
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "--rounds wants a count >= 1" >&2; exit 2; }
 bin="$build/vrdns"
 [ -x "$bin" ] || { echo "no vrdns binary at $bin (build first)" >&2; exit 1; }
 for tool in named knotd dnsperf dig python3; do
@@ -379,13 +386,16 @@ echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min); $(nproc) CPUs" >&2
 echo "zone: $records records; dnsperf -u -n 1 -q $inflight -l $seconds; $threads UDP threads per server" >&2
 
 if ((!mixed_only)); then
+# Figures of round r are stored under "<server>.r<r>" (UPS, SEQ_MED, ...).
+for round in $(seq "$rounds"); do
+((rounds == 1)) || echo "--- round $round of $rounds" >&2
 # --- vrdns: updates sent to a backup, then (new cluster) to the primary -----------------------
 for role in backup primary; do
-  start_cluster "$work/vrdns-$role"
+  start_cluster "$work/r$round/vrdns-$role"
   if [ "$role" = primary ]; then node=$PRIMARY; else node=$(((PRIMARY + 1) % 3)); fi
-  label="vrdns-$role"
+  label="vrdns-$role.r$round"
   echo "$label: sending to replica $node (primary is $PRIMARY)" >&2
-  if ((perf)) && [ "$role" = primary ]; then
+  if ((perf && round == 1)) && [ "$role" = primary ]; then
     # Bounded: perf stops after the load's duration; its PID is ours to stop. PERF_ARGS is
     # split into words on purpose.
     # shellcheck disable=SC2086
@@ -395,7 +405,7 @@ for role in backup primary; do
     BENCH_PIDS+=("$perf_pid")
   fi
   update_load "$label" "${CLUSTER_DNS[$node]}" "${CLUSTER_PIDS[@]}"
-  if ((perf)) && [ "$role" = primary ]; then
+  if ((perf && round == 1)) && [ "$role" = primary ]; then
     wait "$perf_pid" || true
     bench_stop "$perf_pid"
     # CAF's threads all inherit the name "caf.multiplexer", so samples are split by process.
@@ -419,27 +429,52 @@ done
 # --- BIND and Knot ------------------------------------------------------------------------------
 for server in bind knot; do
   port=$(free_port)
-  if [ $server = bind ]; then start_bind "$work/bind" "$port"; else start_knot_ddns "$work/knot" "$port"; fi
+  if [ $server = bind ]; then start_bind "$work/r$round/bind" "$port"; else start_knot_ddns "$work/r$round/knot" "$port"; fi
   pid=$STARTED_PID
   wait_for_dns "$port" "$zone" "$pid"
-  update_load "$server" "$port" "$pid"
-  verify "$server" "$port"
-  one_at_a_time "$server" "$port"
+  update_load "$server.r$round" "$port" "$pid"
+  verify "$server.r$round" "$port"
+  one_at_a_time "$server.r$round" "$port"
   bench_stop "$pid"
 done
+done   # rounds
 
 printf '\n%-14s %10s %8s %8s %10s %9s %9s  %s\n' server "updates/s" "avg ms" "max ms" "1-at-a-time" "p99 ms" "mean ms" "rcodes"
-for s in vrdns-backup vrdns-primary bind knot; do
-  printf '%-14s %10s %8s %8s %10s %9s %9s  %s\n' "$s" "${UPS[$s]}" "${AVG[$s]}" "${MAX[$s]}" \
-    "${SEQ_MED[$s]}" "${SEQ_P99[$s]}" "${SEQ_MEAN[$s]}" "${RCODES[$s]}"
+for round in $(seq "$rounds"); do
+  for s in vrdns-backup vrdns-primary bind knot; do
+    k=$s.r$round
+    printf '%-14s %10s %8s %8s %10s %9s %9s  %s\n' "$( ((rounds == 1)) && echo "$s" || echo "$k")" \
+      "${UPS[$k]}" "${AVG[$k]}" "${MAX[$k]}" "${SEQ_MED[$k]}" "${SEQ_P99[$k]}" "${SEQ_MEAN[$k]}" "${RCODES[$k]}"
+  done
 done
-best=$(( UPS[bind] > UPS[knot] ? UPS[bind] : UPS[knot] ))
-awk -v b="${UPS[vrdns-backup]}" -v p="${UPS[vrdns-primary]}" -v m="$best" \
-    -v lb="${SEQ_MED[vrdns-backup]}" -v lp="${SEQ_MED[vrdns-primary]}" -v lbind="${SEQ_MED[bind]}" 'BEGIN {
-  printf "\nupdates/s vrdns / max(bind, knot): via backup %.2f, via primary %.2f (goal >= 5)\n", b / m, p / m
-  if (lbind + 0 > 0)
-    printf "one-at-a-time median latency vrdns / bind: via backup %.2f, via primary %.2f (goal <= 1)\n", lb / lbind, lp / lbind
-}'
+echo
+# One line of ratios per round: vrdns via backup and via primary against the better of BIND and
+# Knot in that round (updates/s), and against BIND (one-at-a-time median latency).
+for round in $(seq "$rounds"); do
+  b=${UPS[vrdns-backup.r$round]} p=${UPS[vrdns-primary.r$round]}
+  best=$(( UPS[bind.r$round] > UPS[knot.r$round] ? UPS[bind.r$round] : UPS[knot.r$round] ))
+  awk -v r="$round" -v n="$rounds" -v b="$b" -v p="$p" -v m="$best" \
+      -v lb="${SEQ_MED[vrdns-backup.r$round]}" -v lp="${SEQ_MED[vrdns-primary.r$round]}" \
+      -v lbind="${SEQ_MED[bind.r$round]}" 'BEGIN {
+    tag = n > 1 ? sprintf("round %d: ", r) : ""
+    printf "%supdates/s vrdns / max(bind, knot): via backup %.2f, via primary %.2f (goal >= 5)\n", tag, b / m, p / m
+    if (lbind + 0 > 0)
+      printf "%sone-at-a-time median latency vrdns / bind: via backup %.2f, via primary %.2f (goal <= 1)\n", tag, lb / lbind, lp / lbind
+  }'
+done | tee "$work/ratios"
+if ((rounds > 1)); then
+  awk '/updates\/s vrdns/ {b[++n] = $10 + 0; p[n] = $13 + 0}
+       /one-at-a-time/ {lb[++m] = $11 + 0; lp[m] = $14 + 0}
+       function med(a, k,   i, j, t) {   # median of a[1..k] (sorts a)
+         for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+         return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+       }
+       END {
+         printf "medians of %d rounds: updates/s via backup %.2f, via primary %.2f (goal >= 5)", n, med(b, n), med(p, n)
+         if (m) printf "; one-at-a-time via backup %.2f, via primary %.2f (goal <= 1)", med(lb, m), med(lp, m)
+         printf "\n"
+       }' "$work/ratios"
+fi
 
 fi   # !mixed_only
 
