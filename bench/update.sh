@@ -439,11 +439,11 @@ for server in bind knot; do
 done
 done   # rounds
 
-printf '\n%-14s %10s %8s %8s %10s %9s %9s  %s\n' server "updates/s" "avg ms" "max ms" "1-at-a-time" "p99 ms" "mean ms" "rcodes"
+printf '\n%-17s %10s %8s %8s %10s %9s %9s  %s\n' server "updates/s" "avg ms" "max ms" "1-at-a-time" "p99 ms" "mean ms" "rcodes"
 for round in $(seq "$rounds"); do
   for s in vrdns-backup vrdns-primary bind knot; do
     k=$s.r$round
-    printf '%-14s %10s %8s %8s %10s %9s %9s  %s\n' "$( ((rounds == 1)) && echo "$s" || echo "$k")" \
+    printf '%-17s %10s %8s %8s %10s %9s %9s  %s\n' "$( ((rounds == 1)) && echo "$s" || echo "$k")" \
       "${UPS[$k]}" "${AVG[$k]}" "${MAX[$k]}" "${SEQ_MED[$k]}" "${SEQ_P99[$k]}" "${SEQ_MEAN[$k]}" "${RCODES[$k]}"
   done
 done
