@@ -6,7 +6,9 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <cerrno>
 #include <mutex>
 #include <stdexcept>
@@ -28,6 +30,8 @@ constexpr uint64_t first_connection_id = uint64_t(1) << 32;
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr int max_events = 64;
 constexpr int epoll_timeout_ms = 100;   // bounds how late an idle connection is noticed
+// How long a connection waiting for UPDATE answers may stay idle (see sweep_idle).
+constexpr std::chrono::seconds update_answer_limit{60};
 
 Fd make_eventfd() {
   Fd fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -119,6 +123,10 @@ class TcpServer::Worker {
     Clock::time_point last_activity;
     uint32_t interest = 0;   // current epoll events
     bool peer_closed = false;
+    // UPDATEs handed off whose answers have not come back (drain_async). The connection stays
+    // open for them even when the client half-closed or went idle: the answer to a committed
+    // UPDATE must not be dropped.
+    uint32_t updates_pending = 0;
 
     std::size_t pending() const { return out.size() - out_sent; }
   };
@@ -215,6 +223,7 @@ class TcpServer::Worker {
                                         answer_.data(), answer_.size());
       if (r.what == dns::Disposition::drop) continue;
       if (r.what == dns::Disposition::update && server_.update_handler_) {
+        ++c.updates_pending;
         hand_off_update(c, query, length);
         continue;
       }
@@ -247,6 +256,7 @@ class TcpServer::Worker {
       auto it = connections_.find(id);
       if (it == connections_.end()) continue;   // the client left meanwhile
       Connection& c = it->second;
+      if (c.updates_pending > 0) --c.updates_pending;
       append_frame(c.out, reinterpret_cast<const uint8_t*>(message.data()), message.size());
       if (!flush(c)) {
         close(c);
@@ -282,7 +292,7 @@ class TcpServer::Worker {
 
   /// Closes a finished connection, or sets its epoll interest to what it now waits for.
   void settle(Connection& c) {
-    if (c.peer_closed && c.pending() == 0) return close(c);
+    if (c.peer_closed && c.pending() == 0 && c.updates_pending == 0) return close(c);
     uint32_t want = 0;
     if (!c.peer_closed && !paused(c)) want |= EPOLLIN;
     if (c.pending() > 0) want |= EPOLLOUT;
@@ -303,7 +313,13 @@ class TcpServer::Worker {
 
   void sweep_idle(Clock::time_point now) {
     for (auto it = connections_.begin(); it != connections_.end();) {
-      if (now - it->second.last_activity >= server_.options_.idle_timeout) {
+      // An UPDATE is answered within its deadline (seconds); the longer limit only guards
+      // against an answer that never comes.
+      const auto limit = it->second.updates_pending > 0
+                             ? std::max<Clock::duration>(server_.options_.idle_timeout,
+                                                         update_answer_limit)
+                             : Clock::duration(server_.options_.idle_timeout);
+      if (now - it->second.last_activity >= limit) {
         it = connections_.erase(it);
         server_.connections_.fetch_sub(1);
       } else {

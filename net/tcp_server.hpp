@@ -3,7 +3,9 @@
 // Each worker thread has its own epoll set and its own SO_REUSEPORT listener per address,
 // so the kernel spreads accepts. A connection may carry many queries; they are answered in
 // order and the answers pipelined. Partial reads and writes are buffered per connection.
-// Limits: connections idle longer than `idle_timeout` are closed; beyond `max_connections`
+// Limits: connections idle longer than `idle_timeout` are closed, except while an UPDATE's
+// answer is still to come (a client that half-closed after sending one gets it too); beyond
+// `max_connections`
 // (all workers together) new connections are closed at once; a connection whose unsent
 // output exceeds `max_buffered_output` is not read until it drains (backpressure).
 #pragma once

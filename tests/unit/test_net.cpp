@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -471,6 +472,78 @@ BOOST_AUTO_TEST_CASE(update_hook_answers_later_from_another_thread) {
   BOOST_TEST(t.receive() == expected(state_a(), q, Transport::tcp));
   s.server->stop();
   for (auto& th : repliers) th.join();
+}
+
+namespace {
+
+// An update hook that keeps every request and answers it (NOTAUTH, as above) only when told:
+// the replicated path answers once the UPDATE has committed, which takes a while.
+struct LateReplies {
+  std::mutex mutex;
+  std::condition_variable arrived;
+  std::vector<vrdns::net::UpdateRequest> held;
+  vrdns::net::UpdateHandler handler() {
+    return [this](vrdns::net::UpdateRequest req) {
+      std::lock_guard lock(mutex);
+      held.push_back(std::move(req));
+      arrived.notify_all();
+    };
+  }
+  bool wait_for(std::size_t n) {
+    std::unique_lock lock(mutex);
+    return arrived.wait_for(lock, 5s, [&] { return held.size() >= n; });
+  }
+  void answer_all() {
+    std::lock_guard lock(mutex);
+    for (auto& r : held) {
+      Bytes m = r.message;
+      m[2] |= 0x80;
+      m[3] = uint8_t((m[3] & 0xf0) | 9);
+      r.reply(m.data(), m.size());
+    }
+    held.clear();
+  }
+};
+
+}  // namespace
+
+// A client that sends its UPDATE over TCP and then shuts down its sending side still gets the
+// answer, which comes after the server has seen the end of its input.
+BOOST_AUTO_TEST_CASE(tcp_update_answer_reaches_a_half_closed_client) {
+  LateReplies late;
+  Server s({}, state_a(), late.handler());
+  TcpClient t(s.port());
+  auto upd = make_query("example.test.", LDNS_RR_TYPE_SOA, 91, false, LDNS_PACKET_UPDATE);
+  t.send(upd);
+  BOOST_REQUIRE(late.wait_for(1));
+  BOOST_REQUIRE(::shutdown(t.fd.get(), SHUT_WR) == 0);
+  // The commit takes a while: a few of the server's 100 ms epoll rounds pass, in which it reads
+  // the end of the client's input (and, before the fix, closed the connection).
+  std::this_thread::sleep_for(300ms);
+  late.answer_all();
+  auto r = t.receive();
+  BOOST_REQUIRE(r.size() == upd.size());
+  BOOST_TEST(rcode_of(r) == 9);
+  BOOST_TEST(t.closed_by_server());   // and then the server closes: the client is done
+}
+
+// The idle timeout does not close a connection whose UPDATE is still waiting for its answer.
+BOOST_AUTO_TEST_CASE(tcp_update_answer_outlives_the_idle_timeout) {
+  LateReplies late;
+  vrdns::net::ServerOptions o;
+  o.tcp.idle_timeout = 100ms;
+  Server s(o, state_a(), late.handler());
+  TcpClient t(s.port());
+  auto upd = make_query("example.test.", LDNS_RR_TYPE_SOA, 92, false, LDNS_PACKET_UPDATE);
+  t.send(upd);
+  BOOST_REQUIRE(late.wait_for(1));
+  std::this_thread::sleep_for(400ms);   // four idle timeouts pass before the commit
+  late.answer_all();
+  auto r = t.receive();
+  BOOST_REQUIRE(r.size() == upd.size());
+  BOOST_TEST(rcode_of(r) == 9);
+  // Answered and idle again: now the timeout applies.
+  BOOST_TEST(t.closed_by_server());
 }
 
 BOOST_AUTO_TEST_CASE(update_without_hook_sends_fallback) {
