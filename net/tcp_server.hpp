@@ -5,9 +5,9 @@
 // order and the answers pipelined. Partial reads and writes are buffered per connection.
 // Limits: connections idle longer than `idle_timeout` are closed, except while an UPDATE's
 // answer is still to come (a client that half-closed after sending one gets it too); beyond
-// `max_connections`
-// (all workers together) new connections are closed at once; a connection whose unsent
-// output exceeds `max_buffered_output` is not read until it drains (backpressure).
+// `max_connections` (all workers together) new connections are closed at once; a connection
+// whose unsent output exceeds `max_buffered_output` is not read until it drains
+// (backpressure).
 #pragma once
 
 #include <atomic>
