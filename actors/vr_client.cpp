@@ -49,8 +49,8 @@ void answer_unknown(vr_submit_queue::call& c) {
 }
 
 // Moves the next batch of the node's shared calls, if any, into our own (empty) queue. Calls
-// whose deadline passed while they waited are answered first, not sent: one of them in a batch
-// would time out the whole batch at the next tick.
+// whose deadline passed while they waited are answered first, not sent: there is no time left
+// to commit them.
 void take_shared(vr_client_state& st) {
   if (!st.opt.submissions)
     return;
@@ -80,6 +80,9 @@ void start_next(self_ptr self) {
 }
 
 void answer(vr_client_state::call& c, const std::string* result) {
+  if (c.answered)
+    return;   // timed out on its own while its batch was outstanding (expire_outstanding)
+  c.answered = true;
   if (c.done.fn) {
     c.done.fn(result);
   } else if (result) {
@@ -110,6 +113,27 @@ void finish_current(self_ptr self, const std::string* result) {
     }
   }
   start_next(self);
+}
+
+// A batch carries calls of different ages. At a call's deadline only that call is answered
+// (outcome unknown); the Request stays outstanding for the others, which may still commit,
+// until the latest of their deadlines. One call that had waited long in the queue used to time
+// out a batch of fresh ones with it.
+void expire_outstanding(self_ptr self, caf::actor_clock::time_point t) {
+  auto& current = *self->state.current;
+  auto next = caf::actor_clock::time_point::max();
+  for (auto& c : current.calls) {
+    if (c.answered)
+      continue;
+    if (c.deadline <= t)
+      answer(c, nullptr);
+    else
+      next = std::min(next, c.deadline);
+  }
+  if (next == caf::actor_clock::time_point::max())
+    finish_current(self, nullptr);   // every call answered: give the Request up, start the next
+  else
+    current.deadline = next;
 }
 
 // Times out queued calls whose deadline passed while they waited for their turn.
@@ -185,7 +209,7 @@ caf::behavior vr_client(vr_client_actor* self, std::vector<caf::actor> replicas,
       auto t = self->clock().now();
       expire_queued(self, t);
       if (t >= st.current->deadline) {
-        finish_current(self, nullptr);
+        expire_outstanding(self, t);
       } else if (t >= st.current->resend_at) {
         send_current(self, true); // the primary may have changed: ask everybody
       }

@@ -86,11 +86,13 @@ struct vr_client_state {
     caf::response_promise promise;
     vr_completion done;
     caf::actor_clock::time_point deadline;
+    bool answered = false;   // every call is answered exactly once (vr_client.cpp answer)
   };
   struct outstanding {
     std::vector<call> calls;   // one, or the several packed into `op`
     std::string op;            // what the Request carries
-    caf::actor_clock::time_point deadline;   // the earliest of the calls' deadlines
+    // The earliest deadline of the calls not answered yet (expire_outstanding).
+    caf::actor_clock::time_point deadline;
     std::uint64_t request_number = 0;
     caf::actor_clock::time_point resend_at;
   };

@@ -150,7 +150,7 @@ BOOST_FIXTURE_TEST_CASE(batching_off_sends_every_call_alone, fixture) {
   BOOST_TEST(got->at(2).op == "c");
 }
 
-BOOST_FIXTURE_TEST_CASE(a_batch_times_out_at_its_earliest_deadline, fixture) {
+BOOST_FIXTURE_TEST_CASE(each_call_of_a_batch_times_out_at_its_own_deadline, fixture) {
   answers.reserve(16);
   start(64);
   submit("a");
@@ -165,14 +165,48 @@ BOOST_FIXTURE_TEST_CASE(a_batch_times_out_at_its_earliest_deadline, fixture) {
   // (The ticks resent "a" meanwhile: the batch is the last Request.)
   BOOST_TEST(got->back().request_number == got->at(0).request_number + 1);
   BOOST_TEST(got->back().op == batch({"b", "c"}));
-  // Ticks resend meanwhile; the whole batch is answered "unknown" once b's deadline passes,
-  // so no call waits longer than call_timeout.
+  // Ticks resend meanwhile. Once b's deadline passes b is answered "unknown", so no call waits
+  // longer than call_timeout; c, younger, still waits for the batch's result.
   for (int i = 0; i < 80 && !answers[1]; ++i) {
     sched.advance_time(10ms);
     sched.run();
   }
   BOOST_TEST(answers[1].value_or("-") == "<unknown>");
+  BOOST_TEST(!answers[2].has_value());
+  const auto batch_request = got->back();
+  reply(batch_request, batch({"rb", "rc"}));
+  BOOST_TEST(answers[1].value_or("-") == "<unknown>");   // answered once, not again
+  BOOST_TEST(answers[2].value_or("-") == "rc");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_batch_without_a_result_is_given_up_at_its_last_deadline, fixture) {
+  answers.reserve(16);
+  start(64);
+  submit("a");
+  sched.run();
+  sched.advance_time(600ms);
+  submit("b");   // deadline 1600 ms
+  sched.run();
+  sched.advance_time(300ms);
+  submit("c");   // deadline 1900 ms
+  sched.run();
+  reply(got->at(0), "ra");
+  int steps = 0;   // from t = 900 ms
+  for (; steps < 120 && !answers[2]; ++steps) {
+    sched.advance_time(10ms);
+    sched.run();
+  }
+  BOOST_TEST(answers[1].value_or("-") == "<unknown>");
   BOOST_TEST(answers[2].value_or("-") == "<unknown>");
+  BOOST_TEST(steps >= 100);   // c at its own deadline (1900 ms), not at b's
+  BOOST_TEST(steps <= 102);
+  // The Request is given up: the next call leaves as a new one.
+  const auto sent = got->size();
+  submit("d");
+  sched.run();
+  BOOST_REQUIRE(got->size() > sent);
+  BOOST_TEST(got->back().op == "d");
+  BOOST_TEST(got->back().request_number == got->at(sent - 1).request_number + 1);
 }
 
 // ---------------------------------------------------------------- the shared vr_submit_queue
