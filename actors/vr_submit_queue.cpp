@@ -15,10 +15,19 @@ std::size_t vr_submit_queue::attach(const caf::actor_addr& client) {
 
 void vr_submit_queue::push(std::string op, vr_completion done, clock::time_point deadline) {
   caf::actor wake;
+  bool queued = false;
   {
     std::lock_guard lock(mutex_);
-    calls_.push_back({std::move(op), std::move(done), deadline});
-    wake = pop_idle_client();
+    if (!closed_) {
+      calls_.push_back({std::move(op), std::move(done), deadline});
+      queued = true;
+      wake = pop_idle_client();
+    }
+  }
+  if (!queued) {
+    if (done.fn)
+      done.fn(nullptr);
+    return;
   }
   // Outside the lock: the message may run the client at once on another thread, which takes.
   if (wake)
@@ -47,6 +56,7 @@ std::vector<vr_submit_queue::call> vr_submit_queue::detach(std::size_t index) {
     const bool any_left = std::any_of(clients_.begin(), clients_.end(),
                                       [](const caf::actor_addr& a) { return bool(a); });
     if (!any_left) {
+      closed_ = true;
       orphans.assign(std::make_move_iterator(calls_.begin()), std::make_move_iterator(calls_.end()));
       calls_.clear();
     } else if (!calls_.empty()) {

@@ -49,7 +49,9 @@ public:
   // will send them), which also drops what they hold (their callers' state).
   std::vector<call> detach(std::size_t index);
 
-  // Queues a call and, if a client is idle, wakes one. Callable from any thread.
+  // Queues a call and, if a client is idle, wakes one. Callable from any thread. Once the last
+  // client has left (the node is stopping), answers it at once with an unknown outcome instead:
+  // nobody would ever take it.
   void push(std::string op, vr_completion done, clock::time_point deadline);
 
   // The calls for one Request, oldest first: the first queued call, plus those behind it while
@@ -68,6 +70,7 @@ private:
 
   mutable std::mutex mutex_;
   std::deque<call> calls_;            // in push order, so (nearly) in deadline order
+  bool closed_ = false;               // every client that attached has left
   std::vector<caf::actor_addr> clients_;   // a detached client's entry is empty
   std::vector<std::size_t> idle_;     // indices into clients_, each at most once
 };

@@ -392,6 +392,11 @@ BOOST_FIXTURE_TEST_CASE(the_last_client_to_terminate_answers_the_calls_still_que
   sched.run();
   BOOST_TEST(answers[2].value_or("-") == "<unknown>");
   BOOST_TEST(queue->size() == 0u);
+  // A push after that (the front end still runs while the node stops) is answered at once,
+  // not left in a queue that nobody takes from.
+  push("d");
+  BOOST_TEST(answers[3].value_or("-") == "<unknown>");
+  BOOST_TEST(queue->size() == 0u);
 }
 
 // A node spawns its clients before any replica is reachable: a Request to a null handle is
