@@ -150,18 +150,29 @@ BOOST_FIXTURE_TEST_CASE(batching_off_sends_every_call_alone, fixture) {
   BOOST_TEST(got->at(2).op == "c");
 }
 
-BOOST_FIXTURE_TEST_CASE(each_call_of_a_batch_times_out_at_its_own_deadline, fixture) {
-  answers.reserve(16);
-  start(64);
-  submit("a");
-  sched.run();
-  sched.advance_time(600ms);
-  submit("b");   // deadline 1600 ms
-  sched.run();
-  sched.advance_time(300ms);
-  submit("c");   // deadline 1900 ms
-  sched.run();
-  reply(got->at(0), "ra");
+namespace {
+
+// Call a leaves alone at t = 0; b (deadline 1600 ms) and c (1900 ms) queue behind it and leave
+// as one batch when a's result comes at t = 900 ms.
+struct aged_batch_fixture : fixture {
+  aged_batch_fixture() {
+    answers.reserve(16);
+    start(64);
+    submit("a");
+    sched.run();
+    sched.advance_time(600ms);
+    submit("b");
+    sched.run();
+    sched.advance_time(300ms);
+    submit("c");
+    sched.run();
+    reply(got->at(0), "ra");
+  }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(each_call_of_a_batch_times_out_at_its_own_deadline, aged_batch_fixture) {
   // (The ticks resent "a" meanwhile: the batch is the last Request.)
   BOOST_TEST(got->back().request_number == got->at(0).request_number + 1);
   BOOST_TEST(got->back().op == batch({"b", "c"}));
@@ -179,18 +190,8 @@ BOOST_FIXTURE_TEST_CASE(each_call_of_a_batch_times_out_at_its_own_deadline, fixt
   BOOST_TEST(answers[2].value_or("-") == "rc");
 }
 
-BOOST_FIXTURE_TEST_CASE(a_batch_without_a_result_is_given_up_at_its_last_deadline, fixture) {
-  answers.reserve(16);
-  start(64);
-  submit("a");
-  sched.run();
-  sched.advance_time(600ms);
-  submit("b");   // deadline 1600 ms
-  sched.run();
-  sched.advance_time(300ms);
-  submit("c");   // deadline 1900 ms
-  sched.run();
-  reply(got->at(0), "ra");
+BOOST_FIXTURE_TEST_CASE(a_batch_without_a_result_is_given_up_at_its_last_deadline,
+                        aged_batch_fixture) {
   int steps = 0;   // from t = 900 ms
   for (; steps < 120 && !answers[2]; ++steps) {
     sched.advance_time(10ms);
