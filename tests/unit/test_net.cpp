@@ -511,15 +511,21 @@ struct LateReplies {
 // answer, which comes after the server has seen the end of its input.
 BOOST_AUTO_TEST_CASE(tcp_update_answer_reaches_a_half_closed_client) {
   LateReplies late;
-  Server s({}, state_a(), late.handler());
+  Server s({}, state_a(), late.handler());   // one TCP worker: it handles both connections
   TcpClient t(s.port());
+  TcpClient other(s.port());
+  auto q = make_query("www.example.test.", LDNS_RR_TYPE_A, 90);
+  other.send(q);
+  BOOST_REQUIRE(!other.receive().empty());   // accepted and served
   auto upd = make_query("example.test.", LDNS_RR_TYPE_SOA, 91, false, LDNS_PACKET_UPDATE);
   t.send(upd);
   BOOST_REQUIRE(late.wait_for(1));
   BOOST_REQUIRE(::shutdown(t.fd.get(), SHUT_WR) == 0);
-  // The commit takes a while: a few of the server's 100 ms epoll rounds pass, in which it reads
-  // the end of the client's input (and, before the fix, closed the connection).
-  std::this_thread::sleep_for(300ms);
+  // The end of t's input was queued before this query, so once the worker has answered the
+  // query it has read that end too (and, before the fix, closed t's connection). The commit
+  // comes only after that.
+  other.send(q);
+  BOOST_REQUIRE(!other.receive().empty());
   late.answer_all();
   auto r = t.receive();
   BOOST_REQUIRE(r.size() == upd.size());
@@ -537,7 +543,11 @@ BOOST_AUTO_TEST_CASE(tcp_update_answer_outlives_the_idle_timeout) {
   auto upd = make_query("example.test.", LDNS_RR_TYPE_SOA, 92, false, LDNS_PACKET_UPDATE);
   t.send(upd);
   BOOST_REQUIRE(late.wait_for(1));
-  std::this_thread::sleep_for(400ms);   // four idle timeouts pass before the commit
+  // A connection opened after t's last activity is closed by the idle sweep (the worker's only
+  // other connection): by then t has been idle longer than the timeout as well, and before the
+  // fix the sweep had closed it. The commit comes only after that.
+  TcpClient idle(s.port());
+  BOOST_REQUIRE(idle.closed_by_server());
   late.answer_all();
   auto r = t.receive();
   BOOST_REQUIRE(r.size() == upd.size());
