@@ -449,31 +449,31 @@ for round in $(seq "$rounds"); do
 done
 echo
 # One line of ratios per round: vrdns via backup and via primary against the better of BIND and
-# Knot in that round (updates/s), and against BIND (one-at-a-time median latency).
+# Knot in that round (updates/s), and against BIND (one-at-a-time median latency); with several
+# rounds, the medians of each ratio.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 > 0) printf "%.2f", a / b; else print "n/a"}'; }
+ratio_median() {
+  printf '%s\n' "$@" | awk '$1 != "n/a" {print}' | sort -g |
+    awk '{v[NR] = $1} END {if (NR == 0) print "n/a"; else printf "%.2f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+ups_b=(); ups_p=(); seq_b=(); seq_p=()
 for round in $(seq "$rounds"); do
-  b=${UPS[vrdns-backup.r$round]} p=${UPS[vrdns-primary.r$round]}
+  tag=""; ((rounds == 1)) || tag="round $round: "
   best=$(( UPS[bind.r$round] > UPS[knot.r$round] ? UPS[bind.r$round] : UPS[knot.r$round] ))
-  awk -v r="$round" -v n="$rounds" -v b="$b" -v p="$p" -v m="$best" \
-      -v lb="${SEQ_MED[vrdns-backup.r$round]}" -v lp="${SEQ_MED[vrdns-primary.r$round]}" \
-      -v lbind="${SEQ_MED[bind.r$round]}" 'BEGIN {
-    tag = n > 1 ? sprintf("round %d: ", r) : ""
-    printf "%supdates/s vrdns / max(bind, knot): via backup %.2f, via primary %.2f (goal >= 5)\n", tag, b / m, p / m
-    if (lbind + 0 > 0)
-      printf "%sone-at-a-time median latency vrdns / bind: via backup %.2f, via primary %.2f (goal <= 1)\n", tag, lb / lbind, lp / lbind
-  }'
-done | tee "$work/ratios"
+  ups_b+=("$(ratio "${UPS[vrdns-backup.r$round]}" "$best")")
+  ups_p+=("$(ratio "${UPS[vrdns-primary.r$round]}" "$best")")
+  seq_b+=("$(ratio "${SEQ_MED[vrdns-backup.r$round]}" "${SEQ_MED[bind.r$round]}")")
+  seq_p+=("$(ratio "${SEQ_MED[vrdns-primary.r$round]}" "${SEQ_MED[bind.r$round]}")")
+  echo "${tag}updates/s vrdns / max(bind, knot): via backup ${ups_b[-1]}, via primary ${ups_p[-1]} (goal >= 5)"
+  [ "${seq_b[-1]}" = n/a ] ||
+    echo "${tag}one-at-a-time median latency vrdns / bind: via backup ${seq_b[-1]}, via primary ${seq_p[-1]} (goal <= 1)"
+done
 if ((rounds > 1)); then
-  awk '/updates\/s vrdns/ {b[++n] = $10 + 0; p[n] = $13 + 0}
-       /one-at-a-time/ {lb[++m] = $11 + 0; lp[m] = $14 + 0}
-       function med(a, k,   i, j, t) {   # median of a[1..k] (sorts a)
-         for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-         return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
-       }
-       END {
-         printf "medians of %d rounds: updates/s via backup %.2f, via primary %.2f (goal >= 5)", n, med(b, n), med(p, n)
-         if (m) printf "; one-at-a-time via backup %.2f, via primary %.2f (goal <= 1)", med(lb, m), med(lp, m)
-         printf "\n"
-       }' "$work/ratios"
+  line="medians of $rounds rounds: updates/s via backup $(ratio_median "${ups_b[@]}"), via primary $(ratio_median "${ups_p[@]}") (goal >= 5)"
+  if [ "$(ratio_median "${seq_b[@]}")" != n/a ]; then
+    line+="; one-at-a-time via backup $(ratio_median "${seq_b[@]}"), via primary $(ratio_median "${seq_p[@]}") (goal <= 1)"
+  fi
+  echo "$line"
 fi
 
 fi   # !mixed_only
