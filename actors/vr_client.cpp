@@ -44,8 +44,7 @@ vr_client_state::outstanding take_next(vr_client_state& st) {
 }
 
 void answer_unknown(vr_submit_queue::call& c) {
-  if (c.done.fn)
-    c.done.fn(nullptr);
+  c.done(nullptr);
 }
 
 // Moves the next batch of the node's shared calls, if any, into our own (empty) queue. Calls
@@ -83,8 +82,8 @@ void answer(vr_client_state::call& c, const std::string* result) {
   if (c.answered)
     return;   // timed out on its own while its batch was outstanding (expire_outstanding)
   c.answered = true;
-  if (c.done.fn) {
-    c.done.fn(result);
+  if (c.done) {
+    c.done(result);
   } else if (result) {
     c.promise.deliver(*result);
   } else {

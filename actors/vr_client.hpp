@@ -12,11 +12,13 @@
 //   `call_timeout` (the op may still execute later: the caller cannot know).
 // - `send(client, vr_submit_atom::value, std::string op, vr_completion done)` (same process
 //   only) calls `done` instead, on the client's thread: no response promise, no timer, no
-//   waiting actor per call, which is what the UPDATE path of a busy node wants.
+//   waiting actor per call, which is what the UPDATE path of a busy node wants. A client that
+//   terminates with calls still held answers them nullptr (actors/vr_completion.hpp).
 // `replicas[i]` may start null (not reachable yet): `(vr_peer_set_atom, i, handle)` replaces it
 // (actors/peer_messages.hpp), and a Request sent to a null handle is lost and resent.
 #pragma once
 
+#include "actors/vr_completion.hpp"
 #include "protocol/messages.hpp"
 
 #include <caf/all.hpp>
@@ -35,12 +37,6 @@ namespace vrdns::actors {
 using vr_call_atom = caf::atom_constant<caf::atom("vr_call")>;
 using vr_ctick_atom = caf::atom_constant<caf::atom("vr_ctick")>;
 using vr_submit_atom = caf::atom_constant<caf::atom("vr_submit")>;
-
-/// Called exactly once: with the result bytes, or with nullptr when call_timeout passed first
-/// (the outcome is then unknown). Must be cheap and must not block.
-struct vr_completion {
-  std::function<void(const std::string* result)> fn;
-};
 
 class vr_submit_queue;
 
@@ -113,6 +109,3 @@ caf::behavior vr_client(vr_client_actor* self, std::vector<caf::actor> replicas,
                         vr_client_options options);
 
 } // namespace vrdns::actors
-
-// Travels only between actors of one process (it holds a callback).
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vrdns::actors::vr_completion)

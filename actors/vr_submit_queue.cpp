@@ -25,8 +25,7 @@ void vr_submit_queue::push(std::string op, vr_completion done, clock::time_point
     }
   }
   if (!queued) {
-    if (done.fn)
-      done.fn(nullptr);
+    done(nullptr);
     return;
   }
   // Outside the lock: the message may run the client at once on another thread, which takes.

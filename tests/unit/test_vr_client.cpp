@@ -111,6 +111,25 @@ BOOST_FIXTURE_TEST_CASE(calls_queued_behind_a_request_leave_as_one_batch, fixtur
   BOOST_TEST(answers[2].value_or("-") == "rc");
 }
 
+// A client that terminates (killed here; an exception in a handler ends it the same way) answers
+// every call it holds, the one in flight and those queued behind it, with an unknown outcome.
+// Dropping them silently left an UPDATE's TCP client waiting for its answer until the
+// connection was swept.
+BOOST_FIXTURE_TEST_CASE(a_client_that_terminates_answers_the_calls_it_holds_unknown, fixture) {
+  answers.reserve(16);
+  start(64);
+  submit("a");
+  sched.run();
+  submit("b");
+  submit("c");
+  sched.run();
+  BOOST_REQUIRE_EQUAL(got->size(), 1u);   // "a" in flight, "b" and "c" queued behind it
+  caf::anon_send_exit(client, caf::exit_reason::kill);
+  sched.run();
+  for (std::size_t i = 0; i < 3; ++i)
+    BOOST_TEST(answers[i].value_or("-") == "<unknown>", "call " << i);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_batch_respects_its_count_and_byte_limits, fixture) {
   answers.reserve(16);
   start(2, 10);
@@ -281,6 +300,40 @@ std::string op_text(const std::vector<shared_call>& calls) {
 
 }  // namespace
 
+// actors/vr_completion: copies share one callback, which runs exactly once: when a copy is
+// called, or with nullptr when the last copy goes uncalled.
+BOOST_AUTO_TEST_CASE(a_completion_runs_once_and_its_last_uncalled_copy_answers_unknown) {
+  std::vector<std::string> runs;
+  auto record = [&runs](const std::string* r) { runs.push_back(r ? *r : "<unknown>"); };
+  {
+    actors::vr_completion first{record};
+    {
+      actors::vr_completion copy = first;   // as CAF may copy a message that carries it
+      BOOST_TEST(bool(copy));
+    }
+    BOOST_TEST(runs.empty());   // another copy may still answer
+    actors::vr_completion moved = std::move(first);
+    const std::string result = "r";
+    moved(&result);
+    BOOST_TEST(!moved);
+    moved(nullptr);   // spent: does nothing
+  }
+  BOOST_TEST(runs == std::vector<std::string>{"r"});   // and going uncalled did not add one
+
+  runs.clear();
+  {
+    actors::vr_completion a{record};
+    actors::vr_completion b = a;
+    actors::vr_completion c = b;
+  }
+  BOOST_TEST(runs == std::vector<std::string>{"<unknown>"});
+
+  actors::vr_completion empty;
+  BOOST_TEST(!empty);
+  empty(nullptr);   // no callback: nothing to run
+  BOOST_TEST(!actors::vr_completion{actors::vr_completion::function{}});
+}
+
 BOOST_AUTO_TEST_CASE(submit_queue_takes_a_batch_within_its_limits_and_expires_by_deadline) {
   actors::vr_submit_queue q;
   const auto index = q.attach(caf::actor_addr{});
@@ -388,6 +441,11 @@ BOOST_FIXTURE_TEST_CASE(the_last_client_to_terminate_answers_the_calls_still_que
   push("c");
   caf::anon_send_exit(client, caf::exit_reason::kill);
   sched.run();
+  // The killed client's Request ("a" or "b", whichever it took) ends unknown; the other
+  // client's is still in flight.
+  const std::size_t held = got->at(0).client_id == 7 ? 0 : 1;
+  BOOST_TEST(answers[held].value_or("-") == "<unknown>");
+  BOOST_TEST(!answers[1 - held].has_value());
   BOOST_TEST(!answers[2].has_value());   // the other client may still take it
   caf::anon_send_exit(second, caf::exit_reason::kill);
   sched.run();
