@@ -1,5 +1,7 @@
 #include "actors/dns_frontend.hpp"
 
+#include "actors/fail_stop.hpp"
+
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -20,6 +22,7 @@ using frontend_actor = caf::stateful_actor<frontend_state>;
 
 caf::behavior dns_frontend(frontend_actor* self, std::shared_ptr<net::DnsServer> server) {
   self->state.server = std::move(server);
+  self->set_exception_handler(exception_to_error);   // actors/fail_stop.hpp
   return {
       [self](publish_atom, const dns::ServingStatePtr& state) {
         if (state) self->state.server->publish(state);

@@ -1,5 +1,6 @@
 #include "actors/peer_connector.hpp"
 
+#include "actors/fail_stop.hpp"
 #include "actors/peer_messages.hpp"
 
 #include <caf/io/middleman.hpp>
@@ -26,6 +27,7 @@ caf::behavior peer_connector(caf::event_based_actor* self, peer_connector_option
   auto st = std::make_shared<connector_state>();
   st->opt = std::move(options);
   st->backoff = st->opt.retry_min;
+  self->set_exception_handler(exception_to_error);   // actors/fail_stop.hpp
 
   auto tell_targets = [=](const caf::actor& handle) {
     for (const auto& t : st->opt.targets)

@@ -3,6 +3,7 @@
 // the failure detector, the app's view of the state), and spawning. The protocol's parts live
 // in the files listed in actors/replica_impl.hpp.
 #include "actors/replica_impl.hpp"
+#include "actors/fail_stop.hpp"
 
 namespace vrdns::actors::replica_impl {
 
@@ -244,6 +245,8 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
     failure_detector_behavior, caf::actor_cast<caf::actor>(self),
     failure_detector_options{st.opt.primary_timeout, st.opt.timeout_jitter, st.rng()});
   st.acked.assign(st.vr.configuration_size, 0);
+  // An invariant check that throws ends the replica with the reason (actors/fail_stop.hpp).
+  self->set_exception_handler(exception_to_error);
   // Not caf::drop: in CAF 0.17 that answers an *asynchronous* message with an unexpected_message
   // error, which is sent back to the sender and, by default, terminates a sender that has no
   // error handler. An empty message as result is suppressed for asynchronous messages.

@@ -1,5 +1,6 @@
 #include "actors/vr_client.hpp"
 
+#include "actors/fail_stop.hpp"
 #include "actors/peer_messages.hpp"
 #include "actors/vr_submit_queue.hpp"
 #include "protocol/op_batch.hpp"
@@ -156,6 +157,7 @@ caf::behavior vr_client(vr_client_actor* self, std::vector<caf::actor> replicas,
                         vr_client_options options) {
   self->state.replicas = std::move(replicas);
   self->state.opt = options;
+  self->set_exception_handler(exception_to_error);   // actors/fail_stop.hpp
   if (auto& q = self->state.opt.submissions) {
     const auto index = q->attach(self->address());
     self->state.submit_index = index;

@@ -6,6 +6,8 @@
 #include <caf/send.hpp>
 
 #include <sys/resource.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -65,6 +67,13 @@ class ShutdownWatchdog {
   std::thread thread_;   // last: started once the members it uses exist
 };
 
+// What the failure handler of run_nodes shares with its main thread.
+struct FailureNote {
+  std::mutex mutex;
+  bool stopping = false;   // the stop began: actors now end in any order
+  std::string first;       // the first failure, if any
+};
+
 }  // namespace
 
 dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg, dns::ZoneSetPtr zones) {
@@ -102,11 +111,25 @@ int run_nodes(const std::vector<config::NodeConfig>& cfgs) {
   std::vector<std::unique_ptr<NodeSystemConfig>> system_configs;
   std::vector<std::unique_ptr<caf::actor_system>> systems;
   std::vector<std::unique_ptr<ReplicaNode>> nodes;
+  // Fail-stop (actors/fail_stop.hpp): an actor that fails wakes the sigwait below with a
+  // SIGTERM to the process, and the node stops with exit status 1, so that a supervisor restarts
+  // it; the restarted node rejoins through recovery. Failures during the stop are expected
+  // (actors go in any order) and not reported.
+  auto failure = std::make_shared<FailureNote>();
+  auto on_failure = [failure](const std::string& what) {
+    {
+      std::lock_guard lock(failure->mutex);
+      if (failure->stopping || !failure->first.empty()) return;
+      failure->first = what;
+    }
+    actors::log_line(what + "; stopping the node (its data_dir is safe: restart it to rejoin)");
+    ::kill(::getpid(), SIGTERM);
+  };
   for (const auto& cfg : cfgs) {
     system_configs.push_back(std::make_unique<NodeSystemConfig>(cfg.replication.nice));
     systems.push_back(std::make_unique<caf::actor_system>(*system_configs.back()));
     try {
-      nodes.push_back(std::make_unique<ReplicaNode>(*systems.back(), cfg));
+      nodes.push_back(std::make_unique<ReplicaNode>(*systems.back(), cfg, on_failure));
     } catch (const std::exception& e) {
       actors::log_line(e.what());
       return 1;
@@ -122,7 +145,13 @@ int run_nodes(const std::vector<config::NodeConfig>& cfgs) {
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  actors::log_line(signal == SIGINT ? "SIGINT, stopping" : "SIGTERM, stopping");
+  bool failed = false;
+  {
+    std::lock_guard lock(failure->mutex);
+    failure->stopping = true;
+    failed = !failure->first.empty();
+  }
+  if (!failed) actors::log_line(signal == SIGINT ? "SIGINT, stopping" : "SIGTERM, stopping");
   // CAF 0.17's ~actor_system can hang after every actor has finished: middleman::stop() joins
   // the multiplexer thread, which waits in epoll_wait for a connection that is never closed
   // (seen once after a heavy load with peers reconnecting; the same class of bug as CAF issues
@@ -134,7 +163,7 @@ int run_nodes(const std::vector<config::NodeConfig>& cfgs) {
   for (auto& node : nodes) node->stop();
   nodes.clear();
   systems.clear();
-  return 0;
+  return failed ? 1 : 0;
 }
 
 }  // namespace vrdns::app

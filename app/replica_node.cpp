@@ -9,8 +9,11 @@
 #include <random>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "actors/dns_frontend.hpp"
+#include "actors/fail_stop.hpp"
 #include "actors/log_line.hpp"
 #include "actors/peer_connector.hpp"
 #include "actors/peer_messages.hpp"
@@ -72,7 +75,8 @@ std::string status_line(const protocol::replica_state& vr) {
          " commit=" + std::to_string(vr.commit_number);
 }
 
-ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cfg) {
+ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cfg,
+                         FailureHandler on_failure) {
   const std::size_t n = cfg.replicas.size();
   const auto me = cfg.replica;
   const bool ran_here_before = prepare_data_dir(cfg.data_dir);
@@ -233,6 +237,11 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     };
     auto replica = system.spawn(actors::replica, protocol::replica_id(me), nobody, service, ro);
     actors_.push_back(replica);
+    std::vector<std::pair<caf::actor, std::string>> watched{
+        {replica, "the replica actor"},
+        {frontend.actor, "the DNS front end"},
+        {publisher, "the serving publisher"}};
+    for (const auto& c : clients) watched.emplace_back(c, "a vr_client");
     for (const auto& c : clients)
       caf::anon_send(c, actors::vr_peer_set_atom::value, std::uint32_t(me), replica);
 
@@ -254,6 +263,14 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       pc.peer_id = std::uint32_t(j);
       pc.label = "replica " + std::to_string(me) + ": peer " + std::to_string(j);
       actors_.push_back(system.spawn(actors::peer_connector, pc));
+      watched.emplace_back(actors_.back(), "the connector to peer " + std::to_string(j));
+    }
+    // Fail-stop (actors/fail_stop.hpp): an actor of the node that ends on its own, say from an
+    // invariant check that threw, stops the node instead of leaving it half alive.
+    if (on_failure) {
+      for (auto& [actor, name] : watched)
+        actors::watch_for_failure(system, actor, "replica " + std::to_string(me) + ": " + name,
+                                  on_failure);
     }
     if (n > 1)
       actors::log_line("replica " + std::to_string(me) + ": waiting for peers" +

@@ -15,6 +15,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,10 +33,16 @@ std::string status_line(const protocol::replica_state& vr);
 
 class ReplicaNode {
  public:
+  /// Called once for each of the node's actors that ends other than by stop() or normally
+  /// (actors/fail_stop.hpp), with a line that names the actor and the reason. Runs on that
+  /// actor's thread: it must be cheap and must not block.
+  using FailureHandler = std::function<void(const std::string&)>;
+
   /// Binds the DNS sockets and the replica address, spawns everything and starts connecting to
   /// the peers (asynchronously). Throws std::runtime_error (nothing left running) if an address
   /// cannot be bound or data_dir cannot be prepared.
-  ReplicaNode(caf::actor_system& system, const config::NodeConfig& cfg);
+  ReplicaNode(caf::actor_system& system, const config::NodeConfig& cfg,
+              FailureHandler on_failure = {});
   ~ReplicaNode();   // stop()
   ReplicaNode(const ReplicaNode&) = delete;
   ReplicaNode& operator=(const ReplicaNode&) = delete;
@@ -45,6 +52,8 @@ class ReplicaNode {
 
   const std::vector<net::Endpoint>& dns_endpoints() const { return dns_endpoints_; }
   bool started_recovering() const { return recovering_; }
+  /// Every actor spawned here, in spawn order (tests end one to check fail-stop).
+  const std::vector<caf::actor>& actors() const { return actors_; }
 
  private:
   std::vector<caf::actor> actors_;   // everything spawned here, to stop

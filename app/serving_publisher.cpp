@@ -1,5 +1,7 @@
 #include "app/serving_publisher.hpp"
 
+#include "actors/fail_stop.hpp"
+
 #include <chrono>
 #include <utility>
 
@@ -17,6 +19,7 @@ constexpr std::chrono::milliseconds expire_interval{50};
 
 caf::behavior serving_publisher(caf::event_based_actor* self, PublishFn publish,
                                 std::shared_ptr<CommitWaiters> waiters) {
+  self->set_exception_handler(actors::exception_to_error);   // actors/fail_stop.hpp
   self->send(self, expire_atom::value);
   return {
       [=](expire_atom) {
