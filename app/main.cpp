@@ -28,11 +28,13 @@ constexpr const char* usage_text =
     "                                 origin: the zone file name without .zone)\n"
     "  vrdns --help | --version\n";
 
-// The TSIG key of configs/node*.toml, so the same nsupdate command works against vrdns local.
+// The TSIG key of configs/node*.toml, so the same nsupdate command works against vrdns local,
+// and zone transfers from this machine (dig AXFR, a local secondary), as configs/node*.toml.
 constexpr const char* local_key_config =
     "[[key]]\nname = \"update-key.\"\nalgorithm = \"hmac-sha256\"\n"
     "secret = \"uqjV+TYQBrS28PCMsYonX//TMmtt4GFvzp50/uVRovI=\"\n"
-    "[update]\nallow = [\"update-key.\"]\n";
+    "[update]\nallow = [\"update-key.\"]\n"
+    "[transfer]\nallow_addresses = [\"127.0.0.1\", \"::1\"]\n";
 
 int usage_error(const std::string& message) {
   std::cerr << "vrdns: " << message << "\n" << usage_text;

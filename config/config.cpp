@@ -81,7 +81,8 @@ class Reader {
   NodeConfig read() {
     NodeConfig c;
     c.path = file_;
-    check_keys(root_, "", {"cluster", "node", "dns", "zone", "key", "update", "replication"});
+    check_keys(root_, "", {"cluster", "node", "dns", "zone", "key", "update", "transfer",
+                            "replication"});
 
     const auto& cluster = table(root_, "cluster", "cluster");
     check_keys(cluster, "cluster", {"replicas"});
@@ -121,6 +122,7 @@ class Reader {
     read_replication(c);
     read_keys(c);
     read_update(c);
+    read_transfer(c);
     read_zones(c);   // last: the most expensive check
     return c;
   }
@@ -306,17 +308,42 @@ class Reader {
     if (!n) return;
     const auto& t = table(root_, "update", "update");
     check_keys(t, "update", {"allow"});
-    auto names = strings(t, "allow", "update.allow", false);
+    c.update_allow = key_names(c, t, "update.allow");
+  }
+
+  void read_transfer(NodeConfig& c) const {
+    const toml::node* n = root_.get("transfer");
+    if (!n) return;
+    const auto& t = table(root_, "transfer", "transfer");
+    check_keys(t, "transfer", {"allow", "allow_addresses"});
+    c.transfer.allow = key_names(c, t, "transfer.allow");
+    auto texts = strings(t, "allow_addresses", "transfer.allow_addresses", false);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      auto prefix = net::AddressPrefix::parse(texts[i]);
+      if (!prefix)
+        fail(line_of(*t.get("allow_addresses")->as_array()->get(i)), "transfer.allow_addresses",
+             "expected an IPv4 or IPv6 address with an optional /length, got \"" + texts[i] +
+                 "\"");
+      c.transfer.allow_addresses.push_back(*prefix);
+    }
+  }
+
+  /// The key names of `t`'s "allow" list, each of which must be a configured [[key]].
+  std::vector<std::string> key_names(const NodeConfig& c, const toml::table& t,
+                                     const std::string& key) const {
+    std::vector<std::string> out;
+    auto names = strings(t, "allow", key, false);
     for (std::size_t i = 0; i < names.size(); ++i) {
       std::string name = normalise_name(names[i]);
       bool known = std::any_of(c.keys.begin(), c.keys.end(), [&](const TsigKey& k) {
         return lower(k.name) == lower(name);
       });
       if (!known)
-        fail(line_of(*t.get("allow")->as_array()->get(i)), "update.allow",
+        fail(line_of(*t.get("allow")->as_array()->get(i)), key,
              "no [[key]] named \"" + name + "\"");
-      c.update_allow.push_back(name);
+      out.push_back(name);
     }
+    return out;
   }
 
   void read_zones(NodeConfig& c) const {

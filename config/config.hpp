@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "dns/zone.hpp"
+#include "net/address_prefix.hpp"
 #include "net/endpoint.hpp"
 
 namespace vrdns::config {
@@ -86,6 +87,12 @@ struct DnsConfig {
   uint32_t tcp_max_connections = 1024;
 };
 
+/// [transfer]: who may take zone transfers (AXFR, IXFR). Nobody by default.
+struct TransferConfig {
+  std::vector<std::string> allow;                     ///< TSIG key names, like update_allow
+  std::vector<net::AddressPrefix> allow_addresses;    ///< may transfer without TSIG
+};
+
 struct ReplicationConfig {
   uint32_t heartbeat_ms = 50;
   uint32_t primary_timeout_ms = 200;   ///< + the detector's jitter: failover under 300 ms
@@ -106,6 +113,7 @@ struct NodeConfig {
   std::vector<ZoneConfig> zones;
   std::vector<TsigKey> keys;
   std::vector<std::string> update_allow;   ///< key names, normalised like TsigKey::name
+  TransferConfig transfer;
 };
 
 /// Whether load_config parses the zone files. A node restarting from a checkpoint in its

@@ -122,6 +122,16 @@ bool parse_query(const uint8_t* msg, std::size_t length, ParsedQuery& q) {
   // responder's call (it needs the qtype: IXFR carries an SOA in authority).
   for (unsigned i = 0; i < unsigned(q.ancount) + q.nscount; ++i) {
     if (!read_rr(msg, length, pos, rr, owner)) return true;
+    if (i >= q.ancount && q.qtype == rrtype::IXFR && rr.type == rrtype::SOA) {
+      // SOA RDATA: MNAME, RNAME (either may be compressed), then SERIAL.
+      std::size_t at = rr.rdata;
+      const std::size_t end = rr.rdata + rr.rdlength;
+      if (skip_name(msg, end, at) && skip_name(msg, end, at) && end - at >= 20) {
+        q.has_ixfr_serial = true;
+        q.ixfr_serial = (uint32_t(msg[at]) << 24) | (uint32_t(msg[at + 1]) << 16) |
+                        (uint32_t(msg[at + 2]) << 8) | msg[at + 3];
+      }
+    }
   }
   bool seen_opt = false;
   for (unsigned i = 0; i < q.arcount; ++i) {

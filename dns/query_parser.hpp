@@ -39,6 +39,10 @@ struct ParsedQuery {
   // authority RRs skip cleanly, at most one OPT, valid OPT options, no trailing bytes.
   bool body_ok = false;
 
+  // IXFR (RFC 1995 §3): the serial of the SOA the client sent in the authority section.
+  bool has_ixfr_serial = false;
+  uint32_t ixfr_serial = 0;
+
   // EDNS0 (only when an OPT was present and well formed).
   bool edns = false;
   uint16_t edns_udp_size = 0;

@@ -14,6 +14,7 @@
 #include "dns/name.hpp"
 #include "dns/query_parser.hpp"
 #include "dns/record.hpp"
+#include "dns/rr_writer.hpp"
 #include "dns/wire_writer.hpp"
 
 namespace vrdns::dns {
@@ -58,53 +59,6 @@ uint32_t soa_minimum(const RRset& soa) {
   assert(soa.count == 1 && end >= 4);
   return (uint32_t(p[end - 4]) << 24) | (uint32_t(p[end - 3]) << 16) |
          (uint32_t(p[end - 2]) << 8) | p[end - 1];
-}
-
-/// RDATA, with the embedded names compressed for the types RFC 3597 §4 allows (we take the
-/// common subset NS, CNAME, PTR, MX, SOA). Anything unexpected is copied verbatim.
-void put_rdata(WireWriter& w, uint16_t type, std::string_view rdata) {
-  const auto* p = reinterpret_cast<const uint8_t*>(rdata.data());
-  const std::size_t size = rdata.size();
-  switch (type) {
-    case rrtype::NS:
-    case rrtype::CNAME:
-    case rrtype::PTR:
-      if (name_wire_length(p, size) == size) return w.put_name(p, size, true);
-      break;
-    case rrtype::MX:
-      if (size > 2 && name_wire_length(p + 2, size - 2) == size - 2) {
-        w.put_bytes(p, 2);
-        return w.put_name(p + 2, size - 2, true);
-      }
-      break;
-    case rrtype::SOA: {
-      const std::size_t mname = name_wire_length(p, size);
-      const std::size_t rname = mname ? name_wire_length(p + mname, size - mname) : 0;
-      if (rname && size - mname - rname == 20) {
-        w.put_name(p, mname, true);
-        w.put_name(p + mname, rname, true);
-        return w.put_bytes(p + mname + rname, 20);
-      }
-      break;
-    }
-    default:
-      break;
-  }
-  w.put_bytes(p, size);
-}
-
-void put_rrset(WireWriter& w, std::string_view owner, const RRset& rrset, uint16_t rclass,
-               uint32_t ttl) {
-  rrset.for_each_rdata([&](std::string_view rdata) {
-    w.put_name(owner, true);
-    w.put_u16(rrset.type);
-    w.put_u16(rclass);
-    w.put_u32(ttl);
-    const std::size_t rdlength_at = w.size();
-    w.put_u16(0);
-    put_rdata(w, rrset.type, rdata);
-    if (w.ok()) w.patch_u16(rdlength_at, uint16_t(w.size() - rdlength_at - 2));
-  });
 }
 
 /// Where a name landed in a zone.
@@ -300,13 +254,17 @@ AnswerResult ReplyBuilder::answer_chaos() {
 }
 
 AnswerResult ReplyBuilder::answer_in() {
+  // Zone transfers over TCP are the transfer path's (access control, TSIG, many messages):
+  // REFUSED is only the fallback of a front end without one.
+  if ((q_.qtype == rrtype::AXFR || q_.qtype == rrtype::IXFR) && transport_ == Transport::tcp)
+    return finish(rcode::REFUSED, Disposition::transfer);
   const Zone* zone = state_.zones ? state_.zones->find_zone(qkey_.view()) : nullptr;
   if (zone == nullptr) return finish(rcode::REFUSED);   // not ours: no AA (RFC 1034 §4.3.2)
   if (!state_.has_state) return finish(rcode::SERVFAIL);   // ours, but nothing to vouch for
   // AXFR is defined over TCP only (RFC 5936 §4.2): over UDP it is NOTIMP, as NSD and Knot
-  // answer. Zone transfer itself is not offered (yet).
-  if (q_.qtype == rrtype::AXFR && transport_ == Transport::udp) return finish(rcode::NOTIMP);
-  if (q_.qtype == rrtype::AXFR || q_.qtype == rrtype::IXFR) return finish(rcode::REFUSED);
+  // answer. IXFR over UDP (RFC 1995 §2) is not offered: clients fall back to TCP.
+  if (q_.qtype == rrtype::AXFR) return finish(rcode::NOTIMP);
+  if (q_.qtype == rrtype::IXFR) return finish(rcode::REFUSED);
   // Other meta qtypes (OPT, TSIG, TKEY, MAILA, MAILB) are looked up like any type and so
   // end in NODATA/NXDOMAIN: what NSD 4.6 and Knot 3.2 answer (checked against both).
 

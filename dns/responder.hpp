@@ -37,6 +37,8 @@ enum class Disposition {
   drop,     ///< send nothing (not even a header could be parsed, or a response came in)
   update,   ///< opcode UPDATE: out holds a fallback reply; a front end with an update path
             ///< hands the query there instead
+  transfer, ///< AXFR or IXFR over TCP: out holds a fallback reply (REFUSED); a front end with
+            ///< a transfer path hands the query there instead
 };
 
 struct AnswerResult {

@@ -406,7 +406,7 @@ TsigVerdict verify_request(const uint8_t* msg, std::size_t len, const Keyring& k
 }
 
 bool sign_reply(std::vector<uint8_t>& reply, const TsigVerdict& verdict, const Keyring& keys,
-                int64_t now_seconds) {
+                int64_t now_seconds, std::vector<uint8_t>* mac_out) {
   if (reply.size() < header_size) return false;
   const uint64_t now = to_time48(now_seconds);
   switch (verdict.status) {
@@ -450,8 +450,34 @@ bool sign_reply(std::vector<uint8_t>& reply, const TsigVerdict& verdict, const K
   mac.update(prefix);
   mac.update(reply);
   mac.update(variables);
+  std::vector<uint8_t> digest = mac.final();
   append_tsig(reply, verdict.key_name, verdict.algorithm, time_signed, tsig_fudge_default,
-              mac.final(), error, other);
+              digest, error, other);
+  if (mac_out) *mac_out = std::move(digest);
+  return true;
+}
+
+bool sign_next_reply(std::vector<uint8_t>& reply, const TsigVerdict& verdict, const Keyring& keys,
+                     const std::vector<uint8_t>& prior_mac, int64_t now_seconds,
+                     std::vector<uint8_t>& mac_out) {
+  if (reply.size() < header_size || verdict.status != TsigStatus::ok) return false;
+  const TsigKeyEntry* key = keys.find(verdict.key_name);
+  if (!key) return false;
+  const uint64_t now = to_time48(now_seconds);
+  // §5.3.1: prior MAC (with its size), this message, then the timers (Time Signed, Fudge).
+  std::vector<uint8_t> prefix;
+  put16(prefix, uint16_t(prior_mac.size()));
+  append(prefix, prior_mac.data(), prior_mac.size());
+  std::vector<uint8_t> timers;
+  put48(timers, now);
+  put16(timers, tsig_fudge_default);
+  Mac mac(*key);
+  mac.update(prefix);
+  mac.update(reply);
+  mac.update(timers);
+  mac_out = mac.final();
+  append_tsig(reply, verdict.key_name, verdict.algorithm, now, tsig_fudge_default, mac_out, 0,
+              {});
   return true;
 }
 

@@ -114,7 +114,16 @@ std::vector<uint8_t> strip_tsig(const uint8_t* msg, std::size_t len, const TsigV
 /// file comment. not_signed: reply unchanged. Error verdicts overwrite the header's rcode.
 /// Returns false only if `reply` is not even a header, or the key vanished from `keys`.
 bool sign_reply(std::vector<uint8_t>& reply, const TsigVerdict& verdict, const Keyring& keys,
-                int64_t now_seconds);
+                int64_t now_seconds, std::vector<uint8_t>* mac_out = nullptr);
+
+/// Signs a later message of a multi-message reply (a zone transfer), RFC 8945 §5.3.1: the
+/// first message is signed with sign_reply (its MAC through `mac_out`), and each later one
+/// over the previous message's MAC, the message and the TSIG timers only. Every message is
+/// signed. `verdict` must be ok. Writes this message's MAC to `mac_out` (for the next).
+/// False if the key vanished from `keys` or `reply` is not even a header.
+bool sign_next_reply(std::vector<uint8_t>& reply, const TsigVerdict& verdict, const Keyring& keys,
+                     const std::vector<uint8_t>& prior_mac, int64_t now_seconds,
+                     std::vector<uint8_t>& mac_out);
 
 /// Signs a request (client side: tests, tools). `mac_size` 0 means the full MAC; other
 /// values truncate it (RFC 8945 §5.2.2.1). False if the key is unknown or mac_size too big.

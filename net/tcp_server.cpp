@@ -127,6 +127,8 @@ class TcpServer::Worker {
     // open for them even when the client half-closed or went idle: the answer to a committed
     // UPDATE must not be dropped.
     uint32_t updates_pending = 0;
+    // A zone transfer being sent: frames after it wait in `in` until its last message is out.
+    std::unique_ptr<OutgoingTransfer> transfer;
 
     std::size_t pending() const { return out.size() - out_sent; }
   };
@@ -180,11 +182,28 @@ class TcpServer::Worker {
   /// False on a fatal write error.
   bool pump(Connection& c) {
     for (;;) {
-      std::size_t before = c.in.size();
-      process(c);
+      const std::size_t before = c.in.size();
+      const bool produced = process(c);   // a transfer's messages count as progress too
       if (!flush(c)) return false;
-      if (paused(c) || c.in.size() == before) return true;
+      if (paused(c)) return true;
+      // The flush made room: a transfer in progress produces more (or ends) next round.
+      if (c.in.size() == before && !produced && !c.transfer) return true;
     }
+  }
+
+  /// Queues the transfer's next messages until backpressure applies or it ends. True if it
+  /// queued any.
+  bool continue_transfer(Connection& c) {
+    bool produced = false;
+    while (c.transfer && !paused(c)) {
+      if (!c.transfer->next(transfer_message_)) {
+        c.transfer.reset();
+        break;
+      }
+      append_frame(c.out, transfer_message_.data(), transfer_message_.size());
+      produced = true;
+    }
+    return produced;
   }
 
   /// Reads until the socket is empty or backpressure applies. False on a fatal error.
@@ -207,14 +226,17 @@ class TcpServer::Worker {
     return true;
   }
 
-  /// Answers every complete frame in c.in, in order, until backpressure applies.
-  void process(Connection& c) {
+  /// Answers every complete frame in c.in, in order, until backpressure applies or a zone
+  /// transfer starts (the frames after it wait for its end). True if transfer messages were
+  /// queued.
+  bool process(Connection& c) {
+    bool produced = continue_transfer(c);
     // Checked per batch of frames, not per epoll wake-up: read_some() keeps reading while the
     // peer keeps sending, and a query that arrives after a publish must see the new state.
     const dns::ServingState& state = reader_.refresh();
     std::size_t off = 0;
     const auto* in = reinterpret_cast<const uint8_t*>(c.in.data());
-    while (!paused(c) && c.in.size() - off >= 2) {
+    while (!c.transfer && !paused(c) && c.in.size() - off >= 2) {
       std::size_t length = (std::size_t(in[off]) << 8) | in[off + 1];
       if (c.in.size() - off - 2 < length) break;   // partial frame: wait for more
       const uint8_t* query = in + off + 2;
@@ -227,9 +249,29 @@ class TcpServer::Worker {
         hand_off_update(c, query, length);
         continue;
       }
+      if (r.what == dns::Disposition::transfer && server_.options_.transfer_handler) {
+        c.transfer = start_transfer(c, state, query, length);
+        if (c.transfer) {
+          produced = continue_transfer(c) || produced;
+          continue;
+        }
+      }
       append_frame(c.out, answer_.data(), r.length);
     }
     c.in.erase(0, off);
+    return produced;
+  }
+
+  std::unique_ptr<OutgoingTransfer> start_transfer(const Connection& c,
+                                                   const dns::ServingState& state,
+                                                   const uint8_t* query, std::size_t length) {
+    TransferRequest req;
+    req.message = query;
+    req.length = length;
+    req.peer_length = sizeof req.peer;
+    ::getpeername(c.fd.get(), reinterpret_cast<sockaddr*>(&req.peer), &req.peer_length);
+    req.state = &state;
+    return server_.options_.transfer_handler(req);
   }
 
   void hand_off_update(const Connection& c, const uint8_t* query, std::size_t length) {
@@ -292,7 +334,8 @@ class TcpServer::Worker {
 
   /// Closes a finished connection, or sets its epoll interest to what it now waits for.
   void settle(Connection& c) {
-    if (c.peer_closed && c.pending() == 0 && c.updates_pending == 0) return close(c);
+    if (c.peer_closed && c.pending() == 0 && c.updates_pending == 0 && !c.transfer)
+      return close(c);
     uint32_t want = 0;
     if (!c.peer_closed && !paused(c)) want |= EPOLLIN;
     if (c.pending() > 0) want |= EPOLLOUT;
@@ -336,6 +379,7 @@ class TcpServer::Worker {
   uint64_t next_id_ = first_connection_id;
   std::vector<uint8_t> scratch_;   // read buffer, reused
   std::vector<uint8_t> answer_;    // dns::answer output, reused
+  std::vector<uint8_t> transfer_message_;   // a transfer's next message, reused
   StateReader reader_;             // the serving state this worker answers from
 };
 

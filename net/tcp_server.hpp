@@ -7,7 +7,8 @@
 // answer is still to come (a client that half-closed after sending one gets it too); beyond
 // `max_connections` (all workers together) new connections are closed at once; a connection
 // whose unsent output exceeds `max_buffered_output` is not read until it drains
-// (backpressure).
+// (backpressure). A zone transfer's messages are produced one by one under the same
+// backpressure (net/transfer_hook.hpp).
 #pragma once
 
 #include <atomic>
@@ -20,6 +21,7 @@
 
 #include "net/socket.hpp"
 #include "net/state_publisher.hpp"
+#include "net/transfer_hook.hpp"
 #include "net/update_hook.hpp"
 
 namespace vrdns::net {
@@ -28,6 +30,8 @@ struct TcpOptions {
   std::chrono::milliseconds idle_timeout{10000};
   uint32_t max_connections = 1024;
   std::size_t max_buffered_output = 256 * 1024;
+  /// AXFR/IXFR (net/transfer_hook.hpp); without one they get the responder's REFUSED.
+  TransferHandler transfer_handler;
 };
 
 class TcpServer {

@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE test_config
 #include <boost/test/unit_test.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -144,6 +146,8 @@ BOOST_AUTO_TEST_CASE(shipped_node_configs_parse) {
     BOOST_TEST(cfg.zones.at(0).name == "example.test.");
     BOOST_TEST(cfg.keys.size() == 1u);
     BOOST_TEST(cfg.update_allow.size() == 1u);
+    BOOST_TEST(cfg.transfer.allow.size() == 1u);
+    BOOST_TEST(cfg.transfer.allow_addresses.size() == 2u);
   }
 }
 
@@ -230,6 +234,73 @@ BOOST_AUTO_TEST_CASE(key_errors) {
                18, "key[1].name", "duplicate key");
   expect_error(edited(16, "allow = [\"update-key.\", \"other-key.\"]"), 16, "update.allow",
                "other-key.");
+}
+
+BOOST_AUTO_TEST_CASE(transfer_access_lists) {
+  Dir dir;
+  // Nobody by default.
+  auto none = load_config(dir.write("a.toml", edited(0, "")));
+  BOOST_TEST(none.transfer.allow.empty());
+  BOOST_TEST(none.transfer.allow_addresses.empty());
+  auto cfg = load_config(dir.write(
+      "b.toml", edited(0, "", "[transfer]\nallow = [\"Update-Key\"]\n"
+                              "allow_addresses = [\"127.0.0.1\", \"192.0.2.0/24\", \"2001:db8::/32\"]\n")));
+  BOOST_TEST(cfg.transfer.allow == std::vector<std::string>{"Update-Key."});
+  BOOST_REQUIRE(cfg.transfer.allow_addresses.size() == 3u);
+  BOOST_TEST(cfg.transfer.allow_addresses[0].to_string() == "127.0.0.1/32");
+  BOOST_TEST(cfg.transfer.allow_addresses[1].to_string() == "192.0.2.0/24");
+  BOOST_TEST(cfg.transfer.allow_addresses[2].to_string() == "2001:db8::/32");
+  expect_error(edited(0, "", "[transfer]\nallow = [\"other-key.\"]\n"), 18, "transfer.allow",
+               "no [[key]] named \"other-key.\"");
+  expect_error(edited(0, "", "[transfer]\nallow_addresses = [\"127.0.0.1\",\n  \"10.0.0.0/33\"]\n"),
+               19, "transfer.allow_addresses", "10.0.0.0/33");
+  expect_error(edited(0, "", "[transfer]\nallow_addresses = [\"localhost\"]\n"), 18,
+               "transfer.allow_addresses", "IPv4 or IPv6");
+  expect_error(edited(0, "", "[transfer]\nallow_address = []\n"), 18, "transfer.allow_address",
+               "unknown key");
+  expect_error(edited(0, "", "[transfer]\nallow_addresses = \"127.0.0.1\"\n"), 18,
+               "transfer.allow_addresses", "expected array");
+}
+
+namespace {
+sockaddr_storage peer(const char* address) {
+  sockaddr_storage s{};
+  if (std::string(address).find(':') == std::string::npos) {
+    auto& a = reinterpret_cast<sockaddr_in&>(s);
+    a.sin_family = AF_INET;
+    BOOST_REQUIRE(::inet_pton(AF_INET, address, &a.sin_addr) == 1);
+  } else {
+    auto& a = reinterpret_cast<sockaddr_in6&>(s);
+    a.sin6_family = AF_INET6;
+    BOOST_REQUIRE(::inet_pton(AF_INET6, address, &a.sin6_addr) == 1);
+  }
+  return s;
+}
+bool in(const char* prefix, const char* address) {
+  auto p = vrdns::net::AddressPrefix::parse(prefix);
+  BOOST_REQUIRE_MESSAGE(p, prefix);
+  return p->contains(peer(address));
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(address_prefixes_match_by_their_length) {
+  BOOST_TEST(in("127.0.0.1", "127.0.0.1"));
+  BOOST_TEST(!in("127.0.0.1", "127.0.0.2"));
+  BOOST_TEST(in("192.0.2.0/24", "192.0.2.255"));
+  BOOST_TEST(!in("192.0.2.0/24", "192.0.3.0"));
+  BOOST_TEST(in("192.0.2.128/25", "192.0.2.200"));
+  BOOST_TEST(!in("192.0.2.128/25", "192.0.2.127"));
+  BOOST_TEST(in("10.1.2.3/8", "10.200.0.1"));      // host bits beyond the length ignored
+  BOOST_TEST(in("0.0.0.0/0", "203.0.113.9"));
+  BOOST_TEST(!in("0.0.0.0/0", "::1"));             // a v4 prefix never matches a v6 peer...
+  BOOST_TEST(in("192.0.2.0/24", "::ffff:192.0.2.7"));   // ...unless it is v4-mapped
+  BOOST_TEST(in("2001:db8::/32", "2001:db8:ffff::1"));
+  BOOST_TEST(!in("2001:db8::/32", "2001:db9::1"));
+  BOOST_TEST(in("::1", "::1"));
+  BOOST_TEST(!in("::1", "127.0.0.1"));
+  for (const char* bad : {"", "/24", "1.2.3.4/", "1.2.3.4/33", "::1/129", "1.2.3.4/x", "1.2.3",
+                          "example.test", "1.2.3.4/-1"})
+    BOOST_TEST(!vrdns::net::AddressPrefix::parse(bad), bad);
 }
 
 BOOST_AUTO_TEST_CASE(unreadable_file) {

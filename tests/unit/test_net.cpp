@@ -28,6 +28,7 @@
 #include "dns/zone.hpp"
 #include "net/dns_server.hpp"
 #include "net/socket.hpp"
+#include "net/transfer_hook.hpp"
 
 // ldns/common.h #defines bool/true/false in C++ unless __bool_true_false_are_defined is
 // set, which breaks later standard headers (e.g. <optional>'s `bool(x) <=> false`).
@@ -561,6 +562,79 @@ BOOST_AUTO_TEST_CASE(update_without_hook_sends_fallback) {
   auto upd = make_query("example.test.", LDNS_RR_TYPE_SOA, 81, false, LDNS_PACKET_UPDATE);
   UdpClient u(s.port());
   BOOST_TEST(u.ask(upd) == expected(state_a(), upd, Transport::udp));
+}
+
+// ---- zone transfers (net/transfer_hook.hpp) -------------------------------------------
+
+// A stand-in transfer: `count` messages of `size` bytes, each carrying its index in bytes 2-3
+// (where a DNS header has its flags: the test only reads them back). Counts what it produced.
+struct NumberedTransfer : vrdns::net::OutgoingTransfer {
+  int count, size;
+  int produced = 0;
+  std::shared_ptr<std::atomic<int>> made;
+  NumberedTransfer(int c, int sz, std::shared_ptr<std::atomic<int>> m)
+      : count(c), size(sz), made(std::move(m)) {}
+  bool next(Bytes& message) override {
+    if (produced == count) return false;
+    message.assign(std::size_t(size), 0xAB);
+    message[2] = uint8_t(produced >> 8);
+    message[3] = uint8_t(produced);
+    ++produced;
+    ++*made;
+    return true;
+  }
+};
+
+int index_of(const Bytes& m) { return m.size() >= 4 ? (m[2] << 8) | m[3] : -1; }
+
+// A big transfer streams under backpressure: it is produced only as fast as the client reads
+// (not queued whole), the worker answers another connection while this one is stalled, and a
+// query sent behind the AXFR on the same connection is answered after its last message.
+BOOST_AUTO_TEST_CASE(tcp_transfer_streams_at_the_clients_pace_then_answers_what_followed) {
+  // 30 MB in all: far more than the loopback socket buffers hold (a few MB), so the check that
+  // production was held back means something.
+  constexpr int messages = 1000, size = 30000;
+  auto made = std::make_shared<std::atomic<int>>(0);
+  std::atomic<int> asked{0};
+  vrdns::net::ServerOptions o;
+  o.tcp.max_buffered_output = 64 * 1024;
+  o.tcp.transfer_handler = [&](const vrdns::net::TransferRequest& r) {
+    ++asked;
+    BOOST_CHECK(r.state != nullptr);   // from the worker thread: BOOST_CHECK only counts
+    return std::make_unique<NumberedTransfer>(messages, size, made);
+  };
+  Server s(o);
+  TcpClient c(s.port());
+  const auto axfr = make_query("example.test.", LDNS_RR_TYPE_AXFR, 90);
+  const auto soa = make_query("example.test.", LDNS_RR_TYPE_SOA, 91);
+  Bytes both = TcpClient::frame(axfr);
+  const Bytes second = TcpClient::frame(soa);
+  both.insert(both.end(), second.begin(), second.end());
+  c.write(both.data(), both.size());
+  // Not reading: the server stops producing once its buffer and the socket's are full.
+  TcpClient other(s.port());
+  const auto a = make_query("www.example.test.", LDNS_RR_TYPE_A, 92);
+  other.send(a);
+  BOOST_TEST(other.receive() == expected(state_a(), a, Transport::tcp));   // not blocked
+  BOOST_TEST(made->load() < messages / 2);   // held back, not produced at once
+  for (int i = 0; i < messages; ++i) {
+    const Bytes m = c.receive();
+    BOOST_REQUIRE_MESSAGE(m.size() == std::size_t(size), "message " << i << " size " << m.size());
+    BOOST_REQUIRE_EQUAL(index_of(m), i);
+  }
+  BOOST_TEST(c.receive() == expected(state_a(), soa, Transport::tcp));
+  BOOST_TEST(asked.load() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(tcp_transfer_without_a_handler_gets_the_fallback) {
+  Server s;
+  TcpClient c(s.port());
+  const auto axfr = make_query("example.test.", LDNS_RR_TYPE_AXFR, 93);
+  c.send(axfr);
+  const Bytes r = c.receive();
+  BOOST_REQUIRE(r.size() >= 12u);
+  BOOST_TEST((r[3] & 0x0F) == LDNS_RCODE_REFUSED);
+  BOOST_TEST(r == expected(state_a(), axfr, Transport::tcp));
 }
 
 BOOST_AUTO_TEST_CASE(taken_port_fails_clearly) {

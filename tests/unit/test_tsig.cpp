@@ -430,6 +430,49 @@ BOOST_AUTO_TEST_CASE(ok_reply_is_signed_with_the_request_mac) {
   BOOST_TEST(p.time48(ldns_rdf_data(ldns_rr_rdf(p.tsig(), 1))) == uint64_t(now));
 }
 
+// RFC 8945 §5.3.1, as a zone transfer uses it: the first message is signed over the request
+// MAC, every later one over the previous message's MAC with the timers only. ldns's own
+// implementation (ldns_pkt_tsig_verify_next) must accept each message with the MAC before it,
+// and reject one taken out of order.
+BOOST_AUTO_TEST_CASE(multi_message_replies_verify_in_order_with_ldns) {
+  const Keyring k = make_keyring();
+  const std::vector<uint8_t> m = ldns_signed_update("update-key.", secret, "hmac-sha256.");
+  const int64_t now = std::time(nullptr);
+  const TsigVerdict v = check(m, k, now);
+  BOOST_REQUIRE(to_string(v.status) == std::string("ok"));
+  std::vector<std::vector<uint8_t>> messages;
+  std::vector<std::vector<uint8_t>> macs;   // macs[i]: what message i was signed over
+  std::vector<uint8_t> mac;
+  for (int i = 0; i < 4; ++i) {
+    std::vector<uint8_t> reply = reply_for(m.data(), v.unsigned_length, 0);
+    macs.push_back(i == 0 ? v.request_mac : mac);
+    const bool ok = i == 0 ? sign_reply(reply, v, k, now, &mac)
+                           : sign_next_reply(reply, v, k, macs.back(), now + i, mac);
+    BOOST_REQUIRE(ok);
+    BOOST_REQUIRE_EQUAL(mac.size(), 32u);
+    messages.push_back(reply);
+  }
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    Parsed p(messages[i]);
+    BOOST_REQUIRE(p.tsig());
+    ldns_rdf* prior = mac_rdf(macs[i]);
+    BOOST_TEST(ldns_pkt_tsig_verify_next(p.pkt, messages[i].data(), messages[i].size(),
+                                         "update-key.", secret, prior, i == 0 ? 0 : 1),
+               "message " << i);
+    ldns_rdf_deep_free(prior);
+  }
+  // Message 2 checked against the MAC before message 1 (a message dropped or reordered).
+  Parsed p(messages[2]);
+  ldns_rdf* wrong = mac_rdf(macs[1]);
+  BOOST_TEST(!ldns_pkt_tsig_verify_next(p.pkt, messages[2].data(), messages[2].size(),
+                                        "update-key.", secret, wrong, 1));
+  ldns_rdf_deep_free(wrong);
+  // Only an ok verdict can sign later messages.
+  TsigVerdict not_signed;
+  std::vector<uint8_t> reply = reply_for(m.data(), v.unsigned_length, 0);
+  BOOST_TEST(!sign_next_reply(reply, not_signed, k, mac, now, mac));
+}
+
 BOOST_AUTO_TEST_CASE(badkey_and_badsig_replies_carry_the_error_and_no_mac) {
   const Keyring k = make_keyring();
   const int64_t now = std::time(nullptr);

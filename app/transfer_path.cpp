@@ -1,0 +1,224 @@
+#include "app/transfer_path.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
+
+#include <ctime>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "actors/log_line.hpp"
+#include "dns/name.hpp"
+#include "dns/query_parser.hpp"
+#include "dns/record.hpp"
+#include "dns/serial.hpp"
+#include "dns/tsig.hpp"
+#include "dns/update.hpp"   // rcode::NOTAUTH
+#include "dns/zone_transfer.hpp"
+
+namespace vrdns::app {
+
+namespace {
+
+// Room kept free in each message for its TSIG RR: owner and algorithm names (at most 255
+// bytes each), the fixed fields and a MAC of at most 64 bytes.
+constexpr std::size_t tsig_room = 640;
+
+struct TransferPath {
+  dns::Keyring keys;
+  std::vector<std::string> allowed_keys;   // wire form, lower case
+  std::vector<net::AddressPrefix> allowed_addresses;
+  std::string label;
+};
+
+std::string peer_text(const sockaddr_storage& peer) {
+  char host[INET6_ADDRSTRLEN] = {};
+  uint16_t port = 0;
+  if (peer.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(peer);
+    ::inet_ntop(AF_INET, &a.sin_addr, host, sizeof host);
+    port = ntohs(a.sin_port);
+  } else if (peer.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(peer);
+    ::inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof host);
+    port = ntohs(a.sin6_port);
+  }
+  return std::string(host) + "#" + std::to_string(port);
+}
+
+/// Messages signed as RFC 8945 §5.3.1 asks (or not at all, for an unsigned request).
+class SignedTransfer : public net::OutgoingTransfer {
+ public:
+  SignedTransfer(std::shared_ptr<const TransferPath> path, dns::TsigVerdict verdict,
+                 dns::ZoneTransferWriter writer)
+      : path_(std::move(path)), verdict_(std::move(verdict)), writer_(std::move(writer)) {}
+
+  bool next(std::vector<uint8_t>& message) override {
+    const bool signed_request = verdict_.status == dns::TsigStatus::ok;
+    message.resize(dns::max_message_size);
+    const std::size_t n =
+        writer_.next(message.data(), message.size() - (signed_request ? tsig_room : 0));
+    if (n == 0) {
+      if (writer_.failed() && !path_->label.empty())
+        actors::log_line(path_->label + "zone transfer cut short: a record does not fit in a "
+                         "message");
+      return false;
+    }
+    message.resize(n);
+    if (!signed_request) return true;
+    const int64_t now = int64_t(std::time(nullptr));
+    const bool ok = first_ ? dns::sign_reply(message, verdict_, path_->keys, now, &mac_)
+                           : dns::sign_next_reply(message, verdict_, path_->keys, mac_, now, mac_);
+    first_ = false;
+    return ok;   // the key vanished: end the transfer rather than send unsigned messages
+  }
+
+ private:
+  std::shared_ptr<const TransferPath> path_;
+  dns::TsigVerdict verdict_;
+  dns::ZoneTransferWriter writer_;
+  std::vector<uint8_t> mac_;   // of the previous message
+  bool first_ = true;
+};
+
+/// A transfer of one message: the refusal or error that ends it.
+class SingleMessage : public net::OutgoingTransfer {
+ public:
+  explicit SingleMessage(std::vector<uint8_t> message) : message_(std::move(message)) {}
+  bool next(std::vector<uint8_t>& message) override {
+    if (sent_) return false;
+    sent_ = true;
+    message = std::move(message_);
+    return true;
+  }
+
+ private:
+  std::vector<uint8_t> message_;
+  bool sent_ = false;
+};
+
+/// Header and the request's question (when it has one), QR and AA as a transfer answer has
+/// them, the given rcode, signed as `verdict` requires.
+std::unique_ptr<net::OutgoingTransfer> reply_only(const TransferPath& path,
+                                                  const dns::ParsedQuery& q,
+                                                  const dns::TsigVerdict& verdict, uint8_t rcode) {
+  std::vector<uint8_t> m = {uint8_t(q.id >> 8), uint8_t(q.id), uint8_t(0x80 | (q.rd ? 1 : 0)),
+                            uint8_t(rcode & 0x0F), 0, 0, 0, 0, 0, 0, 0, 0};
+  if (q.question_ok) {
+    m[5] = 1;
+    m.insert(m.end(), q.qname, q.qname + q.qname_len);
+    m.push_back(uint8_t(q.qtype >> 8));
+    m.push_back(uint8_t(q.qtype));
+    m.push_back(uint8_t(q.qclass >> 8));
+    m.push_back(uint8_t(q.qclass));
+  }
+  if (q.edns) {   // RFC 6891 §7: an OPT in the request gets one back, errors included
+    m.insert(m.end(), {0, uint8_t(dns::rrtype::OPT >> 8), uint8_t(dns::rrtype::OPT & 0xFF),
+                       uint8_t(1232 >> 8), uint8_t(1232 & 0xFF), 0, 0, 0, 0, 0, 0});
+    m[11] = 1;
+  }
+  dns::sign_reply(m, verdict, path.keys, int64_t(std::time(nullptr)));
+  return std::make_unique<SingleMessage>(std::move(m));
+}
+
+bool key_allowed(const TransferPath& path, const std::string& key_name) {
+  for (const auto& k : path.allowed_keys)
+    if (k == key_name) return true;
+  return false;
+}
+
+bool address_allowed(const TransferPath& path, const sockaddr_storage& peer) {
+  for (const auto& p : path.allowed_addresses)
+    if (p.contains(peer)) return true;
+  return false;
+}
+
+std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const TransferPath>& path,
+                                              const net::TransferRequest& req) {
+  dns::ParsedQuery q;
+  if (!dns::parse_query(req.message, req.length, q)) return nullptr;   // not even a header
+  const auto verdict = dns::verify_request(req.message, req.length, path->keys,
+                                           int64_t(std::time(nullptr)));
+  const char* kind = q.qtype == dns::rrtype::IXFR ? "IXFR" : "AXFR";
+  const std::string zone_text = q.question_ok ? dns::name_to_text(std::string_view(
+                                                    reinterpret_cast<const char*>(q.qname),
+                                                    q.qname_len))
+                                              : std::string("?");
+  auto note = [&](const std::string& what) {
+    if (!path->label.empty())
+      actors::log_line(path->label + kind + " of " + zone_text + " for " +
+                       peer_text(req.peer) + ": " + what);
+  };
+  if (verdict.status == dns::TsigStatus::formerr || !q.question_ok || q.qdcount != 1)
+    return reply_only(*path, q, verdict, dns::rcode::FORMERR);
+  if (verdict.status != dns::TsigStatus::ok && verdict.status != dns::TsigStatus::not_signed) {
+    note(std::string("refused, TSIG ") + dns::to_string(verdict.status));
+    return reply_only(*path, q, verdict, dns::rcode::NOTAUTH);   // sign_reply sets the details
+  }
+  const bool signed_ok = verdict.status == dns::TsigStatus::ok;
+  if (!(signed_ok && key_allowed(*path, verdict.key_name)) && !address_allowed(*path, req.peer)) {
+    note(signed_ok ? "refused, key not in [transfer] allow"
+                   : "refused, not signed and the address is not in [transfer] allow_addresses");
+    return reply_only(*path, q, verdict, dns::rcode::REFUSED);
+  }
+  // The zone: the question names its apex exactly.
+  const dns::ServingState& state = *req.state;
+  uint8_t key[dns::max_name_length];
+  dns::name_fold(q.qname, q.qname_len, key);
+  const std::string_view qkey(reinterpret_cast<const char*>(key), q.qname_len);
+  dns::ZonePtr zone;
+  if (state.zones)
+    for (const auto& z : state.zones->zones)
+      if (z->apex_key() == qkey) zone = z;
+  if (!zone || (q.qclass != dns::rrclass::IN && q.qclass != dns::rrclass::ANY)) {
+    note("refused, not a zone of this server");
+    return reply_only(*path, q, verdict, dns::rcode::NOTAUTH);
+  }
+  if (!state.has_state) {   // recovering: the zone it has is not one it can vouch for
+    note("SERVFAIL, this replica has no committed state yet");
+    return reply_only(*path, q, verdict, dns::rcode::SERVFAIL);
+  }
+  // RFC 1995 §4: a client that already has this version (or a newer one) gets the SOA alone;
+  // any other IXFR gets the whole zone, which §4 allows when no history is kept.
+  const bool up_to_date = q.qtype == dns::rrtype::IXFR && q.has_ixfr_serial &&
+                          !dns::serial_less(q.ixfr_serial, zone->serial());
+  dns::TransferQuestion question;
+  question.id = q.id;
+  question.rd = q.rd;
+  question.qname.assign(reinterpret_cast<const char*>(q.qname), q.qname_len);
+  question.qtype = q.qtype;
+  question.qclass = q.qclass;
+  question.edns = q.edns;
+  note("serial " + std::to_string(zone->serial()) +
+       (up_to_date ? ", client up to date: SOA only"
+                   : ", " + std::to_string(zone->record_count()) + " records") +
+       (signed_ok ? ", key " + dns::name_to_text(verdict.key_name) : std::string(", unsigned")));
+  return std::make_unique<SignedTransfer>(
+      path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), up_to_date));
+}
+
+}  // namespace
+
+net::TransferHandler make_transfer_handler(const config::NodeConfig& cfg, std::string label) {
+  auto path = std::make_shared<TransferPath>();
+  for (const auto& k : cfg.keys) {
+    if (!path->keys.add(k.name, k.algorithm, k.secret))
+      throw std::invalid_argument("transfer path: bad TSIG key " + k.name);
+  }
+  for (const auto& name : cfg.transfer.allow) {
+    auto wire = dns::name_from_text(name);
+    if (!wire) throw std::invalid_argument("transfer path: bad key name " + name);
+    path->allowed_keys.push_back(dns::name_key(*wire));
+  }
+  path->allowed_addresses = cfg.transfer.allow_addresses;
+  path->label = std::move(label);
+  return [path = std::shared_ptr<const TransferPath>(path)](const net::TransferRequest& req) {
+    return handle(path, req);
+  };
+}
+
+}  // namespace vrdns::app

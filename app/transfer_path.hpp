@@ -1,0 +1,17 @@
+// The zone transfer path of a node (AXFR, RFC 5936; IXFR, RFC 1995), for the TCP front end
+// (net/transfer_hook.hpp): who may transfer ([transfer] allow: TSIG keys; allow_addresses:
+// prefixes that may transfer unsigned), TSIG on every message (RFC 8945 §5.3.1), and the
+// messages themselves (dns/zone_transfer.hpp) from the committed state the front end serves.
+// Every node serves transfers: at the same commit every replica holds the same zone and serial,
+// so a secondary (BIND, NSD, Knot) may name any of them as its primary.
+#pragma once
+
+#include "config/config.hpp"
+#include "net/transfer_hook.hpp"
+
+namespace vrdns::app {
+
+/// `label` starts the log lines ("replica 0: "); an empty one logs nothing.
+net::TransferHandler make_transfer_handler(const config::NodeConfig& cfg, std::string label);
+
+}  // namespace vrdns::app

@@ -1,0 +1,209 @@
+// app/transfer_path: who may transfer a zone and what they get, called as the TCP front end
+// calls it (net/transfer_hook.hpp), with requests built and replies checked by ldns: access by
+// key and by address, the TSIG errors, NOTAUTH for a name that is not a zone, SERVFAIL before
+// the replica has state, IXFR with a current serial -> the SOA alone, and every message of a
+// signed transfer verifying in order.
+#define BOOST_TEST_MODULE test_transfer_path
+#include <boost/test/unit_test.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctime>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/transfer_path.hpp"
+#include "config/config.hpp"
+#include "dns/name.hpp"
+#include "dns/responder.hpp"
+#include "dns/tsig.hpp"
+#include "dns/zone.hpp"
+
+#include <stdbool.h>
+#include <ldns/ldns.h>
+
+using namespace vrdns;
+using Bytes = std::vector<uint8_t>;
+
+namespace {
+
+const char* const secret = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+
+config::NodeConfig node_config() {
+  config::NodeConfig cfg;
+  cfg.keys = {{"xfr-key.", "hmac-sha256", secret}, {"other-key.", "hmac-sha256", secret}};
+  cfg.transfer.allow = {"xfr-key."};
+  cfg.transfer.allow_addresses = {*net::AddressPrefix::parse("192.0.2.0/24")};
+  return cfg;
+}
+
+dns::ServingStatePtr serving(int hosts, bool has_state = true) {
+  std::string text = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 hostmaster 42 1 2 3 4\n"
+                     "@ NS ns1\nns1 A 192.0.2.1\n";
+  for (int i = 0; i < hosts; ++i) text += "h" + std::to_string(i) + " TXT \"" + std::string(200, 'x') + "\"\n";
+  auto zones = std::make_shared<dns::ZoneSet>();
+  zones->zones.push_back(dns::load_zone_text(text, "example.test."));
+  auto s = std::make_shared<dns::ServingState>();
+  s->zones = zones;
+  s->has_state = has_state;
+  return s;
+}
+
+Bytes query(const char* name, ldns_rr_type type, const char* ixfr_soa = nullptr) {
+  ldns_pkt* p = ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN, 0);
+  ldns_pkt_set_id(p, 321);
+  if (ixfr_soa) {
+    ldns_rr* soa = nullptr;
+    BOOST_REQUIRE(ldns_rr_new_frm_str(&soa, ixfr_soa, 0, nullptr, nullptr) == LDNS_STATUS_OK);
+    ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, soa);
+  }
+  uint8_t* wire = nullptr;
+  size_t len = 0;
+  BOOST_REQUIRE(ldns_pkt2wire(&wire, p, &len) == LDNS_STATUS_OK);
+  Bytes out(wire, wire + len);
+  free(wire);
+  ldns_pkt_free(p);
+  return out;
+}
+
+Bytes signed_with(Bytes m, const char* key) {
+  dns::Keyring k;
+  BOOST_REQUIRE(k.add(key, "hmac-sha256", secret));
+  BOOST_REQUIRE(dns::sign_request(m, dns::name_key(*dns::name_from_text(key)), k,
+                                  int64_t(std::time(nullptr))));
+  return m;
+}
+
+sockaddr_storage from(const char* v4) {
+  sockaddr_storage s{};
+  auto& a = reinterpret_cast<sockaddr_in&>(s);
+  a.sin_family = AF_INET;
+  ::inet_pton(AF_INET, v4, &a.sin_addr);
+  return s;
+}
+
+std::vector<Bytes> transfer(const Bytes& request, const char* peer,
+                            const dns::ServingStatePtr& state) {
+  auto handler = app::make_transfer_handler(node_config(), "");
+  net::TransferRequest r;
+  r.message = request.data();
+  r.length = request.size();
+  r.peer = from(peer);
+  r.peer_length = sizeof(sockaddr_in);
+  r.state = state.get();
+  auto t = handler(r);
+  BOOST_REQUIRE(t);
+  std::vector<Bytes> out;
+  Bytes m;
+  while (out.size() < 10000 && t->next(m)) out.push_back(m);
+  return out;
+}
+
+int rcode_of(const Bytes& m) { return m.size() >= 4 ? m[3] & 0x0F : -1; }
+
+std::size_t answers(const std::vector<Bytes>& ms) {
+  std::size_t n = 0;
+  for (const auto& m : ms) n += (m[6] << 8) | m[7];
+  return n;
+}
+
+// ldns checks the TSIG chain of a signed transfer (RFC 8945 §5.3.1), message by message.
+bool chain_verifies(const Bytes& request, const std::vector<Bytes>& ms) {
+  ldns_pkt* req = nullptr;
+  if (ldns_wire2pkt(&req, request.data(), request.size()) != LDNS_STATUS_OK) return false;
+  ldns_rdf* mac = ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(req), 3));
+  ldns_pkt_free(req);
+  bool ok = true;
+  for (std::size_t i = 0; ok && i < ms.size(); ++i) {
+    ldns_pkt* p = nullptr;
+    ok = ldns_wire2pkt(&p, ms[i].data(), ms[i].size()) == LDNS_STATUS_OK && ldns_pkt_tsig(p) &&
+         ldns_pkt_tsig_verify_next(p, ms[i].data(), ms[i].size(), "xfr-key.", secret, mac,
+                                   i == 0 ? 0 : 1);
+    if (ok) {
+      ldns_rdf_deep_free(mac);
+      mac = ldns_rdf_clone(ldns_rr_rdf(ldns_pkt_tsig(p), 3));
+    }
+    ldns_pkt_free(p);
+  }
+  ldns_rdf_deep_free(mac);
+  return ok;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(an_allowed_key_gets_the_zone_with_every_message_signed_in_a_chain) {
+  const auto state = serving(2000);   // ~450 KB: several messages
+  const Bytes req = signed_with(query("example.test.", LDNS_RR_TYPE_AXFR), "xfr-key.");
+  const auto ms = transfer(req, "127.0.0.1", state);
+  BOOST_REQUIRE_GT(ms.size(), 3u);
+  for (const auto& m : ms) BOOST_TEST(rcode_of(m) == 0);
+  BOOST_TEST(answers(ms) == state->zones->zones[0]->record_count() + 1);   // SOA twice
+  BOOST_TEST(chain_verifies(req, ms));
+  // A message dropped from the middle breaks the chain.
+  auto gap = ms;
+  gap.erase(gap.begin() + 1);
+  BOOST_TEST(!chain_verifies(req, gap));
+}
+
+BOOST_AUTO_TEST_CASE(an_allowed_address_may_transfer_unsigned) {
+  const auto state = serving(10);
+  const auto ms = transfer(query("example.test.", LDNS_RR_TYPE_AXFR), "192.0.2.77", state);
+  BOOST_REQUIRE_EQUAL(ms.size(), 1u);
+  BOOST_TEST(answers(ms) == state->zones->zones[0]->record_count() + 1);
+  const auto refused = transfer(query("example.test.", LDNS_RR_TYPE_AXFR), "127.0.0.1", state);
+  BOOST_REQUIRE_EQUAL(refused.size(), 1u);
+  BOOST_TEST(rcode_of(refused[0]) == LDNS_RCODE_REFUSED);
+  BOOST_TEST(answers(refused) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_key_not_allowed_is_refused_and_an_unknown_key_is_notauth) {
+  const auto state = serving(10);
+  const auto other = transfer(signed_with(query("example.test.", LDNS_RR_TYPE_AXFR), "other-key."),
+                              "127.0.0.1", state);
+  BOOST_REQUIRE_EQUAL(other.size(), 1u);
+  BOOST_TEST(rcode_of(other[0]) == LDNS_RCODE_REFUSED);
+  const auto unknown = transfer(signed_with(query("example.test.", LDNS_RR_TYPE_AXFR), "nokey."),
+                                "127.0.0.1", state);
+  BOOST_REQUIRE_EQUAL(unknown.size(), 1u);
+  BOOST_TEST(rcode_of(unknown[0]) == LDNS_RCODE_NOTAUTH);
+  ldns_pkt* p = nullptr;
+  BOOST_REQUIRE(ldns_wire2pkt(&p, unknown[0].data(), unknown[0].size()) == LDNS_STATUS_OK);
+  BOOST_REQUIRE(ldns_pkt_tsig(p));
+  BOOST_TEST(ldns_rdf2native_int16(ldns_rr_rdf(ldns_pkt_tsig(p), 5)) == 17);   // BADKEY
+  ldns_pkt_free(p);
+}
+
+BOOST_AUTO_TEST_CASE(a_name_that_is_not_a_zone_apex_is_notauth) {
+  const auto state = serving(10);
+  for (const char* name : {"ns1.example.test.", "example.org."}) {
+    const auto ms = transfer(signed_with(query(name, LDNS_RR_TYPE_AXFR), "xfr-key."),
+                             "127.0.0.1", state);
+    BOOST_REQUIRE_EQUAL(ms.size(), 1u);
+    BOOST_TEST(rcode_of(ms[0]) == LDNS_RCODE_NOTAUTH, name);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_replica_without_state_answers_servfail) {
+  const auto ms = transfer(signed_with(query("example.test.", LDNS_RR_TYPE_AXFR), "xfr-key."),
+                           "127.0.0.1", serving(10, false));
+  BOOST_REQUIRE_EQUAL(ms.size(), 1u);
+  BOOST_TEST(rcode_of(ms[0]) == LDNS_RCODE_SERVFAIL);
+}
+
+BOOST_AUTO_TEST_CASE(ixfr_gets_the_soa_alone_when_current_and_the_zone_otherwise) {
+  const auto state = serving(10);
+  const std::size_t all = state->zones->zones[0]->record_count() + 1;
+  auto ixfr = [&](const char* serial) {
+    const std::string soa =
+        std::string("example.test. 300 IN SOA ns1.example.test. hostmaster.example.test. ") +
+        serial + " 1 2 3 4";
+    return transfer(signed_with(query("example.test.", LDNS_RR_TYPE_IXFR, soa.c_str()), "xfr-key."),
+                    "127.0.0.1", state);
+  };
+  BOOST_TEST(answers(ixfr("42")) == 1u);    // current
+  BOOST_TEST(answers(ixfr("43")) == 1u);    // "newer" than ours: nothing to send either
+  BOOST_TEST(answers(ixfr("41")) == all);   // older: the whole zone, AXFR style
+  BOOST_TEST(answers(ixfr("4294967295")) == all);   // RFC 1982: older than 42
+}
