@@ -4,6 +4,7 @@
 #include <caf/io/all.hpp>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -27,6 +28,8 @@
 #include "app/transfer_path.hpp"
 #include "app/update_path.hpp"
 #include "dns/name.hpp"
+#include "dns/tsig.hpp"
+#include "net/notifier.hpp"
 #include "dns/zone.hpp"
 #include "storage/posix_file.hpp"
 #include "storage/replica_store.hpp"
@@ -75,6 +78,30 @@ std::string status_line(const protocol::replica_state& vr) {
          std::to_string(vr.primary_of(vr.view_number)) + " op=" + std::to_string(vr.op_number) +
          " commit=" + std::to_string(vr.commit_number);
 }
+
+namespace {
+
+// Where and how this node sends NOTIFYs: [transfer] notify, signed with notify_key if set.
+net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me) {
+  net::NotifyOptions o;
+  o.targets = cfg.transfer.notify;
+  if (!cfg.transfer.notify_key.empty()) {
+    auto keys = std::make_shared<dns::Keyring>();
+    for (const auto& k : cfg.keys)
+      if (!keys->add(k.name, k.algorithm, k.secret))
+        throw std::runtime_error("bad TSIG key " + k.name);
+    const std::string key = dns::name_key(*dns::name_from_text(cfg.transfer.notify_key));
+    o.sign = [keys, key](std::vector<uint8_t>& m) {
+      dns::sign_request(m, key, *keys, int64_t(std::time(nullptr)));
+    };
+  }
+  o.log = [me](const std::string& line) {
+    actors::log_line("replica " + std::to_string(me) + ": " + line);
+  };
+  return o;
+}
+
+}  // namespace
 
 ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cfg,
                          FailureHandler on_failure) {
@@ -218,7 +245,18 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     };
     // Runs on the replica's thread, right after the service executed ops: reading zones() is
     // safe there, and the ZoneSetPtr handed over is immutable.
-    auto publisher = system.spawn(serving_publisher, frontend.publish, waiters);
+    // NOTIFY (RFC 1996): the secondaries of [transfer] notify hear of each new serial once
+    // this node's front end serves it (net/notifier.hpp).
+    PublishFn publish = frontend.publish;
+    if (!cfg.transfer.notify.empty()) {
+      auto notifier = std::make_shared<net::Notifier>(notify_options(cfg, me));
+      publish = [serve = std::move(publish), notifier](dns::ServingStatePtr state) {
+        const dns::ServingStatePtr keep = state;
+        serve(std::move(state));
+        notifier->published(*keep);
+      };
+    }
+    auto publisher = system.spawn(serving_publisher, std::move(publish), waiters);
     actors_.push_back(publisher);
     auto has_state = std::make_shared<bool>(initial->has_state);   // replica thread only
     ro.on_change = [service, initial, publisher, has_state, from_disk, commit_hint,

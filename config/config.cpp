@@ -315,7 +315,7 @@ class Reader {
     const toml::node* n = root_.get("transfer");
     if (!n) return;
     const auto& t = table(root_, "transfer", "transfer");
-    check_keys(t, "transfer", {"allow", "allow_addresses"});
+    check_keys(t, "transfer", {"allow", "allow_addresses", "notify", "notify_key"});
     c.transfer.allow = key_names(c, t, "transfer.allow");
     auto texts = strings(t, "allow_addresses", "transfer.allow_addresses", false);
     for (std::size_t i = 0; i < texts.size(); ++i) {
@@ -325,6 +325,27 @@ class Reader {
              "expected an IPv4 or IPv6 address with an optional /length, got \"" + texts[i] +
                  "\"");
       c.transfer.allow_addresses.push_back(*prefix);
+    }
+    auto targets = strings(t, "notify", "transfer.notify", false);
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      auto ep = net::parse_endpoint(targets[i]);
+      if (!ep || ep->port == 0)
+        fail(line_of(*t.get("notify")->as_array()->get(i)), "transfer.notify",
+             "expected \"host:port\" or \"[v6-host]:port\" with a numeric host and a port, got \"" +
+                 targets[i] + "\"");
+      c.transfer.notify.push_back(*ep);
+    }
+    if (const toml::node* k = t.get("notify_key")) {
+      if (!k->is_string())
+        fail(line_of(*k), "transfer.notify_key", std::string("expected string, got ") +
+                                                     type_name(k->type()));
+      std::string name = normalise_name(std::string(k->as_string()->get()));
+      bool known = std::any_of(c.keys.begin(), c.keys.end(), [&](const TsigKey& key) {
+        return lower(key.name) == lower(name);
+      });
+      if (!known)
+        fail(line_of(*k), "transfer.notify_key", "no [[key]] named \"" + name + "\"");
+      c.transfer.notify_key = name;
     }
   }
 

@@ -91,6 +91,8 @@ struct DnsConfig {
 struct TransferConfig {
   std::vector<std::string> allow;                     ///< TSIG key names, like update_allow
   std::vector<net::AddressPrefix> allow_addresses;    ///< may transfer without TSIG
+  std::vector<net::Endpoint> notify;                  ///< secondaries told of new serials
+  std::string notify_key;                             ///< signs the NOTIFYs; empty: unsigned
 };
 
 struct ReplicationConfig {

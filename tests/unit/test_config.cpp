@@ -258,6 +258,19 @@ BOOST_AUTO_TEST_CASE(transfer_access_lists) {
                "transfer.allow_addresses", "IPv4 or IPv6");
   expect_error(edited(0, "", "[transfer]\nallow_address = []\n"), 18, "transfer.allow_address",
                "unknown key");
+  auto notify = load_config(dir.write(
+      "c.toml", edited(0, "", "[transfer]\nnotify = [\"127.0.0.1:5399\", \"[::1]:53\"]\n"
+                              "notify_key = \"update-key\"\n")));
+  BOOST_REQUIRE(notify.transfer.notify.size() == 2u);
+  BOOST_TEST(notify.transfer.notify[0].to_string() == "127.0.0.1:5399");
+  BOOST_TEST(notify.transfer.notify[1].to_string() == "[::1]:53");
+  BOOST_TEST(notify.transfer.notify_key == "update-key.");
+  expect_error(edited(0, "", "[transfer]\nnotify = [\"127.0.0.1\"]\n"), 18, "transfer.notify",
+               "host:port");
+  expect_error(edited(0, "", "[transfer]\nnotify = [\"127.0.0.1:0\"]\n"), 18, "transfer.notify",
+               "127.0.0.1:0");
+  expect_error(edited(0, "", "[transfer]\nnotify_key = \"nokey.\"\n"), 18,
+               "transfer.notify_key", "no [[key]] named \"nokey.\"");
   expect_error(edited(0, "", "[transfer]\nallow_addresses = \"127.0.0.1\"\n"), 18,
                "transfer.allow_addresses", "expected array");
 }

@@ -1,0 +1,187 @@
+// NOTIFY (RFC 1996): dns/notify's messages, parsed by ldns, and net/notifier against a stand-in
+// secondary on 127.0.0.1: one NOTIFY per target for each new serial, none for a state that is
+// not vouched for or a serial already notified, retransmission until an answer (or the
+// attempts run out), and a signed NOTIFY when a signer is given.
+#define BOOST_TEST_MODULE test_notify
+#include <boost/test/unit_test.hpp>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dns/name.hpp"
+#include "dns/notify.hpp"
+#include "dns/responder.hpp"
+#include "dns/tsig.hpp"
+#include "dns/zone.hpp"
+#include "net/notifier.hpp"
+#include "net/socket.hpp"
+
+#include <stdbool.h>
+#include <ldns/ldns.h>
+
+using namespace std::chrono_literals;
+using namespace vrdns;
+using Bytes = std::vector<uint8_t>;
+
+namespace {
+
+dns::ZonePtr zone_with_serial(uint32_t serial) {
+  return dns::load_zone_text("$ORIGIN Example.TEST.\n$TTL 300\n@ SOA ns1 hostmaster " +
+                                 std::to_string(serial) + " 1 2 3 4\n@ NS ns1\nns1 A 192.0.2.1\n",
+                             "example.test.");
+}
+
+dns::ServingState state_of(dns::ZonePtr zone, bool has_state = true) {
+  auto zones = std::make_shared<dns::ZoneSet>();
+  zones->zones.push_back(std::move(zone));
+  dns::ServingState s;
+  s.zones = zones;
+  s.has_state = has_state;
+  return s;
+}
+
+// A stand-in secondary: a UDP socket on 127.0.0.1 that receives NOTIFYs and may answer.
+struct Secondary {
+  net::Fd fd = net::open_udp_socket(*net::parse_endpoint("127.0.0.1:0"), 100);
+  net::Endpoint endpoint() const {
+    return *net::parse_endpoint("127.0.0.1:" + std::to_string(net::bound_port(fd.get())));
+  }
+  // The next datagram within `wait` (empty if none), and where it came from.
+  Bytes receive(std::chrono::milliseconds wait, sockaddr_storage* from = nullptr) {
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, int(wait.count())) != 1) return {};
+    Bytes b(4096);
+    sockaddr_storage f{};
+    socklen_t fl = sizeof f;
+    const ssize_t n = ::recvfrom(fd.get(), b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&f), &fl);
+    if (n <= 0) return {};
+    b.resize(std::size_t(n));
+    if (from) *from = f;
+    return b;
+  }
+  void answer(const Bytes& request, const sockaddr_storage& to, uint8_t rcode = 0) {
+    Bytes r(request.begin(), request.begin() + 12);
+    r[2] = uint8_t(r[2] | 0x80);
+    r[3] = rcode;
+    for (int i = 4; i < 12; ++i) r[std::size_t(i)] = 0;
+    ::sendto(fd.get(), r.data(), r.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+             sizeof(sockaddr_in));
+  }
+};
+
+uint32_t notified_serial(const Bytes& m) {
+  ldns_pkt* p = nullptr;
+  BOOST_REQUIRE(ldns_wire2pkt(&p, m.data(), m.size()) == LDNS_STATUS_OK);
+  BOOST_TEST(ldns_pkt_get_opcode(p) == LDNS_PACKET_NOTIFY);
+  BOOST_TEST(!ldns_pkt_qr(p));
+  BOOST_TEST(ldns_pkt_aa(p));
+  BOOST_REQUIRE_EQUAL(ldns_pkt_qdcount(p), 1u);
+  const ldns_rr* q = ldns_rr_list_rr(ldns_pkt_question(p), 0);
+  BOOST_TEST(ldns_rr_get_type(q) == LDNS_RR_TYPE_SOA);
+  char* owner = ldns_rdf2str(ldns_rr_owner(q));
+  BOOST_TEST(strcasecmp(owner, "example.test.") == 0, owner);
+  free(owner);
+  BOOST_REQUIRE_EQUAL(ldns_pkt_ancount(p), 1u);
+  const ldns_rr* soa = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+  const uint32_t serial = ldns_rdf2native_int32(ldns_rr_rdf(soa, 2));
+  ldns_pkt_free(p);
+  return serial;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_notify_names_the_zone_and_carries_its_soa) {
+  const Bytes m = dns::make_notify(0x4242, *zone_with_serial(77));
+  BOOST_REQUIRE(m.size() > 12u);
+  BOOST_TEST(((m[0] << 8) | m[1]) == 0x4242);
+  BOOST_TEST(notified_serial(m) == 77u);
+  Bytes reply(m.begin(), m.begin() + 12);
+  uint8_t rcode = 0xFF;
+  BOOST_TEST(!dns::answers_notify(reply.data(), reply.size(), m, rcode));   // QR clear
+  reply[2] |= 0x80;
+  reply[3] = 5;
+  BOOST_TEST(dns::answers_notify(reply.data(), reply.size(), m, rcode));
+  BOOST_TEST(rcode == 5);
+  reply[1] ^= 1;   // another ID
+  BOOST_TEST(!dns::answers_notify(reply.data(), reply.size(), m, rcode));
+  BOOST_TEST(!dns::answers_notify(reply.data(), 5, m, rcode));   // short: never read past
+}
+
+BOOST_AUTO_TEST_CASE(each_new_serial_is_notified_once_per_target_when_answered) {
+  Secondary a, b;
+  net::NotifyOptions o;
+  o.targets = {a.endpoint(), b.endpoint()};
+  o.retry = 100ms;
+  net::Notifier n(o);
+  n.published(state_of(zone_with_serial(1), false));   // not vouched for: nothing
+  n.published(state_of(zone_with_serial(1)));
+  for (Secondary* s : {&a, &b}) {
+    sockaddr_storage from{};
+    const Bytes m = s->receive(3000ms, &from);
+    BOOST_REQUIRE(!m.empty());
+    BOOST_TEST(notified_serial(m) == 1u);
+    s->answer(m, from);
+  }
+  n.published(state_of(zone_with_serial(1)));   // the same serial again: nothing new
+  sockaddr_storage from{};
+  n.published(state_of(zone_with_serial(2)));
+  const Bytes m = a.receive(3000ms, &from);
+  BOOST_REQUIRE(!m.empty());
+  BOOST_TEST(notified_serial(m) == 2u);          // serial 1 answered: not sent again
+  a.answer(m, from);
+  BOOST_REQUIRE(!b.receive(3000ms, &from).empty());   // b does not answer serial 2
+  BOOST_TEST(!b.receive(3000ms).empty());              // so it gets it again
+  // Answered ones are not repeated: nothing more reaches a within several retry periods.
+  BOOST_TEST(a.receive(400ms).empty());
+  BOOST_TEST(n.answered() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(an_unanswered_notify_is_sent_attempts_times_then_given_up) {
+  Secondary s;
+  std::vector<std::string> logs;
+  std::mutex m;
+  net::NotifyOptions o;
+  o.targets = {s.endpoint()};
+  o.retry = 50ms;
+  o.attempts = 3;
+  o.log = [&](const std::string& line) {
+    std::lock_guard lock(m);
+    logs.push_back(line);
+  };
+  net::Notifier n(o);
+  n.published(state_of(zone_with_serial(9)));
+  int got = 0;
+  while (!s.receive(1000ms).empty()) ++got;   // ends 1 s after the last one
+  BOOST_TEST(got == 3);
+  BOOST_TEST(n.sent() == 3u);
+  std::lock_guard lock(m);
+  BOOST_REQUIRE_EQUAL(logs.size(), 1u);
+  BOOST_TEST(logs[0].find("no answer after 3 tries") != std::string::npos, logs[0]);
+}
+
+BOOST_AUTO_TEST_CASE(a_signer_signs_every_notify) {
+  Secondary s;
+  auto keys = std::make_shared<dns::Keyring>();
+  BOOST_REQUIRE(keys->add("notify-key.", "hmac-sha256", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="));
+  net::NotifyOptions o;
+  o.targets = {s.endpoint()};
+  o.sign = [keys](Bytes& msg) {
+    dns::sign_request(msg, dns::name_key(*dns::name_from_text("notify-key.")), *keys,
+                      int64_t(std::time(nullptr)));
+  };
+  net::Notifier n(o);
+  n.published(state_of(zone_with_serial(5)));
+  const Bytes m = s.receive(3000ms);
+  BOOST_REQUIRE(!m.empty());
+  const auto verdict = dns::verify_request(m.data(), m.size(), *keys, int64_t(std::time(nullptr)));
+  BOOST_TEST(dns::to_string(verdict.status) == std::string("ok"));
+}
