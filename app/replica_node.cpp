@@ -25,6 +25,7 @@
 #include "app/node.hpp"
 #include "app/observed_service.hpp"
 #include "app/serving_publisher.hpp"
+#include "app/signed_queries.hpp"
 #include "app/transfer_path.hpp"
 #include "app/update_path.hpp"
 #include "dns/name.hpp"
@@ -211,6 +212,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     options.tcp.idle_timeout = std::chrono::milliseconds(cfg.dns.tcp_idle_timeout_ms);
     options.tcp.max_connections = cfg.dns.tcp_max_connections;
     options.tcp.transfer_handler = make_transfer_handler(cfg, "replica " + std::to_string(me) + ": ");
+    options.signed_query_handler = make_signed_query_handler(cfg);
     auto handler = make_update_handler(cfg, service->zones(), submissions, update_timeout, waiters);
     auto frontend = actors::spawn_dns_frontend(system, options, initial, std::move(handler));
     actors_.push_back(frontend.actor);

@@ -43,6 +43,10 @@ struct ParsedQuery {
   bool has_ixfr_serial = false;
   uint32_t ixfr_serial = 0;
 
+  // A TSIG RR in the additional section (RFC 8945): the front end verifies it and signs the
+  // answer (Disposition::signed); the responder itself never looks at it.
+  bool tsig = false;
+
   // EDNS0 (only when an OPT was present and well formed).
   bool edns = false;
   uint16_t edns_udp_size = 0;

@@ -388,7 +388,8 @@ void ReplyBuilder::put_additional(const Zone& zone) {
 }  // namespace
 
 AnswerResult answer(const ServingState& state, const uint8_t* query, std::size_t length,
-                    Transport transport, uint8_t* out, std::size_t out_capacity) {
+                    Transport transport, uint8_t* out, std::size_t out_capacity,
+                    std::size_t tail_reserve) {
   ParsedQuery q;
   if (!parse_query(query, length, q)) return {};
   const std::size_t capacity = std::min(out_capacity, max_message_size);
@@ -403,14 +404,17 @@ AnswerResult answer(const ServingState& state, const uint8_t* query, std::size_t
     }
     limit = std::min(limit, capacity);
   }
+  limit = limit > tail_reserve ? limit - tail_reserve : 0;
   const std::size_t reserve = q.edns ? opt_rr_size : 0;
   if (limit < header_size + reserve) return {};
 
   WireWriter w(out, capacity);
   w.set_limit(limit - reserve);
   ReplyBuilder builder(state, q, transport, w);
-  const AnswerResult result = builder.build();
+  AnswerResult result = builder.build();
   assert(result.what == Disposition::drop || result.length <= limit);
+  // A signed query wants a signed answer (RFC 8945 §5.3): the front end's keys are needed.
+  if (q.tsig && result.what == Disposition::reply) result.what = Disposition::signed_query;
   return result;
 }
 

@@ -39,6 +39,8 @@ enum class Disposition {
             ///< hands the query there instead
   transfer, ///< AXFR or IXFR over TCP: out holds a fallback reply (REFUSED); a front end with
             ///< a transfer path hands the query there instead
+  signed_query,   ///< a query carrying TSIG: out holds the unsigned answer as a fallback; a
+                  ///< front end with keys verifies the query and sends a signed answer instead
 };
 
 struct AnswerResult {
@@ -50,8 +52,10 @@ struct AnswerResult {
 inline constexpr std::size_t max_message_size = 65535;
 
 /// Answers one query. For UDP the reply is cut to the requestor's size (512, or the EDNS0
-/// size capped by options.edns_udp_max) with TC set when it does not fit.
+/// size capped by options.edns_udp_max) with TC set when it does not fit. `tail_reserve` bytes
+/// of that size are left free (for a TSIG RR the caller appends).
 AnswerResult answer(const ServingState& state, const uint8_t* query, std::size_t length,
-                    Transport transport, uint8_t* out, std::size_t out_capacity);
+                    Transport transport, uint8_t* out, std::size_t out_capacity,
+                    std::size_t tail_reserve = 0);
 
 }  // namespace vrdns::dns

@@ -48,7 +48,9 @@ DnsServer::DnsServer(ServerOptions o, dns::ServingStatePtr initial, UpdateHandle
     for (auto& s : b.udp) udp.push_back(std::move(s));
     for (unsigned w = 0; w < o.tcp_workers; ++w) tcp[w].push_back(std::move(b.tcp[w]));
   }
-  udp_ = std::make_unique<UdpServer>(std::move(udp), publisher_, update_handler, o.udp_batch);
+  udp_ = std::make_unique<UdpServer>(std::move(udp), publisher_, update_handler, o.udp_batch,
+                                     o.signed_query_handler);
+  o.tcp.signed_query_handler = o.signed_query_handler;
   tcp_ = std::make_unique<TcpServer>(std::move(tcp), publisher_, o.tcp, update_handler);
 }
 

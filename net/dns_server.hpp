@@ -24,6 +24,8 @@ struct ServerOptions {
   TcpOptions tcp;
   std::size_t udp_batch = UdpServer::default_batch;
   int udp_receive_timeout_ms = 100;   ///< how quickly an idle UDP worker notices stop()
+  /// TSIG-signed queries over UDP and TCP (net/signed_query_hook.hpp).
+  SignedQueryHandler signed_query_handler;
 };
 
 class DnsServer {

@@ -256,6 +256,11 @@ class TcpServer::Worker {
           continue;
         }
       }
+      if (r.what == dns::Disposition::signed_query && server_.options_.signed_query_handler) {
+        r.length = server_.options_.signed_query_handler(query, length, dns::Transport::tcp, state,
+                                                         answer_.data(), answer_.size());
+        if (r.length == 0) continue;
+      }
       append_frame(c.out, answer_.data(), r.length);
     }
     c.in.erase(0, off);

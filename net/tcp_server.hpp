@@ -21,6 +21,7 @@
 
 #include "net/socket.hpp"
 #include "net/state_publisher.hpp"
+#include "net/signed_query_hook.hpp"
 #include "net/transfer_hook.hpp"
 #include "net/update_hook.hpp"
 
@@ -32,6 +33,8 @@ struct TcpOptions {
   std::size_t max_buffered_output = 256 * 1024;
   /// AXFR/IXFR (net/transfer_hook.hpp); without one they get the responder's REFUSED.
   TransferHandler transfer_handler;
+  /// TSIG-signed queries (net/signed_query_hook.hpp); without one they get unsigned answers.
+  SignedQueryHandler signed_query_handler;
 };
 
 class TcpServer {

@@ -31,8 +31,12 @@ struct UdpServer::Worker {
 };
 
 UdpServer::UdpServer(std::vector<Fd> sockets, const StatePublisher& publisher,
-                     UpdateHandler update_handler, std::size_t batch)
-    : publisher_(publisher), update_handler_(std::move(update_handler)), batch_(batch) {
+                     UpdateHandler update_handler, std::size_t batch,
+                     SignedQueryHandler signed_query_handler)
+    : publisher_(publisher),
+      update_handler_(std::move(update_handler)),
+      signed_query_handler_(std::move(signed_query_handler)),
+      batch_(batch) {
   assert(batch_ > 0);
   for (auto& s : sockets) workers_.push_back(std::make_unique<Worker>(std::move(s), batch_));
 }
@@ -94,6 +98,11 @@ void UdpServer::run(Worker& w) {
         };
         update_handler_(std::move(req));
         continue;
+      }
+      if (r.what == dns::Disposition::signed_query && signed_query_handler_) {
+        r.length = signed_query_handler_(query, in.msg_len, dns::Transport::udp, state, reply,
+                                         slot_size);
+        if (r.length == 0) continue;
       }
       w.tx_iov[out] = {reply, r.length};
       auto& h = w.tx_msgs[out].msg_hdr;

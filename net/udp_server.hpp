@@ -15,6 +15,7 @@
 
 #include "net/socket.hpp"
 #include "net/state_publisher.hpp"
+#include "net/signed_query_hook.hpp"
 #include "net/update_hook.hpp"
 
 namespace vrdns::net {
@@ -25,7 +26,8 @@ class UdpServer {
 
   /// Takes bound sockets (open_udp_socket). Threads start in start().
   UdpServer(std::vector<Fd> sockets, const StatePublisher& publisher,
-            UpdateHandler update_handler = {}, std::size_t batch = default_batch);
+            UpdateHandler update_handler = {}, std::size_t batch = default_batch,
+            SignedQueryHandler signed_query_handler = {});
   ~UdpServer();
   UdpServer(const UdpServer&) = delete;
   UdpServer& operator=(const UdpServer&) = delete;
@@ -43,6 +45,7 @@ class UdpServer {
 
   const StatePublisher& publisher_;
   UpdateHandler update_handler_;
+  SignedQueryHandler signed_query_handler_;
   std::size_t batch_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<bool> stopping_{false};

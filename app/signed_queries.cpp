@@ -1,0 +1,73 @@
+#include "app/signed_queries.hpp"
+
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "dns/query_parser.hpp"
+#include "dns/tsig.hpp"
+
+namespace vrdns::app {
+
+namespace {
+
+/// Bytes the TSIG RR of a reply to `verdict` takes: owner and algorithm names, the fixed
+/// fields, a MAC of at most 64 bytes and the 6 bytes of Other Data a BADTIME carries.
+std::size_t tsig_size(const dns::TsigVerdict& verdict) {
+  return verdict.key_name.size() + 10 + verdict.algorithm.size() + 16 + 64 + 6;
+}
+
+/// Header and question of `query` with `rcode`, for the TSIG errors (sign_reply completes it).
+std::vector<uint8_t> error_reply(const uint8_t* query, std::size_t length) {
+  dns::ParsedQuery q;
+  dns::parse_query(query, length, q);
+  std::vector<uint8_t> m = {uint8_t(q.id >> 8), uint8_t(q.id),
+                            uint8_t(0x80 | (q.opcode << 3) | (q.rd ? 1 : 0)), 0, 0, 0, 0, 0,
+                            0, 0, 0, 0};
+  if (q.question_ok && q.qdcount == 1) {
+    m[5] = 1;
+    m.insert(m.end(), q.qname, q.qname + q.qname_len);
+    m.insert(m.end(), {uint8_t(q.qtype >> 8), uint8_t(q.qtype), uint8_t(q.qclass >> 8),
+                       uint8_t(q.qclass)});
+  }
+  return m;
+}
+
+std::size_t answer_signed(const dns::Keyring& keys, const uint8_t* query, std::size_t length,
+                          dns::Transport transport, const dns::ServingState& state, uint8_t* out,
+                          std::size_t capacity) {
+  const int64_t now = int64_t(std::time(nullptr));
+  const dns::TsigVerdict verdict = dns::verify_request(query, length, keys, now);
+  std::vector<uint8_t> reply;
+  if (verdict.status == dns::TsigStatus::ok) {
+    const std::vector<uint8_t> body = dns::strip_tsig(query, length, verdict);
+    if (body.empty()) return 0;
+    // Answered like the unsigned query, with room left for the TSIG within the UDP size.
+    const dns::AnswerResult r = dns::answer(state, body.data(), body.size(), transport, out,
+                                            capacity, tsig_size(verdict));
+    if (r.what == dns::Disposition::drop || r.length == 0) return 0;
+    reply.assign(out, out + r.length);
+  } else {
+    reply = error_reply(query, length);   // FORMERR, or NOTAUTH with the TSIG error
+  }
+  if (!dns::sign_reply(reply, verdict, keys, now) || reply.size() > capacity) return 0;
+  std::memcpy(out, reply.data(), reply.size());
+  return reply.size();
+}
+
+}  // namespace
+
+net::SignedQueryHandler make_signed_query_handler(const config::NodeConfig& cfg) {
+  auto keys = std::make_shared<dns::Keyring>();
+  for (const auto& k : cfg.keys)
+    if (!keys->add(k.name, k.algorithm, k.secret))
+      throw std::invalid_argument("signed queries: bad TSIG key " + k.name);
+  return [keys](const uint8_t* query, std::size_t length, dns::Transport transport,
+                const dns::ServingState& state, uint8_t* out, std::size_t capacity) {
+    return answer_signed(*keys, query, length, transport, state, out, capacity);
+  };
+}
+
+}  // namespace vrdns::app

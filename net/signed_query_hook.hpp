@@ -1,0 +1,23 @@
+// The seam between the query path and TSIG for ordinary queries (RFC 8945): a secondary with a
+// key (BIND's `primaries { ... key k; }`) checks the SOA with a signed query and accepts only a
+// signed answer. The responder marks such a query Disposition::signed_query and writes the
+// unsigned answer as a fallback; a front end with a handler lets it verify the query and write
+// the signed answer (or the TSIG error) instead, on the worker thread. Unsigned queries never
+// get here: the hot path is unchanged.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "dns/responder.hpp"
+
+namespace vrdns::net {
+
+/// Writes the reply to `query` into out[0, capacity) and returns its length; 0: send nothing.
+/// Must not block.
+using SignedQueryHandler =
+    std::function<std::size_t(const uint8_t* query, std::size_t length, dns::Transport transport,
+                              const dns::ServingState& state, uint8_t* out, std::size_t capacity)>;
+
+}  // namespace vrdns::net
