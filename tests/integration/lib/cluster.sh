@@ -27,6 +27,10 @@ PRIMARY_TIMEOUT_MS=500
 # durability tests set small values so that checkpoints and log cuts happen within seconds.
 CHECKPOINT_INTERVAL=""
 LOG_MARGIN=""
+# Optional TOML appended verbatim to every config written below (e.g. more [[key]]s), then
+# node i's own NODE_EXTRA_CONFIG[i] (e.g. its [transfer] table); empty = none.
+EXTRA_CONFIG=""
+NODE_EXTRA_CONFIG=("" "" "")
 
 fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
 pass() { echo "ok: $*"; }
@@ -96,6 +100,8 @@ algorithm = "hmac-sha256"
 secret = "$SECRET"
 [update]
 allow = ["update-key."]
+$EXTRA_CONFIG
+${NODE_EXTRA_CONFIG[$i]}
 TOML
 }
 
