@@ -145,6 +145,25 @@ same_zone() {
   fi
 }
 
+# notify_followed <label> <port> <notified port> <node> <host> <A rdata> <daemon log>: after an
+# UPDATE through node 0, the secondary on 127.0.0.1#port serves it and the new serial (bounded
+# wait) with no refresh command: the NOTIFY from <node> made it ask. Skipped when the secondary
+# had to take another port than the one the node notifies.
+notify_followed() {
+  local label=$1 port=$2 notified=$3 node=$4 host=$5 addr=$6 log=$7 serial
+  if [ "$port" != "$notified" ]; then
+    echo "SKIPPED: $label NOTIFY check (it could not take port $notified)"
+    return
+  fi
+  update_ok 0 "$host.example.test. 300 A $addr"
+  serial=$(soa_serial 0)
+  if wait_secondary "$port" "$host.example.test" "$addr" "$serial"; then
+    pass "$label took serial $serial after node $node's NOTIFY, without a refresh command"
+  else
+    fail "$label did not follow node $node's NOTIFY: SOA '$(dig @127.0.0.1 -p "$port" +short example.test SOA)', expected $serial; log: $(grep -iE 'notify' "$log" | tail -5); node $node: $(grep NOTIFY "$TMP/err$node" | tail -3)"
+  fi
+}
+
 # --- the cluster ------------------------------------------------------------------------------
 # Node 1 NOTIFYs the Knot secondary and node 2 the BIND one (each secondary's primary), signed:
 # their ports are picked now, before the configs are written.
@@ -407,17 +426,7 @@ EOF
           pass "node 1 answered Knot's IXFR with the whole zone" ||
           fail "node 1 logged no IXFR from Knot: $(grep -E 'XFR of' "$TMP/err1" | tail -3)"
         # NOTIFY: node 1 tells Knot of the next serial by itself; no refresh command.
-        if [ "$KPORT" = "$KPORT_NOTIFIED" ]; then
-          update_ok 0 "knot-notify.example.test. 300 A 192.0.2.74"
-          n_serial=$(soa_serial 0)
-          if wait_secondary "$KPORT" knot-notify.example.test 192.0.2.74 "$n_serial"; then
-            pass "Knot took serial $n_serial after node 1's NOTIFY, without a refresh command"
-          else
-            fail "Knot did not follow node 1's NOTIFY: SOA '$(dig @127.0.0.1 -p "$KPORT" +short example.test SOA)', expected $n_serial; log: $(grep -iE 'notify|example.test' "$K/knotd.log" | tail -5); node 1: $(grep NOTIFY "$TMP/err1" | tail -3)"
-          fi
-        else
-          echo "SKIPPED: Knot NOTIFY check (knotd could not take port $KPORT_NOTIFIED)"
-        fi
+        notify_followed Knot "$KPORT" "$KPORT_NOTIFIED" 1 knot-notify 192.0.2.74 "$K/knotd.log"
       fi
     else
       fail "Knot did not get the zone from node 1: SOA '$(dig @127.0.0.1 -p "$KPORT" +short example.test SOA)'; log: $(grep example.test "$K/knotd.log" | tail -5)"
@@ -503,17 +512,7 @@ EOF
         wait_log 2 "replica 2: IXFR of example\.test\. for 127\.0\.0\.1#[0-9]+: serial $b_serial, [0-9]+ records, key update-key\.$" &&
           pass "node 2 answered BIND's IXFR with the whole zone" ||
           fail "node 2 logged no IXFR from BIND: $(grep -E 'XFR of' "$TMP/err2" | tail -3)"
-        if [ "$BPORT" = "$BPORT_NOTIFIED" ]; then
-          update_ok 0 "bind-notify.example.test. 300 A 192.0.2.75"
-          n_serial=$(soa_serial 0)
-          if wait_secondary "$BPORT" bind-notify.example.test 192.0.2.75 "$n_serial"; then
-            pass "BIND took serial $n_serial after node 2's NOTIFY, without a refresh command"
-          else
-            fail "BIND did not follow node 2's NOTIFY: SOA '$(dig @127.0.0.1 -p "$BPORT" +short example.test SOA)', expected $n_serial; log: $(grep -iE 'notify' "$B/named.log" | tail -5); node 2: $(grep NOTIFY "$TMP/err2" | tail -3)"
-          fi
-        else
-          echo "SKIPPED: BIND NOTIFY check (named could not take port $BPORT_NOTIFIED)"
-        fi
+        notify_followed BIND "$BPORT" "$BPORT_NOTIFIED" 2 bind-notify 192.0.2.75 "$B/named.log"
       fi
     else
       fail "BIND did not get the zone from node 2: SOA '$(dig @127.0.0.1 -p "$BPORT" +short example.test SOA)'; log: $(grep 'example.test' "$B/named.log" | tail -5)"

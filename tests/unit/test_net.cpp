@@ -33,8 +33,7 @@
 // ldns/common.h #defines bool/true/false in C++ unless __bool_true_false_are_defined is
 // set, which breaks later standard headers (e.g. <optional>'s `bool(x) <=> false`).
 // <stdbool.h> sets it.
-#include <stdbool.h>
-#include <ldns/ldns.h>
+#include "ldns_wire.hpp"
 
 using namespace std::chrono_literals;
 using Bytes = std::vector<uint8_t>;
@@ -85,13 +84,7 @@ Bytes make_query(const char* name, ldns_rr_type type, uint16_t id, bool edns = f
   ldns_pkt_set_id(p, id);
   ldns_pkt_set_opcode(p, opcode);
   if (edns) ldns_pkt_set_edns_udp_size(p, 1232);
-  uint8_t* wire = nullptr;
-  size_t len = 0;
-  BOOST_REQUIRE(ldns_pkt2wire(&wire, p, &len) == LDNS_STATUS_OK);
-  Bytes out(wire, wire + len);
-  free(wire);
-  ldns_pkt_free(p);
-  return out;
+  return wire_of(p);
 }
 
 /// What the query engine itself says; the front end must send exactly this.

@@ -21,8 +21,7 @@
 #include "dns/tsig.hpp"
 #include "dns/zone.hpp"
 
-#include <stdbool.h>
-#include <ldns/ldns.h>
+#include "ldns_wire.hpp"
 
 using namespace vrdns;
 using Bytes = std::vector<uint8_t>;
@@ -59,13 +58,7 @@ Bytes query(const char* name, ldns_rr_type type, const char* ixfr_soa = nullptr)
     BOOST_REQUIRE(ldns_rr_new_frm_str(&soa, ixfr_soa, 0, nullptr, nullptr) == LDNS_STATUS_OK);
     ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, soa);
   }
-  uint8_t* wire = nullptr;
-  size_t len = 0;
-  BOOST_REQUIRE(ldns_pkt2wire(&wire, p, &len) == LDNS_STATUS_OK);
-  Bytes out(wire, wire + len);
-  free(wire);
-  ldns_pkt_free(p);
-  return out;
+  return wire_of(p);
 }
 
 Bytes signed_with(Bytes m, const char* key) {

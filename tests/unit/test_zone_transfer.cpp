@@ -19,8 +19,7 @@
 #include "dns/zone_transfer.hpp"
 
 // ldns/common.h redefines bool/true/false in C++ unless <stdbool.h> came first.
-#include <stdbool.h>
-#include <ldns/ldns.h>
+#include "ldns_wire.hpp"
 
 using namespace vrdns::dns;
 
@@ -194,10 +193,9 @@ BOOST_AUTO_TEST_CASE(the_ixfr_serial_is_read_from_the_authority_soa) {
                                     "hostmaster.example.test. 4000000000 1 2 3 4",
                                     0, nullptr, nullptr) == LDNS_STATUS_OK);
   ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, soa);
-  uint8_t* wire = nullptr;
-  size_t len = 0;
-  BOOST_REQUIRE(ldns_pkt2wire(&wire, p, &len) == LDNS_STATUS_OK);   // names compressed
-  ldns_pkt_free(p);
+  const std::vector<uint8_t> m = wire_of(p);   // names compressed
+  const uint8_t* wire = m.data();
+  const std::size_t len = m.size();
   ParsedQuery q;
   BOOST_REQUIRE(parse_query(wire, len, q));
   BOOST_TEST(q.qtype == rrtype::IXFR);
@@ -208,5 +206,4 @@ BOOST_AUTO_TEST_CASE(the_ixfr_serial_is_read_from_the_authority_soa) {
   ParsedQuery cut;
   BOOST_REQUIRE(parse_query(wire, len - 10, cut));
   BOOST_TEST(!cut.has_ixfr_serial);
-  free(wire);
 }
