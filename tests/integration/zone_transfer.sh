@@ -145,6 +145,31 @@ same_zone() {
   fi
 }
 
+# refresh_followed <label> <port> <node> <host> <A rdata> <daemon log> <refresh command...>:
+# after an UPDATE through node 0 has reached <node> (the secondary's primary), the refresh
+# command makes the secondary on 127.0.0.1#port serve it with the new serial (bounded wait), its
+# copy equals the node's, and the node logged the IXFR it answered with the whole zone. False
+# if the UPDATE did not reach the node (already reported).
+refresh_followed() {
+  local label=$1 port=$2 node=$3 host=$4 addr=$5 log=$6 serial
+  shift 6
+  update_ok 0 "$host.example.test. 300 A $addr"
+  serial=$(soa_serial 0)
+  # The node must have the commit before the secondary asks, or it would find nothing new.
+  wait_served "$node" "$host.example.test" A "$addr" || return 1
+  "$@" > "$TMP/$host-refresh.out" 2>&1 || fail "$label refresh command: $(cat "$TMP/$host-refresh.out")"
+  if wait_secondary "$port" "$host.example.test" "$addr" "$serial"; then
+    pass "$label refreshed: serial $serial, $host.example.test A $addr"
+    axfr_to "$node" "$TMP/axfr-$host"
+    same_zone "$host" "$port" "$TMP/axfr-$host"
+  else
+    fail "$label after its refresh command: SOA '$(dig @127.0.0.1 -p "$port" +short example.test SOA)', expected serial $serial; log: $(grep example.test "$log" | tail -5)"
+  fi
+  wait_log "$node" "replica $node: IXFR of example\.test\. for 127\.0\.0\.1#[0-9]+: serial $serial, [0-9]+ records, key update-key\.$" &&
+    pass "node $node answered $label's IXFR with the whole zone" ||
+    fail "node $node logged no IXFR from $label: $(grep -E 'XFR of' "$TMP/err$node" | tail -3)"
+}
+
 # notify_followed <label> <port> <notified port> <node> <host> <A rdata> <daemon log>: after an
 # UPDATE through node 0, the secondary on 127.0.0.1#port serves it and the new serial (bounded
 # wait) with no refresh command: the NOTIFY from <node> made it ask. Skipped when the secondary
@@ -409,22 +434,9 @@ EOF
     if wait_secondary "$KPORT" xfr1.example.test 192.0.2.71 "$new_serial"; then
       pass "Knot bootstrapped the zone from node 1: serial $new_serial, xfr1"
       same_zone knot "$KPORT" "$TMP/axfr2"
-      update_ok 0 "knot.example.test. 300 A 192.0.2.72"
-      k_serial=$(soa_serial 0)
-      # Node 1 must have the commit before Knot asks, or Knot would find nothing new.
-      if wait_served 1 knot.example.test A 192.0.2.72; then
-        "$KNOTC" -c "$K/knot.conf" zone-refresh example.test. > "$K/knotc.out" 2>&1 ||
-          fail "knotc zone-refresh: $(cat "$K/knotc.out")"
-        if wait_secondary "$KPORT" knot.example.test 192.0.2.72 "$k_serial"; then
-          pass "Knot refreshed: serial $k_serial, knot.example.test A 192.0.2.72"
-          axfr_to 1 "$TMP/axfr1-knot"
-          same_zone knot "$KPORT" "$TMP/axfr1-knot"
-        else
-          fail "Knot after zone-refresh: SOA '$(dig @127.0.0.1 -p "$KPORT" +short example.test SOA)', expected serial $k_serial; log: $(grep example.test "$K/knotd.log" | tail -5)"
-        fi
-        wait_log 1 "replica 1: IXFR of example\.test\. for 127\.0\.0\.1#[0-9]+: serial $k_serial, [0-9]+ records, key update-key\.$" &&
-          pass "node 1 answered Knot's IXFR with the whole zone" ||
-          fail "node 1 logged no IXFR from Knot: $(grep -E 'XFR of' "$TMP/err1" | tail -3)"
+      # Knot asks node 1 for an IXFR; vrdns answers with the whole zone.
+      if refresh_followed Knot "$KPORT" 1 knot 192.0.2.72 "$K/knotd.log" \
+           "$KNOTC" -c "$K/knot.conf" zone-refresh example.test.; then
         # NOTIFY: node 1 tells Knot of the next serial by itself; no refresh command.
         notify_followed Knot "$KPORT" "$KPORT_NOTIFIED" 1 knot-notify 192.0.2.74 "$K/knotd.log"
       fi
@@ -497,21 +509,8 @@ EOF
       pass "BIND got the zone from node 2: serial $serial_now"
       axfr_to 2 "$TMP/axfr2-named"
       same_zone bind "$BPORT" "$TMP/axfr2-named"
-      update_ok 0 "bind.example.test. 300 A 192.0.2.73"
-      b_serial=$(soa_serial 0)
-      if wait_served 2 bind.example.test A 192.0.2.73; then
-        "$RNDC" -c "$B/rndc.conf" refresh example.test > "$B/rndc.out" 2>&1 ||
-          fail "rndc refresh: $(cat "$B/rndc.out")"
-        if wait_secondary "$BPORT" bind.example.test 192.0.2.73 "$b_serial"; then
-          pass "BIND refreshed: serial $b_serial, bind.example.test A 192.0.2.73"
-          axfr_to 2 "$TMP/axfr2-named"
-          same_zone bind "$BPORT" "$TMP/axfr2-named"
-        else
-          fail "BIND after rndc refresh: SOA '$(dig @127.0.0.1 -p "$BPORT" +short example.test SOA)', expected serial $b_serial; log: $(grep example.test "$B/named.log" | tail -5)"
-        fi
-        wait_log 2 "replica 2: IXFR of example\.test\. for 127\.0\.0\.1#[0-9]+: serial $b_serial, [0-9]+ records, key update-key\.$" &&
-          pass "node 2 answered BIND's IXFR with the whole zone" ||
-          fail "node 2 logged no IXFR from BIND: $(grep -E 'XFR of' "$TMP/err2" | tail -3)"
+      if refresh_followed BIND "$BPORT" 2 bind 192.0.2.73 "$B/named.log" \
+           "$RNDC" -c "$B/rndc.conf" refresh example.test; then
         notify_followed BIND "$BPORT" "$BPORT_NOTIFIED" 2 bind-notify 192.0.2.75 "$B/named.log"
       fi
     else
