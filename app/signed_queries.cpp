@@ -7,17 +7,12 @@
 #include <vector>
 
 #include "dns/query_parser.hpp"
+#include "dns/record.hpp"
 #include "dns/tsig.hpp"
 
 namespace vrdns::app {
 
 namespace {
-
-/// Bytes the TSIG RR of a reply to `verdict` takes: owner and algorithm names, the fixed
-/// fields, a MAC of at most 64 bytes and the 6 bytes of Other Data a BADTIME carries.
-std::size_t tsig_size(const dns::TsigVerdict& verdict) {
-  return verdict.key_name.size() + 10 + verdict.algorithm.size() + 16 + 64 + 6;
-}
 
 /// Header and question of `query` with `rcode`, for the TSIG errors (sign_reply completes it).
 std::vector<uint8_t> error_reply(const uint8_t* query, std::size_t length) {
@@ -31,6 +26,11 @@ std::vector<uint8_t> error_reply(const uint8_t* query, std::size_t length) {
     m.insert(m.end(), q.qname, q.qname + q.qname_len);
     m.insert(m.end(), {uint8_t(q.qtype >> 8), uint8_t(q.qtype), uint8_t(q.qclass >> 8),
                        uint8_t(q.qclass)});
+  }
+  if (q.edns) {   // RFC 6891 §7: an OPT in the request gets one back, errors included
+    m.insert(m.end(), {0, uint8_t(dns::rrtype::OPT >> 8), uint8_t(dns::rrtype::OPT & 0xFF),
+                       uint8_t(1232 >> 8), uint8_t(1232 & 0xFF), 0, 0, 0, 0, 0, 0});
+    m[11] = 1;
   }
   return m;
 }
@@ -46,7 +46,7 @@ std::size_t answer_signed(const dns::Keyring& keys, const uint8_t* query, std::s
     if (body.empty()) return 0;
     // Answered like the unsigned query, with room left for the TSIG within the UDP size.
     const dns::AnswerResult r = dns::answer(state, body.data(), body.size(), transport, out,
-                                            capacity, tsig_size(verdict));
+                                            capacity, dns::tsig_reply_size(verdict));
     if (r.what == dns::Disposition::drop || r.length == 0) return 0;
     reply.assign(out, out + r.length);
   } else {

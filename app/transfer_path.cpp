@@ -6,12 +6,15 @@
 
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "actors/log_line.hpp"
+#include "actors/notice_budget.hpp"
 #include "dns/name.hpp"
 #include "dns/query_parser.hpp"
 #include "dns/record.hpp"
@@ -24,15 +27,14 @@ namespace vrdns::app {
 
 namespace {
 
-// Room kept free in each message for its TSIG RR: owner and algorithm names (at most 255
-// bytes each), the fixed fields and a MAC of at most 64 bytes.
-constexpr std::size_t tsig_room = 640;
-
 struct TransferPath {
   dns::Keyring keys;
   std::vector<std::string> allowed_keys;   // wire form, lower case
   std::vector<net::AddressPrefix> allowed_addresses;
   std::string label;
+  // Refusals are logged within a budget: anyone who can reach the port could flood the log.
+  mutable std::mutex refusals_mutex;
+  mutable actors::notice_budget refusals{20, std::chrono::minutes(1)};
 };
 
 std::string peer_text(const sockaddr_storage& peer) {
@@ -53,36 +55,70 @@ std::string peer_text(const sockaddr_storage& peer) {
 /// Messages signed as RFC 8945 §5.3.1 asks (or not at all, for an unsigned request).
 class SignedTransfer : public net::OutgoingTransfer {
  public:
+  /// `question`: the request's qname, type and class as received, for a SERVFAIL.
   SignedTransfer(std::shared_ptr<const TransferPath> path, dns::TsigVerdict verdict,
-                 dns::ZoneTransferWriter writer)
-      : path_(std::move(path)), verdict_(std::move(verdict)), writer_(std::move(writer)) {}
+                 dns::ZoneTransferWriter writer, uint16_t id, std::vector<uint8_t> question)
+      : path_(std::move(path)),
+        verdict_(std::move(verdict)),
+        writer_(std::move(writer)),
+        id_(id),
+        question_(std::move(question)) {}
 
   bool next(std::vector<uint8_t>& message) override {
+    if (ended_) return false;
     const bool signed_request = verdict_.status == dns::TsigStatus::ok;
     message.resize(dns::max_message_size);
-    const std::size_t n =
-        writer_.next(message.data(), message.size() - (signed_request ? tsig_room : 0));
+    const std::size_t room = signed_request ? dns::tsig_reply_size(verdict_) : 0;
+    const std::size_t n = writer_.next(message.data(), message.size() - room);
     if (n == 0) {
-      if (writer_.failed() && !path_->label.empty())
-        actors::log_line(path_->label + "zone transfer cut short: a record does not fit in a "
-                         "message");
+      ended_ = true;
+      if (!writer_.failed()) return false;
+      if (!path_->label.empty())
+        actors::log_line(path_->label + "zone transfer of serial " +
+                         std::to_string(writer_.serial()) +
+                         " cut short: a record does not fit in a message");
+      if (first_) {   // nothing sent yet: say SERVFAIL rather than close silently
+        message = servfail();
+        return true;
+      }
+      failed_ = true;   // the worker closes the connection: the client sees the cut
       return false;
     }
     message.resize(n);
+    const bool first = std::exchange(first_, false);
     if (!signed_request) return true;
     const int64_t now = int64_t(std::time(nullptr));
-    const bool ok = first_ ? dns::sign_reply(message, verdict_, path_->keys, now, &mac_)
-                           : dns::sign_next_reply(message, verdict_, path_->keys, mac_, now, mac_);
-    first_ = false;
-    return ok;   // the key vanished: end the transfer rather than send unsigned messages
+    const std::vector<uint8_t> prior = mac_;   // sign_next_reply overwrites mac_
+    const bool ok = first ? dns::sign_reply(message, verdict_, path_->keys, now, &mac_)
+                          : dns::sign_next_reply(message, verdict_, path_->keys, prior, now, mac_);
+    if (!ok) {   // the key vanished: end the transfer rather than send unsigned messages
+      ended_ = failed_ = true;
+      return false;
+    }
+    return true;
   }
 
+  bool failed() const override { return failed_; }
+
  private:
+  /// The request's header and question with SERVFAIL, signed as the transfer would have been.
+  std::vector<uint8_t> servfail() const {
+    std::vector<uint8_t> m = {uint8_t(id_ >> 8), uint8_t(id_), 0x84, dns::rcode::SERVFAIL,
+                              0, 1, 0, 0, 0, 0, 0, 0};
+    m.insert(m.end(), question_.begin(), question_.end());
+    dns::sign_reply(m, verdict_, path_->keys, int64_t(std::time(nullptr)));
+    return m;
+  }
+
   std::shared_ptr<const TransferPath> path_;
   dns::TsigVerdict verdict_;
   dns::ZoneTransferWriter writer_;
+  uint16_t id_;
+  std::vector<uint8_t> question_;
   std::vector<uint8_t> mac_;   // of the previous message
   bool first_ = true;
+  bool ended_ = false;
+  bool failed_ = false;
 };
 
 /// A transfer of one message: the refusal or error that ends it.
@@ -153,15 +189,26 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
       actors::log_line(path->label + kind + " of " + zone_text + " for " +
                        peer_text(req.peer) + ": " + what);
   };
+  // Refusals within their budget; the next line let through says how many were left out.
+  auto refusal = [&](const std::string& what) {
+    std::uint64_t left_out = 0;
+    {
+      std::lock_guard lock(path->refusals_mutex);
+      if (!path->refusals.admit(actors::notice_budget::clock::now())) return;
+      left_out = std::exchange(path->refusals.left_out, 0);
+    }
+    note(what + (left_out ? " (" + std::to_string(left_out) + " refusals not logged before)"
+                          : std::string()));
+  };
   if (verdict.status == dns::TsigStatus::formerr || !q.question_ok || q.qdcount != 1)
     return reply_only(*path, q, verdict, dns::rcode::FORMERR);
   if (verdict.status != dns::TsigStatus::ok && verdict.status != dns::TsigStatus::not_signed) {
-    note(std::string("refused, TSIG ") + dns::to_string(verdict.status));
+    refusal(std::string("refused, TSIG ") + dns::to_string(verdict.status));
     return reply_only(*path, q, verdict, dns::rcode::NOTAUTH);   // sign_reply sets the details
   }
   const bool signed_ok = verdict.status == dns::TsigStatus::ok;
   if (!(signed_ok && key_allowed(*path, verdict.key_name)) && !address_allowed(*path, req.peer)) {
-    note(signed_ok ? "refused, key not in [transfer] allow"
+    refusal(signed_ok ? "refused, key not in [transfer] allow"
                    : "refused, not signed and the address is not in [transfer] allow_addresses");
     return reply_only(*path, q, verdict, dns::rcode::REFUSED);
   }
@@ -175,7 +222,7 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
     for (const auto& z : state.zones->zones)
       if (z->apex_key() == qkey) zone = z;
   if (!zone || (q.qclass != dns::rrclass::IN && q.qclass != dns::rrclass::ANY)) {
-    note("refused, not a zone of this server");
+    refusal("refused, not a zone of this server");
     return reply_only(*path, q, verdict, dns::rcode::NOTAUTH);
   }
   if (!state.has_state) {   // recovering: the zone it has is not one it can vouch for
@@ -184,8 +231,11 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
   }
   // RFC 1995 §4: a client that already has this version (or a newer one) gets the SOA alone;
   // any other IXFR gets the whole zone, which §4 allows when no history is kept.
+  // Equal, or newer by RFC 1982; two serials exactly 2^31 apart compare neither way, and get
+  // the whole zone.
   const bool up_to_date = q.qtype == dns::rrtype::IXFR && q.has_ixfr_serial &&
-                          !dns::serial_less(q.ixfr_serial, zone->serial());
+                          (q.ixfr_serial == zone->serial() ||
+                           dns::serial_less(zone->serial(), q.ixfr_serial));
   dns::TransferQuestion question;
   question.id = q.id;
   question.rd = q.rd;
@@ -197,8 +247,12 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
        (up_to_date ? ", client up to date: SOA only"
                    : ", " + std::to_string(zone->record_count()) + " records") +
        (signed_ok ? ", key " + dns::name_to_text(verdict.key_name) : std::string(", unsigned")));
+  std::vector<uint8_t> question_wire(q.qname, q.qname + q.qname_len);
+  question_wire.insert(question_wire.end(), {uint8_t(q.qtype >> 8), uint8_t(q.qtype),
+                                             uint8_t(q.qclass >> 8), uint8_t(q.qclass)});
   return std::make_unique<SignedTransfer>(
-      path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), up_to_date));
+      path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), up_to_date),
+      q.id, std::move(question_wire));
 }
 
 }  // namespace

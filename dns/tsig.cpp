@@ -481,6 +481,13 @@ bool sign_next_reply(std::vector<uint8_t>& reply, const TsigVerdict& verdict, co
   return true;
 }
 
+std::size_t tsig_reply_size(const TsigVerdict& verdict) {
+  // owner, type, class, TTL, RDLENGTH; algorithm, Time Signed, Fudge, MAC size, MAC, Original
+  // ID, Error, Other Len, Other Data (6 bytes: BADTIME's clock).
+  return verdict.key_name.size() + 10 + verdict.algorithm.size() + 6 + 2 + 2 + EVP_MAX_MD_SIZE +
+         2 + 2 + 2 + 6;
+}
+
 bool sign_request(std::vector<uint8_t>& msg, std::string_view key_wire_name, const Keyring& keys,
                   int64_t now_seconds, uint16_t fudge, std::size_t mac_size) {
   if (msg.size() < header_size) return false;

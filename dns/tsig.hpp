@@ -125,6 +125,11 @@ bool sign_next_reply(std::vector<uint8_t>& reply, const TsigVerdict& verdict, co
                      const std::vector<uint8_t>& prior_mac, int64_t now_seconds,
                      std::vector<uint8_t>& mac_out);
 
+/// An upper bound of the size of the TSIG RR that sign_reply or sign_next_reply appends for
+/// `verdict` (names, fixed fields, the longest MAC, BADTIME's Other Data): the room a reply
+/// must leave for it.
+std::size_t tsig_reply_size(const TsigVerdict& verdict);
+
 /// Signs a request (client side: tests, tools). `mac_size` 0 means the full MAC; other
 /// values truncate it (RFC 8945 §5.2.2.1). False if the key is unknown or mac_size too big.
 bool sign_request(std::vector<uint8_t>& msg, std::string_view key_wire_name, const Keyring& keys,

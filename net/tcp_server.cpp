@@ -30,8 +30,12 @@ constexpr uint64_t first_connection_id = uint64_t(1) << 32;
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr int max_events = 64;
 constexpr int epoll_timeout_ms = 100;   // bounds how late an idle connection is noticed
-// How long a connection waiting for UPDATE answers may stay idle (see sweep_idle).
+// How long a connection waiting for UPDATE answers, or whose client does not read the zone
+// transfer it asked for, may stay idle (see sweep_idle).
 constexpr std::chrono::seconds update_answer_limit{60};
+// At most this many transfer messages per wake-up of a connection: a client that reads at line
+// rate must not keep the worker from its other connections for a whole zone.
+constexpr std::size_t transfer_messages_per_turn = 32;
 
 Fd make_eventfd() {
   Fd fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -127,8 +131,12 @@ class TcpServer::Worker {
     // open for them even when the client half-closed or went idle: the answer to a committed
     // UPDATE must not be dropped.
     uint32_t updates_pending = 0;
-    // A zone transfer being sent: frames after it wait in `in` until its last message is out.
+    // A zone transfer being sent: frames after it wait in `in` until its last message is out,
+    // and UPDATE answers that come back meanwhile wait here (a client reading a transfer
+    // expects its messages in one run, RFC 5936 §2.2).
     std::unique_ptr<OutgoingTransfer> transfer;
+    std::vector<std::string> held_answers;
+    bool transfer_failed = false;   // cut short: close once what was queued is out
 
     std::size_t pending() const { return out.size() - out_sent; }
   };
@@ -181,27 +189,37 @@ class TcpServer::Worker {
   /// socket is full with `max_buffered_output` still queued (then EPOLLOUT resumes us).
   /// False on a fatal write error.
   bool pump(Connection& c) {
+    std::size_t transfer_messages = 0;
     for (;;) {
       const std::size_t before = c.in.size();
-      const bool produced = process(c);   // a transfer's messages count as progress too
+      const std::size_t produced = process(c);   // a transfer's messages are progress too
+      transfer_messages += produced;
       if (!flush(c)) return false;
+      if (c.transfer_failed) return c.pending() > 0;   // send what was queued, then close
       if (paused(c)) return true;
+      // Other connections' turn: EPOLLOUT (settle) brings this transfer back.
+      if (c.transfer && transfer_messages >= transfer_messages_per_turn) return true;
       // The flush made room: a transfer in progress produces more (or ends) next round.
-      if (c.in.size() == before && !produced && !c.transfer) return true;
+      if (c.in.size() == before && produced == 0 && !c.transfer) return true;
     }
   }
 
-  /// Queues the transfer's next messages until backpressure applies or it ends. True if it
-  /// queued any.
-  bool continue_transfer(Connection& c) {
-    bool produced = false;
-    while (c.transfer && !paused(c)) {
+  /// Queues the transfer's next messages until backpressure applies, the turn's budget is
+  /// spent or it ends; returns how many it queued. At its end, the UPDATE answers held back
+  /// meanwhile follow.
+  std::size_t continue_transfer(Connection& c) {
+    std::size_t produced = 0;
+    while (c.transfer && !paused(c) && produced < transfer_messages_per_turn) {
       if (!c.transfer->next(transfer_message_)) {
+        c.transfer_failed = c.transfer->failed();
         c.transfer.reset();
+        for (const auto& a : c.held_answers)
+          append_frame(c.out, reinterpret_cast<const uint8_t*>(a.data()), a.size());
+        c.held_answers.clear();
         break;
       }
       append_frame(c.out, transfer_message_.data(), transfer_message_.size());
-      produced = true;
+      ++produced;
     }
     return produced;
   }
@@ -227,16 +245,17 @@ class TcpServer::Worker {
   }
 
   /// Answers every complete frame in c.in, in order, until backpressure applies or a zone
-  /// transfer starts (the frames after it wait for its end). True if transfer messages were
-  /// queued.
-  bool process(Connection& c) {
-    bool produced = continue_transfer(c);
+  /// transfer starts (the frames after it wait for its end). Returns how many transfer
+  /// messages were queued.
+  std::size_t process(Connection& c) {
+    std::size_t produced = continue_transfer(c);
+    if (c.transfer_failed) return produced;
     // Checked per batch of frames, not per epoll wake-up: read_some() keeps reading while the
     // peer keeps sending, and a query that arrives after a publish must see the new state.
     const dns::ServingState& state = reader_.refresh();
     std::size_t off = 0;
     const auto* in = reinterpret_cast<const uint8_t*>(c.in.data());
-    while (!c.transfer && !paused(c) && c.in.size() - off >= 2) {
+    while (!c.transfer && !c.transfer_failed && !paused(c) && c.in.size() - off >= 2) {
       std::size_t length = (std::size_t(in[off]) << 8) | in[off + 1];
       if (c.in.size() - off - 2 < length) break;   // partial frame: wait for more
       const uint8_t* query = in + off + 2;
@@ -252,7 +271,7 @@ class TcpServer::Worker {
       if (r.what == dns::Disposition::transfer && server_.options_.transfer_handler) {
         c.transfer = start_transfer(c, state, query, length);
         if (c.transfer) {
-          produced = continue_transfer(c) || produced;
+          produced += continue_transfer(c);
           continue;
         }
       }
@@ -304,8 +323,14 @@ class TcpServer::Worker {
       if (it == connections_.end()) continue;   // the client left meanwhile
       Connection& c = it->second;
       if (c.updates_pending > 0) --c.updates_pending;
+      if (c.transfer) {
+        c.held_answers.push_back(std::move(message));   // after the transfer's last message
+        continue;
+      }
       append_frame(c.out, reinterpret_cast<const uint8_t*>(message.data()), message.size());
-      if (!flush(c)) {
+      // pump, not just flush: draining may unpause the connection, and frames that waited in
+      // `in` for room must be answered now (no later event would bring them back).
+      if (!pump(c)) {
         close(c);
         continue;
       }
@@ -339,11 +364,14 @@ class TcpServer::Worker {
 
   /// Closes a finished connection, or sets its epoll interest to what it now waits for.
   void settle(Connection& c) {
+    if (c.transfer_failed && c.pending() == 0) return close(c);
     if (c.peer_closed && c.pending() == 0 && c.updates_pending == 0 && !c.transfer)
       return close(c);
     uint32_t want = 0;
     if (!c.peer_closed && !paused(c)) want |= EPOLLIN;
-    if (c.pending() > 0) want |= EPOLLOUT;
+    // A transfer in progress always wants to write: level-triggered EPOLLOUT brings it back
+    // after the other connections had their turn, or once the socket drained.
+    if (c.pending() > 0 || c.transfer) want |= EPOLLOUT;
     if (want == c.interest) return;
     epoll_event ev{};
     ev.events = want;
@@ -363,7 +391,7 @@ class TcpServer::Worker {
     for (auto it = connections_.begin(); it != connections_.end();) {
       // An UPDATE is answered within its deadline (seconds); the longer limit only guards
       // against an answer that never comes.
-      const auto limit = it->second.updates_pending > 0
+      const auto limit = it->second.updates_pending > 0 || it->second.transfer
                              ? std::max<Clock::duration>(server_.options_.idle_timeout,
                                                          update_answer_limit)
                              : Clock::duration(server_.options_.idle_timeout);

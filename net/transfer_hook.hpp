@@ -27,6 +27,9 @@ class OutgoingTransfer {
   /// Replaces `message` with the next DNS message (no TCP length prefix, at most 65535
   /// bytes); false once there is none left.
   virtual bool next(std::vector<uint8_t>& message) = 0;
+  /// After next() returned false: true if the transfer ended before its last message (the
+  /// worker then closes the connection, so that the client sees it cut rather than waits).
+  virtual bool failed() const { return false; }
 };
 
 struct TransferRequest {

@@ -619,6 +619,61 @@ BOOST_AUTO_TEST_CASE(tcp_transfer_streams_at_the_clients_pace_then_answers_what_
   BOOST_TEST(asked.load() == 1);
 }
 
+// An UPDATE answer that comes back while a transfer is being sent on the same connection waits
+// for the transfer's last message (a client reads a transfer as one run of messages), and does
+// not stall the transfer either.
+BOOST_AUTO_TEST_CASE(tcp_update_answer_during_a_transfer_follows_its_last_message) {
+  constexpr int messages = 300, size = 30000;
+  auto made = std::make_shared<std::atomic<int>>(0);
+  LateReplies late;
+  vrdns::net::ServerOptions o;
+  o.tcp.max_buffered_output = 64 * 1024;
+  o.tcp.transfer_handler = [&](const vrdns::net::TransferRequest&) {
+    return std::make_unique<NumberedTransfer>(messages, size, made);
+  };
+  Server s(o, state_a(), late.handler());
+  TcpClient c(s.port());
+  const auto upd = make_query("example.test.", LDNS_RR_TYPE_SOA, 94, false, LDNS_PACKET_UPDATE);
+  const auto axfr = make_query("example.test.", LDNS_RR_TYPE_AXFR, 95);
+  Bytes both = TcpClient::frame(upd);
+  const Bytes second = TcpClient::frame(axfr);
+  both.insert(both.end(), second.begin(), second.end());
+  c.write(both.data(), both.size());
+  BOOST_REQUIRE(late.wait_for(1));
+  const Bytes first = c.receive();   // the transfer has begun
+  BOOST_REQUIRE_EQUAL(index_of(first), 0);
+  late.answer_all();                 // the UPDATE's answer arrives mid-transfer
+  for (int i = 1; i < messages; ++i) {
+    const Bytes m = c.receive();
+    BOOST_REQUIRE_MESSAGE(m.size() == std::size_t(size), "message " << i << " size " << m.size());
+    BOOST_REQUIRE_EQUAL(index_of(m), i);
+  }
+  const Bytes answer = c.receive();
+  BOOST_REQUIRE(answer.size() >= 12u);
+  BOOST_TEST(((answer[0] << 8) | answer[1]) == 94);
+  BOOST_TEST((answer[3] & 0x0F) == 9);
+}
+
+// A transfer that cannot finish (OutgoingTransfer::failed) closes the connection once what it
+// queued is out: the client sees the cut instead of waiting for the rest.
+BOOST_AUTO_TEST_CASE(tcp_failed_transfer_closes_the_connection_after_its_messages) {
+  struct Failing : NumberedTransfer {
+    using NumberedTransfer::NumberedTransfer;
+    bool failed() const override { return true; }
+  };
+  auto made = std::make_shared<std::atomic<int>>(0);
+  vrdns::net::ServerOptions o;
+  o.tcp.transfer_handler = [&](const vrdns::net::TransferRequest&) {
+    return std::make_unique<Failing>(3, 100, made);
+  };
+  Server s(o);
+  TcpClient c(s.port());
+  c.send(make_query("example.test.", LDNS_RR_TYPE_AXFR, 96));
+  c.send(make_query("example.test.", LDNS_RR_TYPE_SOA, 97));   // never answered: cut first
+  for (int i = 0; i < 3; ++i) BOOST_TEST(index_of(c.receive()) == i);
+  BOOST_TEST(c.closed_by_server());
+}
+
 BOOST_AUTO_TEST_CASE(tcp_transfer_without_a_handler_gets_the_fallback) {
   Server s;
   TcpClient c(s.port());

@@ -78,7 +78,7 @@ sockaddr_storage from(const char* v4) {
 }
 
 std::vector<Bytes> transfer(const Bytes& request, const char* peer,
-                            const dns::ServingStatePtr& state) {
+                            const dns::ServingStatePtr& state, bool* failed = nullptr) {
   auto handler = app::make_transfer_handler(node_config(), "");
   net::TransferRequest r;
   r.message = request.data();
@@ -91,6 +91,7 @@ std::vector<Bytes> transfer(const Bytes& request, const char* peer,
   std::vector<Bytes> out;
   Bytes m;
   while (out.size() < 10000 && t->next(m)) out.push_back(m);
+  if (failed) *failed = t->failed();
   return out;
 }
 
@@ -199,4 +200,31 @@ BOOST_AUTO_TEST_CASE(ixfr_gets_the_soa_alone_when_current_and_the_zone_otherwise
   BOOST_TEST(answers(ixfr("43")) == 1u);    // "newer" than ours: nothing to send either
   BOOST_TEST(answers(ixfr("41")) == all);   // older: the whole zone, AXFR style
   BOOST_TEST(answers(ixfr("4294967295")) == all);   // RFC 1982: older than 42
+}
+
+// A record that fits no message (RDATA of 65,535 bytes) cannot be transferred: the transfer
+// ends as failed after the messages before it, so the worker closes the connection and the
+// client sees the cut, instead of waiting for the rest.
+BOOST_AUTO_TEST_CASE(a_record_too_big_for_any_message_fails_the_transfer) {
+  // Master files cannot hold such a record (ldns caps the line); an UPDATE could add one.
+  dns::ZoneEditor e(serving(10)->zones->zones[0]);
+  dns::Record huge;
+  huge.owner = *dns::name_from_text("huge.example.test.");
+  huge.type = 65400;
+  huge.ttl = 300;
+  huge.rdata.assign(65500, 'h');
+  BOOST_REQUIRE(e.add(huge));
+  auto zones = std::make_shared<dns::ZoneSet>();
+  zones->zones.push_back(e.finish());
+  auto state = std::make_shared<dns::ServingState>();
+  state->zones = zones;
+  bool failed = false;
+  const auto ms = transfer(query("example.test.", LDNS_RR_TYPE_AXFR), "192.0.2.1", state, &failed);
+  BOOST_TEST(failed);
+  BOOST_TEST(ms.size() >= 1u);   // what came before the huge record went out
+  bool complete_failed = true;
+  const auto small = transfer(query("example.test.", LDNS_RR_TYPE_AXFR), "192.0.2.1", serving(10),
+                              &complete_failed);
+  BOOST_TEST(!complete_failed);   // a transfer that ends normally is not failed
+  BOOST_TEST(small.size() == 1u);
 }
