@@ -44,9 +44,10 @@ net::SignedQueryHandler handler() {
 
 // A query signed by ldns with `key_secret`; `request_mac` gets its MAC field (INT16_DATA).
 Bytes signed_query(const char* name, ldns_rr_type type, const char* key_name,
-                   const char* key_secret, Bytes* request_mac = nullptr) {
+                   const char* key_secret, Bytes* request_mac = nullptr, bool edns = false) {
   ldns_pkt* p = ldns_pkt_query_new(ldns_dname_new_frm_str(name), type, LDNS_RR_CLASS_IN, 0);
   ldns_pkt_set_id(p, 777);
+  if (edns) ldns_pkt_set_edns_udp_size(p, 1232);
   BOOST_REQUIRE(ldns_pkt_tsig_sign(p, key_name, key_secret, 300, "hmac-sha256.", nullptr) ==
                 LDNS_STATUS_OK);
   if (request_mac) {
@@ -119,6 +120,13 @@ BOOST_AUTO_TEST_CASE(bad_keys_and_signatures_get_notauth_with_the_tsig_error) {
     BOOST_TEST(r.tsig_error() == c.error, c.key);
     BOOST_TEST(ldns_pkt_ancount(r.pkt) == 0u, c.key);
   }
+  // RFC 6891 §7: an error to a request with an OPT carries one too.
+  const Bytes with_opt = ask(signed_query("example.test.", LDNS_RR_TYPE_SOA, "nokey.", secret,
+                                          nullptr, true),
+                             dns::Transport::udp);
+  Reply e(with_opt);
+  BOOST_TEST(ldns_pkt_get_rcode(e.pkt) == LDNS_RCODE_NOTAUTH);
+  BOOST_TEST(ldns_pkt_edns(e.pkt));
 }
 
 BOOST_AUTO_TEST_CASE(over_udp_the_answer_and_its_tsig_fit_the_clients_size) {

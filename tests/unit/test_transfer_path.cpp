@@ -200,6 +200,7 @@ BOOST_AUTO_TEST_CASE(ixfr_gets_the_soa_alone_when_current_and_the_zone_otherwise
   BOOST_TEST(answers(ixfr("43")) == 1u);    // "newer" than ours: nothing to send either
   BOOST_TEST(answers(ixfr("41")) == all);   // older: the whole zone, AXFR style
   BOOST_TEST(answers(ixfr("4294967295")) == all);   // RFC 1982: older than 42
+  BOOST_TEST(answers(ixfr("2147483690")) == all);   // 42 + 2^31: neither older nor newer
 }
 
 // A record that fits no message (RDATA of 65,535 bytes) cannot be transferred: the transfer
