@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dns/name.hpp"
@@ -97,6 +98,17 @@ uint32_t notified_serial(const Bytes& m) {
   return serial;
 }
 
+// Waits (bounded: 5 s) until the notifier has taken `n` answers. The answers travel through
+// the notifier's own thread; a serial published before it took them replaces them unanswered.
+bool answered_at_least(const net::Notifier& n, uint64_t count) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (n.answered() < count) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(a_notify_names_the_zone_and_carries_its_soa) {
@@ -131,6 +143,7 @@ BOOST_AUTO_TEST_CASE(each_new_serial_is_notified_once_per_target_when_answered) 
     BOOST_TEST(notified_serial(m) == 1u);
     s->answer(m, from);
   }
+  BOOST_REQUIRE(answered_at_least(n, 2));
   n.published(state_of(zone_with_serial(1)));   // the same serial again: nothing new
   sockaddr_storage from{};
   n.published(state_of(zone_with_serial(2)));
@@ -141,6 +154,7 @@ BOOST_AUTO_TEST_CASE(each_new_serial_is_notified_once_per_target_when_answered) 
   BOOST_REQUIRE(!b.receive(3000ms, &from).empty());   // b does not answer serial 2
   BOOST_TEST(!b.receive(3000ms).empty());              // so it gets it again
   // Answered ones are not repeated: nothing more reaches a within several retry periods.
+  BOOST_TEST(answered_at_least(n, 3));
   BOOST_TEST(a.receive(400ms).empty());
   BOOST_TEST(n.answered() == 3u);
 }
