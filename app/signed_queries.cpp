@@ -6,34 +6,13 @@
 #include <stdexcept>
 #include <vector>
 
+#include "dns/error_reply.hpp"
 #include "dns/query_parser.hpp"
-#include "dns/record.hpp"
 #include "dns/tsig.hpp"
 
 namespace vrdns::app {
 
 namespace {
-
-/// Header and question of `query` with `rcode`, for the TSIG errors (sign_reply completes it).
-std::vector<uint8_t> error_reply(const uint8_t* query, std::size_t length) {
-  dns::ParsedQuery q;
-  dns::parse_query(query, length, q);
-  std::vector<uint8_t> m = {uint8_t(q.id >> 8), uint8_t(q.id),
-                            uint8_t(0x80 | (q.opcode << 3) | (q.rd ? 1 : 0)), 0, 0, 0, 0, 0,
-                            0, 0, 0, 0};
-  if (q.question_ok && q.qdcount == 1) {
-    m[5] = 1;
-    m.insert(m.end(), q.qname, q.qname + q.qname_len);
-    m.insert(m.end(), {uint8_t(q.qtype >> 8), uint8_t(q.qtype), uint8_t(q.qclass >> 8),
-                       uint8_t(q.qclass)});
-  }
-  if (q.edns) {   // RFC 6891 §7: an OPT in the request gets one back, errors included
-    m.insert(m.end(), {0, uint8_t(dns::rrtype::OPT >> 8), uint8_t(dns::rrtype::OPT & 0xFF),
-                       uint8_t(1232 >> 8), uint8_t(1232 & 0xFF), 0, 0, 0, 0, 0, 0});
-    m[11] = 1;
-  }
-  return m;
-}
 
 std::size_t answer_signed(const dns::Keyring& keys, const uint8_t* query, std::size_t length,
                           dns::Transport transport, const dns::ServingState& state, uint8_t* out,
@@ -50,7 +29,9 @@ std::size_t answer_signed(const dns::Keyring& keys, const uint8_t* query, std::s
     if (r.what == dns::Disposition::drop || r.length == 0) return 0;
     reply.assign(out, out + r.length);
   } else {
-    reply = error_reply(query, length);   // FORMERR, or NOTAUTH with the TSIG error
+    dns::ParsedQuery q;
+    dns::parse_query(query, length, q);
+    reply = dns::make_error_reply(q, 0);   // sign_reply sets FORMERR, or NOTAUTH + TSIG error
   }
   if (!dns::sign_reply(reply, verdict, keys, now) || reply.size() > capacity) return 0;
   std::memcpy(out, reply.data(), reply.size());

@@ -15,6 +15,7 @@
 
 #include "actors/log_line.hpp"
 #include "actors/notice_budget.hpp"
+#include "dns/error_reply.hpp"
 #include "dns/name.hpp"
 #include "dns/query_parser.hpp"
 #include "dns/record.hpp"
@@ -55,14 +56,15 @@ std::string peer_text(const sockaddr_storage& peer) {
 /// Messages signed as RFC 8945 §5.3.1 asks (or not at all, for an unsigned request).
 class SignedTransfer : public net::OutgoingTransfer {
  public:
-  /// `question`: the request's qname, type and class as received, for a SERVFAIL.
+  /// `request`: as parsed, for a SERVFAIL; its qname points into `request_bytes`, kept here.
   SignedTransfer(std::shared_ptr<const TransferPath> path, dns::TsigVerdict verdict,
-                 dns::ZoneTransferWriter writer, uint16_t id, std::vector<uint8_t> question)
+                 dns::ZoneTransferWriter writer, std::vector<uint8_t> request_bytes)
       : path_(std::move(path)),
         verdict_(std::move(verdict)),
         writer_(std::move(writer)),
-        id_(id),
-        question_(std::move(question)) {}
+        request_bytes_(std::move(request_bytes)) {
+    dns::parse_query(request_bytes_.data(), request_bytes_.size(), request_);
+  }
 
   bool next(std::vector<uint8_t>& message) override {
     if (ended_) return false;
@@ -103,9 +105,7 @@ class SignedTransfer : public net::OutgoingTransfer {
  private:
   /// The request's header and question with SERVFAIL, signed as the transfer would have been.
   std::vector<uint8_t> servfail() const {
-    std::vector<uint8_t> m = {uint8_t(id_ >> 8), uint8_t(id_), 0x84, dns::rcode::SERVFAIL,
-                              0, 1, 0, 0, 0, 0, 0, 0};
-    m.insert(m.end(), question_.begin(), question_.end());
+    std::vector<uint8_t> m = dns::make_error_reply(request_, dns::rcode::SERVFAIL, true);
     dns::sign_reply(m, verdict_, path_->keys, int64_t(std::time(nullptr)));
     return m;
   }
@@ -113,8 +113,8 @@ class SignedTransfer : public net::OutgoingTransfer {
   std::shared_ptr<const TransferPath> path_;
   dns::TsigVerdict verdict_;
   dns::ZoneTransferWriter writer_;
-  uint16_t id_;
-  std::vector<uint8_t> question_;
+  std::vector<uint8_t> request_bytes_;
+  dns::ParsedQuery request_;   // points into request_bytes_
   std::vector<uint8_t> mac_;   // of the previous message
   bool first_ = true;
   bool ended_ = false;
@@ -137,26 +137,11 @@ class SingleMessage : public net::OutgoingTransfer {
   bool sent_ = false;
 };
 
-/// Header and the request's question (when it has one), QR and AA as a transfer answer has
-/// them, the given rcode, signed as `verdict` requires.
+/// The refusal or error that ends a transfer: header and question, signed as `verdict` requires.
 std::unique_ptr<net::OutgoingTransfer> reply_only(const TransferPath& path,
                                                   const dns::ParsedQuery& q,
                                                   const dns::TsigVerdict& verdict, uint8_t rcode) {
-  std::vector<uint8_t> m = {uint8_t(q.id >> 8), uint8_t(q.id), uint8_t(0x80 | (q.rd ? 1 : 0)),
-                            uint8_t(rcode & 0x0F), 0, 0, 0, 0, 0, 0, 0, 0};
-  if (q.question_ok) {
-    m[5] = 1;
-    m.insert(m.end(), q.qname, q.qname + q.qname_len);
-    m.push_back(uint8_t(q.qtype >> 8));
-    m.push_back(uint8_t(q.qtype));
-    m.push_back(uint8_t(q.qclass >> 8));
-    m.push_back(uint8_t(q.qclass));
-  }
-  if (q.edns) {   // RFC 6891 §7: an OPT in the request gets one back, errors included
-    m.insert(m.end(), {0, uint8_t(dns::rrtype::OPT >> 8), uint8_t(dns::rrtype::OPT & 0xFF),
-                       uint8_t(1232 >> 8), uint8_t(1232 & 0xFF), 0, 0, 0, 0, 0, 0});
-    m[11] = 1;
-  }
+  std::vector<uint8_t> m = dns::make_error_reply(q, rcode);
   dns::sign_reply(m, verdict, path.keys, int64_t(std::time(nullptr)));
   return std::make_unique<SingleMessage>(std::move(m));
 }
@@ -247,12 +232,9 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
        (up_to_date ? ", client up to date: SOA only"
                    : ", " + std::to_string(zone->record_count()) + " records") +
        (signed_ok ? ", key " + dns::name_to_text(verdict.key_name) : std::string(", unsigned")));
-  std::vector<uint8_t> question_wire(q.qname, q.qname + q.qname_len);
-  question_wire.insert(question_wire.end(), {uint8_t(q.qtype >> 8), uint8_t(q.qtype),
-                                             uint8_t(q.qclass >> 8), uint8_t(q.qclass)});
   return std::make_unique<SignedTransfer>(
       path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), up_to_date),
-      q.id, std::move(question_wire));
+      std::vector<uint8_t>(req.message, req.message + req.length));
 }
 
 }  // namespace

@@ -1,0 +1,32 @@
+#include "dns/error_reply.hpp"
+
+#include "dns/name.hpp"
+#include "dns/record.hpp"
+
+namespace vrdns::dns {
+
+std::vector<uint8_t> make_error_reply(const ParsedQuery& q, uint8_t rcode, bool aa) {
+  std::vector<uint8_t> m;
+  m.reserve(header_size + max_name_length + 4 + 11);   // one allocation, no regrowth
+  m.push_back(uint8_t(q.id >> 8));
+  m.push_back(uint8_t(q.id));
+  m.push_back(uint8_t(0x80 | (q.opcode << 3) | (aa ? 0x04 : 0) | (q.rd ? 0x01 : 0)));
+  m.push_back(uint8_t(rcode & 0x0F));
+  const bool question = q.question_ok && q.qdcount == 1;
+  const uint8_t counts[8] = {0, uint8_t(question ? 1 : 0), 0, 0, 0, 0, 0, uint8_t(q.edns ? 1 : 0)};
+  m.insert(m.end(), counts, counts + 8);
+  if (question) {
+    m.insert(m.end(), q.qname, q.qname + q.qname_len);
+    const uint8_t tail[4] = {uint8_t(q.qtype >> 8), uint8_t(q.qtype), uint8_t(q.qclass >> 8),
+                             uint8_t(q.qclass)};
+    m.insert(m.end(), tail, tail + 4);
+  }
+  if (q.edns) {
+    const uint8_t opt[11] = {0, uint8_t(rrtype::OPT >> 8), uint8_t(rrtype::OPT & 0xFF),
+                             uint8_t(1232 >> 8), uint8_t(1232 & 0xFF), 0, 0, 0, 0, 0, 0};
+    m.insert(m.end(), opt, opt + 11);
+  }
+  return m;
+}
+
+}  // namespace vrdns::dns
