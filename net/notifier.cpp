@@ -63,12 +63,14 @@ void Notifier::published(const dns::ServingState& state) {
       it->second = zone->serial();
       Pending p;
       p.zone = zone;
-      const auto now = Clock::now();
+      auto due = Clock::now();
+      if (auto last = last_round_.find(zone->apex_key()); last != last_round_.end())
+        due = std::max(due, last->second + options_.min_interval);
       for (std::size_t i = 0; i < options_.targets.size(); ++i) {
         Target t;
         t.target = i;
         t.request = dns::make_notify(next_id_++, *zone);
-        t.due = now;
+        t.due = due;
         p.targets.push_back(std::move(t));
       }
       pending_[zone->apex_key()] = std::move(p);   // replaces an older serial's
@@ -120,7 +122,10 @@ void Notifier::send_due(Clock::time_point now) {
             std::to_string(t.sends) + " tries, giving up");
         continue;
       }
-      if (t.sends == 0 && options_.sign) options_.sign(t.request);
+      if (t.sends == 0) {
+        if (options_.sign) options_.sign(t.request);
+        last_round_[it->first] = now;
+      }
       const int fd = ep.family == AF_INET6 ? socket6_.get() : socket4_.get();
       ::sendto(fd, t.request.data(), t.request.size(), 0,
                reinterpret_cast<const sockaddr*>(&addresses_[t.target]),

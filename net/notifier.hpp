@@ -7,7 +7,10 @@
 //
 // One thread with one UDP socket per address family. Each target is notified until it answers
 // (any rcode: NOTIMP or REFUSED are logged, not retried) or `attempts` sends went unanswered,
-// `retry` apart (RFC 1996 §3.6). A newer serial of the same zone replaces a pending one.
+// `retry` apart (RFC 1996 §3.6). A newer serial of the same zone replaces a pending one, and
+// rounds for one zone start at most once per `min_interval`: under a steady UPDATE load the
+// serial changes with every commit, and a secondary needs one NOTIFY per interval, not hundreds
+// a second (each makes it ask for the SOA and transfer).
 #pragma once
 
 #include <chrono>
@@ -32,6 +35,7 @@ struct NotifyOptions {
   std::vector<Endpoint> targets;
   std::chrono::milliseconds retry{2000};
   int attempts = 5;
+  std::chrono::milliseconds min_interval{1000};
   /// Signs a request in place (TSIG), or leaves it alone. Runs on the notifier's thread.
   std::function<void(std::vector<uint8_t>&)> sign;
   /// One log line; empty: no log. Runs on the notifier's thread.
@@ -81,6 +85,7 @@ class Notifier {
   mutable std::mutex mutex_;
   std::map<std::string, uint32_t> notified_;  // apex key -> serial last queued
   std::map<std::string, Pending> pending_;    // apex key -> what is being notified
+  std::map<std::string, std::chrono::steady_clock::time_point> last_round_;   // its first send
   uint16_t next_id_ = 1;
   bool stopping_ = false;
   uint64_t sent_ = 0, answered_ = 0;
