@@ -236,7 +236,74 @@ void for_each_at(const Base* n, const std::function<void(const Node&)>& f) {
   }
 }
 
+/// Trie::diff below `shift`, for the subtries `a` (older) and `b` (newer) at the same place.
+void diff_at(const Base* a, const Base* b, unsigned shift,
+             const std::function<void(const Node*, const Node*)>& f) {
+  if (a == b) return;   // shared: nothing below changed
+  if (!a) return for_each_at(b, [&](const Node& n) { f(nullptr, &n); });
+  if (!b) return for_each_at(a, [&](const Node& n) { f(&n, nullptr); });
+  if (a->kind == Kind::branch && b->kind == Kind::branch) {
+    const auto* ba = static_cast<const Branch*>(a);
+    const auto* bb = static_cast<const Branch*>(b);
+    unsigned ia = 0, ib = 0;
+    for (uint32_t bits = ba->bitmap | bb->bitmap; bits != 0; bits &= bits - 1) {
+      const uint32_t bit = bits & (~bits + 1);   // lowest bit set
+      const Base* ca = (ba->bitmap & bit) ? ba->slots()[ia++] : nullptr;
+      const Base* cb = (bb->bitmap & bit) ? bb->slots()[ib++] : nullptr;
+      diff_at(ca, cb, shift + bits_per_level, f);
+    }
+    return;
+  }
+  // A leaf or bucket on at least one side: few names here on that side; match them by key.
+  std::vector<const Leaf*> older, newer;
+  auto collect = [](const Base* n, std::vector<const Leaf*>& out) {
+    std::vector<const Base*> todo{n};
+    while (!todo.empty()) {
+      const Base* x = todo.back();
+      todo.pop_back();
+      switch (x->kind) {
+        case Kind::leaf: out.push_back(static_cast<const Leaf*>(x)); break;
+        case Kind::bucket:
+          for (const Base* l : static_cast<const Bucket*>(x)->leaves) todo.push_back(l);
+          break;
+        case Kind::branch: {
+          const auto* br = static_cast<const Branch*>(x);
+          for (unsigned i = 0, size = br->size(); i < size; ++i) todo.push_back(br->slots()[i]);
+          break;
+        }
+      }
+    }
+  };
+  collect(a, older);
+  collect(b, newer);
+  auto same_name = [](const Leaf* x, const Leaf* y) {
+    if (x->hash != y->hash || x->node.owner.size() != y->node.owner.size()) return false;
+    for (std::size_t i = 0; i < x->node.owner.size(); ++i)
+      if (fold(uint8_t(x->node.owner[i])) != fold(uint8_t(y->node.owner[i]))) return false;
+    return true;
+  };
+  std::vector<bool> matched(newer.size(), false);
+  for (const Leaf* x : older) {
+    const Leaf* twin = nullptr;
+    for (std::size_t j = 0; j < newer.size(); ++j) {
+      if (!matched[j] && same_name(x, newer[j])) {
+        matched[j] = true;
+        twin = newer[j];
+        break;
+      }
+    }
+    if (twin != x) f(&x->node, twin ? &twin->node : nullptr);
+  }
+  for (std::size_t j = 0; j < newer.size(); ++j)
+    if (!matched[j]) f(nullptr, &newer[j]->node);
+}
+
 }  // namespace
+
+void Trie::diff(const Trie& older,
+                const std::function<void(const Node* before, const Node* after)>& f) const {
+  diff_at(older.root_, root_, 0, f);
+}
 
 Trie::Trie(const Trie& other) : root_(other.root_) {
   if (root_) retain(root_);

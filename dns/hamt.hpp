@@ -58,6 +58,14 @@ class Trie {
 
   void for_each(const std::function<void(const Node&)>& f) const;
 
+  /// Every name whose Node differs between `older` and this version: f(before, after), with
+  /// nullptr for a name absent on that side. Subtries the two versions share are skipped
+  /// without a look (path copying guarantees that an unchanged subtrie is the same object), so
+  /// the cost is in the names changed since `older`, not in the zone. A name whose leaf was
+  /// copied but holds equal data may be reported too; callers compare the Nodes.
+  void diff(const Trie& older,
+            const std::function<void(const Node* before, const Node* after)>& f) const;
+
  private:
   Base* root_ = nullptr;
 };

@@ -64,6 +64,34 @@ void Zone::for_each_node(const std::function<void(const Node&)>& f) const {
   impl_->trie.for_each(f);
 }
 
+void Zone::for_each_difference(
+    const Zone& older,
+    const std::function<void(bool added, const Node&, const RRset&, std::string_view rdata)>& f)
+    const {
+  // Every record of `from` whose RRset in `to` lacks it (byte for byte, at the same TTL).
+  auto only_in = [&](bool added, const Node& n, const RRset& from, const RRset* to) {
+    from.for_each_rdata([&](std::string_view rdata) {
+      bool kept = false;
+      if (to && to->ttl == from.ttl)
+        to->for_each_rdata([&](std::string_view other) { kept = kept || other == rdata; });
+      if (!kept) f(added, n, from, rdata);
+    });
+  };
+  const std::string& apex_key = impl_->apex_key;
+  impl_->trie.diff(older.impl_->trie, [&](const Node* before, const Node* after) {
+    const Node& any = after ? *after : *before;
+    const bool at_apex = name_key(any.owner) == apex_key;
+    if (before)
+      for (const RRset& rs : before->rrsets)
+        if (!(at_apex && rs.type == rrtype::SOA))
+          only_in(false, *before, rs, after ? after->find(rs.type) : nullptr);
+    if (after)
+      for (const RRset& rs : after->rrsets)
+        if (!(at_apex && rs.type == rrtype::SOA))
+          only_in(true, *after, rs, before ? before->find(rs.type) : nullptr);
+  });
+}
+
 namespace {
 
 /// RFC 4034 §6.1 order of two key-form names: compare label by label from the root end,

@@ -86,6 +86,15 @@ class Zone {
   void for_each_record_canonical(
       const std::function<void(const Node&, const RRset&, std::string_view)>& f) const;
 
+  /// What changed since `older` (an earlier version of this zone): f(false, node, rrset,
+  /// rdata) for each record only in `older`, f(true, ...) for each record only here, a TTL
+  /// change counting as both. The apex SOA is left out (an IXFR frames the changes with it).
+  /// The cost is in the names changed between the versions, not in the zone (hamt::Trie::diff).
+  void for_each_difference(
+      const Zone& older,
+      const std::function<void(bool added, const Node&, const RRset&, std::string_view rdata)>& f)
+      const;
+
   const std::shared_ptr<const Impl>& impl() const { return impl_; }
 
  private:

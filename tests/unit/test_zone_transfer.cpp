@@ -9,6 +9,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
+#include <random>
+#include <set>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -17,6 +20,7 @@
 #include "dns/record.hpp"
 #include "dns/zone.hpp"
 #include "dns/zone_transfer.hpp"
+#include "dns/zone_impl.hpp"
 
 // ldns/common.h redefines bool/true/false in C++ unless <stdbool.h> came first.
 #include "ldns_wire.hpp"
@@ -206,4 +210,100 @@ BOOST_AUTO_TEST_CASE(the_ixfr_serial_is_read_from_the_authority_soa) {
   ParsedQuery cut;
   BOOST_REQUIRE(parse_query(wire, len - 10, cut));
   BOOST_TEST(!cut.has_ixfr_serial);
+}
+
+// ---- the differences between two versions (Zone::for_each_difference, for IXFR) ----------
+
+namespace {
+
+using Change = std::tuple<bool, std::string, uint16_t, uint32_t, std::string>;   // added, key, type, TTL, RDATA
+
+std::set<Change> brute_force_difference(const Zone& older, const Zone& newer) {
+  auto as_set = [](const Zone& z) {
+    std::set<std::tuple<std::string, uint16_t, uint32_t, std::string>> out;
+    for (const Record& r : z.records())
+      if (!(r.type == rrtype::SOA && name_key(r.owner) == z.apex_key()))
+        out.emplace(name_key(r.owner), r.type, r.ttl, r.rdata);
+    return out;
+  };
+  const auto a = as_set(older), b = as_set(newer);
+  std::set<Change> out;
+  for (const auto& [k, t, ttl, rd] : a)
+    if (!b.count({k, t, ttl, rd})) out.emplace(false, k, t, ttl, rd);
+  for (const auto& [k, t, ttl, rd] : b)
+    if (!a.count({k, t, ttl, rd})) out.emplace(true, k, t, ttl, rd);
+  return out;
+}
+
+std::set<Change> reported_difference(const Zone& older, const Zone& newer) {
+  std::set<Change> out;
+  newer.for_each_difference(older, [&](bool added, const Node& n, const RRset& rs,
+                                       std::string_view rdata) {
+    const bool fresh = out.emplace(added, name_key(n.owner), rs.type, rs.ttl, std::string(rdata)).second;
+    BOOST_CHECK(fresh);   // each change once
+  });
+  return out;
+}
+
+Record a_record(const std::string& name, uint32_t ttl, uint8_t last) {
+  Record r;
+  r.owner = *name_from_text(name);
+  r.type = rrtype::A;
+  r.ttl = ttl;
+  r.rdata = std::string{char(192), char(0), char(2), char(last)};
+  return r;
+}
+
+}  // namespace
+
+// Random edits (adds, removals, TTL changes, whole names, names below empty non-terminals) on
+// versions of a zone; the differences reported between any two versions equal the set
+// difference of their records, computed by brute force.
+BOOST_AUTO_TEST_CASE(differences_between_versions_match_a_brute_force_comparison) {
+  std::mt19937 rng(20261127);
+  std::vector<ZonePtr> versions{load_zone_text(zone_text(3000), "example.test.")};
+  for (int v = 0; v < 30; ++v) {
+    ZoneEditor e(versions.back());
+    const int edits = 1 + int(rng() % 40);
+    for (int i = 0; i < edits; ++i) {
+      const std::string name = "n" + std::to_string(rng() % 200) +
+                               (rng() % 3 == 0 ? ".deep.ent" : "") + ".example.test.";
+      switch (rng() % 4) {
+        case 0: case 1: e.add(a_record(name, 300 + 60 * (rng() % 2), uint8_t(rng() % 4))); break;
+        case 2: e.remove_record(a_record(name, 300, uint8_t(rng() % 4))); break;
+        case 3: e.remove_name(*name_from_text(name)); break;
+      }
+      if (rng() % 10 == 0)   // an existing host of the base zone changes too
+        e.remove_name(*name_from_text("h" + std::to_string(rng() % 3000) + ".example.test."));
+    }
+    versions.push_back(e.finish());
+  }
+  for (std::size_t i = 0; i < versions.size(); i += 3)
+    for (std::size_t j = i; j < versions.size(); j += 4) {
+      BOOST_TEST_CONTEXT("versions " << i << " -> " << j) {
+        const auto want = brute_force_difference(*versions[i], *versions[j]);
+        BOOST_TEST((reported_difference(*versions[i], *versions[j]) == want));
+        if (i == j) BOOST_TEST(want.empty());
+      }
+    }
+  const auto all = brute_force_difference(*versions.front(), *versions.back());
+  BOOST_TEST(std::count_if(all.begin(), all.end(), [](const Change& c) { return std::get<0>(c); }) > 10);
+  BOOST_TEST(std::count_if(all.begin(), all.end(), [](const Change& c) { return !std::get<0>(c); }) > 10);
+  // Backwards too: from a newer version to an older one.
+  BOOST_TEST((reported_difference(*versions[20], *versions[5]) ==
+              brute_force_difference(*versions[20], *versions[5])));
+}
+
+// The cost is in what changed: a diff after a few edits of a big zone visits a few names.
+BOOST_AUTO_TEST_CASE(a_difference_visits_only_the_changed_names) {
+  const ZonePtr base = load_zone_text(zone_text(20000), "example.test.");
+  ZoneEditor e(base);
+  e.add(a_record("new1.example.test.", 300, 1));
+  e.add(a_record("new2.example.test.", 300, 2));
+  e.remove_name(*name_from_text("h17.example.test."));
+  const ZonePtr next = e.finish();
+  std::size_t names = 0;
+  next->impl()->trie.diff(base->impl()->trie, [&](const Node*, const Node*) { ++names; });
+  BOOST_TEST(names <= 5u, names << " names visited");
+  BOOST_TEST(reported_difference(*base, *next).size() == 4u);   // 2 A added, h17's A and MX gone
 }
