@@ -5,6 +5,8 @@
 #include <strings.h>
 
 #include <ctime>
+#include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -36,6 +38,30 @@ struct TransferPath {
   // Refusals are logged within a budget: anyone who can reach the port could flood the log.
   mutable std::mutex refusals_mutex;
   mutable actors::notice_budget refusals{20, std::chrono::minutes(1)};
+
+  // The versions of each zone this node sent lately (whole, or as differences): the versions
+  // secondaries have, so an IXFR from one of them gets only the differences. Each old version
+  // keeps alive only what changed since (the zone store shares the rest), and at most
+  // versions_kept per zone are kept. Not saved: after a restart IXFRs get whole zones first.
+  static constexpr std::size_t versions_kept = 16;
+  mutable std::mutex sent_mutex;
+  mutable std::map<std::string, std::deque<dns::ZonePtr>> sent;   // apex key -> oldest first
+
+  void remember(const dns::ZonePtr& zone) const {
+    std::lock_guard lock(sent_mutex);
+    auto& versions = sent[zone->apex_key()];
+    if (!versions.empty() && versions.back()->serial() == zone->serial()) return;
+    versions.push_back(zone);
+    if (versions.size() > versions_kept) versions.pop_front();
+  }
+  dns::ZonePtr version(const std::string& apex_key, uint32_t serial) const {
+    std::lock_guard lock(sent_mutex);
+    auto it = sent.find(apex_key);
+    if (it == sent.end()) return nullptr;
+    for (const auto& z : it->second)
+      if (z->serial() == serial) return z;
+    return nullptr;
+  }
 };
 
 std::string peer_text(const sockaddr_storage& peer) {
@@ -228,13 +254,32 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
   question.qtype = q.qtype;
   question.qclass = q.qclass;
   question.edns = q.edns;
-  note("serial " + std::to_string(zone->serial()) +
-       (up_to_date ? ", client up to date: SOA only"
-                   : ", " + std::to_string(zone->record_count()) + " records") +
-       (signed_ok ? ", key " + dns::name_to_text(verdict.key_name) : std::string(", unsigned")));
+  const std::string key_text =
+      signed_ok ? ", key " + dns::name_to_text(verdict.key_name) : std::string(", unsigned");
+  std::vector<uint8_t> request(req.message, req.message + req.length);
+  if (up_to_date) {
+    note("serial " + std::to_string(zone->serial()) + ", client up to date: SOA only" + key_text);
+    return std::make_unique<SignedTransfer>(
+        path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), true),
+        std::move(request));
+  }
+  path->remember(zone);
+  // IXFR from a version this node sent (to this client or another): only the differences.
+  if (q.qtype == dns::rrtype::IXFR && q.has_ixfr_serial) {
+    if (dns::ZonePtr older = path->version(zone->apex_key(), q.ixfr_serial)) {
+      dns::ZoneTransferWriter writer(zone, std::move(older), std::move(question));
+      note("serial " + std::to_string(zone->serial()) + ", differences from " +
+           std::to_string(q.ixfr_serial) + ": " + std::to_string(writer.removed()) +
+           " removed, " + std::to_string(writer.added()) + " added" + key_text);
+      return std::make_unique<SignedTransfer>(path, verdict, std::move(writer),
+                                              std::move(request));
+    }
+  }
+  note("serial " + std::to_string(zone->serial()) + ", " + std::to_string(zone->record_count()) +
+       " records" + key_text);
   return std::make_unique<SignedTransfer>(
-      path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), up_to_date),
-      std::vector<uint8_t>(req.message, req.message + req.length));
+      path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), false),
+      std::move(request));
 }
 
 }  // namespace

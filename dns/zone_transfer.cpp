@@ -34,6 +34,16 @@ ZoneTransferWriter::ZoneTransferWriter(ZonePtr zone, TransferQuestion question, 
   });
 }
 
+ZoneTransferWriter::ZoneTransferWriter(ZonePtr zone, ZonePtr older, TransferQuestion question)
+    : zone_(std::move(zone)), older_(std::move(older)), question_(std::move(question)),
+      soa_only_(false) {
+  assert(zone_ && older_);
+  zone_->for_each_difference(*older_, [&](bool added, const Node& n, const RRset& rs,
+                                          std::string_view rdata) {
+    (added ? added_ : removed_).push_back(Item{&n, &rs, rdata});
+  });
+}
+
 void ZoneTransferWriter::settle_body() {
   while (node_ < nodes_.size()) {
     const Node& n = *nodes_[node_];
@@ -53,8 +63,13 @@ void ZoneTransferWriter::settle_body() {
 
 bool ZoneTransferWriter::put_current(WireWriter& w) {
   const std::size_t mark = w.size();
-  if (stage_ == Stage::first_soa || stage_ == Stage::last_soa) {
+  if (stage_ == Stage::first_soa || stage_ == Stage::new_soa || stage_ == Stage::last_soa) {
     put_rrset(w, zone_->apex(), zone_->soa(), rrclass::IN, zone_->soa().ttl);
+  } else if (stage_ == Stage::old_soa) {
+    put_rrset(w, older_->apex(), older_->soa(), rrclass::IN, older_->soa().ttl);
+  } else if (stage_ == Stage::removals || stage_ == Stage::additions) {
+    const Item& it = (stage_ == Stage::removals ? removed_ : added_)[item_];
+    put_record(w, it.node->owner, it.rrset->type, rrclass::IN, it.rrset->ttl, it.rdata);
   } else {
     const Node& n = *nodes_[node_];
     const RRset& r = n.rrsets[rrset_];
@@ -74,8 +89,26 @@ void ZoneTransferWriter::advance() {
         stage_ = Stage::done;
         return;
       }
+      if (older_) {
+        stage_ = Stage::old_soa;
+        return;
+      }
       stage_ = Stage::body;
       settle_body();
+      return;
+    case Stage::old_soa:
+      item_ = 0;
+      stage_ = removed_.empty() ? Stage::new_soa : Stage::removals;
+      return;
+    case Stage::removals:
+      if (++item_ == removed_.size()) stage_ = Stage::new_soa;
+      return;
+    case Stage::new_soa:
+      item_ = 0;
+      stage_ = added_.empty() ? Stage::last_soa : Stage::additions;
+      return;
+    case Stage::additions:
+      if (++item_ == added_.size()) stage_ = Stage::last_soa;
       return;
     case Stage::body: {
       const RRset& r = nodes_[node_]->rrsets[rrset_];

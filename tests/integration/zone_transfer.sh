@@ -8,13 +8,14 @@
 #     records as an AXFR from the primary, as many as the node logs; every message carries a
 #     TSIG that kdig and dig both verify (RFC 8945 §5.3.1).
 #  2. An UPDATE through node 0: an AXFR from backup 2 soon has the record and the new serial.
-#  3. IXFR with the current serial: the SOA alone; with an older one: the whole zone, AXFR-style.
+#  3. IXFR with the current serial: the SOA alone; from a version the node never sent: the whole
+#     zone, AXFR-style; from a version it sent: only the differences (RFC 1995 §4).
 #  4. Refusals: unsigned from 127.0.0.1 -> REFUSED; other-key. -> REFUSED, signed; an unknown key
 #     -> NOTAUTH with TSIG error BADKEY; a name that is no zone apex -> NOTAUTH; AXFR over UDP ->
 #     NOTIMP. Each is logged with its reason.
 #  5. Knot DNS (knotd) as a real secondary of node 1 with the TSIG key: it bootstraps the zone,
-#     and after an UPDATE and `knotc zone-refresh` (IXFR, answered with the whole zone) it serves
-#     the new record and serial; its copy equals vrdns's.
+#     and after an UPDATE and `knotc zone-refresh` (IXFR, answered with the differences) it
+#     serves the new record and serial; its copy equals vrdns's.
 #  6. BIND 9 (named) as a real secondary of node 2 with the TSIG key, likewise, refreshed with
 #     `rndc refresh`. BIND checks the SOA with a signed query first: signed queries get signed
 #     answers (app/signed_queries).
@@ -165,8 +166,8 @@ refresh_followed() {
   else
     fail "$label after its refresh command: SOA '$(dig @127.0.0.1 -p "$port" +short example.test SOA)', expected serial $serial; log: $(grep example.test "$log" | tail -5)"
   fi
-  wait_log "$node" "replica $node: IXFR of example\.test\. for 127\.0\.0\.1#[0-9]+: serial $serial, [0-9]+ records, key update-key\.$" &&
-    pass "node $node answered $label's IXFR with the whole zone" ||
+  wait_log "$node" "replica $node: IXFR of example\.test\. for 127\.0\.0\.1#[0-9]+: serial $serial, differences from [0-9]+: [0-9]+ removed, [0-9]+ added, key update-key\.$" &&
+    pass "node $node answered $label's IXFR with the differences" ||
     fail "node $node logged no IXFR from $label: $(grep -E 'XFR of' "$TMP/err$node" | tail -3)"
 }
 
@@ -213,6 +214,7 @@ wait_agree 50 0 1 2 && pass "cluster normal: $AGREED" || { fail "cluster not nor
 # --- make the zone span several messages: 2 UPDATEs of 150 TXT records of about 215 bytes -----
 axfr_to 0 "$TMP/axfr-base"
 base_count=$(records "$TMP/axfr-base" | wc -l)
+base_serial=$(soa_serial 0)   # a version node 2 never sends: IXFR from it gets the whole zone
 pad=$(printf 'x%.0s' $(seq 200))
 for b in 1 2; do
   ok=0
@@ -309,17 +311,40 @@ if [ "$(echo "$got" | grep -c .)" -eq 1 ] && [ "$(echo "$got" | awk '{ print $4,
 else
   fail "node 2: IXFR=$new_serial: '$got' $(xfr_complaints "$TMP/ixfr-cur")"
 fi
-kx 2 example.test. "ixfr=$serial" "${KEY_OPT[@]}" > "$TMP/ixfr-old"
+kx 2 example.test. "ixfr=$base_serial" "${KEY_OPT[@]}" > "$TMP/ixfr-old"
 if is_full_xfr "$TMP/ixfr-old" "$new_serial" &&
    diff <(records "$TMP/axfr2" | sort) <(records "$TMP/ixfr-old" | sort) > /dev/null &&
    ! xfr_complaints "$TMP/ixfr-old" > /dev/null; then
-  pass "node 2: IXFR=$serial (older) -> the whole zone, AXFR-style ($(records "$TMP/ixfr-old" | wc -l) records)"
+  pass "node 2: IXFR=$base_serial (a version it never sent) -> the whole zone, AXFR-style ($(records "$TMP/ixfr-old" | wc -l) records)"
 else
-  fail "node 2: IXFR=$serial: $(records "$TMP/ixfr-old" | wc -l) records, first '$(records "$TMP/ixfr-old" | head -1)' $(xfr_complaints "$TMP/ixfr-old")"
+  fail "node 2: IXFR=$base_serial: $(records "$TMP/ixfr-old" | wc -l) records, first '$(records "$TMP/ixfr-old" | head -1)' $(xfr_complaints "$TMP/ixfr-old")"
 fi
 wait_log 2 "replica 2: IXFR of example\.test\. for 127\.0\.0\.1#[0-9]+: serial $new_serial, client up to date: SOA only, key update-key\.$" &&
   wait_log 2 "replica 2: IXFR of example\.test\. for 127\.0\.0\.1#[0-9]+: serial $new_serial, $count records, key update-key\.$" &&
   pass "node 2 logged both IXFRs" || fail "node 2 IXFR log: $(grep 'IXFR of' "$TMP/err2" | tail -3)"
+# IXFR from a version node 2 sent (its AXFR above, at $new_serial): only the differences.
+update_ok 0 "ixfr1.example.test. 300 A 192.0.2.76"
+ixfr_serial=$(soa_serial 0)
+wait_served 2 ixfr1.example.test A 192.0.2.76
+kx 2 example.test. "ixfr=$new_serial" "${KEY_OPT[@]}" > "$TMP/ixfr-diff"
+want_diff="example.test. SOA $ixfr_serial
+example.test. SOA $new_serial
+example.test. SOA $ixfr_serial
+ixfr1.example.test. A 192.0.2.76
+example.test. SOA $ixfr_serial"
+got_diff=$(records "$TMP/ixfr-diff" | awk '$4 == "SOA" { print $1, $4, $7; next } { print $1, $4, $5 }')
+if [ "$got_diff" = "$want_diff" ] && ! xfr_complaints "$TMP/ixfr-diff" > /dev/null; then
+  pass "node 2: IXFR=$new_serial (a version it sent) -> only the differences (one A added)"
+else
+  fail "node 2: IXFR=$new_serial: '$got_diff' $(xfr_complaints "$TMP/ixfr-diff")"
+fi
+wait_log 2 "replica 2: IXFR of example\.test\. for 127\.0\.0\.1#[0-9]+: serial $ixfr_serial, differences from $new_serial: 0 removed, 1 added, key update-key\.$" &&
+  pass "node 2 logged the incremental IXFR" ||
+  fail "node 2 incremental IXFR log: $(grep 'IXFR of' "$TMP/err2" | tail -3)"
+# The sections below start from the zone as it is now.
+new_serial=$ixfr_serial
+axfr_to 2 "$TMP/axfr2"
+count=$(records "$TMP/axfr2" | wc -l)
 
 # === 4. refusals (node 1) =====================================================================
 # expect_refusal <what> <rcode as kdig names it> <log reason> <kdig args...>

@@ -78,8 +78,9 @@ sockaddr_storage from(const char* v4) {
 }
 
 std::vector<Bytes> transfer(const Bytes& request, const char* peer,
-                            const dns::ServingStatePtr& state, bool* failed = nullptr) {
-  auto handler = app::make_transfer_handler(node_config(), "");
+                            const dns::ServingStatePtr& state, bool* failed = nullptr,
+                            net::TransferHandler handler = {}) {
+  if (!handler) handler = app::make_transfer_handler(node_config(), "");
   net::TransferRequest r;
   r.message = request.data();
   r.length = request.size();
@@ -228,4 +229,46 @@ BOOST_AUTO_TEST_CASE(a_record_too_big_for_any_message_fails_the_transfer) {
                               &complete_failed);
   BOOST_TEST(!complete_failed);   // a transfer that ends normally is not failed
   BOOST_TEST(small.size() == 1u);
+}
+
+// A secondary that got a version from this node asks IXFR from it later: only the differences
+// come (RFC 1995 §4), signed in a chain like any transfer; a version this node never sent gets
+// the whole zone.
+BOOST_AUTO_TEST_CASE(ixfr_from_a_version_this_node_sent_gets_only_the_differences) {
+  auto handler = app::make_transfer_handler(node_config(), "");
+  const auto v1 = serving(300);
+  const auto first = transfer(signed_with(query("example.test.", LDNS_RR_TYPE_AXFR), "xfr-key."),
+                              "127.0.0.1", v1, nullptr, handler);
+  BOOST_REQUIRE_GT(answers(first), 300u);
+  // Version 2: one record more, serial 43.
+  dns::ZoneEditor e(v1->zones->zones[0]);
+  dns::Record a;
+  a.owner = *dns::name_from_text("new.example.test.");
+  a.type = 1;
+  a.ttl = 300;
+  a.rdata = std::string{char(192), char(0), char(2), char(9)};
+  BOOST_REQUIRE(e.add(a));
+  dns::Record soa;
+  soa.owner = *dns::name_from_text("example.test.");
+  soa.type = 6;
+  soa.ttl = 300;
+  soa.rdata = v1->zones->zones[0]->soa().rdatas.substr(2);
+  soa.rdata[soa.rdata.size() - 17] = char(43);   // serial 42 -> 43 (its last byte)
+  BOOST_REQUIRE(e.replace_rrset(soa));
+  auto zones = std::make_shared<dns::ZoneSet>();
+  zones->zones.push_back(e.finish());
+  BOOST_REQUIRE_EQUAL(zones->zones[0]->serial(), 43u);
+  auto v2 = std::make_shared<dns::ServingState>();
+  v2->zones = zones;
+  auto ixfr = [&](const char* serial) {
+    const std::string soa_text =
+        std::string("example.test. 300 IN SOA ns1.example.test. hostmaster.example.test. ") +
+        serial + " 1 2 3 4";
+    const Bytes req = signed_with(query("example.test.", LDNS_RR_TYPE_IXFR, soa_text.c_str()), "xfr-key.");
+    auto ms = transfer(req, "127.0.0.1", v2, nullptr, handler);
+    BOOST_TEST(chain_verifies(req, ms));
+    return ms;
+  };
+  BOOST_TEST(answers(ixfr("42")) == 5u);   // SOA 43, SOA 42, SOA 43, the new A, SOA 43
+  BOOST_TEST(answers(ixfr("41")) == zones->zones[0]->record_count() + 1);   // never sent: all
 }

@@ -307,3 +307,68 @@ BOOST_AUTO_TEST_CASE(a_difference_visits_only_the_changed_names) {
   BOOST_TEST(names <= 5u, names << " names visited");
   BOOST_TEST(reported_difference(*base, *next).size() == 4u);   // 2 A added, h17's A and MX gone
 }
+
+// An incremental IXFR (RFC 1995 §4, one condensed sequence): SOA(new), SOA(old), what went,
+// SOA(new), what came, SOA(new); applying it to the old version's records gives the new one's.
+BOOST_AUTO_TEST_CASE(an_incremental_ixfr_carries_exactly_the_differences) {
+  const std::string text = zone_text(500);
+  const ZonePtr older = load_zone_text(text, "example.test.");
+  ZoneEditor e(older);
+  e.add(a_record("added.example.test.", 300, 7));
+  e.remove_name(*name_from_text("h3.example.test."));
+  e.remove_record(a_record("h4.example.test.", 3600, 0));   // h4's A is 10.0.0.4, not .0: kept
+  Record soa;
+  soa.owner = *name_from_text("example.test.");
+  soa.type = rrtype::SOA;
+  soa.ttl = 3600;
+  soa.rdata = older->soa().rdatas.substr(2);
+  soa.rdata[soa.rdata.size() - 20 + 3] = char(soa.rdata[soa.rdata.size() - 20 + 3] + 1);   // serial + 1
+  e.replace_rrset(soa);
+  const ZonePtr newer = e.finish();
+  BOOST_REQUIRE_EQUAL(newer->serial(), older->serial() + 1);
+
+  TransferQuestion q = axfr_question(31);
+  q.qtype = rrtype::IXFR;
+  // As the master file spells it: owners compressed against the question keep their case.
+  q.qname = *name_from_text("Example.TEST.");
+  ZoneTransferWriter w(newer, older, q);
+  BOOST_TEST(w.incremental());
+  BOOST_TEST(w.removed() == 2u);   // h3: A and MX
+  BOOST_TEST(w.added() == 1u);
+  const Transfer t = run(w, 150, 31, false, "Example.TEST.");   // tiny messages: several
+  BOOST_TEST(t.messages.size() > 1u);
+  std::vector<std::string> soas;
+  for (const auto& rr : t.answers)
+    if (is_soa(rr)) soas.push_back(rr.substr(rr.rfind("SOA")));
+  BOOST_REQUIRE_EQUAL(soas.size(), 4u);
+  const std::string old_serial = std::to_string(older->serial()), new_serial = std::to_string(newer->serial());
+  BOOST_TEST(soas[0].find(new_serial) != std::string::npos);
+  BOOST_TEST(soas[1].find(old_serial) != std::string::npos);
+  BOOST_TEST(soas[2].find(new_serial) != std::string::npos);
+  BOOST_TEST(soas[3].find(new_serial) != std::string::npos);
+  // Replay the sequence on the old records: between SOA 2 and 3 deletions, then additions.
+  auto records = reference_records(text);
+  std::multiset<std::string> state(records.begin(), records.end());
+  int soa_seen = 0;
+  for (const auto& rr : t.answers) {
+    if (is_soa(rr)) { ++soa_seen; continue; }
+    if (soa_seen == 2) {
+      auto it = state.find(rr);
+      BOOST_REQUIRE_MESSAGE(it != state.end(), "deleted but absent: " << rr);
+      state.erase(it);
+    } else {
+      BOOST_REQUIRE_EQUAL(soa_seen, 3);
+      state.insert(rr);
+    }
+  }
+  // The old SOA is in `state` (reference_records holds it); the new zone's records, with its
+  // SOA, are what a secondary must end with.
+  TransferQuestion all_q = axfr_question(1);
+  all_q.qname = *name_from_text("Example.TEST.");
+  ZoneTransferWriter all(newer, all_q, false);
+  const Transfer full = run(all, 65535, 1, false, "Example.TEST.");
+  std::multiset<std::string> expected(full.answers.begin(), full.answers.end() - 1);
+  state.erase(state.find(t.answers[1]));   // the old SOA out, the new one in
+  state.insert(t.answers[0]);
+  BOOST_TEST((state == expected));
+}
