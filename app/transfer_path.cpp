@@ -39,27 +39,43 @@ struct TransferPath {
   mutable std::mutex refusals_mutex;
   mutable actors::notice_budget refusals{20, std::chrono::minutes(1)};
 
-  // The versions of each zone this node sent lately (whole, or as differences): the versions
-  // secondaries have, so an IXFR from one of them gets only the differences. Each old version
-  // keeps alive only what changed since (the zone store shares the rest), and at most
-  // versions_kept per zone are kept. Not saved: after a restart IXFRs get whole zones first.
+  // The versions of each zone this node sent lately (whole, as differences, or confirmed to an
+  // up-to-date client): the versions secondaries have, so an IXFR from one of them gets only
+  // the differences. Each old version keeps alive only what changed since (the zone store
+  // shares the rest); in the worst case (every record rewritten between versions) that is
+  // versions_kept times the zone. Not saved: after a restart IXFRs get whole zones first.
   static constexpr std::size_t versions_kept = 16;
   mutable std::mutex sent_mutex;
   mutable std::map<std::string, std::deque<dns::ZonePtr>> sent;   // apex key -> oldest first
 
   void remember(const dns::ZonePtr& zone) const {
+    std::vector<dns::ZonePtr> dropped;   // freed after the lock: it may free many trie nodes
     std::lock_guard lock(sent_mutex);
     auto& versions = sent[zone->apex_key()];
-    if (!versions.empty() && versions.back()->serial() == zone->serial()) return;
+    if (!versions.empty() && versions.back() == zone) return;
+    // A serial may come back (RFC 1982 reset: two UPDATEs that each raise it): only the newest
+    // version with a serial may answer for it. Versions not older than this one go, which also
+    // drops the stale copy left when two workers remember in the other order.
+    for (auto it = versions.begin(); it != versions.end();) {
+      if (dns::serial_less((*it)->serial(), zone->serial())) {
+        ++it;
+      } else {
+        dropped.push_back(std::move(*it));
+        it = versions.erase(it);
+      }
+    }
     versions.push_back(zone);
-    if (versions.size() > versions_kept) versions.pop_front();
+    if (versions.size() > versions_kept) {
+      dropped.push_back(std::move(versions.front()));
+      versions.pop_front();
+    }
   }
   dns::ZonePtr version(const std::string& apex_key, uint32_t serial) const {
     std::lock_guard lock(sent_mutex);
     auto it = sent.find(apex_key);
     if (it == sent.end()) return nullptr;
-    for (const auto& z : it->second)
-      if (z->serial() == serial) return z;
+    for (auto v = it->second.rbegin(); v != it->second.rend(); ++v)   // newest first
+      if ((*v)->serial() == serial) return *v;
     return nullptr;
   }
 };
@@ -258,6 +274,8 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
       signed_ok ? ", key " + dns::name_to_text(verdict.key_name) : std::string(", unsigned");
   std::vector<uint8_t> request(req.message, req.message + req.length);
   if (up_to_date) {
+    // It holds this version (from another node, maybe): its next IXFR here can be incremental.
+    if (q.ixfr_serial == zone->serial()) path->remember(zone);
     note("serial " + std::to_string(zone->serial()) + ", client up to date: SOA only" + key_text);
     return std::make_unique<SignedTransfer>(
         path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), true),
@@ -267,12 +285,15 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
   // IXFR from a version this node sent (to this client or another): only the differences.
   if (q.qtype == dns::rrtype::IXFR && q.has_ixfr_serial) {
     if (dns::ZonePtr older = path->version(zone->apex_key(), q.ixfr_serial)) {
-      dns::ZoneTransferWriter writer(zone, std::move(older), std::move(question));
-      note("serial " + std::to_string(zone->serial()) + ", differences from " +
-           std::to_string(q.ixfr_serial) + ": " + std::to_string(writer.removed()) +
-           " removed, " + std::to_string(writer.added()) + " added" + key_text);
-      return std::make_unique<SignedTransfer>(path, verdict, std::move(writer),
-                                              std::move(request));
+      dns::ZoneTransferWriter writer(zone, std::move(older), question);
+      // RFC 1995 §4: a difference larger than the zone is better sent as the zone (below).
+      if (writer.removed() + writer.added() <= zone->record_count()) {
+        note("serial " + std::to_string(zone->serial()) + ", differences from " +
+             std::to_string(q.ixfr_serial) + ": " + std::to_string(writer.removed()) +
+             " removed, " + std::to_string(writer.added()) + " added" + key_text);
+        return std::make_unique<SignedTransfer>(path, verdict, std::move(writer),
+                                                std::move(request));
+      }
     }
   }
   note("serial " + std::to_string(zone->serial()) + ", " + std::to_string(zone->record_count()) +

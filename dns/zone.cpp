@@ -1,6 +1,7 @@
 // Reading a Zone snapshot: lookup, apex/SOA access, canonical record listing, zone sets.
 #include "dns/zone.hpp"
 
+#include <unordered_set>
 #include <algorithm>
 #include <cassert>
 #include <cstring>
@@ -68,12 +69,21 @@ void Zone::for_each_difference(
     const Zone& older,
     const std::function<void(bool added, const Node&, const RRset&, std::string_view rdata)>& f)
     const {
-  // Every record of `from` whose RRset in `to` lacks it (byte for byte, at the same TTL).
+  // Every record of `from` whose RRset in `to` lacks it (byte for byte, at the same TTL). A
+  // big RRset is looked up through a hash set: thousands of records must not cost millions of
+  // comparisons.
   auto only_in = [&](bool added, const Node& n, const RRset& from, const RRset* to) {
+    if (to && to->ttl != from.ttl) to = nullptr;   // a TTL change: every record differs
+    std::unordered_set<std::string_view> others;
+    if (to && to->count > 16)
+      to->for_each_rdata([&](std::string_view other) { others.insert(other); });
     from.for_each_rdata([&](std::string_view rdata) {
       bool kept = false;
-      if (to && to->ttl == from.ttl)
+      if (to && to->count > 16) {
+        kept = others.count(rdata) != 0;
+      } else if (to) {
         to->for_each_rdata([&](std::string_view other) { kept = kept || other == rdata; });
+      }
       if (!kept) f(added, n, from, rdata);
     });
   };

@@ -272,3 +272,31 @@ BOOST_AUTO_TEST_CASE(ixfr_from_a_version_this_node_sent_gets_only_the_difference
   BOOST_TEST(answers(ixfr("42")) == 5u);   // SOA 43, SOA 42, SOA 43, the new A, SOA 43
   BOOST_TEST(answers(ixfr("41")) == zones->zones[0]->record_count() + 1);   // never sent: all
 }
+
+// A serial can come back (RFC 1982 reset: two UPDATEs that each raise it). An IXFR from it
+// must be answered from the newest version that carried it, not from an older one with the
+// same serial and other contents.
+BOOST_AUTO_TEST_CASE(a_serial_that_came_back_is_answered_from_its_newest_version) {
+  auto handler = app::make_transfer_handler(node_config(), "");
+  auto state_with = [](const std::string& extra, int serial) {
+    std::string text = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 hostmaster " +
+                       std::to_string(serial) + " 1 2 3 4\n@ NS ns1\nns1 A 192.0.2.1\n" + extra;
+    auto zones = std::make_shared<dns::ZoneSet>();
+    zones->zones.push_back(dns::load_zone_text(text, "example.test."));
+    auto s = std::make_shared<dns::ServingState>();
+    s->zones = zones;
+    return s;
+  };
+  const Bytes axfr = signed_with(query("example.test.", LDNS_RR_TYPE_AXFR), "xfr-key.");
+  transfer(axfr, "127.0.0.1", state_with("", 42), nullptr, handler);                 // 42: old
+  transfer(axfr, "127.0.0.1", state_with("r A 192.0.2.7\n", 42), nullptr, handler);  // 42 again
+  // Now 43 = the second 42 plus one record. From the second 42 that is one addition; from the
+  // first 42 it would be two.
+  const auto v43 = state_with("r A 192.0.2.7\nq A 192.0.2.8\n", 43);
+  const Bytes ixfr = signed_with(
+      query("example.test.", LDNS_RR_TYPE_IXFR,
+            "example.test. 300 IN SOA ns1.example.test. hostmaster.example.test. 42 1 2 3 4"),
+      "xfr-key.");
+  const auto ms = transfer(ixfr, "127.0.0.1", v43, nullptr, handler);
+  BOOST_TEST(answers(ms) == 5u);   // SOA 43, SOA 42, SOA 43, q A, SOA 43
+}

@@ -273,6 +273,11 @@ BOOST_AUTO_TEST_CASE(differences_between_versions_match_a_brute_force_comparison
         case 2: e.remove_record(a_record(name, 300, uint8_t(rng() % 4))); break;
         case 3: e.remove_name(*name_from_text(name)); break;
       }
+      if (rng() % 5 == 0) {   // the big RRset (looked up through a hash set) changes too
+        Record r = a_record("big.example.test.", 3600, 0);
+        r.rdata = std::string{char(198), char(51), char(100), char(rng() % 250)};
+        if (rng() % 2) e.remove_record(r); else e.add(r);
+      }
       if (rng() % 10 == 0)   // an existing host of the base zone changes too
         e.remove_name(*name_from_text("h" + std::to_string(rng() % 3000) + ".example.test."));
     }
