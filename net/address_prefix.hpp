@@ -1,6 +1,7 @@
 // An IPv4 or IPv6 address prefix ("192.0.2.0/24", "127.0.0.1", "2001:db8::/32", "::1"), for
 // access lists such as [transfer] allow_addresses. A plain address is a /32 or /128 prefix;
-// an IPv4-mapped IPv6 peer (::ffff:192.0.2.1) matches IPv4 prefixes.
+// an IPv4-mapped IPv6 peer (::ffff:192.0.2.1) matches IPv4 prefixes, and an IPv4-mapped prefix
+// (::ffff:192.0.2.0/120) matches IPv4 peers.
 //
 // Header-only, like endpoint.hpp: config/ parses access lists without linking net/.
 #pragma once
@@ -73,16 +74,22 @@ inline std::optional<AddressPrefix> AddressPrefix::parse(std::string_view text) 
 }
 
 inline bool AddressPrefix::contains(const sockaddr_storage& peer) const {
+  static constexpr uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
   if (peer.ss_family == AF_INET) {
-    const auto& a = reinterpret_cast<const sockaddr_in&>(peer);
-    if (family != AF_INET) return false;
-    return detail::prefix_matches(reinterpret_cast<const uint8_t*>(&a.sin_addr), bytes.data(), length);
+    const auto* a = reinterpret_cast<const uint8_t*>(
+        &reinterpret_cast<const sockaddr_in&>(peer).sin_addr);
+    if (family == AF_INET) return detail::prefix_matches(a, bytes.data(), length);
+    // An IPv6 prefix that covers v4-mapped addresses (::ffff:192.0.2.0/120) names IPv4 peers
+    // too: the peer as ::ffff:a.b.c.d.
+    uint8_t mapped[16];
+    std::memcpy(mapped, v4_mapped, 12);
+    std::memcpy(mapped + 12, a, 4);
+    return family == AF_INET6 && detail::prefix_matches(mapped, bytes.data(), length);
   }
   if (peer.ss_family == AF_INET6) {
     const auto& a = reinterpret_cast<const sockaddr_in6&>(peer);
     const auto* b = reinterpret_cast<const uint8_t*>(&a.sin6_addr);
     if (family == AF_INET6) return detail::prefix_matches(b, bytes.data(), length);
-    static constexpr uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
     return family == AF_INET && std::memcmp(b, v4_mapped, 12) == 0 &&
            detail::prefix_matches(b + 12, bytes.data(), length);
   }

@@ -307,6 +307,10 @@ BOOST_AUTO_TEST_CASE(address_prefixes_match_by_their_length) {
   BOOST_TEST(in("0.0.0.0/0", "203.0.113.9"));
   BOOST_TEST(!in("0.0.0.0/0", "::1"));             // a v4 prefix never matches a v6 peer...
   BOOST_TEST(in("192.0.2.0/24", "::ffff:192.0.2.7"));   // ...unless it is v4-mapped
+  BOOST_TEST(in("::ffff:192.0.2.0/120", "192.0.2.7"));   // a v4-mapped prefix, a v4 peer
+  BOOST_TEST(!in("::ffff:192.0.2.0/120", "192.0.3.7"));
+  BOOST_TEST(in("::ffff:0:0/96", "198.51.100.1"));       // every IPv4 peer
+  BOOST_TEST(!in("2001:db8::/32", "192.0.2.7"));
   BOOST_TEST(in("2001:db8::/32", "2001:db8:ffff::1"));
   BOOST_TEST(!in("2001:db8::/32", "2001:db9::1"));
   BOOST_TEST(in("::1", "::1"));
