@@ -30,7 +30,7 @@ std::size_t answer_signed(const dns::Keyring& keys, const uint8_t* query, std::s
     reply.assign(out, out + r.length);
   } else {
     dns::ParsedQuery q;
-    dns::parse_query(query, length, q);
+    if (!dns::parse_query(query, length, q)) return 0;   // a response, or no header: drop
     reply = dns::make_error_reply(q, 0);   // sign_reply sets FORMERR, or NOTAUTH + TSIG error
   }
   if (!dns::sign_reply(reply, verdict, keys, now) || reply.size() > capacity) return 0;
