@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <strings.h>
 
+#include <atomic>
 #include <ctime>
 #include <deque>
 #include <map>
@@ -35,6 +36,10 @@ struct TransferPath {
   std::vector<std::string> allowed_keys;   // wire form, lower case
   std::vector<net::AddressPrefix> allowed_addresses;
   std::string label;
+  // Transfers being sent (not SOA-only answers): each holds a zone version and, while it lists
+  // the zone, 8 bytes a name. At most max_transfers at once; more get SERVFAIL (try later).
+  uint32_t max_transfers = 10;
+  mutable std::atomic<uint32_t> active{0};
   // Refusals are logged within a budget: anyone who can reach the port could flood the log.
   mutable std::mutex refusals_mutex;
   mutable actors::notice_budget refusals{20, std::chrono::minutes(1)};
@@ -95,16 +100,42 @@ std::string peer_text(const sockaddr_storage& peer) {
   return std::string(host) + "#" + std::to_string(port);
 }
 
+/// One of TransferPath::max_transfers, held by a transfer for its lifetime.
+class TransferSlot {
+ public:
+  explicit TransferSlot(std::shared_ptr<const TransferPath> path) : path_(std::move(path)) {}
+  TransferSlot(TransferSlot&& other) noexcept = default;
+  TransferSlot& operator=(TransferSlot&&) = delete;
+  ~TransferSlot() {
+    if (path_) path_->active.fetch_sub(1);
+  }
+
+ private:
+  std::shared_ptr<const TransferPath> path_;
+};
+
+/// Takes a slot if fewer than max_transfers run; nullopt otherwise.
+std::optional<TransferSlot> take_slot(const std::shared_ptr<const TransferPath>& path) {
+  if (path->active.fetch_add(1) >= path->max_transfers) {
+    path->active.fetch_sub(1);
+    return std::nullopt;
+  }
+  return TransferSlot(path);
+}
+
 /// Messages signed as RFC 8945 §5.3.1 asks (or not at all, for an unsigned request).
 class SignedTransfer : public net::OutgoingTransfer {
  public:
   /// `request`: as parsed, for a SERVFAIL; its qname points into `request_bytes`, kept here.
+  /// `slot`: held while the transfer lives (none for an SOA-only answer).
   SignedTransfer(std::shared_ptr<const TransferPath> path, dns::TsigVerdict verdict,
-                 dns::ZoneTransferWriter writer, std::vector<uint8_t> request_bytes)
+                 dns::ZoneTransferWriter writer, std::vector<uint8_t> request_bytes,
+                 std::optional<TransferSlot> slot = std::nullopt)
       : path_(std::move(path)),
         verdict_(std::move(verdict)),
         writer_(std::move(writer)),
-        request_bytes_(std::move(request_bytes)) {
+        request_bytes_(std::move(request_bytes)),
+        slot_(std::move(slot)) {
     dns::parse_query(request_bytes_.data(), request_bytes_.size(), request_);
   }
 
@@ -157,6 +188,7 @@ class SignedTransfer : public net::OutgoingTransfer {
   dns::ZoneTransferWriter writer_;
   std::vector<uint8_t> request_bytes_;
   dns::ParsedQuery request_;   // points into request_bytes_
+  std::optional<TransferSlot> slot_;
   std::vector<uint8_t> mac_;   // of the previous message
   bool first_ = true;
   bool ended_ = false;
@@ -281,6 +313,12 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
         path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), true),
         std::move(request));
   }
+  auto slot = take_slot(path);
+  if (!slot) {
+    refusal("SERVFAIL, " + std::to_string(path->max_transfers) +
+            " transfers already running ([transfer] max_transfers)");
+    return reply_only(*path, q, verdict, dns::rcode::SERVFAIL);
+  }
   path->remember(zone);
   // IXFR from a version this node sent (to this client or another): only the differences.
   if (q.qtype == dns::rrtype::IXFR && q.has_ixfr_serial) {
@@ -292,7 +330,7 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
              std::to_string(q.ixfr_serial) + ": " + std::to_string(writer.removed()) +
              " removed, " + std::to_string(writer.added()) + " added" + key_text);
         return std::make_unique<SignedTransfer>(path, verdict, std::move(writer),
-                                                std::move(request));
+                                                std::move(request), std::move(slot));
       }
     }
   }
@@ -300,7 +338,7 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
        " records" + key_text);
   return std::make_unique<SignedTransfer>(
       path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), false),
-      std::move(request));
+      std::move(request), std::move(slot));
 }
 
 }  // namespace
@@ -317,6 +355,7 @@ net::TransferHandler make_transfer_handler(const config::NodeConfig& cfg, std::s
     path->allowed_keys.push_back(dns::name_key(*wire));
   }
   path->allowed_addresses = cfg.transfer.allow_addresses;
+  path->max_transfers = cfg.transfer.max_transfers;
   path->label = std::move(label);
   return [path = std::shared_ptr<const TransferPath>(path)](const net::TransferRequest& req) {
     return handle(path, req);

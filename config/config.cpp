@@ -315,7 +315,10 @@ class Reader {
     const toml::node* n = root_.get("transfer");
     if (!n) return;
     const auto& t = table(root_, "transfer", "transfer");
-    check_keys(t, "transfer", {"allow", "allow_addresses", "notify", "notify_key"});
+    check_keys(t, "transfer",
+               {"allow", "allow_addresses", "notify", "notify_key", "max_transfers"});
+    c.transfer.max_transfers =
+        uint32_t(integer(t, "max_transfers", "transfer.max_transfers", 1, 1000, 10));
     c.transfer.allow = key_names(c, t, "transfer.allow");
     auto texts = strings(t, "allow_addresses", "transfer.allow_addresses", false);
     for (std::size_t i = 0; i < texts.size(); ++i) {

@@ -93,6 +93,7 @@ struct TransferConfig {
   std::vector<net::AddressPrefix> allow_addresses;    ///< may transfer without TSIG
   std::vector<net::Endpoint> notify;                  ///< secondaries told of new serials
   std::string notify_key;                             ///< signs the NOTIFYs; empty: unsigned
+  uint32_t max_transfers = 10;                        ///< outgoing transfers at once
 };
 
 struct ReplicationConfig {

@@ -271,6 +271,9 @@ BOOST_AUTO_TEST_CASE(transfer_access_lists) {
                "127.0.0.1:0");
   expect_error(edited(0, "", "[transfer]\nnotify_key = \"nokey.\"\n"), 18,
                "transfer.notify_key", "no [[key]] named \"nokey.\"");
+  BOOST_TEST(notify.transfer.max_transfers == 10u);
+  expect_error(edited(0, "", "[transfer]\nmax_transfers = 0\n"), 18, "transfer.max_transfers",
+               "out of range 1..1000");
   expect_error(edited(0, "", "[transfer]\nallow_addresses = \"127.0.0.1\"\n"), 18,
                "transfer.allow_addresses", "expected array");
 }

@@ -31,8 +31,9 @@ namespace {
 
 const char* const secret = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 
-config::NodeConfig node_config() {
+config::NodeConfig node_config(uint32_t max_transfers = 10) {
   config::NodeConfig cfg;
+  cfg.transfer.max_transfers = max_transfers;
   cfg.keys = {{"xfr-key.", "hmac-sha256", secret}, {"other-key.", "hmac-sha256", secret}};
   cfg.transfer.allow = {"xfr-key."};
   cfg.transfer.allow_addresses = {*net::AddressPrefix::parse("192.0.2.0/24")};
@@ -347,4 +348,40 @@ BOOST_AUTO_TEST_CASE(mutated_requests_get_a_well_formed_answer_or_none) {
     answered += !ms.empty();
   }
   BOOST_TEST(answered > 1000u);   // most mutations still get an answer (an error, mostly)
+}
+
+// At most [transfer] max_transfers transfers run at once (each holds a zone version); one more
+// gets SERVFAIL, a secondary's "try later", until one ends. SOA-only answers take no slot.
+BOOST_AUTO_TEST_CASE(transfers_beyond_max_transfers_get_servfail_until_one_ends) {
+  auto handler = app::make_transfer_handler(node_config(3), "");
+  const auto state = serving(10);
+  const Bytes axfr = query("example.test.", LDNS_RR_TYPE_AXFR);
+  auto start = [&] {
+    net::TransferRequest r;
+    r.message = axfr.data();
+    r.length = axfr.size();
+    r.peer = from("192.0.2.1");
+    r.peer_length = sizeof(sockaddr_in);
+    r.state = state.get();
+    return handler(r);
+  };
+  std::vector<std::unique_ptr<net::OutgoingTransfer>> running;
+  for (int i = 0; i < 3; ++i) running.push_back(start());
+  auto first_rcode = [](net::OutgoingTransfer& t) {
+    Bytes m;
+    BOOST_REQUIRE(t.next(m));
+    return rcode_of(m);
+  };
+  auto refused = start();
+  BOOST_TEST(first_rcode(*refused) == LDNS_RCODE_SERVFAIL);
+  Bytes m;
+  BOOST_TEST(!refused->next(m));   // that was all
+  // An up-to-date IXFR is still answered.
+  const Bytes current = query("example.test.", LDNS_RR_TYPE_IXFR,
+                              "example.test. 300 IN SOA ns1.example.test. hostmaster.example.test. 42 1 2 3 4");
+  BOOST_TEST(answers(transfer(current, "192.0.2.1", state, nullptr, handler)) == 1u);
+  running.pop_back();   // one transfer ends (its connection closed, or it finished)
+  auto next = start();
+  BOOST_TEST(first_rcode(*next) == LDNS_RCODE_NOERROR);
+  for (auto& t : running) BOOST_TEST(first_rcode(*t) == LDNS_RCODE_NOERROR);
 }
