@@ -129,6 +129,7 @@ remote-control:
 zone:
   name: $zname
   zonefile: $zfile
+${BENCH_XFR:+  provide-xfr: 127.0.0.1 NOKEY}
 CONF
   nsd -d -c "$dir/nsd.conf" >"$dir/nsd.out" 2>&1 &
   STARTED_PID=$!
@@ -156,9 +157,14 @@ template:
     semantic-checks: off
     journal-content: none
     zonefile-sync: -1
+${BENCH_XFR:+acl:
+  - id: xfr
+    address: 127.0.0.1
+    action: transfer}
 zone:
   - domain: $zname
     file: "$zfile"
+${BENCH_XFR:+    acl: xfr}
 CONF
   knotd -c "$dir/knot.conf" >"$dir/knot.out" 2>&1 &
   STARTED_PID=$!
@@ -182,6 +188,8 @@ udp_workers = $threads
 [[zone]]
 name = "$zname"
 file = "$zfile"
+${BENCH_XFR:+[transfer]
+allow_addresses = [\"127.0.0.1\"]}
 CONF
   "$bin" --config "$dir/vrdns.toml" >"$dir/vrdns.out" 2>&1 &
   STARTED_PID=$!
