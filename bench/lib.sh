@@ -105,6 +105,18 @@ peak_rss_kib() {
   echo "$total"
 }
 
+# bench_require BUILD TOOL...: sets BIN to BUILD's vrdns binary; exits 1 if it or a tool is
+# missing.
+bench_require() {
+  BIN="$1/vrdns"
+  shift
+  [ -x "$BIN" ] || { echo "no vrdns binary at $BIN (build first: bash .ci/build)" >&2; exit 1; }
+  local tool
+  for tool in "$@"; do
+    type -P "$tool" >/dev/null || { echo "$tool missing (bash .ci/install)" >&2; exit 1; }
+  done
+}
+
 start_nsd() {   # DIR PORT THREADS ZONE_NAME ZONE_FILE -> sets STARTED_PID
   local dir=$1 port=$2 threads=$3 zname=$4 zfile=$5
   mkdir -p "$dir"

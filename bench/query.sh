@@ -21,11 +21,8 @@ while (($#)); do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-bin="$build/vrdns"
-[ -x "$bin" ] || { echo "no vrdns binary at $bin (build first: bash .ci/build)" >&2; exit 1; }
-for tool in nsd knotd dnsperf dig; do
-  type -P "$tool" >/dev/null || { echo "$tool missing (bash .ci/install)" >&2; exit 1; }
-done
+bench_require "$build" nsd knotd dnsperf dig
+bin=$BIN
 
 work=$(mktemp -d /tmp/vrdns-bench.XXXXXX)
 trap 'bench_cleanup; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
