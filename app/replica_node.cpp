@@ -22,6 +22,7 @@
 #include "actors/vr_client.hpp"
 #include "actors/vr_submit_queue.hpp"
 #include "app/commit_waiters.hpp"
+#include "app/keyring.hpp"
 #include "app/node.hpp"
 #include "app/observed_service.hpp"
 #include "app/serving_publisher.hpp"
@@ -30,8 +31,8 @@
 #include "app/update_path.hpp"
 #include "dns/name.hpp"
 #include "dns/tsig.hpp"
-#include "net/notifier.hpp"
 #include "dns/zone.hpp"
+#include "net/notifier.hpp"
 #include "storage/posix_file.hpp"
 #include "storage/replica_store.hpp"
 #include "storage/view_state.hpp"
@@ -87,10 +88,7 @@ net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me)
   net::NotifyOptions o;
   o.targets = cfg.transfer.notify;
   if (!cfg.transfer.notify_key.empty()) {
-    auto keys = std::make_shared<dns::Keyring>();
-    for (const auto& k : cfg.keys)
-      if (!keys->add(k.name, k.algorithm, k.secret))
-        throw std::runtime_error("bad TSIG key " + k.name);
+    auto keys = std::make_shared<const dns::Keyring>(keyring_of(cfg));
     const std::string key = dns::name_key(*dns::name_from_text(cfg.transfer.notify_key));
     o.sign = [keys, key](std::vector<uint8_t>& m) {
       dns::sign_request(m, key, *keys, int64_t(std::time(nullptr)));

@@ -3,9 +3,9 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
-#include <stdexcept>
 #include <vector>
 
+#include "app/keyring.hpp"
 #include "dns/error_reply.hpp"
 #include "dns/query_parser.hpp"
 #include "dns/tsig.hpp"
@@ -41,10 +41,7 @@ std::size_t answer_signed(const dns::Keyring& keys, const uint8_t* query, std::s
 }  // namespace
 
 net::SignedQueryHandler make_signed_query_handler(const config::NodeConfig& cfg) {
-  auto keys = std::make_shared<dns::Keyring>();
-  for (const auto& k : cfg.keys)
-    if (!keys->add(k.name, k.algorithm, k.secret))
-      throw std::invalid_argument("signed queries: bad TSIG key " + k.name);
+  auto keys = std::make_shared<const dns::Keyring>(keyring_of(cfg));
   return [keys](const uint8_t* query, std::size_t length, dns::Transport transport,
                 const dns::ServingState& state, uint8_t* out, std::size_t capacity) {
     return answer_signed(*keys, query, length, transport, state, out, capacity);

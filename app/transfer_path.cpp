@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <strings.h>
 
 #include <atomic>
 #include <ctime>
@@ -10,14 +9,14 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <stdexcept>
-#include <string>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "actors/log_line.hpp"
 #include "actors/notice_budget.hpp"
+#include "app/keyring.hpp"
 #include "dns/error_reply.hpp"
 #include "dns/name.hpp"
 #include "dns/query_parser.hpp"
@@ -33,7 +32,7 @@ namespace {
 
 struct TransferPath {
   dns::Keyring keys;
-  std::vector<std::string> allowed_keys;   // wire form, lower case
+  dns::Keyring allowed;   // the subset of `keys` named in [transfer] allow
   std::vector<net::AddressPrefix> allowed_addresses;
   std::string label;
   // Transfers being sent (not SOA-only answers): each holds a zone version and, while it lists
@@ -126,18 +125,13 @@ std::optional<TransferSlot> take_slot(const std::shared_ptr<const TransferPath>&
 /// Messages signed as RFC 8945 §5.3.1 asks (or not at all, for an unsigned request).
 class SignedTransfer : public net::OutgoingTransfer {
  public:
-  /// `request`: as parsed, for a SERVFAIL; its qname points into `request_bytes`, kept here.
   /// `slot`: held while the transfer lives (none for an SOA-only answer).
   SignedTransfer(std::shared_ptr<const TransferPath> path, dns::TsigVerdict verdict,
-                 dns::ZoneTransferWriter writer, std::vector<uint8_t> request_bytes,
-                 std::optional<TransferSlot> slot = std::nullopt)
+                 dns::ZoneTransferWriter writer, std::optional<TransferSlot> slot = std::nullopt)
       : path_(std::move(path)),
         verdict_(std::move(verdict)),
         writer_(std::move(writer)),
-        request_bytes_(std::move(request_bytes)),
-        slot_(std::move(slot)) {
-    dns::parse_query(request_bytes_.data(), request_bytes_.size(), request_);
-  }
+        slot_(std::move(slot)) {}
 
   bool next(std::vector<uint8_t>& message) override {
     if (ended_) return false;
@@ -146,17 +140,14 @@ class SignedTransfer : public net::OutgoingTransfer {
     const std::size_t room = signed_request ? dns::tsig_reply_size(verdict_) : 0;
     const std::size_t n = writer_.next(message.data(), message.size() - room);
     if (n == 0) {
+      // A record too big for any message (the first message, header, question and SOA, always
+      // fits): the worker closes the connection, so the client sees the cut.
       ended_ = true;
-      if (!writer_.failed()) return false;
-      if (!path_->label.empty())
+      failed_ = writer_.failed();
+      if (failed_ && !path_->label.empty())
         actors::log_line(path_->label + "zone transfer of serial " +
                          std::to_string(writer_.serial()) +
                          " cut short: a record does not fit in a message");
-      if (first_) {   // nothing sent yet: say SERVFAIL rather than close silently
-        message = servfail();
-        return true;
-      }
-      failed_ = true;   // the worker closes the connection: the client sees the cut
       return false;
     }
     message.resize(n);
@@ -176,18 +167,9 @@ class SignedTransfer : public net::OutgoingTransfer {
   bool failed() const override { return failed_; }
 
  private:
-  /// The request's header and question with SERVFAIL, signed as the transfer would have been.
-  std::vector<uint8_t> servfail() const {
-    std::vector<uint8_t> m = dns::make_error_reply(request_, dns::rcode::SERVFAIL, true);
-    dns::sign_reply(m, verdict_, path_->keys, int64_t(std::time(nullptr)));
-    return m;
-  }
-
   std::shared_ptr<const TransferPath> path_;
   dns::TsigVerdict verdict_;
   dns::ZoneTransferWriter writer_;
-  std::vector<uint8_t> request_bytes_;
-  dns::ParsedQuery request_;   // points into request_bytes_
   std::optional<TransferSlot> slot_;
   std::vector<uint8_t> mac_;   // of the previous message
   bool first_ = true;
@@ -218,12 +200,6 @@ std::unique_ptr<net::OutgoingTransfer> reply_only(const TransferPath& path,
   std::vector<uint8_t> m = dns::make_error_reply(q, rcode);
   dns::sign_reply(m, verdict, path.keys, int64_t(std::time(nullptr)));
   return std::make_unique<SingleMessage>(std::move(m));
-}
-
-bool key_allowed(const TransferPath& path, const std::string& key_name) {
-  for (const auto& k : path.allowed_keys)
-    if (k == key_name) return true;
-  return false;
 }
 
 bool address_allowed(const TransferPath& path, const sockaddr_storage& peer) {
@@ -266,7 +242,7 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
     return reply_only(*path, q, verdict, dns::rcode::NOTAUTH);   // sign_reply sets the details
   }
   const bool signed_ok = verdict.status == dns::TsigStatus::ok;
-  if (!(signed_ok && key_allowed(*path, verdict.key_name)) && !address_allowed(*path, req.peer)) {
+  if (!(signed_ok && path->allowed.find(verdict.key_name)) && !address_allowed(*path, req.peer)) {
     refusal(signed_ok ? "refused, key not in [transfer] allow"
                    : "refused, not signed and the address is not in [transfer] allow_addresses");
     return reply_only(*path, q, verdict, dns::rcode::REFUSED);
@@ -288,10 +264,9 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
     note("SERVFAIL, this replica has no committed state yet");
     return reply_only(*path, q, verdict, dns::rcode::SERVFAIL);
   }
-  // RFC 1995 §4: a client that already has this version (or a newer one) gets the SOA alone;
-  // any other IXFR gets the whole zone, which §4 allows when no history is kept.
-  // Equal, or newer by RFC 1982; two serials exactly 2^31 apart compare neither way, and get
-  // the whole zone.
+  // RFC 1995 §4: a client that already has this version (equal, or newer by RFC 1982) gets
+  // the SOA alone. Two serials exactly 2^31 apart compare neither way: that client is not up
+  // to date.
   const bool up_to_date = q.qtype == dns::rrtype::IXFR && q.has_ixfr_serial &&
                           (q.ixfr_serial == zone->serial() ||
                            dns::serial_less(zone->serial(), q.ixfr_serial));
@@ -304,14 +279,12 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
   question.edns = q.edns;
   const std::string key_text =
       signed_ok ? ", key " + dns::name_to_text(verdict.key_name) : std::string(", unsigned");
-  std::vector<uint8_t> request(req.message, req.message + req.length);
   if (up_to_date) {
     // It holds this version (from another node, maybe): its next IXFR here can be incremental.
     if (q.ixfr_serial == zone->serial()) path->remember(zone);
     note("serial " + std::to_string(zone->serial()) + ", client up to date: SOA only" + key_text);
     return std::make_unique<SignedTransfer>(
-        path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), true),
-        std::move(request));
+        path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), true));
   }
   auto slot = take_slot(path);
   if (!slot) {
@@ -330,7 +303,7 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
              std::to_string(q.ixfr_serial) + ": " + std::to_string(writer.removed()) +
              " removed, " + std::to_string(writer.added()) + " added" + key_text);
         return std::make_unique<SignedTransfer>(path, verdict, std::move(writer),
-                                                std::move(request), std::move(slot));
+                                                std::move(slot));
       }
     }
   }
@@ -338,22 +311,15 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
        " records" + key_text);
   return std::make_unique<SignedTransfer>(
       path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), false),
-      std::move(request), std::move(slot));
+      std::move(slot));
 }
 
 }  // namespace
 
 net::TransferHandler make_transfer_handler(const config::NodeConfig& cfg, std::string label) {
   auto path = std::make_shared<TransferPath>();
-  for (const auto& k : cfg.keys) {
-    if (!path->keys.add(k.name, k.algorithm, k.secret))
-      throw std::invalid_argument("transfer path: bad TSIG key " + k.name);
-  }
-  for (const auto& name : cfg.transfer.allow) {
-    auto wire = dns::name_from_text(name);
-    if (!wire) throw std::invalid_argument("transfer path: bad key name " + name);
-    path->allowed_keys.push_back(dns::name_key(*wire));
-  }
+  path->keys = keyring_of(cfg);
+  path->allowed = keyring_of(cfg, cfg.transfer.allow);
   path->allowed_addresses = cfg.transfer.allow_addresses;
   path->max_transfers = cfg.transfer.max_transfers;
   path->label = std::move(label);

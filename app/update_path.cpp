@@ -3,7 +3,6 @@
 #include <caf/all.hpp>
 
 #include <netinet/in.h>
-#include <strings.h>
 
 #include <cassert>
 #include <chrono>
@@ -14,6 +13,7 @@
 #include <utility>
 
 #include "actors/vr_client.hpp"
+#include "app/keyring.hpp"
 #include "dns/query_parser.hpp"
 #include "dns/tsig.hpp"
 #include "dns/update.hpp"
@@ -133,13 +133,8 @@ net::UpdateHandler make_update_handler(const config::NodeConfig& cfg, dns::ZoneS
                                        std::shared_ptr<CommitWaiters> waiters) {
   if (!submissions || !zones) throw std::invalid_argument("update path: no clients or zones");
   auto path = std::make_shared<UpdatePath>();
-  for (const auto& k : cfg.keys) {
-    if (!path->keys.add(k.name, k.algorithm, k.secret))
-      throw std::invalid_argument("update path: bad TSIG key " + k.name);
-    bool allow = false;
-    for (const auto& a : cfg.update_allow) allow = allow || strcasecmp(a.c_str(), k.name.c_str()) == 0;
-    if (allow) path->allowed.add(k.name, k.algorithm, k.secret);
-  }
+  path->keys = keyring_of(cfg);
+  path->allowed = keyring_of(cfg, cfg.update_allow);
   path->zones = std::move(zones);
   path->submissions = std::move(submissions);
   path->call_timeout = call_timeout;

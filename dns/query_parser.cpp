@@ -136,7 +136,7 @@ bool parse_query(const uint8_t* msg, std::size_t length, ParsedQuery& q) {
   bool seen_opt = false;
   for (unsigned i = 0; i < q.arcount; ++i) {
     if (!read_rr(msg, length, pos, rr, owner)) return true;
-    if (rr.type == 250) q.tsig = true;     // TSIG: verified and signed by the front end
+    if (rr.type == rrtype::TSIG) q.tsig = true;   // verified and signed by the front end
     if (rr.type != rrtype::OPT) continue;
     if (seen_opt || !opt_well_formed(msg, owner, rr)) {
       q.edns = false;   // RFC 6891 §6.1.1: more than one OPT is FORMERR; answer without OPT

@@ -160,11 +160,8 @@ AnswerResult ReplyBuilder::finish(uint16_t rcode, Disposition what) {
   // The OPT record goes into the room kept free for it below the size limit.
   w_.set_limit(max_message_size);
   if (q_.edns) {
-    w_.put_u8(0);
-    w_.put_u16(rrtype::OPT);
-    w_.put_u16(std::max<uint16_t>(state_.options.edns_udp_max, min_udp_size));
-    w_.put_u32((uint32_t(rcode >> 4) << 24) | (q_.edns_do ? 0x8000u : 0u));  // version 0
-    w_.put_u16(0);
+    put_opt(w_, std::max<uint16_t>(state_.options.edns_udp_max, min_udp_size), rcode,
+            q_.edns_do);
     ++ar_;
   }
   if (!w_.ok()) return {};   // only when `out` cannot hold even a minimal reply

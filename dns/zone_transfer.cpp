@@ -159,11 +159,7 @@ std::size_t ZoneTransferWriter::next(uint8_t* out, std::size_t capacity) {
   uint16_t additional = 0;
   w.set_limit(capacity);
   if (question_.edns) {
-    w.put_u8(0);
-    w.put_u16(rrtype::OPT);
-    w.put_u16(opt_udp_size);
-    w.put_u32(0);   // extended rcode 0, version 0, no DO
-    w.put_u16(0);
+    put_opt(w, opt_udp_size, 0, false);
     ++additional;
   }
   assert(w.ok());
