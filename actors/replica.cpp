@@ -219,9 +219,12 @@ void restore_own_checkpoint(self_ptr self, const checkpoint& c) {
   st.vr.client_table = std::move(*contents.client_table);
   st.vr.install_checkpoint(c.op_number);
   st.vr.mark_saved();
-  remember_checkpoint(st, c.op_number, std::make_shared<const std::string>(encode_checkpoint(c)),
-                      now(self));
+  auto blob = std::make_shared<const std::string>(encode_checkpoint(c));
+  if (c.op_number == 0)
+    st.seed_digest = seed_digest_of(*blob);
+  remember_checkpoint(st, c.op_number, std::move(blob), now(self));
   st.client_ops_since_checkpoint = 0;
+  st.has_base = true;
 }
 
 } // namespace vrdns::actors::replica_impl
@@ -270,6 +273,15 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
     // resumes in its view; commits are learned again from the primary. A primary starts a view
     // change (below).
     auto& r = *st.opt.restored;
+    if (!st.has_base) {
+      // No checkpoint, not even the birth state: a data_dir from before vrdns kept one (or a
+      // crash right after the view record of a new cluster). The service was seeded the old
+      // way, and the log is replayed onto that.
+      st.has_base = true;
+      if (st.opt.on_notice)
+        st.opt.on_notice("no checkpoint in the data directory: replaying the log onto the"
+                         " configured zone files, which must be those the cluster started from");
+    }
     st.vr.adopt_log(r.log_start, std::move(r.log));
     st.vr.mark_saved();
     st.vr.view_number = r.view.view_number;

@@ -244,6 +244,17 @@ struct replica_actor_state {
 
   // --- recovery ---
   bool blank = false;                   // options.blank, until it has decided (see there)
+  // The service holds state the whole cluster agreed on: the birth state (start_fresh) or a
+  // checkpoint, its own or fetched. Without it (blank, or recovering with no checkpoint on its
+  // disk) the service holds only what this node was seeded with (for DNS: its own zone files,
+  // which may differ from those the cluster started from), so a recovering replica takes a
+  // checkpoint before it executes anything (on_recovery_response).
+  bool has_base = false;
+  // Fingerprint of the birth state (RecoveryResponse::seed_digest); 0 = not known.
+  std::uint64_t seed_digest = 0;
+  // While blank: the checkpoint at op 0 it would start a new cluster from (prepare_birth).
+  std::optional<protocol::checkpoint> birth;
+  std::set<protocol::replica_id> seed_mismatch_noted;   // told the operator, once each
   failure_detector::time_point recovery_started{};
   failure_detector::time_point recovery_notice_at{};
   // A primary of a cluster without entries: the backups that said they started (on_request
@@ -268,6 +279,7 @@ struct replica_actor_state {
   // A checkpoint being fetched from `from` (one chunk per request).
   struct fetch_state {
     bool active = false;
+    bool begun = false;   // its first chunk arrived (op_number, total_size, checksum are set)
     protocol::replica_id from = 0;
     std::uint64_t op_number = 0;
     std::uint64_t total_size = 0;

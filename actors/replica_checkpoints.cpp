@@ -72,6 +72,44 @@ checkpoint_contents split_checkpoint(const checkpoint& c) {
   return out;
 }
 
+// The checkpoint at op 0: the state a new cluster starts from, which is whatever the service was
+// seeded with (for DNS the operator's zone files). Parts in name order, so that seeds holding the
+// same data give the same bytes, whatever order each node's config lists its zones in.
+checkpoint birth_checkpoint(const replica_actor_state& st) {
+  checkpoint c{0, 0, st.service->freeze()->parts()};
+  c.parts.push_back(snapshot_part{std::string(client_table_part),
+                                  encode_client_table(st.vr.client_table)});
+  std::sort(c.parts.begin(), c.parts.end(),
+            [](const snapshot_part& a, const snapshot_part& b) { return a.name < b.name; });
+  return c;
+}
+
+// Tells seeds apart (an operator's differing zone files), not an adversary: size and CRC32C.
+std::uint64_t seed_digest_of(const std::string& blob) {
+  return (std::uint64_t{blob.size()} << 32) | crc32c(blob);
+}
+
+// A replica that starts a new cluster keeps its birth state as the checkpoint at op 0, on disk
+// and to serve: a restart then reads it instead of the zone files (which the operator may have
+// edited since), and a replica that recovers without state of its own fetches it instead of
+// replaying the log onto its own zone files. Called once the view record is durable: a crash
+// before this save restarts from that record with no checkpoint, the way older data_dirs do.
+void save_birth_checkpoint(self_ptr self) {
+  auto& st = self->state;
+  if (!st.birth)
+    st.birth = birth_checkpoint(st);
+  auto blob = std::make_shared<const std::string>(encode_checkpoint(*st.birth));
+  st.seed_digest = seed_digest_of(*blob);
+  // A failed save leaves the replica running on what it has (the log is complete from op 1),
+  // and the operator told; a later checkpoint supersedes this one.
+  if (st.opt.persistence && !st.opt.persistence->save_checkpoint(*st.birth) && st.opt.on_disk_error)
+    st.opt.on_disk_error("checkpoint at op 0 (the cluster's birth state): "
+                         + st.opt.persistence->error());
+  remember_checkpoint(st, 0, std::move(blob), now(self));
+  st.birth.reset();
+  st.has_base = true;
+}
+
 // A checkpoint is durable: serve it, and cut the log before it (keeping log_margin entries).
 void on_checkpoint_saved(self_ptr self, const checkpoint_saved& r) {
   auto& st = self->state;
@@ -158,7 +196,8 @@ void install_fetched_checkpoint(self_ptr self, const std::string& blob) {
   auto& st = self->state;
   auto& vr = st.vr;
   auto c = decode_checkpoint(blob);
-  if (!c || c->op_number <= vr.commit_number)
+  // A replica without a base takes any checkpoint, the birth state at op 0 too.
+  if (!c || (st.has_base && c->op_number <= vr.commit_number))
     return;   // malformed, or no longer ahead of us: nothing to do
   auto contents = split_checkpoint(*c);
   if (!contents.client_table)
@@ -181,6 +220,9 @@ void install_fetched_checkpoint(self_ptr self, const std::string& blob) {
     finish_log_save(self);   // one thread at a time uses the persistence
     st.opt.persistence->discard_log_before(c->op_number + 1);
   }
+  st.has_base = true;
+  if (c->op_number == 0)
+    st.seed_digest = seed_digest_of(blob);
   remember_checkpoint(st, c->op_number, std::make_shared<const std::string>(blob), now(self));
   st.client_ops_since_checkpoint = 0;
   after_checkpoint_installed(self);
@@ -191,12 +233,14 @@ void on_checkpoint_chunk(self_ptr self, const CheckpointChunk& m) {
   auto& f = st.fetch;
   if (!f.active || m.replica != f.from)
     return;
-  if (m.offset == 0 && m.op_number != f.op_number) {
+  if (m.offset == 0 && (!f.begun || m.op_number != f.op_number)) {
     // The first chunk, or the sender moved to a newer checkpoint: (re)start.
-    if (m.op_number <= st.vr.commit_number || m.total_size > st.opt.max_checkpoint_bytes) {
+    if ((st.has_base && m.op_number <= st.vr.commit_number)
+        || m.total_size > st.opt.max_checkpoint_bytes) {
       f.active = false;   // not ahead of us, or too big: give up, a later gap asks again
       return;
     }
+    f.begun = true;
     f.op_number = m.op_number;
     f.total_size = m.total_size;
     f.checksum = m.checksum;

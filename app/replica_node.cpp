@@ -3,11 +3,14 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
@@ -32,6 +35,7 @@
 #include "dns/name.hpp"
 #include "dns/tsig.hpp"
 #include "dns/zone.hpp"
+#include "dns/zone_checkpoint.hpp"
 #include "net/notifier.hpp"
 #include "storage/posix_file.hpp"
 #include "storage/replica_store.hpp"
@@ -55,18 +59,24 @@ uint64_t random64() {
   return uint64_t(rd()) << 32 ^ uint64_t(rd());
 }
 
-/// Creates data_dir if needed; true if an earlier run left its marker there. Leaves a marker.
+/// Creates data_dir if needed; true if an earlier run left its marker there.
 bool prepare_data_dir(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error("cannot create data_dir " + dir + ": " + ec.message());
-  const fs::path marker = fs::path(dir) / marker_name;
-  const bool earlier = fs::exists(marker, ec);
-  std::ofstream out(marker);
+  return fs::exists(fs::path(dir) / marker_name, ec);
+}
+
+/// The marker says "this replica had state here": from then on an empty data_dir is a lost
+/// one, and recovers without asking whether the cluster is new. So it is left only once the
+/// replica has state: a node stopped while it was still blank (say, to fix its zone files
+/// before the cluster started) is blank again at its restart, and can still start the cluster.
+bool leave_marker(const std::string& dir) {
+  std::ofstream out(std::filesystem::path(dir) / marker_name);
   out << "vrdns ran here; a restart recovers its VR state from the other replicas\n";
-  if (!out) throw std::runtime_error("cannot write " + marker.string());
-  return earlier;
+  out.flush();
+  return bool(out);
 }
 
 }  // namespace
@@ -98,6 +108,28 @@ net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me)
     actors::log_line("replica " + std::to_string(me) + ": " + line);
   };
   return o;
+}
+
+// A cluster's zones are those it started with: [[zone]] entries added to or removed from the
+// config later change nothing. Say so at the restart, rather than serve silently otherwise.
+void note_zone_list_changes(const config::NodeConfig& cfg, const protocol::checkpoint& c,
+                            std::size_t me) {
+  std::map<std::string, std::string> configured;   // part name -> the zone as configured
+  std::set<std::string> in_state;
+  for (const auto& z : cfg.zones)
+    configured.emplace(dns::zone_part_name(*dns::name_from_text(z.name)), z.name);
+  for (const auto& p : c.parts)
+    if (p.name != dns::service_part_name && p.name != protocol::client_table_part)
+      in_state.insert(p.name);
+  const std::string who = "replica " + std::to_string(me) + ": zone ";
+  for (const auto& [part, name] : configured)
+    if (!in_state.count(part))
+      actors::log_line(who + name + " is in the config but not in the cluster's state: not"
+                       " served (the zone files only seed a new cluster)");
+  for (const auto& part : in_state)
+    if (!configured.count(part))
+      actors::log_line(who + "file " + part + " of the cluster's state is no longer in the"
+                       " config: still served");
 }
 
 }  // namespace
@@ -164,6 +196,13 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       seed->zones.push_back(config::load_zone(cfg, z));
     }
   }
+  if (from_checkpoint) note_zone_list_changes(cfg, *restored->latest_checkpoint, me);
+  // In one order whatever order the config lists them in: a new cluster's replicas compare
+  // their birth states byte for byte (actors/replica_recovery.cpp new_cluster).
+  std::sort(seed->zones.begin(), seed->zones.end(),
+            [](const dns::ZonePtr& a, const dns::ZonePtr& b) {
+              return dns::name_key(a->apex()) < dns::name_key(b->apex());
+            });
   try {
     // No replica is reachable yet, our own included (the clients are spawned before it): the
     // peer connectors, and below the replica's spawn, fill in the handles (peer_messages.hpp).
@@ -259,11 +298,20 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     auto publisher = system.spawn(serving_publisher, std::move(publish), waiters);
     actors_.push_back(publisher);
     auto has_state = std::make_shared<bool>(initial->has_state);   // replica thread only
-    ro.on_change = [service, initial, publisher, has_state, from_disk, commit_hint,
-                    disk_error](const protocol::replica_state& vr) {
+    auto marker_due = std::make_shared<bool>(true);                // replica thread only
+    if (!blank) *marker_due = !leave_marker(cfg.data_dir);
+    ro.on_change = [service, initial, publisher, has_state, from_disk, commit_hint, disk_error,
+                    marker_due, data_dir = cfg.data_dir,
+                    me](const protocol::replica_state& vr) {
       // Vouched for once normal (recovered), or after a restart from disk once it has executed
       // again what it knew to be committed; from then on, through any later view change.
       const bool normal = vr.status == protocol::replica_status::normal;
+      if (normal && *marker_due) {
+        *marker_due = false;
+        if (!leave_marker(data_dir))
+          actors::log_line("replica " + std::to_string(me) + ": cannot write " + data_dir + "/" +
+                           marker_name);
+      }
       const bool caught_up =
           !from_disk || (vr.commit_number > 0 && vr.execute_number >= commit_hint);
       if ((normal && caught_up) || (from_disk && vr.op_number == 0)) *has_state = true;

@@ -122,6 +122,11 @@ struct RecoveryResponse {
   std::uint64_t commit_number = 0;
   replica_id replica = 0;
   bool blank = false;
+  // The sender's birth state (the checkpoint at op 0 its cluster started from, or, while blank,
+  // the one it would start from: its zone files), as a fingerprint; 0 = not known. A new
+  // cluster starts only when every replica's agrees (not in the paper: the paper's replicas all
+  // begin with the same empty state, ours with the operator's zone files).
+  std::uint64_t seed_digest = 0;
 };
 
 // §5.2: "send me the log after op_number of view view_number".
@@ -214,7 +219,8 @@ typename Inspector::result_type inspect(Inspector& f, Recovery& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, RecoveryResponse& x) {
   return f(caf::meta::type_name("RecoveryResponse"), x.view_number, x.nonce, x.from_primary,
-           x.log_start, x.log, x.op_number, x.commit_number, x.replica, x.blank);
+           x.log_start, x.log, x.op_number, x.commit_number, x.replica, x.blank,
+           x.seed_digest);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, GetState& x) {

@@ -207,8 +207,8 @@ mkfifo "$TMP/out0"
 PIDS[0]=$!
 exec 3< "$TMP/out0"
 read -r -t 20 -u 3 line || fail "restarted node 0: no ready line"
-grep -q "restarting from .*: view 0, log ops 1..1, no checkpoint" "$TMP/err0" &&
-  pass "restarted node 0 starts from its data_dir (view 0, 1 log entry)" ||
+grep -q "restarting from .*: view 0, log ops 1..1, checkpoint at op 0" "$TMP/err0" &&
+  pass "restarted node 0 starts from its data_dir (view 0, 1 log entry after the birth checkpoint)" ||
   fail "restarted node 0 did not start from its data_dir: $(cat "$TMP/err0")"
 # It catches up when the new primary's Commit reaches it; its status line is the event (50 x 0.1 s).
 for _ in $(seq 50); do

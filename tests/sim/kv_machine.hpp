@@ -22,6 +22,10 @@ namespace vrdns::sim {
 
 class kv_machine : public protocol::service {
 public:
+  kv_machine() = default;
+  // Starts from `seed` instead of nothing: what a DNS node's zone files are to its ZoneService.
+  explicit kv_machine(std::map<std::string, std::string> seed) : data_(std::move(seed)) {}
+
   std::string execute(const std::string& op) override;
   // Parts "data" and "executed": the executed ops travel with a checkpoint, so a replica
   // restored from one still detects an op executed twice.

@@ -119,7 +119,8 @@ cluster::~cluster() {
 }
 
 void cluster::spawn_replica(std::size_t i, bool recovering) {
-  machines_[i] = std::make_shared<kv_machine>();
+  machines_[i] = i < opt_.seeds.size() ? std::make_shared<kv_machine>(opt_.seeds[i])
+                                        : std::make_shared<kv_machine>();
   checked_[i] = checked{}; // a new incarnation: compare its whole log again
   actors::replica_options ro;
   ro.seed = rng_();
@@ -386,6 +387,12 @@ void cluster::wipe_disk(std::size_t i) {
   if (!opt_.durable || !down_[i])
     throw std::logic_error("wipe_disk: only the disk of a crashed replica in durable mode");
   disks_[i] = std::make_shared<storage::memory_disk>();
+}
+
+void cluster::set_seed(std::size_t i, std::map<std::string, std::string> seed) {
+  if (opt_.seeds.size() <= i)
+    opt_.seeds.resize(opt_.replicas);
+  opt_.seeds[i] = std::move(seed);
 }
 
 void cluster::restart(std::size_t i) {

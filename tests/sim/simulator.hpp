@@ -84,6 +84,9 @@ struct sim_options {
   // replica crashes together (a power cut).
   bool durable = false;
   double crash_all = 0.0;
+  // What each replica's service starts from (kv_machine's seed) at every spawn; missing or
+  // empty = nothing. Like a DNS node's zone files: a new cluster starts only from equal seeds.
+  std::vector<std::map<std::string, std::string>> seeds;
   // Connection-loss hints (actors/peer_connector.hpp): when a replica crashes, every live replica
   // is told (vr_peer_lost_atom) at once, as the kernel closing a dead process's sockets does;
   // and, per step with probability `spurious_peer_lost`, a live replica is told that a live
@@ -205,6 +208,8 @@ public:
   void restart(std::size_t replica);
   // Durable mode: a crashed replica's disk is replaced by an empty one (a new host).
   void wipe_disk(std::size_t replica);
+  // The seed its next spawns (restart) start from: an operator editing a node's zone files.
+  void set_seed(std::size_t replica, std::map<std::string, std::string> seed);
   // Scripted adversary: every envelope it returns true for is lost on delivery (nullptr: none).
   void set_filter(std::function<bool(const envelope&)> lose) { filter_ = std::move(lose); }
   void set_link(std::size_t from, std::size_t to, bool up);

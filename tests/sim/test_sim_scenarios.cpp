@@ -406,6 +406,108 @@ BOOST_AUTO_TEST_CASE(more_than_f_wiped_disks_never_restart_empty) {
   require_safe(c);
 }
 
+// --- the birth state (a node's zone files) -------------------------------------------------
+
+namespace {
+
+const std::map<std::string, std::string> seed_a{{"zone", "a"}};
+const std::map<std::string, std::string> seed_b{{"zone", "b"}, {"extra", "x"}};
+
+bool all_normal(const cluster& c) {
+  for (std::size_t i = 0; i < c.replica_count(); ++i)
+    if (!normal_in(c, i))
+      return false;
+  return true;
+}
+
+bool caught_up(const cluster& c, std::size_t i) {
+  auto* s = c.state(i);
+  return s && s->status == replica_status::normal && s->commit_number >= c.committed().size()
+         && s->execute_number == s->commit_number;
+}
+
+} // namespace
+
+// Blank replicas whose seeds differ (a node with other zone files) do not start a new cluster:
+// the same log executed on different birth states would give different states under the same
+// op numbers. Once the odd one restarts with the same seed, they start.
+BOOST_AUTO_TEST_CASE(blank_replicas_with_different_seeds_do_not_start_a_new_cluster) {
+  auto opt = durable_options(3);
+  opt.seeds = {seed_a, seed_a, seed_b};
+  cluster c(opt);
+  c.run_until([] { return false; }, 2000ms);
+  for (std::size_t i = 0; i < 3; ++i)
+    BOOST_TEST((c.state(i)->status == replica_status::recovering));
+  c.crash(2, false);
+  c.set_seed(2, seed_a);
+  c.restart(2);
+  BOOST_REQUIRE(c.run_until([&] { return all_normal(c); }, 3000ms));
+  BOOST_TEST(c.state(0)->view_number == 0u);
+  commit_puts(c, 3, "a");
+  for (std::size_t i = 0; i < 3; ++i)
+    BOOST_TEST(c.machine(i).data().at("zone") == "a");
+  require_safe(c);
+}
+
+// A restart replays its log onto the birth state it saved, not onto what its seed says now (an
+// operator edited the node's zone files after the cluster started).
+BOOST_AUTO_TEST_CASE(a_restart_replays_the_log_onto_the_saved_birth_state) {
+  auto opt = durable_options(3);
+  opt.seeds = {seed_a, seed_a, seed_a};
+  cluster c(opt);
+  commit_puts(c, 4, "g");
+  c.crash(2);
+  c.set_seed(2, seed_b);
+  c.restart(2);
+  BOOST_REQUIRE(c.run_until([&] { return caught_up(c, 2); }, 3000ms));
+  commit_puts(c, 2, "h");
+  BOOST_REQUIRE(c.run_until([&] { return caught_up(c, 2); }, 3000ms));
+  BOOST_TEST(c.machine(2).data() == c.machine(0).data());
+  BOOST_TEST(c.machine(2).data().count("extra") == 0u);
+  require_safe(c);
+}
+
+// A replica without state of its own (a new host with other zone files, before the cluster's
+// first checkpoint) fetches the cluster's birth state instead of replaying the log onto its seed.
+BOOST_AUTO_TEST_CASE(a_wiped_replica_fetches_the_birth_state) {
+  auto opt = durable_options(3);
+  opt.seeds = {seed_a, seed_a, seed_a};
+  cluster c(opt);
+  commit_puts(c, 4, "i");
+  BOOST_TEST(c.state(0)->log_start == 0u);   // no checkpoint but the birth state
+  c.crash(2);
+  c.wipe_disk(2);
+  c.set_seed(2, seed_b);
+  c.restart(2);
+  BOOST_REQUIRE(c.run_until([&] { return caught_up(c, 2); }, 3000ms));
+  BOOST_TEST(c.stats().checkpoint_chunks > 0u);
+  BOOST_TEST(c.machine(2).data() == c.machine(0).data());
+  BOOST_TEST(c.machine(2).data().at("zone") == "a");
+  // It saved what it fetched: restarted with yet another seed, it still agrees.
+  c.crash(2);
+  c.set_seed(2, {{"zone", "c"}});
+  c.restart(2);
+  commit_puts(c, 1, "j");
+  BOOST_REQUIRE(c.run_until([&] { return caught_up(c, 2); }, 3000ms));
+  BOOST_TEST(c.machine(2).data() == c.machine(0).data());
+  require_safe(c);
+}
+
+// The same without disks: a restarted replica recovers (§4.3) with a fresh service holding its
+// seed, and must not execute the log on it.
+BOOST_AUTO_TEST_CASE(a_recovering_replica_without_a_disk_fetches_the_birth_state) {
+  auto opt = options(3);
+  opt.seeds = {seed_a, seed_a, seed_a};
+  cluster c(opt);
+  commit_puts(c, 4, "k");
+  c.crash(1);
+  c.set_seed(1, seed_b);
+  c.restart(1);
+  BOOST_REQUIRE(c.run_until([&] { return caught_up(c, 1); }, 3000ms));
+  BOOST_TEST(c.machine(1).data() == c.machine(0).data());
+  require_safe(c);
+}
+
 // A replica cut off while the others checkpoint and cut their logs past its op_number cannot
 // catch up from the log: it fetches a checkpoint (many small chunks) and then the log after it.
 BOOST_AUTO_TEST_CASE(lagging_replica_fetches_a_checkpoint) {

@@ -31,6 +31,8 @@ LOG_MARGIN=""
 # node i's own NODE_EXTRA_CONFIG[i] (e.g. its [transfer] table); empty = none.
 EXTRA_CONFIG=""
 NODE_EXTRA_CONFIG=("" "" "")
+# Node i's zone file for example.test. if not empty, else $ZONE (the example zone).
+NODE_ZONE=("" "" "")
 
 fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
 pass() { echo "ok: $*"; }
@@ -93,7 +95,7 @@ ${CHECKPOINT_INTERVAL:+checkpoint_interval = $CHECKPOINT_INTERVAL}
 ${LOG_MARGIN:+log_margin = $LOG_MARGIN}
 [[zone]]
 name = "example.test."
-file = "$ZONE"
+file = "${NODE_ZONE[$i]:-$ZONE}"
 [[key]]
 name = "update-key."
 algorithm = "hmac-sha256"
@@ -130,8 +132,10 @@ start_node() {
   # The PID we will signal must be the node itself (ip netns exec execs it, no fork).
   [ "$(readlink "/proc/${PIDS[$i]}/exe")" = "$(readlink -f "$VRDNS")" ] ||
     fail "node $i: PID ${PIDS[$i]} is $(readlink "/proc/${PIDS[$i]}/exe"), not vrdns"
-  [ "$line" = "vrdns: replica $i serving 1 zone(s) on ${DNS_ADDR[$i]}:${DNS_PORT[$i]} (udp+tcp)" ] ||
-    fail "ready line of node $i: '$line'"
+  case "$line" in
+    "vrdns: replica $i serving "[0-9]*" zone(s) on ${DNS_ADDR[$i]}:${DNS_PORT[$i]} (udp+tcp)") ;;
+    *) fail "ready line of node $i: '$line'" ;;
+  esac
   return 0
 }
 
@@ -153,13 +157,20 @@ start_cluster() {
       rm -rf "$TMP/data$i" "$TMP/err$i"
       start_node "$i" || { ok=0; break; }
     done
-    [ "$ok" -eq 1 ] && return 0
+    if [ "$ok" -eq 1 ]; then
+      CLUSTER_REPLICAS=$replicas CLUSTER_UPDATE_TIMEOUT=$update_timeout
+      return 0
+    fi
     kill_running_nodes
     grep -q "cannot bind" "$TMP"/err* || { echo "FAIL: vrdns did not start"; cat "$TMP"/err*; exit 1; }
   done
   echo "FAIL: no free ports after 5 attempts"
   exit 1
 }
+
+# rewrite_config <i>: writes node i's config again (after a change to NODE_ZONE[i] and the like)
+# for the cluster start_cluster started; a restart of the node reads it.
+rewrite_config() { write_node_config "$1" "$CLUSTER_REPLICAS" "$CLUSTER_UPDATE_TIMEOUT"; }
 
 # kill_node <i>: SIGKILL, reaped at once (a crash, not a shutdown).
 kill_node() {
