@@ -8,9 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <random>
-#include <set>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
@@ -32,10 +30,10 @@
 #include "app/signed_queries.hpp"
 #include "app/transfer_path.hpp"
 #include "app/update_path.hpp"
+#include "app/zone_adder.hpp"
 #include "dns/name.hpp"
 #include "dns/tsig.hpp"
 #include "dns/zone.hpp"
-#include "dns/zone_checkpoint.hpp"
 #include "net/notifier.hpp"
 #include "storage/posix_file.hpp"
 #include "storage/replica_store.hpp"
@@ -110,27 +108,6 @@ net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me)
   return o;
 }
 
-// A cluster's zones are those it started with: [[zone]] entries added to or removed from the
-// config later change nothing. Say so at the restart, rather than serve silently otherwise.
-void note_zone_list_changes(const config::NodeConfig& cfg, const protocol::checkpoint& c,
-                            std::size_t me) {
-  std::map<std::string, std::string> configured;   // part name -> the zone as configured
-  std::set<std::string> in_state;
-  for (const auto& z : cfg.zones)
-    configured.emplace(dns::zone_part_name(*dns::name_from_text(z.name)), z.name);
-  for (const auto& p : c.parts)
-    if (p.name != dns::service_part_name && p.name != protocol::client_table_part)
-      in_state.insert(p.name);
-  const std::string who = "replica " + std::to_string(me) + ": zone ";
-  for (const auto& [part, name] : configured)
-    if (!in_state.count(part))
-      actors::log_line(who + name + " is in the config but not in the cluster's state: not"
-                       " served (the zone files only seed a new cluster)");
-  for (const auto& part : in_state)
-    if (!configured.count(part))
-      actors::log_line(who + "file " + part + " of the cluster's state is no longer in the"
-                       " config: still served");
-}
 
 }  // namespace
 
@@ -196,7 +173,6 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       seed->zones.push_back(config::load_zone(cfg, z));
     }
   }
-  if (from_checkpoint) note_zone_list_changes(cfg, *restored->latest_checkpoint, me);
   // In one order whatever order the config lists them in: a new cluster's replicas compare
   // their birth states byte for byte (actors/replica_recovery.cpp new_cluster).
   std::sort(seed->zones.begin(), seed->zones.end(),
@@ -250,7 +226,8 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     options.tcp.max_connections = cfg.dns.tcp_max_connections;
     options.tcp.transfer_handler = make_transfer_handler(cfg, "replica " + std::to_string(me) + ": ");
     options.signed_query_handler = make_signed_query_handler(cfg);
-    auto handler = make_update_handler(cfg, service->zones(), submissions, update_timeout, waiters);
+    auto served_zones = std::make_shared<ServedZones>(service->zones());
+    auto handler = make_update_handler(cfg, served_zones, submissions, update_timeout, waiters);
     auto frontend = actors::spawn_dns_frontend(system, options, initial, std::move(handler));
     actors_.push_back(frontend.actor);
     dns_endpoints_ = frontend.endpoints;
@@ -297,12 +274,21 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     }
     auto publisher = system.spawn(serving_publisher, std::move(publish), waiters);
     actors_.push_back(publisher);
+    ZoneAdderOptions zo;
+    zo.call_timeout = update_timeout;
+    zo.log = [me](const std::string& line) {
+      actors::log_line("replica " + std::to_string(me) + ": " + line);
+    };
+    auto adder = system.spawn<caf::detached>(zone_adder, cfg, submissions, zo);
+    actors_.push_back(adder);
     auto has_state = std::make_shared<bool>(initial->has_state);   // replica thread only
+    auto zone_list_seen = std::make_shared<uint64_t>(service->zone_list_version());
+    auto zones_checked = std::make_shared<bool>(false);            // replica thread only
     auto marker_due = std::make_shared<bool>(true);                // replica thread only
     if (!blank) *marker_due = !leave_marker(cfg.data_dir);
     ro.on_change = [service, initial, publisher, has_state, from_disk, commit_hint, disk_error,
-                    marker_due, data_dir = cfg.data_dir,
-                    me](const protocol::replica_state& vr) {
+                    marker_due, data_dir = cfg.data_dir, me, served_zones, zone_list_seen,
+                    adder, zones_checked](const protocol::replica_state& vr) {
       // Vouched for once normal (recovered), or after a restart from disk once it has executed
       // again what it knew to be committed; from then on, through any later view change.
       const bool normal = vr.status == protocol::replica_status::normal;
@@ -315,6 +301,18 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       const bool caught_up =
           !from_disk || (vr.commit_number > 0 && vr.execute_number >= commit_hint);
       if ((normal && caught_up) || (from_disk && vr.op_number == 0)) *has_state = true;
+      if (service->zone_list_version() != *zone_list_seen) {
+        *zone_list_seen = service->zone_list_version();
+        served_zones->set(service->zones());
+      }
+      // Once it serves state it vouches for, the configured zones the cluster lacks are
+      // proposed (app/zone_adder.hpp).
+      if (*has_state && normal && !*zones_checked) {
+        *zones_checked = true;
+        std::vector<std::string> present;
+        for (const auto& z : service->zones()->zones) present.push_back(z->apex_key());
+        caf::anon_send(adder, zone_check_atom::value, std::move(present));
+      }
       auto s = std::make_shared<dns::ServingState>(*initial);
       s->zones = service->zones();
       s->status = status_line(vr);
@@ -328,7 +326,8 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     std::vector<std::pair<caf::actor, std::string>> watched{
         {replica, "the replica actor"},
         {frontend.actor, "the DNS front end"},
-        {publisher, "the serving publisher"}};
+        {publisher, "the serving publisher"},
+        {adder, "the zone adder"}};
     for (const auto& c : clients) watched.emplace_back(c, "a vr_client");
     for (const auto& c : clients)
       caf::anon_send(c, actors::vr_peer_set_atom::value, std::uint32_t(me), replica);

@@ -32,7 +32,7 @@ constexpr std::chrono::milliseconds local_serve_wait{1000};
 struct UpdatePath {
   dns::Keyring keys;
   dns::Keyring allowed;   // the subset of `keys` named in [update] allow
-  dns::ZoneSetPtr zones;
+  std::shared_ptr<const ServedZones> zones;
   std::shared_ptr<actors::vr_submit_queue> submissions;
   std::chrono::milliseconds call_timeout{0};
   std::shared_ptr<CommitWaiters> waiters;
@@ -93,7 +93,8 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
     return;
   }
   dns::Update update;
-  uint8_t rc = dns::parse_update(body.data(), body.size(), *path->zones, update, verdict.key_name);
+  const dns::ZoneSetPtr zones = path->zones->get();
+  uint8_t rc = dns::parse_update(body.data(), body.size(), *zones, update, verdict.key_name);
   if (rc != dns::rcode::NOERROR) {
     answer(*path, req, verdict, rc);
     return;
@@ -127,7 +128,8 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
 
 }  // namespace
 
-net::UpdateHandler make_update_handler(const config::NodeConfig& cfg, dns::ZoneSetPtr zones,
+net::UpdateHandler make_update_handler(const config::NodeConfig& cfg,
+                                       std::shared_ptr<const ServedZones> zones,
                                        std::shared_ptr<actors::vr_submit_queue> submissions,
                                        std::chrono::milliseconds call_timeout,
                                        std::shared_ptr<CommitWaiters> waiters) {

@@ -14,6 +14,7 @@
 
 #include "actors/vr_submit_queue.hpp"
 #include "app/commit_waiters.hpp"
+#include "app/served_zones.hpp"
 #include "config/config.hpp"
 #include "dns/zone.hpp"
 #include "net/update_hook.hpp"
@@ -22,9 +23,10 @@ namespace vrdns::app {
 
 /// `submissions` is the queue of the node's vr_clients; `call_timeout` (the SERVFAIL bound) is
 /// each call's deadline from now. `zones` tells which apexes are served (UPDATE never adds or
-/// removes a zone). Throws std::invalid_argument on a key the keyring rejects (the config
+/// removes a zone, but dns/zone_add.hpp does). Throws std::invalid_argument on a key the keyring rejects (the config
 /// validated them, so this is a bug).
-net::UpdateHandler make_update_handler(const config::NodeConfig& cfg, dns::ZoneSetPtr zones,
+net::UpdateHandler make_update_handler(const config::NodeConfig& cfg,
+                                       std::shared_ptr<const ServedZones> zones,
                                        std::shared_ptr<actors::vr_submit_queue> submissions,
                                        std::chrono::milliseconds call_timeout,
                                        std::shared_ptr<CommitWaiters> waiters);

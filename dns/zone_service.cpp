@@ -15,7 +15,10 @@
 #include "dns/sha256.hpp"
 #include "dns/update.hpp"
 #include "dns/update_apply.hpp"
+#include "dns/master_file.hpp"
+#include "dns/name.hpp"
 #include "dns/zone.hpp"
+#include "dns/zone_add.hpp"
 #include "dns/zone_checkpoint.hpp"
 #include "protocol/op_batch.hpp"
 
@@ -149,6 +152,7 @@ std::string ZoneService::execute(const std::string& op, std::vector<DedupeKey>* 
 
 std::string ZoneService::execute_one(std::string_view op, std::vector<DedupeKey>* clients,
                                      BatchEdits* batch) {
+  if (is_add_zone(op)) return encode(UpdateReply{add_zone(op, batch)});
   UpdateRequest req;
   if (!decode(op, req)) return encode(UpdateReply{rcode::SERVFAIL});
 
@@ -166,6 +170,29 @@ std::string ZoneService::execute_one(std::string_view op, std::vector<DedupeKey>
   dedupe_order_.push_back(DedupeEntry{key, newest_time_ms_, rcode});
   dedupe_index_.emplace(key, rcode);
   return encode(UpdateReply{rcode});
+}
+
+uint8_t ZoneService::add_zone(std::string_view op, BatchEdits* batch) {
+  AddZoneRequest req;
+  if (!decode(op, req)) return rcode::FORMERR;
+  ZonePtr zone;
+  try {
+    zone = read_master_file(req.master_file, "added zone " + name_to_text(req.apex));
+  } catch (const ZoneError&) {
+    return rcode::FORMERR;   // every replica reads the same text the same way
+  }
+  if (zone->apex_key() != name_key(req.apex)) return rcode::FORMERR;
+  for (const ZonePtr& z : zones_->zones)
+    if (z->apex_key() == zone->apex_key()) return rcode::YXDOMAIN;
+  // The batch edits zones by their index, which the new zone shifts: publish what the batch
+  // did so far, and go on with fresh editors.
+  if (batch != nullptr) seal(*batch);
+  std::vector<ZonePtr> zones = zones_->zones;
+  zones.push_back(std::move(zone));
+  zones_ = canonical_zone_set(std::move(zones));
+  ++zone_list_version_;
+  if (batch != nullptr) *batch = BatchEdits(zones_->zones.size());
+  return rcode::NOERROR;
 }
 
 namespace {
@@ -208,6 +235,7 @@ void ZoneService::restore(const std::vector<protocol::snapshot_part>& parts) {
     if (!index.emplace(e.key, e.rcode).second) bad("duplicate dedupe entry");
 
   zones_ = std::move(set);
+  ++zone_list_version_;
   newest_time_ms_ = state.newest_time_ms;
   dedupe_order_.assign(state.dedupe.begin(), state.dedupe.end());
   dedupe_index_ = std::move(index);

@@ -1,5 +1,6 @@
 // The DNS zones as the VR replicated service (protocol::service): every replica executes the
-// same committed UpdateRequests in the same order and so holds the same zones.
+// same committed UpdateRequests in the same order and so holds the same zones. The other op,
+// AddZoneRequest (dns/zone_add.hpp), adds a zone to a running cluster.
 //
 // Replicated state = the zones + a dedupe table for at-most-once UPDATEs. VR's own
 // client_table deduplicates per VR client (the front-end proxy); this table deduplicates per
@@ -54,6 +55,9 @@ class ZoneService : public vrdns::protocol::service {
   void restore(const std::vector<vrdns::protocol::snapshot_part>& parts) override;
 
   ZoneSetPtr zones() const { return zones_; }
+  /// Changes whenever the set of apexes may have changed (a zone added, a checkpoint
+  /// restored), not when records do: lets a reader of the apex list skip the other commits.
+  uint64_t zone_list_version() const { return zone_list_version_; }
   std::size_t dedupe_table_size() const { return dedupe_order_.size(); }
 
   /// SHA-256 of the identity's fields, truncated to 128 bits: the same on every replica, and
@@ -88,11 +92,15 @@ class ZoneService : public vrdns::protocol::service {
   std::string execute_one(std::string_view op, std::vector<DedupeKey>* clients,
                           BatchEdits* batch);
   void expire(uint64_t now_ms);
+  /// An AddZoneRequest (dns/zone_add.hpp): NOERROR added, YXDOMAIN a zone with that apex is
+  /// there already (nothing changes), FORMERR malformed or not a valid zone.
+  uint8_t add_zone(std::string_view op, BatchEdits* batch);
   uint8_t run(const UpdateRequest& req, BatchEdits* batch);
   /// Makes the batch's changed zones the current ones (one new ZoneSet).
   void seal(BatchEdits& batch);
 
   ZoneSetPtr zones_;
+  uint64_t zone_list_version_ = 0;
   uint64_t newest_time_ms_ = 0;
   /// Execution order, so op times never decrease along it: expiry pops from the front.
   std::deque<DedupeEntry> dedupe_order_;

@@ -5,7 +5,8 @@
 #     which replicas differ); once node 2 restarts with the same file, it starts in view 0;
 #  2. node 2 restarted after its zone file was edited serves the cluster's zone, not the file;
 #  3. node 1 replaced (empty data_dir) with a different zone file fetches the cluster's zone;
-#  4. a [[zone]] added to a node's config after the cluster started is logged and not served.
+#  4. a [[zone]] added to one node's config after the cluster started is added to the cluster:
+#     every node serves it and takes UPDATEs for it, whatever its own config says.
 # Zones are compared by AXFR (every record) and SOA serial.
 # Usage: bash zone_seed.sh <build-dir> <source-dir>
 set -u
@@ -131,13 +132,32 @@ printf '$ORIGIN second.test.\n@ 300 IN SOA ns1 hostmaster 1 7200 3600 1209600 30
 stop_node 0
 printf '[[zone]]\nname = "second.test."\nfile = "%s"\n' "$TMP/second.zone" >> "$TMP/node0.toml"
 start_node 0 || fail "node 0 did not restart"
-wait_logged 0 "zone second.test. is in the config but not in the cluster's state" &&
-  pass "node 0 says the added zone is not served" ||
-  fail "node 0 did not log the zone added to its config: $(tail -3 "$TMP/err0")"
-wait_served 0 a3.example.test A 192.0.2.3
-rc=$(dq 0 second.test SOA | grep -o 'status: [A-Z]*')
-[ "$rc" = "status: REFUSED" ] && pass "node 0 refuses second.test (not a zone of the cluster)" ||
-  fail "node 0 answered '$rc' for the zone only its config has"
+wait_logged 0 "zone second.test. added to the cluster" &&
+  pass "node 0 added the zone of its config to the cluster" ||
+  fail "node 0 did not add second.test.: $(grep -i 'second.test' "$TMP/err0" | tail -3)"
+for i in 0 1 2; do
+  wait_served "$i" ns1.second.test A 192.0.2.53
+done
+# Node 1's config does not list the zone, yet its UPDATE path takes it: it is the cluster's.
+printf 'server %s %s\nzone second.test.\nupdate add w.second.test. 300 A 192.0.2.8\nsend\n' \
+  "${DNS_ADDR[1]}" "${DNS_PORT[1]}" | nsupdate "${KEY_OPT[@]}" -t 9 &&
+  pass "update of the added zone via node 1: NOERROR" || fail "update of the added zone via node 1 failed"
+for i in 0 1 2; do wait_served "$i" w.second.test A 192.0.2.8; done
+# Node 2 restarted with the zone in its config but another file: the cluster's zone stays.
+printf '$ORIGIN second.test.\n@ 300 IN SOA ns1 hostmaster 9 7200 3600 1209600 300\n@ 300 IN NS ns1\nns1 300 IN A 192.0.2.99\n' > "$TMP/second-other.zone"
+stop_node 2
+printf '[[zone]]\nname = "second.test."\nfile = "%s"\n' "$TMP/second-other.zone" >> "$TMP/node2.toml"
+start_node 2 || fail "node 2 did not restart"
+wait_agree 100 0 1 2 || fail "no agreement after node 2's restart: $AGREED"
+wait_served 2 w.second.test A 192.0.2.8
+wait_served 2 ns1.second.test A 192.0.2.53
+# Node 1 restarted without the zone in its config still serves it, and says so.
+stop_node 1
+start_node 1 || fail "node 1 did not restart"
+wait_logged 1 "zone second.test. is not in this node's config but in the cluster's state: still served" &&
+  pass "node 1 says it serves a zone its config does not list" ||
+  fail "node 1 did not log the zone missing from its config: $(tail -3 "$TMP/err1")"
+wait_served 1 w.second.test A 192.0.2.8
 
 for i in 0 1 2; do stop_node "$i"; done
 finish

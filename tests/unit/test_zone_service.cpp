@@ -13,6 +13,8 @@
 #include "dns/query_parser.hpp"
 #include "dns/update.hpp"
 #include "dns/update_request.hpp"
+#include "dns/master_file.hpp"
+#include "dns/zone_add.hpp"
 #include "dns/zone_checkpoint.hpp"
 #include "dns/zone_service.hpp"
 #include "protocol/checkpoint.hpp"
@@ -607,3 +609,142 @@ BOOST_AUTO_TEST_CASE(dedupe_key_tells_every_field_apart) {
   shifted.key_name = std::string("\x01", 1) + base.key_name;
   BOOST_CHECK(!(ZoneService::dedupe_key(shifted) == keys[0]));
 }
+
+// --- adding a zone to a running cluster (dns/zone_add.hpp) ------------------------------
+
+namespace {
+
+const char* const added_zone =
+    "$ORIGIN added.test.\n"
+    "@ 300 IN SOA ns1 hostmaster 1 7200 3600 1209600 300\n"
+    "@ 300 IN NS ns1\n"
+    "ns1 300 IN A 192.0.2.53\n"
+    "www 300 IN A 192.0.2.80\n";
+
+/// The op a node proposes for the zone in `text` (what app/zone_adder.cpp builds).
+std::string add_op(const std::string& text, const std::string& apex) {
+  AddZoneRequest r;
+  r.apex = wire(apex);
+  r.master_file = write_master_file(*load_zone_text(text, apex));
+  return encode(r);
+}
+
+const Zone* zone_at(const ZoneService& s, const std::string& apex) {
+  return s.zones()->find_zone(name_key(wire(apex)));
+}
+
+/// An UPDATE of zone `zone` parsed against `zones` (request() knows only test_zones()).
+std::string request_in(const ZoneSet& zones, const std::string& zone,
+                       const std::vector<Record>& updates, uint16_t id, uint64_t time_ms) {
+  const std::string msg = message(zone, {}, updates, id);
+  Update u;
+  BOOST_REQUIRE_EQUAL(int(parse(msg, zones, u)), int(rcode::NOERROR));
+  UpdateRequest req;
+  req.client.address = std::string("\x7f\x00\x00\x01", 4);
+  req.client.port = 5300;
+  req.client.dns_id = id;
+  req.client.message_hash = request_hash(reinterpret_cast<const uint8_t*>(msg.data()), msg.size());
+  req.receive_time_ms = time_ms;
+  req.update = encode(u);
+  return encode(req);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(add_zone_request_encoding) {
+  const std::string op = add_op(added_zone, "added.test.");
+  AddZoneRequest r;
+  BOOST_REQUIRE(is_add_zone(op));
+  BOOST_REQUIRE(decode(op, r));
+  BOOST_CHECK(r.apex == wire("added.test."));
+  BOOST_CHECK(encode(r) == op);
+  for (std::size_t cut = 0; cut < op.size(); ++cut)
+    BOOST_CHECK_MESSAGE(!decode(op.substr(0, cut), r), "decoded a prefix of " << cut);
+  BOOST_CHECK(!decode(op + "x", r));
+  AddZoneRequest no_apex{"", "x"};
+  BOOST_CHECK(!decode(encode(no_apex), r));
+  AddZoneRequest bad_apex{"\x05" "ab", "x"};   // a label longer than the bytes there
+  BOOST_CHECK(!decode(encode(bad_apex), r));
+  // The other ops are not taken for it, nor it for them.
+  const std::string update = request(create_pre(), create_upd(), 1, 1000);
+  BOOST_CHECK(!is_add_zone(update));
+  UpdateRequest as_update;
+  BOOST_CHECK(!decode(op, as_update));
+}
+
+BOOST_AUTO_TEST_CASE(adding_a_zone) {
+  ZoneService s(test_zones());
+  BOOST_CHECK(zone_at(s, "www.added.test.") == nullptr);
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(add_op(added_zone, "added.test."))), int(rcode::NOERROR));
+  const Zone* z = zone_at(s, "www.added.test.");
+  BOOST_REQUIRE(z != nullptr);
+  BOOST_CHECK(z->apex_key() == name_key(wire("added.test.")));
+  BOOST_CHECK(z->find(name_key(wire("www.added.test."))) != nullptr);
+  BOOST_CHECK(has(s, "www.example.test."));   // the other zones are untouched
+  BOOST_CHECK_EQUAL(s.zones()->zones.size(), 3u);
+
+  // Once there, the zone is the cluster's: another add of that apex changes nothing, whatever
+  // its contents.
+  const auto after = parts_of(s);
+  std::string other = added_zone;
+  other += "extra 300 IN A 192.0.2.99\n";
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(add_op(other, "added.test."))), int(rcode::YXDOMAIN));
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(add_op(example_zone, "example.test."))),
+                    int(rcode::YXDOMAIN));
+  BOOST_CHECK(parts_of(s) == after);
+
+  // Not a valid zone, or not the apex it claims, or garbage: FORMERR, nothing changes.
+  AddZoneRequest no_soa{wire("nosoa.test."), "$ORIGIN nosoa.test.\nwww.nosoa.test. 300 IN A 192.0.2.1\n; end of zone, 1 records\n"};
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(encode(no_soa))), int(rcode::FORMERR));
+  AddZoneRequest wrong_apex{wire("elsewhere.test."),
+                            write_master_file(*load_zone_text(added_zone, "added.test."))};
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(encode(wrong_apex))), int(rcode::FORMERR));
+  BOOST_CHECK_EQUAL(rcode_of(s.execute("VRZA garbage")), int(rcode::FORMERR));
+  BOOST_CHECK(parts_of(s) == after);
+}
+
+BOOST_AUTO_TEST_CASE(an_added_zone_takes_updates_and_survives_a_checkpoint) {
+  ZoneService s(test_zones());
+  BOOST_REQUIRE_EQUAL(rcode_of(s.execute(add_op(added_zone, "added.test."))), 0);
+  ZoneSet with_added = test_zones();
+  with_added.zones.push_back(load_zone_text(added_zone, "added.test."));
+  const std::string upd =
+      request_in(with_added, "added.test.", {rec("new.added.test. IN A 192.0.2.7")}, 7, 1000);
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(upd)), int(rcode::NOERROR));
+  BOOST_CHECK(zone_at(s, "added.test.")->find(name_key(wire("new.added.test."))) != nullptr);
+
+  ZoneService restored(test_zones());
+  restored.restore(parts_of(s));
+  BOOST_CHECK(parts_of(restored) == parts_of(s));
+  BOOST_REQUIRE(zone_at(restored, "added.test.") != nullptr);
+  BOOST_CHECK(zone_at(restored, "added.test.")->find(name_key(wire("new.added.test."))) != nullptr);
+  // The restored service answers a retransmission of that UPDATE from its dedupe table.
+  BOOST_CHECK_EQUAL(rcode_of(restored.execute(upd)), int(rcode::NOERROR));
+  BOOST_CHECK(parts_of(restored) == parts_of(s));
+}
+
+BOOST_AUTO_TEST_CASE(an_add_in_an_op_batch_runs_like_consecutive_ops) {
+  // UPDATEs to a zone before the add and after it, and to the added zone (its index is new):
+  // the batch must give what the ops give one at a time.
+  ZoneSet with_added = test_zones();
+  with_added.zones.push_back(load_zone_text(added_zone, "added.test."));
+  const std::vector<std::string> ops = {
+      request({}, {rec("b.example.test. IN A 192.0.2.2")}, 1, 1000),
+      request_in(with_added, "added.test.", {rec("early.added.test. IN A 192.0.2.3")}, 2, 1000),
+      add_op(added_zone, "added.test."),
+      request({}, {rec("c.example.test. IN A 192.0.2.4")}, 3, 1001),
+      request_in(with_added, "added.test.", {rec("late.added.test. IN A 192.0.2.5")}, 4, 1001),
+      request({}, {rec("d.other.test. IN A 192.0.2.6")}, 5, 1001, 5300, "other.test."),
+      add_op(added_zone, "added.test."),
+  };
+  ZoneService batched(test_zones()), single(test_zones());
+  const std::vector<int> got = rcodes_of_batch(batched.execute(batch_of(ops)));
+  std::vector<int> want;
+  for (const auto& op : ops) want.push_back(rcode_of(single.execute(op)));
+  BOOST_TEST(got == want);
+  BOOST_TEST(want == (std::vector<int>{0, rcode::NOTAUTH, 0, 0, 0, 0, rcode::YXDOMAIN}));
+  BOOST_CHECK(parts_of(batched) == parts_of(single));
+  BOOST_CHECK(has(batched, "b.example.test.") && has(batched, "c.example.test."));
+  BOOST_CHECK(zone_at(batched, "added.test.")->find(name_key(wire("late.added.test."))) != nullptr);
+}
+
