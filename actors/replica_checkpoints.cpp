@@ -98,14 +98,19 @@ void save_birth_checkpoint(self_ptr self) {
   auto& st = self->state;
   if (!st.birth)
     st.birth = birth_checkpoint(st);
-  auto blob = std::make_shared<const std::string>(encode_checkpoint(*st.birth));
-  st.seed_digest = seed_digest_of(*blob);
   // A failed save leaves the replica running on what it has (the log is complete from op 1),
   // and the operator told; a later checkpoint supersedes this one.
   if (st.opt.persistence && !st.opt.persistence->save_checkpoint(*st.birth) && st.opt.on_disk_error)
     st.opt.on_disk_error("checkpoint at op 0 (the cluster's birth state): "
                          + st.opt.persistence->error());
-  remember_checkpoint(st, 0, std::move(blob), now(self));
+  // A lone replica has nobody to serve it to (nor to compare seeds with): the encoded copy
+  // would only double its memory for a big zone.
+  if (st.vr.configuration_size > 1) {
+    auto blob = std::make_shared<const std::string>(encode_checkpoint(*st.birth));
+    st.birth.reset();
+    st.seed_digest = seed_digest_of(*blob);
+    remember_checkpoint(st, 0, std::move(blob), now(self));
+  }
   st.birth.reset();
   st.has_base = true;
 }
