@@ -265,23 +265,27 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
   // A checkpoint on our own disk is committed state: usable even by a replica that must recover.
   if (st.opt.restored && st.opt.restored->latest_checkpoint)
     restore_own_checkpoint(self, *st.opt.restored->latest_checkpoint);
-  if (st.opt.restored && st.opt.restored->view.status == protocol::replica_status::recovering)
+  if (st.opt.restored && st.opt.restored->view.status == protocol::replica_status::recovering) {
     st.opt.start_recovering = true;
-  else if (st.opt.restored) {
+  } else if (st.opt.restored && !st.has_base && !st.opt.restored->log.empty()) {
+    // A log but no checkpoint to replay it onto: the only checkpoint was corrupt, or the
+    // data_dir is from a vrdns that kept none. Replaying onto the service as the caller seeded
+    // it (the zone files as they are today) could build another state than the cluster's, so
+    // recover it from the others (§4.3), like a corrupt log: it fetches a checkpoint first.
+    if (st.opt.on_notice)
+      st.opt.on_notice("log without a checkpoint to replay it onto: recovering from the other"
+                       " replicas");
+    st.opt.start_recovering = true;
+  } else if (st.opt.restored) {
     // Restarted on its own disk: everything it ever acknowledged or promised is here, so it is
     // the same replica as before the crash, just late (like one behind a partition). A backup
     // resumes in its view; commits are learned again from the primary. A primary starts a view
     // change (below).
     auto& r = *st.opt.restored;
-    if (!st.has_base) {
-      // No checkpoint, not even the birth state: a data_dir from before vrdns kept one (or a
-      // crash right after the view record of a new cluster). The service was seeded the old
-      // way, and the log is replayed onto that.
-      st.has_base = true;
-      if (st.opt.on_notice)
-        st.opt.on_notice("no checkpoint in the data directory: replaying the log onto the"
-                         " configured zone files, which must be those the cluster started from");
-    }
+    // No checkpoint and no log: a crash (or a failed save) right after the view record of a
+    // new cluster, before its birth checkpoint and its first entry. The caller seeded the
+    // service as at the birth: save that now.
+    const bool birth_unsaved = !st.has_base;
     st.vr.adopt_log(r.log_start, std::move(r.log));
     st.vr.mark_saved();
     st.vr.view_number = r.view.view_number;
@@ -293,6 +297,8 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
       st.vr.begin_awaiting_state();
     st.saved_view = r.view;
     st.opt.restored.reset();
+    if (birth_unsaved)
+      save_birth_checkpoint(self);
     st.last_prepare_sent = st.last_commit_sent = t;
     if (st.saved_view.status == protocol::replica_status::view_change) {
       // It may have sent a DoViewChange for this view: only its durable log could be in it.

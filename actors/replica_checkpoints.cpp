@@ -26,10 +26,18 @@ caf::behavior checkpoint_writer_behavior(caf::event_based_actor*,
 // the replica's thread, so the checkpoint is exactly the state after op execute_number.
 void maybe_take_checkpoint(self_ptr self) {
   auto& st = self->state;
-  auto& vr = st.vr;
   if (st.opt.checkpoint_interval == 0 || st.checkpoint_in_progress
       || st.client_ops_since_checkpoint < st.opt.checkpoint_interval)
     return;
+  take_checkpoint(self);
+}
+
+// The checkpoint of what the service has executed (committed state), now.
+void take_checkpoint(self_ptr self) {
+  auto& st = self->state;
+  auto& vr = st.vr;
+  if (st.checkpoint_in_progress || !st.has_base)
+    throw std::logic_error("invariant: a checkpoint while one is taken, or of a state without base");
   st.checkpoint_in_progress = true;
   st.client_ops_since_checkpoint = 0;
   checkpoint_job job{vr.execute_number, vr.view_number, st.service->freeze(),
@@ -96,6 +104,12 @@ std::uint64_t seed_digest_of(const std::string& blob) {
 // before this save restarts from that record with no checkpoint, the way older data_dirs do.
 void save_birth_checkpoint(self_ptr self) {
   auto& st = self->state;
+  if (st.has_base) {
+    // A blank replica that fetched the others' birth state (its own differed) and then found
+    // the cluster new: that fetched checkpoint is its birth state, saved and served already.
+    st.birth.reset();
+    return;
+  }
   if (!st.birth)
     st.birth = birth_checkpoint(st);
   // A failed save leaves the replica running on what it has (the log is complete from op 1),
@@ -128,7 +142,7 @@ void on_checkpoint_saved(self_ptr self, const checkpoint_saved& r) {
       st.opt.on_disk_error("checkpoint at op " + std::to_string(r.op_number) + ": " + r.error);
     return;
   }
-  if (r.op_number <= st.latest_checkpoint.op_number)
+  if (st.latest_checkpoint.blob && r.op_number <= st.latest_checkpoint.op_number)
     return;   // an installed transfer overtook it
   const auto t = now(self);
   remember_checkpoint(st, r.op_number, r.blob, t);
@@ -161,8 +175,14 @@ void on_get_checkpoint(self_ptr self, const GetCheckpoint& g) {
   if (g.op_number != 0 && g.op_number == st.previous_checkpoint.op_number
       && st.previous_checkpoint.blob)
     c = &st.previous_checkpoint;
-  if (!c->blob)
+  if (!c->blob) {
+    // None yet: this replica restarted from a log without one (a crash before its birth
+    // checkpoint was saved, or that save failed). The asker, which has no state of its own,
+    // needs one: take it now; its resend gets it.
+    if (!st.checkpoint_in_progress && st.has_base && st.vr.status == replica_status::normal)
+      take_checkpoint(self);
     return;
+  }
   c->in_transfer_until = now(self) + checkpoint_transfer_pause;
   // A request for a checkpoint we no longer have restarts at 0 with the latest.
   const auto offset = c->op_number == g.op_number ? g.offset : 0;
@@ -226,6 +246,7 @@ void install_fetched_checkpoint(self_ptr self, const std::string& blob) {
     st.opt.persistence->discard_log_before(c->op_number + 1);
   }
   st.has_base = true;
+  st.birth.reset();   // a blank replica's own seed: never to be used now
   if (c->op_number == 0)
     st.seed_digest = seed_digest_of(blob);
   remember_checkpoint(st, c->op_number, std::make_shared<const std::string>(blob), now(self));

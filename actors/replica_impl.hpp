@@ -78,6 +78,7 @@ checkpoint_saved write_checkpoint(const checkpoint_job& job, protocol::persisten
 caf::behavior checkpoint_writer_behavior(caf::event_based_actor*,
                                          std::shared_ptr<protocol::persistence> persistence);
 void maybe_take_checkpoint(self_ptr self);
+void take_checkpoint(self_ptr self);
 bool in_transfer(const served_checkpoint& c, time_point t);
 void remember_checkpoint(replica_actor_state& st, std::uint64_t op,
                          std::shared_ptr<const std::string> blob, time_point t);

@@ -226,7 +226,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     options.tcp.max_connections = cfg.dns.tcp_max_connections;
     options.tcp.transfer_handler = make_transfer_handler(cfg, "replica " + std::to_string(me) + ": ");
     options.signed_query_handler = make_signed_query_handler(cfg);
-    auto served_zones = std::make_shared<ServedZones>(service->zones());
+    auto served_zones = std::make_shared<ServedZones>(*service->zones());
     auto handler = make_update_handler(cfg, served_zones, submissions, update_timeout, waiters);
     auto frontend = actors::spawn_dns_frontend(system, options, initial, std::move(handler));
     actors_.push_back(frontend.actor);
@@ -275,7 +275,8 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     auto publisher = system.spawn(serving_publisher, std::move(publish), waiters);
     actors_.push_back(publisher);
     ZoneAdderOptions zo;
-    zo.call_timeout = update_timeout;
+    // Every replica reads an added zone's master file on its own thread: up to 8 MiB of it.
+    zo.call_timeout = std::max(update_timeout, std::chrono::milliseconds(10000));
     zo.log = [me](const std::string& line) {
       actors::log_line("replica " + std::to_string(me) + ": " + line);
     };
@@ -303,7 +304,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       if ((normal && caught_up) || (from_disk && vr.op_number == 0)) *has_state = true;
       if (service->zone_list_version() != *zone_list_seen) {
         *zone_list_seen = service->zone_list_version();
-        served_zones->set(service->zones());
+        served_zones->set(*service->zones());
       }
       // Once it serves state it vouches for, the configured zones the cluster lacks are
       // proposed (app/zone_adder.hpp).

@@ -14,13 +14,22 @@ namespace vrdns::app {
 
 class ServedZones {
  public:
-  explicit ServedZones(dns::ZoneSetPtr zones) : zones_(std::move(zones)) {}
+  explicit ServedZones(const dns::ZoneSet& zones) : zones_(apexes_of(zones)) {}
   dns::ZoneSetPtr get() const { return zones_.load(); }
-  /// UPDATE parsing needs the apexes alone, not the records: the replica's thread calls this
-  /// only when the list changed (dns::ZoneService::zone_list_version).
-  void set(dns::ZoneSetPtr zones) { zones_.store(std::move(zones)); }
+  /// The replica's thread calls this only when the list changed
+  /// (dns::ZoneService::zone_list_version).
+  void set(const dns::ZoneSet& zones) { zones_.store(apexes_of(zones)); }
 
  private:
+  /// UPDATE parsing needs the apexes alone: empty zones at them. Holding the zones themselves
+  /// would keep their versions of that moment alive for as long as the list stays the same.
+  static dns::ZoneSetPtr apexes_of(const dns::ZoneSet& zones) {
+    auto out = std::make_shared<dns::ZoneSet>();
+    out->zones.reserve(zones.zones.size());
+    for (const dns::ZonePtr& z : zones.zones) out->zones.push_back(dns::ZoneEditor(z->apex()).finish());
+    return out;
+  }
+
   std::atomic<dns::ZoneSetPtr> zones_;
 };
 

@@ -112,6 +112,10 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
         } else if (rcode == dns::rcode::NOERROR) {
           say("zone " + name + " added to the cluster (" + std::to_string(it->second.records) +
               " records): every node serves it");
+        } else if (rcode == dns::rcode::YXDOMAIN && it->second.attempts > 1) {
+          // An earlier proposal whose answer was lost may have added it.
+          say("zone " + name + " is in the cluster's state now (added by this node's earlier"
+              " proposal or by another node)");
         } else if (rcode == dns::rcode::YXDOMAIN) {
           say("zone " + name + " is in the cluster's state already (another node added it):"
               " this node's file was not used");

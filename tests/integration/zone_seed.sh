@@ -6,7 +6,8 @@
 #  2. node 2 restarted after its zone file was edited serves the cluster's zone, not the file;
 #  3. node 1 replaced (empty data_dir) with a different zone file fetches the cluster's zone;
 #  4. a [[zone]] added to one node's config after the cluster started is added to the cluster:
-#     every node serves it and takes UPDATEs for it, whatever its own config says.
+#     every node serves it and takes UPDATEs for it, whatever its own config says;
+#  5. a data_dir holding a log but no checkpoint (an older vrdns's) recovers from the others.
 # Zones are compared by AXFR (every record) and SOA serial.
 # Usage: bash zone_seed.sh <build-dir> <source-dir>
 set -u
@@ -158,6 +159,19 @@ wait_logged 1 "zone second.test. is not in this node's config but in the cluster
   pass "node 1 says it serves a zone its config does not list" ||
   fail "node 1 did not log the zone missing from its config: $(tail -3 "$TMP/err1")"
 wait_served 1 w.second.test A 192.0.2.8
+
+# --- 5. a log without any checkpoint (a data_dir of an older vrdns) -----------------------
+# Replaying it onto today's files could serve another zone: the node recovers from the others
+# instead (it fetches a checkpoint first).
+stop_node 2
+rm -f "$TMP"/data2/checkpoint-*
+start_node 2 || fail "node 2 did not restart"
+wait_logged 2 "log without a checkpoint to replay it onto: recovering" &&
+  pass "node 2 recovers a log that has no checkpoint" ||
+  fail "node 2 did not say it recovers: $(tail -3 "$TMP/err2")"
+wait_agree 100 0 1 2 && pass "node 2 recovered: $AGREED" || fail "node 2 did not recover: $AGREED"
+wait_served 2 w.second.test A 192.0.2.8
+same_zone 0 2 "recovered node"
 
 for i in 0 1 2; do stop_node "$i"; done
 finish

@@ -493,6 +493,44 @@ BOOST_AUTO_TEST_CASE(a_wiped_replica_fetches_the_birth_state) {
   require_safe(c);
 }
 
+// Review finding: a blank replica whose seed differed fetched the others' birth state, then
+// found the (still empty) cluster new and started fresh, saving and serving its own cached seed
+// as the birth checkpoint. Once primary, it handed that wrong state to a replica without state.
+BOOST_AUTO_TEST_CASE(a_replica_that_took_the_clusters_birth_state_serves_that_one) {
+  auto opt = durable_options(3);
+  opt.seeds = {seed_a, seed_a, seed_a};
+  cluster c(opt);
+  BOOST_REQUIRE(c.run_until([&] { return all_normal(c); }, 2000ms));
+  c.crash(2);
+  c.wipe_disk(2);
+  c.set_seed(2, seed_b);
+  c.restart(2);
+  BOOST_REQUIRE(c.run_until([&] { return normal_in(c, 2); }, 3000ms));
+  BOOST_TEST(c.machine(2).data() == c.machine(0).data());
+  // Make replica 2 the primary (views 1 then 2), then give replica 0 a new host.
+  const auto primary_is = [&](std::size_t p) {
+    auto n = c.normal_primary();
+    return n && *n == p && all_normal(c);
+  };
+  c.crash(0);
+  BOOST_REQUIRE(c.run_until([&] { auto n = c.normal_primary(); return n && *n == 1; }, 3000ms));
+  c.restart(0);
+  BOOST_REQUIRE(c.run_until([&] { return primary_is(1); }, 3000ms));
+  c.crash(1);
+  BOOST_REQUIRE(c.run_until([&] { auto n = c.normal_primary(); return n && *n == 2; }, 3000ms));
+  c.restart(1);
+  BOOST_REQUIRE(c.run_until([&] { return primary_is(2); }, 3000ms));
+  commit_puts(c, 2, "m");
+  c.crash(0);
+  c.wipe_disk(0);
+  c.set_seed(0, {{"zone", "c"}});
+  c.restart(0);
+  BOOST_REQUIRE(c.run_until([&] { return caught_up(c, 0); }, 3000ms));
+  BOOST_TEST(c.machine(0).data() == c.machine(1).data());
+  BOOST_TEST(c.machine(0).data().at("zone") == "a");
+  require_safe(c);
+}
+
 // The same without disks: a restarted replica recovers (§4.3) with a fresh service holding its
 // seed, and must not execute the log on it.
 BOOST_AUTO_TEST_CASE(a_recovering_replica_without_a_disk_fetches_the_birth_state) {
