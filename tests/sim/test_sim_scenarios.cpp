@@ -420,6 +420,17 @@ bool all_normal(const cluster& c) {
   return true;
 }
 
+// Replica i crashes and comes back with `seed` (a node whose zone files were edited; with
+// `wipe`, a new host with an empty disk).
+void restart_with_seed(cluster& c, std::size_t i, std::map<std::string, std::string> seed,
+                       bool wipe = false) {
+  c.crash(i);
+  if (wipe)
+    c.wipe_disk(i);
+  c.set_seed(i, std::move(seed));
+  c.restart(i);
+}
+
 bool caught_up(const cluster& c, std::size_t i) {
   auto* s = c.state(i);
   return s && s->status == replica_status::normal && s->commit_number >= c.committed().size()
@@ -456,9 +467,7 @@ BOOST_AUTO_TEST_CASE(a_restart_replays_the_log_onto_the_saved_birth_state) {
   opt.seeds = {seed_a, seed_a, seed_a};
   cluster c(opt);
   commit_puts(c, 4, "g");
-  c.crash(2);
-  c.set_seed(2, seed_b);
-  c.restart(2);
+  restart_with_seed(c, 2, seed_b);
   BOOST_REQUIRE(c.run_until([&] { return caught_up(c, 2); }, 3000ms));
   commit_puts(c, 2, "h");
   BOOST_REQUIRE(c.run_until([&] { return caught_up(c, 2); }, 3000ms));
@@ -475,18 +484,13 @@ BOOST_AUTO_TEST_CASE(a_wiped_replica_fetches_the_birth_state) {
   cluster c(opt);
   commit_puts(c, 4, "i");
   BOOST_TEST(c.state(0)->log_start == 0u);   // no checkpoint but the birth state
-  c.crash(2);
-  c.wipe_disk(2);
-  c.set_seed(2, seed_b);
-  c.restart(2);
+  restart_with_seed(c, 2, seed_b, true);
   BOOST_REQUIRE(c.run_until([&] { return caught_up(c, 2); }, 3000ms));
   BOOST_TEST(c.stats().checkpoint_chunks > 0u);
   BOOST_TEST(c.machine(2).data() == c.machine(0).data());
   BOOST_TEST(c.machine(2).data().at("zone") == "a");
   // It saved what it fetched: restarted with yet another seed, it still agrees.
-  c.crash(2);
-  c.set_seed(2, {{"zone", "c"}});
-  c.restart(2);
+  restart_with_seed(c, 2, {{"zone", "c"}});
   commit_puts(c, 1, "j");
   BOOST_REQUIRE(c.run_until([&] { return caught_up(c, 2); }, 3000ms));
   BOOST_TEST(c.machine(2).data() == c.machine(0).data());
@@ -501,10 +505,7 @@ BOOST_AUTO_TEST_CASE(a_replica_that_took_the_clusters_birth_state_serves_that_on
   opt.seeds = {seed_a, seed_a, seed_a};
   cluster c(opt);
   BOOST_REQUIRE(c.run_until([&] { return all_normal(c); }, 2000ms));
-  c.crash(2);
-  c.wipe_disk(2);
-  c.set_seed(2, seed_b);
-  c.restart(2);
+  restart_with_seed(c, 2, seed_b, true);
   BOOST_REQUIRE(c.run_until([&] { return normal_in(c, 2); }, 3000ms));
   BOOST_TEST(c.machine(2).data() == c.machine(0).data());
   // Make replica 2 the primary (views 1 then 2), then give replica 0 a new host.
@@ -521,10 +522,7 @@ BOOST_AUTO_TEST_CASE(a_replica_that_took_the_clusters_birth_state_serves_that_on
   c.restart(1);
   BOOST_REQUIRE(c.run_until([&] { return primary_is(2); }, 3000ms));
   commit_puts(c, 2, "m");
-  c.crash(0);
-  c.wipe_disk(0);
-  c.set_seed(0, {{"zone", "c"}});
-  c.restart(0);
+  restart_with_seed(c, 0, {{"zone", "c"}}, true);
   BOOST_REQUIRE(c.run_until([&] { return caught_up(c, 0); }, 3000ms));
   BOOST_TEST(c.machine(0).data() == c.machine(1).data());
   BOOST_TEST(c.machine(0).data().at("zone") == "a");
@@ -538,9 +536,7 @@ BOOST_AUTO_TEST_CASE(a_recovering_replica_without_a_disk_fetches_the_birth_state
   opt.seeds = {seed_a, seed_a, seed_a};
   cluster c(opt);
   commit_puts(c, 4, "k");
-  c.crash(1);
-  c.set_seed(1, seed_b);
-  c.restart(1);
+  restart_with_seed(c, 1, seed_b);
   BOOST_REQUIRE(c.run_until([&] { return caught_up(c, 1); }, 3000ms));
   BOOST_TEST(c.machine(1).data() == c.machine(0).data());
   require_safe(c);
