@@ -1,0 +1,174 @@
+// app/zone_adder: which configured zones it proposes to the cluster, what it logs for each
+// outcome, and that an unknown outcome is proposed again. The test stands in for the node's
+// vr_clients: it takes the adder's calls off a real vr_submit_queue (woken by vr_wake_atom, as
+// a vr_client is) and answers them.
+#define BOOST_TEST_MODULE test_zone_adder
+#include <boost/test/unit_test.hpp>
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "actors/vr_submit_queue.hpp"
+#include "app/zone_adder.hpp"
+#include "dns/name.hpp"
+#include "dns/query_parser.hpp"
+#include "dns/update.hpp"
+#include "dns/update_request.hpp"
+#include "dns/zone_add.hpp"
+
+using namespace vrdns;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string key_of(const std::string& text) { return dns::name_key(*dns::name_from_text(text)); }
+
+struct Fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor client{sys};
+  std::shared_ptr<actors::vr_submit_queue> queue = std::make_shared<actors::vr_submit_queue>();
+  std::size_t index = queue->attach(client->address());
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("test_zone_adder." + std::to_string(::getpid()));
+  config::NodeConfig node;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<std::string> lines;
+
+  caf::actor adder;
+
+  Fixture() { std::filesystem::create_directories(dir); }
+  ~Fixture() {
+    // Also after a failed check: the actor system waits for a detached actor that runs on.
+    if (adder) caf::anon_send_exit(adder, caf::exit_reason::kill);
+    std::filesystem::remove_all(dir);
+  }
+
+  /// A [[zone]] entry whose file holds an apex SOA and NS, plus `extra` lines.
+  void add_zone(const std::string& name, const std::string& extra = "") {
+    const auto file = dir / (name + "zone");
+    std::ofstream(file) << "$ORIGIN " << name << "\n@ 300 IN SOA ns1 hostmaster 1 7200 3600 "
+                        << "1209600 300\n@ 300 IN NS ns1\nns1 300 IN A 192.0.2.53\n" << extra;
+    node.zones.push_back(config::ZoneConfig{name, file.string(), nullptr, 1});
+  }
+
+  caf::actor spawn_adder() {
+    app::ZoneAdderOptions o;
+    o.retry = 10ms;
+    o.max_attempts = 3;
+    o.log = [this](const std::string& line) {
+      std::lock_guard lock(mutex);
+      lines.push_back(line);
+      changed.notify_all();
+    };
+    adder = sys.spawn<caf::detached>(app::zone_adder, node, queue, o);
+    return adder;
+  }
+
+  /// Waits (bounded) for a log line containing `text`.
+  bool logged(const std::string& text) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, 5s, [&] {
+      for (const auto& l : lines)
+        if (l.find(text) != std::string::npos) return true;
+      return false;
+    });
+  }
+
+  /// The adder's next proposal, as a vr_client gets it: from the queue, or once woken.
+  actors::vr_submit_queue::call next_call() {
+    for (int round = 0; round < 2; ++round) {
+      auto calls = queue->take(index, 1, std::size_t(1) << 30);
+      if (!calls.empty()) {
+        BOOST_REQUIRE_EQUAL(calls.size(), 1u);
+        return std::move(calls.front());
+      }
+      bool woken = false;
+      client->receive([&](actors::vr_wake_atom) { woken = true; },
+                      caf::after(std::chrono::seconds(5)) >> [] {});
+      BOOST_REQUIRE_MESSAGE(woken, "no proposal within 5 s");
+    }
+    BOOST_FAIL("woken, but nothing queued");
+    throw;   // not reached
+  }
+
+  static void answer(actors::vr_submit_queue::call& c, uint8_t rcode) {
+    const std::string result = dns::encode(dns::UpdateReply{rcode});
+    c.done(&result);
+  }
+};
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_CASE(proposes_only_the_zones_the_cluster_lacks, Fixture) {
+  add_zone("example.test.");
+  add_zone("added.test.", "www 300 IN A 192.0.2.80\n");
+  auto adder = spawn_adder();
+  caf::anon_send(adder, app::zone_check_atom::value,
+                 std::vector<std::string>{key_of("example.test."), key_of("kept.test.")});
+  auto call = next_call();
+  dns::AddZoneRequest req;
+  BOOST_REQUIRE(dns::decode(call.op, req));
+  BOOST_CHECK(req.apex == *dns::name_from_text("added.test."));
+  BOOST_CHECK(req.master_file.find("www.added.test. 300 IN A 192.0.2.80") != std::string::npos);
+  BOOST_CHECK(logged("zone added.test. is not in the cluster's state: proposing it (4 records"));
+  // A zone of the cluster's state that this config lacks stays, and the log says so.
+  BOOST_CHECK(logged("zone kept.test. is not in this node's config but in the cluster's state"));
+  // One check per process: a second zone_check proposes nothing. It is handled before the
+  // answer below (messages in order), so nothing is queued once that answer is logged.
+  caf::anon_send(adder, app::zone_check_atom::value, std::vector<std::string>{});
+  answer(call, dns::rcode::NOERROR);
+  BOOST_CHECK(logged("zone added.test. added to the cluster (4 records)"));
+  BOOST_CHECK_EQUAL(queue->size(), 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_unknown_outcome_is_proposed_again, Fixture) {
+  add_zone("added.test.");
+  auto adder = spawn_adder();
+  caf::anon_send(adder, app::zone_check_atom::value, std::vector<std::string>{});
+  auto first = next_call();
+  const std::string op = first.op;
+  first.done(nullptr);   // timed out: it may or may not have committed
+  auto second = next_call();
+  BOOST_CHECK(second.op == op);
+  answer(second, dns::rcode::YXDOMAIN);   // the first did commit after all
+  BOOST_CHECK(logged("zone added.test. is in the cluster's state now (added by this node's"
+                     " earlier proposal or by another node)"));
+}
+
+BOOST_FIXTURE_TEST_CASE(outcomes_are_named, Fixture) {
+  add_zone("other.test.");
+  add_zone("bad.test.");
+  add_zone("gone.test.");
+  std::filesystem::remove(node.zones.back().file);
+  auto adder = spawn_adder();
+  caf::anon_send(adder, app::zone_check_atom::value, std::vector<std::string>{});
+  BOOST_CHECK(logged("zone gone.test. is not in the cluster's state and its file does not load"));
+  // Proposals leave in config order: other.test, then bad.test.
+  auto other = next_call();
+  auto bad = next_call();
+  dns::AddZoneRequest req;
+  BOOST_REQUIRE(dns::decode(other.op, req));
+  BOOST_CHECK(req.apex == *dns::name_from_text("other.test."));
+  answer(other, dns::rcode::YXDOMAIN);
+  BOOST_CHECK(logged("zone other.test. is in the cluster's state already (another node added it)"));
+  answer(bad, dns::rcode::FORMERR);
+  BOOST_CHECK(logged("zone bad.test. was refused by the cluster (rcode 1)"));
+}
+
+BOOST_FIXTURE_TEST_CASE(gives_up_after_max_attempts, Fixture) {
+  add_zone("added.test.");
+  auto adder = spawn_adder();   // max_attempts = 3
+  caf::anon_send(adder, app::zone_check_atom::value, std::vector<std::string>{});
+  for (int i = 0; i < 3; ++i) next_call().done(nullptr);
+  BOOST_CHECK(logged("zone added.test.: no answer from the cluster after 3 proposals"));
+  BOOST_CHECK_EQUAL(queue->size(), 0u);
+}
