@@ -108,7 +108,6 @@ net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me)
   return o;
 }
 
-
 }  // namespace
 
 ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cfg,
@@ -301,7 +300,9 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       }
       const bool caught_up =
           !from_disk || (vr.commit_number > 0 && vr.execute_number >= commit_hint);
-      if ((normal && caught_up) || (from_disk && vr.op_number == 0)) *has_state = true;
+      // (Normal: a replica that restarted with a log but no checkpoint recovers with op 0, and
+      // must not serve the zone files its service was seeded with meanwhile.)
+      if ((normal && caught_up) || (from_disk && normal && vr.op_number == 0)) *has_state = true;
       if (service->zone_list_version() != *zone_list_seen) {
         *zone_list_seen = service->zone_list_version();
         served_zones->set(*service->zones());

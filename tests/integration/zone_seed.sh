@@ -166,6 +166,16 @@ wait_served 1 w.second.test A 192.0.2.8
 stop_node 2
 rm -f "$TMP"/data2/checkpoint-*
 start_node 2 || fail "node 2 did not restart"
+# Its service was seeded with its own file (the one with the extra record) until it recovers:
+# that must never be served.
+seen_extra=""
+for _ in $(seq 50); do
+  got=$(dq 2 +short extra.example.test A)
+  [ -n "$got" ] && seen_extra=$got
+  [ "$(field_of "$(status_of 2)" status)" = normal ] && break
+done
+[ -z "$seen_extra" ] && pass "node 2 served nothing of its own file while it recovered" ||
+  fail "node 2 served its own file's extra record while it recovered: $seen_extra"
 wait_logged 2 "log without a checkpoint to replay it onto: recovering" &&
   pass "node 2 recovers a log that has no checkpoint" ||
   fail "node 2 did not say it recovers: $(tail -3 "$TMP/err2")"
