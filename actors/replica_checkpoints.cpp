@@ -5,9 +5,14 @@ namespace vrdns::actors::replica_impl {
 
 // Serializes and saves a checkpoint: on the writer's thread, or inline in the simulator. Only
 // reads the job, so it may run while the replica goes on.
-checkpoint_saved write_checkpoint(const checkpoint_job& job, protocol::persistence* persistence) {
+checkpoint checkpoint_of(const checkpoint_job& job) {
   checkpoint c{job.op_number, job.view_number, job.state->parts()};
   c.parts.push_back(snapshot_part{std::string(client_table_part), job.client_table});
+  return c;
+}
+
+checkpoint_saved write_checkpoint(const checkpoint_job& job, protocol::persistence* persistence) {
+  const checkpoint c = checkpoint_of(job);
   if (persistence && !persistence->save_checkpoint(c))
     return {job.op_number, nullptr, persistence->error()};
   return {job.op_number, std::make_shared<const std::string>(encode_checkpoint(c)), {}};
@@ -81,15 +86,12 @@ checkpoint_contents split_checkpoint(const checkpoint& c) {
 }
 
 // The checkpoint at op 0: the state a new cluster starts from, which is whatever the service was
-// seeded with (for DNS the operator's zone files). Parts in name order, so that seeds holding the
-// same data give the same bytes, whatever order each node's config lists its zones in.
+// seeded with (for DNS the operator's zone files). Equal seeds give equal bytes: a service's
+// parts are the same for the same state (protocol/service.hpp), and dns::ZoneService keeps its
+// zones in apex order whatever order a config lists them in.
 checkpoint birth_checkpoint(const replica_actor_state& st) {
-  checkpoint c{0, 0, st.service->freeze()->parts()};
-  c.parts.push_back(snapshot_part{std::string(client_table_part),
-                                  encode_client_table(st.vr.client_table)});
-  std::sort(c.parts.begin(), c.parts.end(),
-            [](const snapshot_part& a, const snapshot_part& b) { return a.name < b.name; });
-  return c;
+  return checkpoint_of(
+    checkpoint_job{0, 0, st.service->freeze(), encode_client_table(st.vr.client_table)});
 }
 
 // Tells seeds apart (an operator's differing zone files), not an adversary: size and CRC32C.
@@ -121,7 +123,6 @@ void save_birth_checkpoint(self_ptr self) {
   // would only double its memory for a big zone.
   if (st.vr.configuration_size > 1) {
     auto blob = std::make_shared<const std::string>(encode_checkpoint(*st.birth));
-    st.birth.reset();
     st.seed_digest = seed_digest_of(*blob);
     remember_checkpoint(st, 0, std::move(blob), now(self));
   }

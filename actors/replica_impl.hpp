@@ -74,6 +74,7 @@ void on_log_saved(self_ptr self, std::uint64_t seq);
 bool view_durable(self_ptr self);
 
 // --- replica_checkpoints.cpp: checkpoints (§5.3)
+checkpoint checkpoint_of(const checkpoint_job& job);
 checkpoint_saved write_checkpoint(const checkpoint_job& job, protocol::persistence* persistence);
 caf::behavior checkpoint_writer_behavior(caf::event_based_actor*,
                                          std::shared_ptr<protocol::persistence> persistence);

@@ -172,12 +172,6 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       seed->zones.push_back(config::load_zone(cfg, z));
     }
   }
-  // In one order whatever order the config lists them in: a new cluster's replicas compare
-  // their birth states byte for byte (actors/replica_recovery.cpp new_cluster).
-  std::sort(seed->zones.begin(), seed->zones.end(),
-            [](const dns::ZonePtr& a, const dns::ZonePtr& b) {
-              return dns::name_key(a->apex()) < dns::name_key(b->apex());
-            });
   try {
     // No replica is reachable yet, our own included (the clients are spawned before it): the
     // peer connectors, and below the replica's spawn, fill in the handles (peer_messages.hpp).

@@ -45,16 +45,6 @@ same_zone() {
   fi
 }
 
-# wait_logged <i> <text>: bounded wait until node i logged <text> since its last start.
-wait_logged() {
-  local i=$1 text=$2
-  for _ in $(seq 100); do
-    tail -c +$((ERR_START[i] + 1)) "$TMP/err$i" | grep -qF "$text" && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
 no_extra() {
   local got
   got=$(dq "$1" +short extra.example.test A)
@@ -66,7 +56,7 @@ no_extra() {
 NODE_ZONE[2]=$OTHER
 start_cluster 2000
 for i in 0 1 2; do
-  if wait_logged "$i" "would start from other data"; then
+  if wait_log "$i" "would start from other data" 100; then
     pass "node $i: $(tail -c +$((ERR_START[i] + 1)) "$TMP/err$i" | grep -o 'replica [0-9] would start from other data' | sort -u | tr '\n' ' ')"
   else
     fail "node $i did not report the differing zone files: $(tail -3 "$TMP/err$i")"
@@ -93,7 +83,7 @@ else
   tail -5 "$TMP"/err*
   finish
 fi
-wait_logged 2 "starting a new cluster" && pass "node 2 took part in starting the cluster" ||
+wait_log 2 "starting a new cluster" 100 && pass "node 2 took part in starting the cluster" ||
   fail "node 2 did not start the new cluster: $(tail -3 "$TMP/err2")"
 same_zone 0 2 "new cluster"
 
@@ -104,7 +94,7 @@ stop_node 2
 NODE_ZONE[2]=$OTHER
 rewrite_config 2
 start_node 2 || fail "node 2 did not restart"
-wait_logged 2 "checkpoint at op 0" && pass "node 2 restarts from the saved birth state" ||
+wait_log 2 "checkpoint at op 0" 100 && pass "node 2 restarts from the saved birth state" ||
   fail "node 2 did not restart from its birth checkpoint: $(grep 'restarting from' "$TMP/err2" | tail -1)"
 update_ok 1 "a2.example.test. 300 A 192.0.2.2"
 wait_served 2 a2.example.test A 192.0.2.2
@@ -133,7 +123,7 @@ printf '$ORIGIN second.test.\n@ 300 IN SOA ns1 hostmaster 1 7200 3600 1209600 30
 stop_node 0
 printf '[[zone]]\nname = "second.test."\nfile = "%s"\n' "$TMP/second.zone" >> "$TMP/node0.toml"
 start_node 0 || fail "node 0 did not restart"
-wait_logged 0 "zone second.test. added to the cluster" &&
+wait_log 0 "zone second.test. added to the cluster" 100 &&
   pass "node 0 added the zone of its config to the cluster" ||
   fail "node 0 did not add second.test.: $(grep -i 'second.test' "$TMP/err0" | tail -3)"
 for i in 0 1 2; do
@@ -155,7 +145,7 @@ wait_served 2 ns1.second.test A 192.0.2.53
 # Node 1 restarted without the zone in its config still serves it, and says so.
 stop_node 1
 start_node 1 || fail "node 1 did not restart"
-wait_logged 1 "zone second.test. is not in this node's config but in the cluster's state: still served" &&
+wait_log 1 "zone second.test. is not in this node's config but in the cluster's state: still served" 100 &&
   pass "node 1 says it serves a zone its config does not list" ||
   fail "node 1 did not log the zone missing from its config: $(tail -3 "$TMP/err1")"
 wait_served 1 w.second.test A 192.0.2.8
@@ -176,7 +166,7 @@ for _ in $(seq 50); do
 done
 [ -z "$seen_extra" ] && pass "node 2 served nothing of its own file while it recovered" ||
   fail "node 2 served its own file's extra record while it recovered: $seen_extra"
-wait_logged 2 "log without a checkpoint to replay it onto: recovering" &&
+wait_log 2 "log without a checkpoint to replay it onto: recovering" 100 &&
   pass "node 2 recovers a log that has no checkpoint" ||
   fail "node 2 did not say it recovers: $(tail -3 "$TMP/err2")"
 wait_agree 100 0 1 2 && pass "node 2 recovered: $AGREED" || fail "node 2 did not recover: $AGREED"

@@ -78,17 +78,6 @@ is_full_xfr() {
   [ "$(echo "$first" | awk '{ print $1, $4, $7 }')" = "example.test. SOA $2" ] &&
     [ "$first" = "$last" ] && [ "$(records "$1" | wc -l)" -gt 2 ]
 }
-# wait_log <i> <grep -E pattern> [tries]: bounded wait (0.1 s apart) for a line in node i's log.
-wait_log() {
-  local i=$1 pattern=$2 tries=${3:-30} deadline
-  deadline=$(poll_deadline "$tries")
-  for _ in $(seq "$tries"); do
-    [ "$SECONDS" -le "$deadline" ] || break
-    grep -qE "$pattern" "$TMP/err$i" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 # free_port: a random port below the ephemeral range (as start_cluster picks them) that nothing
 # listens on now, by UDP or TCP. A race with another program stays possible: the daemons'
 # starts below check that the answer comes from them (their id.server) and retry otherwise.

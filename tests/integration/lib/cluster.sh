@@ -276,6 +276,19 @@ wait_served() {
   return 1
 }
 
+# wait_log <i> <grep -E pattern> [tries]: bounded wait (0.1 s apart, at most tries, default 30)
+# for a line in node i's log since its last start.
+wait_log() {
+  local i=$1 pattern=$2 tries=${3:-30} deadline
+  deadline=$(poll_deadline "$tries")
+  for _ in $(seq "$tries"); do
+    [ "$SECONDS" -le "$deadline" ] || break
+    tail -c +$((ERR_START[i] + 1)) "$TMP/err$i" | grep -qE "$pattern" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # wait_status <i> <tries> <pattern>: polls node i's status line (0.1 s apart, at most <tries>)
 # until it matches the shell pattern. Leaves the last line in STATUS. True on a match.
 wait_status() {
