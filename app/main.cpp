@@ -19,7 +19,8 @@ namespace {
 
 constexpr const char* usage_text =
     "usage:\n"
-    "  vrdns --config FILE.toml       run one node in the foreground (SIGTERM/SIGINT stop it)\n"
+    "  vrdns --config FILE.toml       run one node in the foreground (SIGTERM/SIGINT stop it,\n"
+    "                                 SIGHUP reloads keys, access lists, notify and zones)\n"
     "  vrdns check-config FILE.toml   validate a configuration (zones included); prints ok\n"
     "  vrdns local [--replicas N] [--zone FILE] [--origin NAME] [--dns-port P]\n"
     "                                 a whole cluster on 127.0.0.1, DNS on ports P..P+N-1,\n"
@@ -127,7 +128,7 @@ int run_local(const std::vector<std::string_view>& args) {
     std::cerr << "vrdns local: " << e.what() << std::endl;
     return 1;
   }
-  int rc = vrdns::app::run_nodes(cfgs);
+  int rc = vrdns::app::run_nodes(cfgs, false);   // no files: SIGHUP has nothing to reload
   std::error_code ec;
   std::filesystem::remove_all(data_root, ec);   // nothing in it outlives the run
   return rc;

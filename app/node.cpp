@@ -87,16 +87,41 @@ dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg, dns::Z
   return s;
 }
 
-int run_node(const config::NodeConfig& cfg) { return run_nodes({cfg}); }
+int run_node(const config::NodeConfig& cfg) { return run_nodes({cfg}, true); }
 
-int run_nodes(const std::vector<config::NodeConfig>& cfgs) {
-  // Block the stop signals before any thread exists, so every thread (CAF's and ours)
-  // inherits the mask and sigwait() below is the only place they are delivered.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+namespace {
+
+/// SIGHUP: each node reads its config file again (app/config_reload.hpp).
+void reload_configs(const std::vector<std::unique_ptr<ReplicaNode>>& nodes,
+                    const std::vector<config::NodeConfig>& cfgs, bool from_files) {
+  if (!from_files) {
+    actors::log_line("SIGHUP: this cluster was not started from config files; nothing to reload");
+    return;
+  }
+  for (std::size_t i = 0; i < nodes.size() && i < cfgs.size(); ++i) {
+    actors::log_line("SIGHUP: reloading " + cfgs[i].path);
+    try {
+      // Zone files are not parsed here: only a zone the cluster lacks is read, by the zone
+      // adder, off this thread.
+      nodes[i]->reload(config::load_config(cfgs[i].path, config::ZoneFiles::defer));
+    } catch (const std::exception& e) {   // ConfigError: "<file>:<line>: <key>: <problem>"
+      actors::log_line(std::string("SIGHUP: ") + e.what() +
+                       "; the running configuration stays in force");
+    }
+  }
+}
+
+}  // namespace
+
+int run_nodes(const std::vector<config::NodeConfig>& cfgs, bool from_files) {
+  // Block the signals before any thread exists, so every thread (CAF's and ours) inherits the
+  // mask and sigwait() below is the only place they are delivered.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Each TCP client is a file descriptor: lift the soft limit (often 1024) to the hard one,
   // so dns.tcp_max_connections, not EMFILE, is what limits clients.
@@ -144,7 +169,11 @@ int run_nodes(const std::vector<config::NodeConfig>& cfgs) {
   }
 
   int signal = 0;
-  sigwait(&stop_signals, &signal);
+  for (;;) {
+    sigwait(&signals, &signal);
+    if (signal != SIGHUP) break;
+    reload_configs(nodes, cfgs, from_files);
+  }
   bool failed = false;
   {
     std::lock_guard lock(failure->mutex);

@@ -12,13 +12,15 @@ namespace vrdns::app {
 /// replica (view 0, normal); the replica publishes its real status as soon as it runs.
 dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg, dns::ZoneSetPtr zones);
 
-/// Serves until SIGTERM or SIGINT. Prints the ready line to stdout. Returns the exit code:
-/// 0 after a signal; 1 if the sockets cannot be opened, or if one of the node's actors failed
-/// and the node stopped because of it (actors/fail_stop.hpp).
+/// Serves until SIGTERM or SIGINT; SIGHUP reloads cfg.path (app/config_reload.hpp). Prints the
+/// ready line to stdout. Returns the exit code: 0 after a signal; 1 if the sockets cannot be
+/// opened, or if one of the node's actors failed and the node stopped because of it
+/// (actors/fail_stop.hpp).
 int run_node(const config::NodeConfig& cfg);
 
 /// Same for several replicas in this one process (vrdns local): one actor system each, talking
 /// over loopback exactly as separate processes would. Prints one ready line per replica.
-int run_nodes(const std::vector<config::NodeConfig>& cfgs);
+/// `from_files`: each config's path is a file SIGHUP reloads; false: SIGHUP only logs.
+int run_nodes(const std::vector<config::NodeConfig>& cfgs, bool from_files);
 
 }  // namespace vrdns::app

@@ -4,6 +4,7 @@
 #include <caf/io/all.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include "actors/vr_client.hpp"
 #include "actors/vr_submit_queue.hpp"
 #include "app/commit_waiters.hpp"
+#include "app/config_reload.hpp"
 #include "app/keyring.hpp"
 #include "app/node.hpp"
 #include "app/observed_service.hpp"
@@ -110,10 +112,17 @@ net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me)
 
 }  // namespace
 
+struct ReplicaNode::NotifierSlot {
+  std::atomic<std::shared_ptr<net::Notifier>> notifier;
+};
+
 ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cfg,
                          FailureHandler on_failure) {
   const std::size_t n = cfg.replicas.size();
   const auto me = cfg.replica;
+  running_ = without_loaded_zones(cfg);
+  policy_ = std::make_shared<CurrentAccessPolicy>(access_policy_of(cfg));
+  notifier_ = std::make_shared<NotifierSlot>();
   const bool ran_here_before = prepare_data_dir(cfg.data_dir);
 
   // Durable state (issue #5): the WAL and the view record in data_dir.
@@ -217,10 +226,12 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     options.tcp_workers = cfg.dns.tcp_workers;
     options.tcp.idle_timeout = std::chrono::milliseconds(cfg.dns.tcp_idle_timeout_ms);
     options.tcp.max_connections = cfg.dns.tcp_max_connections;
-    options.tcp.transfer_handler = make_transfer_handler(cfg, "replica " + std::to_string(me) + ": ");
-    options.signed_query_handler = make_signed_query_handler(cfg);
+    options.tcp.transfer_handler =
+        make_transfer_handler(policy_, "replica " + std::to_string(me) + ": ");
+    options.signed_query_handler = make_signed_query_handler(policy_);
     auto served_zones = std::make_shared<ServedZones>(*service->zones());
-    auto handler = make_update_handler(cfg, served_zones, submissions, update_timeout, waiters);
+    served_zones_ = served_zones;
+    auto handler = make_update_handler(policy_, served_zones, submissions, update_timeout, waiters);
     auto frontend = actors::spawn_dns_frontend(system, options, initial, std::move(handler));
     actors_.push_back(frontend.actor);
     dns_endpoints_ = frontend.endpoints;
@@ -256,15 +267,18 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     // safe there, and the ZoneSetPtr handed over is immutable.
     // NOTIFY (RFC 1996): the secondaries of [transfer] notify hear of each new serial once
     // this node's front end serves it (net/notifier.hpp).
-    PublishFn publish = frontend.publish;
-    if (!cfg.transfer.notify.empty()) {
-      auto notifier = std::make_shared<net::Notifier>(notify_options(cfg, me));
-      publish = [serve = std::move(publish), notifier](dns::ServingStatePtr state) {
-        const dns::ServingStatePtr keep = state;
+    if (!cfg.transfer.notify.empty())
+      notifier_->notifier.store(std::make_shared<net::Notifier>(notify_options(cfg, me)));
+    PublishFn publish = [serve = frontend.publish, slot = notifier_](dns::ServingStatePtr state) {
+      const std::shared_ptr<net::Notifier> notifier = slot->notifier.load();
+      if (!notifier) {
         serve(std::move(state));
-        notifier->published(*keep);
-      };
-    }
+        return;
+      }
+      const dns::ServingStatePtr keep = state;
+      serve(std::move(state));
+      notifier->published(*keep);
+    };
     auto publisher = system.spawn(serving_publisher, std::move(publish), waiters);
     actors_.push_back(publisher);
     ZoneAdderOptions zo;
@@ -273,8 +287,9 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     zo.log = [me](const std::string& line) {
       actors::log_line("replica " + std::to_string(me) + ": " + line);
     };
-    auto adder = system.spawn<caf::detached>(zone_adder, cfg, submissions, zo);
+    auto adder = system.spawn<caf::detached>(zone_adder, running_, submissions, zo);
     actors_.push_back(adder);
+    adder_ = adder;
     auto has_state = std::make_shared<bool>(initial->has_state);   // replica thread only
     auto zone_list_seen = std::make_shared<uint64_t>(service->zone_list_version());
     auto zones_checked = std::make_shared<bool>(false);            // replica thread only
@@ -368,6 +383,56 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
 }
 
 ReplicaNode::~ReplicaNode() { stop(); }
+
+void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
+  const std::string label = "replica " + std::to_string(running_.replica) + ": ";
+  config::NodeConfig loaded = without_loaded_zones(loaded_cfg);
+  const ReloadPlan plan = plan_reload(running_, loaded);
+  AccessPolicyPtr policy;
+  try {
+    policy = access_policy_of(loaded);
+  } catch (const std::exception& e) {   // the config checked every key: only a broken OpenSSL
+    actors::log_line(label + "reload of " + loaded.path + " failed: " + e.what() +
+                     "; the running configuration stays");
+    return;
+  }
+  for (const auto& what : plan.restart_only)
+    actors::log_line(label + what + " changed in " + loaded.path +
+                     ": takes effect when the node restarts");
+  for (const auto& zone : plan.zone_files_changed)
+    actors::log_line(label + "zone " + zone + ": its file changed; a zone file only seeds a new "
+                     "cluster or an added zone, so what is served stays the cluster's");
+  if (plan.policy_changed) policy_->set(std::move(policy));
+  if (plan.notify_changed) {
+    // The old sender's pending NOTIFYs go with it; the new one notifies every zone at the next
+    // change it sees.
+    std::shared_ptr<net::Notifier> fresh;
+    if (!loaded.transfer.notify.empty())
+      fresh = std::make_shared<net::Notifier>(notify_options(loaded, running_.replica));
+    notifier_->notifier.store(std::move(fresh));
+  }
+  std::vector<std::string> present;
+  for (const auto& z : served_zones_->get()->zones) present.push_back(z->apex_key());
+  caf::anon_send(adder_, zone_reload_atom::value,
+                 ZoneReload{std::make_shared<const config::NodeConfig>(loaded), std::move(present)});
+  std::string listed;
+  for (const auto& z : plan.zones_listed) listed += " " + z;
+  actors::log_line(label + "configuration reloaded from " + loaded.path + ": keys and access " +
+                   (plan.policy_changed ? "replaced" : "unchanged") + ", NOTIFY targets " +
+                   (plan.notify_changed ? "replaced" : "unchanged") + ", " +
+                   (listed.empty() ? std::string("no zone newly listed")
+                                   : "zones newly listed:" + listed));
+  // Keep the [cluster], [node], [dns] and [replication] this process runs with: they are what
+  // the next reload must be compared with until a restart applies them.
+  config::NodeConfig next = std::move(loaded);
+  next.replicas = running_.replicas;
+  next.replica = running_.replica;
+  next.name = running_.name;
+  next.data_dir = running_.data_dir;
+  next.dns = running_.dns;
+  next.replication = running_.replication;
+  running_ = std::move(next);
+}
 
 void ReplicaNode::stop() {
   for (auto& a : actors_)

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "app/access_policy.hpp"
+#include "app/served_zones.hpp"
 #include "config/config.hpp"
 #include "dns/responder.hpp"
 #include "net/endpoint.hpp"
@@ -50,6 +52,14 @@ class ReplicaNode {
   /// Asks every actor of this node to exit (the actor system then waits for them).
   void stop();
 
+  /// Applies a config loaded again from this node's file (SIGHUP; app/config_reload.hpp says
+  /// what takes effect now and what at the next start) and logs what changed. Never throws: a
+  /// config it cannot apply is logged and leaves the running one in force.
+  void reload(const config::NodeConfig& loaded);
+
+  /// The NOTIFY sender in force (null while [transfer] notify is empty); a reload replaces it.
+  struct NotifierSlot;
+
   const std::vector<net::Endpoint>& dns_endpoints() const { return dns_endpoints_; }
   bool started_recovering() const { return recovering_; }
   /// Every actor spawned here, in spawn order (tests end one to check fail-stop).
@@ -59,6 +69,12 @@ class ReplicaNode {
   std::vector<caf::actor> actors_;   // everything spawned here, to stop
   std::vector<net::Endpoint> dns_endpoints_;
   bool recovering_ = false;
+  // What a reload replaces. running_ holds no loaded zones (app/config_reload.hpp).
+  config::NodeConfig running_;
+  std::shared_ptr<CurrentAccessPolicy> policy_;
+  std::shared_ptr<NotifierSlot> notifier_;
+  std::shared_ptr<ServedZones> served_zones_;
+  caf::actor adder_;
 };
 
 }  // namespace vrdns::app

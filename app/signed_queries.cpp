@@ -3,9 +3,9 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
-#include "app/keyring.hpp"
 #include "dns/error_reply.hpp"
 #include "dns/query_parser.hpp"
 #include "dns/tsig.hpp"
@@ -40,11 +40,13 @@ std::size_t answer_signed(const dns::Keyring& keys, const uint8_t* query, std::s
 
 }  // namespace
 
-net::SignedQueryHandler make_signed_query_handler(const config::NodeConfig& cfg) {
-  auto keys = std::make_shared<const dns::Keyring>(keyring_of(cfg));
-  return [keys](const uint8_t* query, std::size_t length, dns::Transport transport,
-                const dns::ServingState& state, uint8_t* out, std::size_t capacity) {
-    return answer_signed(*keys, query, length, transport, state, out, capacity);
+net::SignedQueryHandler make_signed_query_handler(
+    std::shared_ptr<const CurrentAccessPolicy> policy) {
+  if (!policy) throw std::invalid_argument("signed queries: no policy");
+  return [policy](const uint8_t* query, std::size_t length, dns::Transport transport,
+                  const dns::ServingState& state, uint8_t* out, std::size_t capacity) {
+    const AccessPolicyPtr current = policy->get();
+    return answer_signed(current->keys, query, length, transport, state, out, capacity);
   };
 }
 

@@ -5,11 +5,15 @@
 // the SOA with a signed query before it transfers.
 #pragma once
 
-#include "config/config.hpp"
+#include <memory>
+
+#include "app/access_policy.hpp"
 #include "net/signed_query_hook.hpp"
 
 namespace vrdns::app {
 
-net::SignedQueryHandler make_signed_query_handler(const config::NodeConfig& cfg);
+/// `policy` holds the keys (a reload replaces them).
+net::SignedQueryHandler make_signed_query_handler(
+    std::shared_ptr<const CurrentAccessPolicy> policy);
 
 }  // namespace vrdns::app

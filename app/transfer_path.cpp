@@ -10,13 +10,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "actors/log_line.hpp"
 #include "actors/notice_budget.hpp"
-#include "app/keyring.hpp"
 #include "dns/error_reply.hpp"
 #include "dns/name.hpp"
 #include "dns/query_parser.hpp"
@@ -31,13 +31,10 @@ namespace vrdns::app {
 namespace {
 
 struct TransferPath {
-  dns::Keyring keys;
-  dns::Keyring allowed;   // the subset of `keys` named in [transfer] allow
-  std::vector<net::AddressPrefix> allowed_addresses;
+  std::shared_ptr<const CurrentAccessPolicy> policy;   // keys, who may transfer, how many
   std::string label;
   // Transfers being sent (not SOA-only answers): each holds a zone version and, while it lists
   // the zone, 8 bytes a name. At most max_transfers at once; more get SERVFAIL (try later).
-  uint32_t max_transfers = 10;
   mutable std::atomic<uint32_t> active{0};
   // Refusals are logged within a budget: anyone who can reach the port could flood the log.
   mutable std::mutex refusals_mutex;
@@ -113,9 +110,10 @@ class TransferSlot {
   std::shared_ptr<const TransferPath> path_;
 };
 
-/// Takes a slot if fewer than max_transfers run; nullopt otherwise.
-std::optional<TransferSlot> take_slot(const std::shared_ptr<const TransferPath>& path) {
-  if (path->active.fetch_add(1) >= path->max_transfers) {
+/// Takes a slot if fewer than `max_transfers` run; nullopt otherwise.
+std::optional<TransferSlot> take_slot(const std::shared_ptr<const TransferPath>& path,
+                                      uint32_t max_transfers) {
+  if (path->active.fetch_add(1) >= max_transfers) {
     path->active.fetch_sub(1);
     return std::nullopt;
   }
@@ -126,9 +124,12 @@ std::optional<TransferSlot> take_slot(const std::shared_ptr<const TransferPath>&
 class SignedTransfer : public net::OutgoingTransfer {
  public:
   /// `slot`: held while the transfer lives (none for an SOA-only answer).
-  SignedTransfer(std::shared_ptr<const TransferPath> path, dns::TsigVerdict verdict,
-                 dns::ZoneTransferWriter writer, std::optional<TransferSlot> slot = std::nullopt)
+  /// `policy`: the one that verified the request; its keys sign every message.
+  SignedTransfer(std::shared_ptr<const TransferPath> path, AccessPolicyPtr policy,
+                 dns::TsigVerdict verdict, dns::ZoneTransferWriter writer,
+                 std::optional<TransferSlot> slot = std::nullopt)
       : path_(std::move(path)),
+        policy_(std::move(policy)),
         verdict_(std::move(verdict)),
         writer_(std::move(writer)),
         slot_(std::move(slot)) {}
@@ -155,8 +156,8 @@ class SignedTransfer : public net::OutgoingTransfer {
     if (!signed_request) return true;
     const int64_t now = int64_t(std::time(nullptr));
     const std::vector<uint8_t> prior = mac_;   // sign_next_reply overwrites mac_
-    const bool ok = first ? dns::sign_reply(message, verdict_, path_->keys, now, &mac_)
-                          : dns::sign_next_reply(message, verdict_, path_->keys, prior, now, mac_);
+    const bool ok = first ? dns::sign_reply(message, verdict_, policy_->keys, now, &mac_)
+                          : dns::sign_next_reply(message, verdict_, policy_->keys, prior, now, mac_);
     if (!ok) {   // the key vanished: end the transfer rather than send unsigned messages
       ended_ = failed_ = true;
       return false;
@@ -168,6 +169,7 @@ class SignedTransfer : public net::OutgoingTransfer {
 
  private:
   std::shared_ptr<const TransferPath> path_;
+  AccessPolicyPtr policy_;
   dns::TsigVerdict verdict_;
   dns::ZoneTransferWriter writer_;
   std::optional<TransferSlot> slot_;
@@ -194,16 +196,16 @@ class SingleMessage : public net::OutgoingTransfer {
 };
 
 /// The refusal or error that ends a transfer: header and question, signed as `verdict` requires.
-std::unique_ptr<net::OutgoingTransfer> reply_only(const TransferPath& path,
+std::unique_ptr<net::OutgoingTransfer> reply_only(const AccessPolicy& policy,
                                                   const dns::ParsedQuery& q,
                                                   const dns::TsigVerdict& verdict, uint8_t rcode) {
   std::vector<uint8_t> m = dns::make_error_reply(q, rcode);
-  dns::sign_reply(m, verdict, path.keys, int64_t(std::time(nullptr)));
+  dns::sign_reply(m, verdict, policy.keys, int64_t(std::time(nullptr)));
   return std::make_unique<SingleMessage>(std::move(m));
 }
 
-bool address_allowed(const TransferPath& path, const sockaddr_storage& peer) {
-  for (const auto& p : path.allowed_addresses)
+bool address_allowed(const AccessPolicy& policy, const sockaddr_storage& peer) {
+  for (const auto& p : policy.transfer_addresses)
     if (p.contains(peer)) return true;
   return false;
 }
@@ -212,7 +214,8 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
                                               const net::TransferRequest& req) {
   dns::ParsedQuery q;
   if (!dns::parse_query(req.message, req.length, q)) return nullptr;   // not even a header
-  const auto verdict = dns::verify_request(req.message, req.length, path->keys,
+  const AccessPolicyPtr policy = path->policy->get();   // this transfer's, to its end
+  const auto verdict = dns::verify_request(req.message, req.length, policy->keys,
                                            int64_t(std::time(nullptr)));
   const char* kind = q.qtype == dns::rrtype::IXFR ? "IXFR" : "AXFR";
   const std::string zone_text = q.question_ok ? dns::name_to_text(std::string_view(
@@ -236,16 +239,17 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
                           : std::string()));
   };
   if (verdict.status == dns::TsigStatus::formerr || !q.question_ok || q.qdcount != 1)
-    return reply_only(*path, q, verdict, dns::rcode::FORMERR);
+    return reply_only(*policy, q, verdict, dns::rcode::FORMERR);
   if (verdict.status != dns::TsigStatus::ok && verdict.status != dns::TsigStatus::not_signed) {
     refusal(std::string("refused, TSIG ") + dns::to_string(verdict.status));
-    return reply_only(*path, q, verdict, dns::rcode::NOTAUTH);   // sign_reply sets the details
+    return reply_only(*policy, q, verdict, dns::rcode::NOTAUTH);   // sign_reply sets the details
   }
   const bool signed_ok = verdict.status == dns::TsigStatus::ok;
-  if (!(signed_ok && path->allowed.find(verdict.key_name)) && !address_allowed(*path, req.peer)) {
+  if (!(signed_ok && policy->transfer_allowed.find(verdict.key_name)) &&
+      !address_allowed(*policy, req.peer)) {
     refusal(signed_ok ? "refused, key not in [transfer] allow"
                    : "refused, not signed and the address is not in [transfer] allow_addresses");
-    return reply_only(*path, q, verdict, dns::rcode::REFUSED);
+    return reply_only(*policy, q, verdict, dns::rcode::REFUSED);
   }
   // The zone: the question names its apex exactly.
   const dns::ServingState& state = *req.state;
@@ -258,11 +262,11 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
       if (z->apex_key() == qkey) zone = z;
   if (!zone || (q.qclass != dns::rrclass::IN && q.qclass != dns::rrclass::ANY)) {
     refusal("refused, not a zone of this server");
-    return reply_only(*path, q, verdict, dns::rcode::NOTAUTH);
+    return reply_only(*policy, q, verdict, dns::rcode::NOTAUTH);
   }
   if (!state.has_state) {   // recovering: the zone it has is not one it can vouch for
     note("SERVFAIL, this replica has no committed state yet");
-    return reply_only(*path, q, verdict, dns::rcode::SERVFAIL);
+    return reply_only(*policy, q, verdict, dns::rcode::SERVFAIL);
   }
   // RFC 1995 §4: a client that already has this version (equal, or newer by RFC 1982) gets
   // the SOA alone. Two serials exactly 2^31 apart compare neither way: that client is not up
@@ -284,13 +288,13 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
     if (q.ixfr_serial == zone->serial()) path->remember(zone);
     note("serial " + std::to_string(zone->serial()) + ", client up to date: SOA only" + key_text);
     return std::make_unique<SignedTransfer>(
-        path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), true));
+        path, policy, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), true));
   }
-  auto slot = take_slot(path);
+  auto slot = take_slot(path, policy->max_transfers);
   if (!slot) {
-    refusal("SERVFAIL, " + std::to_string(path->max_transfers) +
+    refusal("SERVFAIL, " + std::to_string(policy->max_transfers) +
             " transfers already running ([transfer] max_transfers)");
-    return reply_only(*path, q, verdict, dns::rcode::SERVFAIL);
+    return reply_only(*policy, q, verdict, dns::rcode::SERVFAIL);
   }
   path->remember(zone);
   // IXFR from a version this node sent (to this client or another): only the differences.
@@ -302,7 +306,7 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
         note("serial " + std::to_string(zone->serial()) + ", differences from " +
              std::to_string(q.ixfr_serial) + ": " + std::to_string(writer.removed()) +
              " removed, " + std::to_string(writer.added()) + " added" + key_text);
-        return std::make_unique<SignedTransfer>(path, verdict, std::move(writer),
+        return std::make_unique<SignedTransfer>(path, policy, verdict, std::move(writer),
                                                 std::move(slot));
       }
     }
@@ -310,18 +314,17 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
   note("serial " + std::to_string(zone->serial()) + ", " + std::to_string(zone->record_count()) +
        " records" + key_text);
   return std::make_unique<SignedTransfer>(
-      path, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), false),
+      path, policy, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), false),
       std::move(slot));
 }
 
 }  // namespace
 
-net::TransferHandler make_transfer_handler(const config::NodeConfig& cfg, std::string label) {
+net::TransferHandler make_transfer_handler(std::shared_ptr<const CurrentAccessPolicy> policy,
+                                           std::string label) {
+  if (!policy) throw std::invalid_argument("transfer path: no policy");
   auto path = std::make_shared<TransferPath>();
-  path->keys = keyring_of(cfg);
-  path->allowed = keyring_of(cfg, cfg.transfer.allow);
-  path->allowed_addresses = cfg.transfer.allow_addresses;
-  path->max_transfers = cfg.transfer.max_transfers;
+  path->policy = std::move(policy);
   path->label = std::move(label);
   return [path = std::shared_ptr<const TransferPath>(path)](const net::TransferRequest& req) {
     return handle(path, req);

@@ -6,12 +6,17 @@
 // so a secondary (BIND, NSD, Knot) may name any of them as its primary.
 #pragma once
 
-#include "config/config.hpp"
+#include <memory>
+#include <string>
+
+#include "app/access_policy.hpp"
 #include "net/transfer_hook.hpp"
 
 namespace vrdns::app {
 
-/// `label` starts the log lines ("replica 0: "); an empty one logs nothing.
-net::TransferHandler make_transfer_handler(const config::NodeConfig& cfg, std::string label);
+/// `policy` holds the keys and [transfer]'s access lists (a reload replaces them). `label`
+/// starts the log lines ("replica 0: "); an empty one logs nothing.
+net::TransferHandler make_transfer_handler(std::shared_ptr<const CurrentAccessPolicy> policy,
+                                           std::string label);
 
 }  // namespace vrdns::app

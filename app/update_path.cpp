@@ -13,7 +13,6 @@
 #include <utility>
 
 #include "actors/vr_client.hpp"
-#include "app/keyring.hpp"
 #include "dns/query_parser.hpp"
 #include "dns/tsig.hpp"
 #include "dns/update.hpp"
@@ -30,19 +29,19 @@ namespace {
 constexpr std::chrono::milliseconds local_serve_wait{1000};
 
 struct UpdatePath {
-  dns::Keyring keys;
-  dns::Keyring allowed;   // the subset of `keys` named in [update] allow
+  std::shared_ptr<const CurrentAccessPolicy> policy;
   std::shared_ptr<const ServedZones> zones;
   std::shared_ptr<actors::vr_submit_queue> submissions;
   std::chrono::milliseconds call_timeout{0};
   std::shared_ptr<CommitWaiters> waiters;
 };
 
-/// Answers with `rcode`, signed as `verdict` requires (see dns/tsig.hpp sign_reply).
-void answer(const UpdatePath& path, const net::UpdateRequest& req, const dns::TsigVerdict& verdict,
-            uint8_t rcode) {
+/// Answers with `rcode`, signed as `verdict` requires (see dns/tsig.hpp sign_reply) with the
+/// keys that verified the request.
+void answer(const AccessPolicy& policy, const net::UpdateRequest& req,
+            const dns::TsigVerdict& verdict, uint8_t rcode) {
   auto reply = dns::make_update_reply(req.message.data(), req.message.size(), rcode);
-  dns::sign_reply(reply, verdict, path.keys, int64_t(std::time(nullptr)));
+  dns::sign_reply(reply, verdict, policy.keys, int64_t(std::time(nullptr)));
   req.reply(reply.data(), reply.size());
 }
 
@@ -73,30 +72,31 @@ uint64_t now_ms() {
 void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
   const auto& msg = req.message;
   if (msg.size() < 12) return;   // the responder only hands over messages with a header
-  auto verdict = dns::verify_request(msg.data(), msg.size(), path->keys,
+  const AccessPolicyPtr policy = path->policy->get();   // this UPDATE's, to its answer
+  auto verdict = dns::verify_request(msg.data(), msg.size(), policy->keys,
                                      int64_t(std::time(nullptr)));
   if (verdict.status == dns::TsigStatus::not_signed) {
-    answer(*path, req, verdict, dns::rcode::REFUSED);
+    answer(*policy, req, verdict, dns::rcode::REFUSED);
     return;
   }
   if (verdict.status != dns::TsigStatus::ok) {
-    answer(*path, req, verdict, dns::rcode::NOTAUTH);   // sign_reply sets the real rcode
+    answer(*policy, req, verdict, dns::rcode::NOTAUTH);   // sign_reply sets the real rcode
     return;
   }
-  if (path->allowed.find(verdict.key_name) == nullptr) {
-    answer(*path, req, verdict, dns::rcode::REFUSED);
+  if (policy->update_allowed.find(verdict.key_name) == nullptr) {
+    answer(*policy, req, verdict, dns::rcode::REFUSED);
     return;
   }
   const std::vector<uint8_t> body = dns::strip_tsig(msg.data(), msg.size(), verdict);
   if (body.empty()) {   // verify_request said ok, so this cannot be; answer, don't crash
-    answer(*path, req, verdict, dns::rcode::FORMERR);
+    answer(*policy, req, verdict, dns::rcode::FORMERR);
     return;
   }
   dns::Update update;
   const dns::ZoneSetPtr zones = path->zones->get();
   uint8_t rc = dns::parse_update(body.data(), body.size(), *zones, update, verdict.key_name);
   if (rc != dns::rcode::NOERROR) {
-    answer(*path, req, verdict, rc);
+    answer(*policy, req, verdict, rc);
     return;
   }
 
@@ -110,16 +110,16 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
   // result is answered once this node's own front end serves it (read-your-writes), or after
   // local_serve_wait if this replica is cut off from the commits.
   auto shared_req = std::make_shared<net::UpdateRequest>(std::move(req));
-  auto done = [path, shared_req, verdict = std::move(verdict),
+  auto done = [path, policy, shared_req, verdict = std::move(verdict),
                key = dns::ZoneService::dedupe_key(op.client)](const std::string* result) {
     if (!result) {   // timeout: the outcome is unknown, and SERVFAIL says exactly that
-      answer(*path, *shared_req, verdict, dns::rcode::SERVFAIL);
+      answer(*policy, *shared_req, verdict, dns::rcode::SERVFAIL);
       return;
     }
     dns::UpdateReply r;
     const uint8_t rcode = dns::decode(*result, r) ? r.rcode : dns::rcode::SERVFAIL;
     path->waiters->wait(
-        key, [path, shared_req, verdict, rcode] { answer(*path, *shared_req, verdict, rcode); },
+        key, [policy, shared_req, verdict, rcode] { answer(*policy, *shared_req, verdict, rcode); },
         CommitWaiters::clock::now() + local_serve_wait);
   };
   path->submissions->push(dns::encode(op), actors::vr_completion{std::move(done)},
@@ -128,15 +128,15 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
 
 }  // namespace
 
-net::UpdateHandler make_update_handler(const config::NodeConfig& cfg,
+net::UpdateHandler make_update_handler(std::shared_ptr<const CurrentAccessPolicy> policy,
                                        std::shared_ptr<const ServedZones> zones,
                                        std::shared_ptr<actors::vr_submit_queue> submissions,
                                        std::chrono::milliseconds call_timeout,
                                        std::shared_ptr<CommitWaiters> waiters) {
-  if (!submissions || !zones) throw std::invalid_argument("update path: no clients or zones");
+  if (!submissions || !zones || !policy)
+    throw std::invalid_argument("update path: no clients, zones or policy");
   auto path = std::make_shared<UpdatePath>();
-  path->keys = keyring_of(cfg);
-  path->allowed = keyring_of(cfg, cfg.update_allow);
+  path->policy = std::move(policy);
   path->zones = std::move(zones);
   path->submissions = std::move(submissions);
   path->call_timeout = call_timeout;

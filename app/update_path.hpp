@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "actors/vr_submit_queue.hpp"
+#include "app/access_policy.hpp"
 #include "app/commit_waiters.hpp"
 #include "app/served_zones.hpp"
 #include "config/config.hpp"
@@ -21,11 +22,11 @@
 
 namespace vrdns::app {
 
-/// `submissions` is the queue of the node's vr_clients; `call_timeout` (the SERVFAIL bound) is
-/// each call's deadline from now. `zones` tells which apexes are served (UPDATE never adds or
-/// removes a zone, but dns/zone_add.hpp does). Throws std::invalid_argument on a key the keyring rejects (the config
-/// validated them, so this is a bug).
-net::UpdateHandler make_update_handler(const config::NodeConfig& cfg,
+/// `policy` holds the keys and [update] allow (a reload replaces them). `submissions` is the
+/// queue of the node's vr_clients; `call_timeout` (the SERVFAIL bound) is each call's deadline
+/// from now. `zones` tells which apexes are served (UPDATE never adds or removes a zone, but
+/// dns/zone_add.hpp does).
+net::UpdateHandler make_update_handler(std::shared_ptr<const CurrentAccessPolicy> policy,
                                        std::shared_ptr<const ServedZones> zones,
                                        std::shared_ptr<actors::vr_submit_queue> submissions,
                                        std::chrono::milliseconds call_timeout,

@@ -16,20 +16,22 @@ namespace vrdns::app {
 
 namespace {
 
-// (zone_done_atom, index in cfg.zones, rcode or -1 for an unknown outcome)
+// (zone_done_atom, apex key, rcode or -1 for an unknown outcome)
 using zone_done_atom = caf::atom_constant<caf::atom("zone_done")>;
-// (zone_retry_atom, index in cfg.zones): propose it again
+// (zone_retry_atom, apex key): propose it again
 using zone_retry_atom = caf::atom_constant<caf::atom("zone_retry")>;
 
 struct Pending {
+  std::string name;    // as configured, for the log
   std::string op;      // the encoded AddZoneRequest, kept for retries
   std::size_t records = 0;
   int attempts = 0;
 };
 
 struct ZoneAdderState {
+  config::NodeConfig cfg;   // the latest loaded; its zones are read from their files on demand
   bool checked = false;
-  std::map<std::size_t, Pending> pending;   // by index in cfg.zones
+  std::map<std::string, Pending> pending;   // by apex key
 };
 
 }  // namespace
@@ -39,76 +41,90 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
                          ZoneAdderOptions options) {
   self->set_exception_handler(actors::exception_to_error);   // actors/fail_stop.hpp
   auto state = std::make_shared<ZoneAdderState>();
+  state->cfg = std::move(cfg);
   auto say = [options](const std::string& line) {
     if (options.log) options.log(line);
   };
-  // One proposal of zone `i`; its answer comes back as zone_done_atom.
-  auto propose = [=](std::size_t i) {
-    Pending& p = state->pending.at(i);
+  // One proposal of the zone at apex `key`; its answer comes back as zone_done_atom.
+  auto propose = [=](const std::string& key) {
+    Pending& p = state->pending.at(key);
     ++p.attempts;
     const caf::actor me = caf::actor_cast<caf::actor>(self);
-    actors::vr_completion done{[me, i](const std::string* result) {
+    actors::vr_completion done{[me, key](const std::string* result) {
       int rcode = -1;
       dns::UpdateReply r;
       if (result && dns::decode(*result, r)) rcode = r.rcode;
-      caf::anon_send(me, zone_done_atom::value, i, rcode);
+      caf::anon_send(me, zone_done_atom::value, key, rcode);
     }};
     submissions->push(p.op, std::move(done),
                       actors::vr_submit_queue::clock::now() + options.call_timeout);
+  };
+  // Proposes every configured zone that is neither in `present` nor being proposed.
+  auto check = [=](const std::vector<std::string>& present) {
+    const config::NodeConfig& cfg = state->cfg;
+    const std::set<std::string> have(present.begin(), present.end());
+    // A zone leaves the cluster only by an explicit act (there is none yet), not because
+    // one node's config no longer lists it.
+    std::set<std::string> configured;
+    for (const auto& z : cfg.zones)
+      if (const auto apex = dns::name_from_text(z.name)) configured.insert(dns::name_key(*apex));
+    for (const auto& key : present)
+      if (!configured.count(key))
+        say("zone " + dns::name_to_text(key) + " is not in this node's config but in the"
+            " cluster's state: still served");
+    for (const auto& z : cfg.zones) {
+      const auto apex = dns::name_from_text(z.name);
+      if (!apex) continue;
+      const std::string key = dns::name_key(*apex);
+      if (have.count(key) || state->pending.count(key)) continue;
+      Pending p;
+      p.name = z.name;
+      try {
+        const dns::ZonePtr zone = config::load_zone(cfg, z);
+        p.records = zone->record_count();
+        dns::AddZoneRequest req{*apex, dns::write_master_file(*zone)};
+        if (req.master_file.size() > dns::max_added_zone_bytes) {
+          say("zone " + z.name + " is not in the cluster's state and too big to add to a"
+              " running cluster (" + std::to_string(req.master_file.size()) + " bytes as a"
+              " master file, at most " + std::to_string(dns::max_added_zone_bytes) +
+              "): not served");
+          continue;
+        }
+        p.op = dns::encode(req);
+      } catch (const std::exception& e) {
+        say("zone " + z.name + " is not in the cluster's state and its file does not load: " +
+            e.what());
+        continue;
+      }
+      say("zone " + z.name + " is not in the cluster's state: proposing it (" +
+          std::to_string(p.records) + " records from " + z.file + ")");
+      state->pending.emplace(key, std::move(p));
+      propose(key);
+    }
   };
   return {
       [=](zone_check_atom, const std::vector<std::string>& present) {
         if (state->checked) return;
         state->checked = true;
-        const std::set<std::string> have(present.begin(), present.end());
-        // A zone leaves the cluster only by an explicit act (there is none yet), not because
-        // one node's config no longer lists it.
-        std::set<std::string> configured;
-        for (const auto& z : cfg.zones)
-          if (const auto apex = dns::name_from_text(z.name)) configured.insert(dns::name_key(*apex));
-        for (const auto& key : present)
-          if (!configured.count(key))
-            say("zone " + dns::name_to_text(key) + " is not in this node's config but in the"
-                " cluster's state: still served");
-        for (std::size_t i = 0; i < cfg.zones.size(); ++i) {
-          const auto& z = cfg.zones[i];
-          const auto apex = dns::name_from_text(z.name);
-          if (!apex || have.count(dns::name_key(*apex))) continue;
-          Pending p;
-          try {
-            const dns::ZonePtr zone = config::load_zone(cfg, z);
-            p.records = zone->record_count();
-            dns::AddZoneRequest req{*apex, dns::write_master_file(*zone)};
-            if (req.master_file.size() > dns::max_added_zone_bytes) {
-              say("zone " + z.name + " is not in the cluster's state and too big to add to a"
-                  " running cluster (" + std::to_string(req.master_file.size()) + " bytes as a"
-                  " master file, at most " + std::to_string(dns::max_added_zone_bytes) +
-                  "): not served");
-              continue;
-            }
-            p.op = dns::encode(req);
-          } catch (const std::exception& e) {
-            say("zone " + z.name + " is not in the cluster's state and its file does not load: " +
-                e.what());
-            continue;
-          }
-          say("zone " + z.name + " is not in the cluster's state: proposing it (" +
-              std::to_string(p.records) + " records from " + z.file + ")");
-          state->pending.emplace(i, std::move(p));
-          propose(i);
-        }
+        check(present);
       },
-      [=](zone_done_atom, std::size_t i, int rcode) {
-        auto it = state->pending.find(i);
+      [=](zone_reload_atom, const ZoneReload& reload) {
+        if (!reload.cfg) return;
+        state->cfg = *reload.cfg;
+        if (state->checked) check(reload.present);
+      },
+      [=](zone_done_atom, const std::string& key, int rcode) {
+        auto it = state->pending.find(key);
         if (it == state->pending.end()) return;
-        const std::string& name = cfg.zones[i].name;
+        const std::string& name = it->second.name;
         if (rcode == -1 || rcode == dns::rcode::SERVFAIL) {
           if (it->second.attempts < options.max_attempts) {
-            self->delayed_send(self, options.retry, zone_retry_atom::value, i);
+            self->delayed_send(self, options.retry, zone_retry_atom::value, key);
             return;
           }
           say("zone " + name + ": no answer from the cluster after " +
-              std::to_string(it->second.attempts) + " proposals; restart the node to try again");
+              std::to_string(it->second.attempts) +
+              " proposals; reload the config or restart the node to try again");
         } else if (rcode == dns::rcode::NOERROR) {
           say("zone " + name + " added to the cluster (" + std::to_string(it->second.records) +
               " records): every node serves it");
@@ -125,8 +141,8 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
         }
         state->pending.erase(it);
       },
-      [=](zone_retry_atom, std::size_t i) {
-        if (state->pending.count(i)) propose(i);
+      [=](zone_retry_atom, const std::string& key) {
+        if (state->pending.count(key)) propose(key);
       },
   };
 }

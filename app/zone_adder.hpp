@@ -4,8 +4,9 @@
 // the first add of an apex to commit wins, and a later one (another node's, whose file may
 // differ) changes nothing and is logged as such.
 //
-// Runs once per process, when the replica first serves state it can vouch for (the caller sends
-// zone_check_atom then). Detached: reading a zone file can take seconds, and neither the replica
+// Runs when the replica first serves state it can vouch for (the caller sends zone_check_atom
+// then), and again after each reload of the config (zone_reload_atom, app/config_reload.hpp)
+// that lists a zone the node did not list before. Detached: reading a zone file can take seconds, and neither the replica
 // nor a CAF worker should wait for it. An add whose outcome is unknown (no quorum in time) is
 // proposed again every retry interval, at most max_attempts times: it is idempotent.
 #pragma once
@@ -25,7 +26,18 @@
 namespace vrdns::app {
 
 /// (zone_check_atom, apex keys the cluster has): propose the configured zones missing there.
+/// Only the first one counts: later checks come with reloads.
 using zone_check_atom = caf::atom_constant<caf::atom("zone_check")>;
+
+/// (zone_reload_atom, ZoneReload): the config was reloaded. Its zones replace the ones the
+/// adder knew; if the first check is done, the zones now missing from `present` are proposed
+/// (those already being proposed are not proposed twice). Before the first check it only
+/// replaces the config that check will use.
+using zone_reload_atom = caf::atom_constant<caf::atom("zone_reld")>;
+struct ZoneReload {
+  std::shared_ptr<const config::NodeConfig> cfg;
+  std::vector<std::string> present;   // apex keys the cluster has now
+};
 
 struct ZoneAdderOptions {
   std::chrono::milliseconds call_timeout{2000};   // each proposal's deadline
@@ -39,3 +51,5 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
                          ZoneAdderOptions options);
 
 }  // namespace vrdns::app
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vrdns::app::ZoneReload)

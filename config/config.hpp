@@ -41,6 +41,8 @@
 //                                         DNS threads, so queries go first when CPU is short
 //
 // Relative paths (zone files, data_dir) are relative to the directory of the config file.
+// A running node reads its file again on SIGHUP; app/config_reload.hpp says which keys take
+// effect then and which at the next start.
 // Every error is a ConfigError whose what() is one line: "<file>:<line>: <key>: <problem>".
 #pragma once
 

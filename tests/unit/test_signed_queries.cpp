@@ -40,7 +40,8 @@ dns::ServingStatePtr serving() {
 net::SignedQueryHandler handler() {
   config::NodeConfig cfg;
   cfg.keys = {{"query-key.", "hmac-sha256", secret}};
-  return app::make_signed_query_handler(cfg);
+  return app::make_signed_query_handler(
+      std::make_shared<app::CurrentAccessPolicy>(app::access_policy_of(cfg)));
 }
 
 // A query signed by ldns with `key_secret`; `request_mac` gets its MAC field (INT16_DATA).

@@ -40,6 +40,14 @@ config::NodeConfig node_config(uint32_t max_transfers = 10) {
   return cfg;
 }
 
+std::shared_ptr<app::CurrentAccessPolicy> policy_of(const config::NodeConfig& cfg) {
+  return std::make_shared<app::CurrentAccessPolicy>(app::access_policy_of(cfg));
+}
+
+net::TransferHandler handler_of(const config::NodeConfig& cfg) {
+  return app::make_transfer_handler(policy_of(cfg), "");
+}
+
 dns::ServingStatePtr serving(int hosts, bool has_state = true) {
   std::string text = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 hostmaster 42 1 2 3 4\n"
                      "@ NS ns1\nns1 A 192.0.2.1\n";
@@ -88,7 +96,7 @@ sockaddr_storage from(const char* v4) {
 std::vector<Bytes> transfer(const Bytes& request, const char* peer,
                             const dns::ServingStatePtr& state, bool* failed = nullptr,
                             net::TransferHandler handler = {}) {
-  if (!handler) handler = app::make_transfer_handler(node_config(), "");
+  if (!handler) handler = handler_of(node_config());
   net::TransferRequest r;
   r.message = request.data();
   r.length = request.size();
@@ -243,7 +251,7 @@ BOOST_AUTO_TEST_CASE(a_record_too_big_for_any_message_fails_the_transfer) {
 // come (RFC 1995 §4), signed in a chain like any transfer; a version this node never sent gets
 // the whole zone.
 BOOST_AUTO_TEST_CASE(ixfr_from_a_version_this_node_sent_gets_only_the_differences) {
-  auto handler = app::make_transfer_handler(node_config(), "");
+  auto handler = handler_of(node_config());
   const auto v1 = serving(300);
   const auto first = transfer(signed_with(query("example.test.", LDNS_RR_TYPE_AXFR), "xfr-key."),
                               "127.0.0.1", v1, nullptr, handler);
@@ -285,7 +293,7 @@ BOOST_AUTO_TEST_CASE(ixfr_from_a_version_this_node_sent_gets_only_the_difference
 // must be answered from the newest version that carried it, not from an older one with the
 // same serial and other contents.
 BOOST_AUTO_TEST_CASE(a_serial_that_came_back_is_answered_from_its_newest_version) {
-  auto handler = app::make_transfer_handler(node_config(), "");
+  auto handler = handler_of(node_config());
   auto state_with = [](const std::string& extra, int serial) {
     std::string text = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 hostmaster " +
                        std::to_string(serial) + " 1 2 3 4\n@ NS ns1\nns1 A 192.0.2.1\n" + extra;
@@ -313,7 +321,7 @@ BOOST_AUTO_TEST_CASE(a_serial_that_came_back_is_answered_from_its_newest_version
 // transfer path, and whatever it sends is at least a header that answers the request's ID
 // (QR set). Reproducible: a fixed seed.
 BOOST_AUTO_TEST_CASE(mutated_requests_get_a_well_formed_answer_or_none) {
-  auto handler = app::make_transfer_handler(node_config(), "");
+  auto handler = handler_of(node_config());
   const auto state = serving(50);
   const std::vector<Bytes> seeds = {
       signed_with(query("example.test.", LDNS_RR_TYPE_AXFR), "xfr-key."),
@@ -353,7 +361,7 @@ BOOST_AUTO_TEST_CASE(mutated_requests_get_a_well_formed_answer_or_none) {
 // At most [transfer] max_transfers transfers run at once (each holds a zone version); one more
 // gets SERVFAIL, a secondary's "try later", until one ends. SOA-only answers take no slot.
 BOOST_AUTO_TEST_CASE(transfers_beyond_max_transfers_get_servfail_until_one_ends) {
-  auto handler = app::make_transfer_handler(node_config(3), "");
+  auto handler = handler_of(node_config(3));
   const auto state = serving(10);
   const Bytes axfr = query("example.test.", LDNS_RR_TYPE_AXFR);
   auto start = [&] {
@@ -384,4 +392,52 @@ BOOST_AUTO_TEST_CASE(transfers_beyond_max_transfers_get_servfail_until_one_ends)
   auto next = start();
   BOOST_TEST(first_rcode(*next) == LDNS_RCODE_NOERROR);
   for (auto& t : running) BOOST_TEST(first_rcode(*t) == LDNS_RCODE_NOERROR);
+}
+
+// A reload (SIGHUP) replaces the policy: new requests are judged by the new one at once, while
+// a transfer under way goes on signing with the keys that verified its request, even when its
+// key is gone from the new config (a half-signed transfer would be useless to the secondary).
+BOOST_AUTO_TEST_CASE(a_reloaded_policy_applies_to_new_requests_not_to_transfers_under_way) {
+  const auto policy = policy_of(node_config());
+  auto handler = app::make_transfer_handler(policy, "");
+  const auto state = serving(2000);
+  const Bytes req = signed_with(query("example.test.", LDNS_RR_TYPE_AXFR), "xfr-key.");
+  net::TransferRequest r;
+  r.message = req.data();
+  r.length = req.size();
+  r.peer = from("127.0.0.1");
+  r.peer_length = sizeof(sockaddr_in);
+  r.state = state.get();
+  auto under_way = handler(r);
+  BOOST_REQUIRE(under_way);
+  std::vector<Bytes> ms(1);
+  BOOST_REQUIRE(under_way->next(ms[0]));
+
+  // The new config: xfr-key. is gone, other-key. may transfer, and so may 127.0.0.0/8 unsigned.
+  config::NodeConfig rolled = node_config();
+  rolled.keys.erase(rolled.keys.begin());
+  rolled.transfer.allow = {"other-key."};
+  rolled.transfer.allow_addresses = {*net::AddressPrefix::parse("127.0.0.0/8")};
+  policy->set(app::access_policy_of(rolled));
+
+  Bytes m;
+  while (ms.size() < 10000 && under_way->next(m)) ms.push_back(m);
+  BOOST_TEST(!under_way->failed());
+  BOOST_REQUIRE_GT(ms.size(), 3u);
+  BOOST_TEST(answers(ms) == state->zones->zones[0]->record_count() + 1);
+  BOOST_TEST(chain_verifies(req, ms));
+
+  const auto old_key = transfer(req, "127.0.0.1", state, nullptr, handler);
+  BOOST_REQUIRE_EQUAL(old_key.size(), 1u);
+  BOOST_TEST(rcode_of(old_key[0]) == LDNS_RCODE_NOTAUTH);   // BADKEY: the key is unknown now
+  const auto new_key = transfer(signed_with(query("example.test.", LDNS_RR_TYPE_AXFR), "other-key."),
+                                "192.0.2.1", serving(10), nullptr, handler);
+  BOOST_TEST(answers(new_key) > 1u);
+  const auto unsigned_here = transfer(query("example.test.", LDNS_RR_TYPE_AXFR), "127.0.0.1",
+                                      serving(10), nullptr, handler);
+  BOOST_TEST(answers(unsigned_here) > 1u);
+  const auto unsigned_there = transfer(query("example.test.", LDNS_RR_TYPE_AXFR), "192.0.2.1",
+                                       serving(10), nullptr, handler);
+  BOOST_REQUIRE_EQUAL(unsigned_there.size(), 1u);
+  BOOST_TEST(rcode_of(unsigned_there[0]) == LDNS_RCODE_REFUSED);   // 192.0.2.0/24 went
 }

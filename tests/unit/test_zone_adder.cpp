@@ -172,3 +172,38 @@ BOOST_FIXTURE_TEST_CASE(gives_up_after_max_attempts, Fixture) {
   BOOST_CHECK(logged("zone added.test.: no answer from the cluster after 3 proposals"));
   BOOST_CHECK_EQUAL(queue->size(), 0u);
 }
+
+// SIGHUP (app/config_reload.hpp): a reload before the first check changes what that check
+// proposes; after it, a reload proposes the zones it newly lists, and a zone still being
+// proposed is not proposed twice.
+BOOST_FIXTURE_TEST_CASE(a_reload_proposes_newly_listed_zones, Fixture) {
+  add_zone("first.test.");
+  auto adder = spawn_adder();
+  add_zone("second.test.");
+  caf::anon_send(adder, app::zone_reload_atom::value,
+                 app::ZoneReload{std::make_shared<const config::NodeConfig>(node), {}});
+  caf::anon_send(adder, app::zone_check_atom::value, std::vector<std::string>{});
+  auto first = next_call();
+  auto second = next_call();
+  dns::AddZoneRequest req;
+  BOOST_REQUIRE(dns::decode(first.op, req));
+  BOOST_CHECK(req.apex == *dns::name_from_text("first.test."));
+  BOOST_REQUIRE(dns::decode(second.op, req));
+  BOOST_CHECK(req.apex == *dns::name_from_text("second.test."));
+  answer(first, dns::rcode::NOERROR);
+  BOOST_CHECK(logged("zone first.test. added to the cluster"));
+
+  // second.test. is still being proposed; first.test. is in the cluster now.
+  add_zone("third.test.");
+  caf::anon_send(adder, app::zone_reload_atom::value,
+                 app::ZoneReload{std::make_shared<const config::NodeConfig>(node),
+                                 {key_of("first.test.")}});
+  auto third = next_call();
+  BOOST_REQUIRE(dns::decode(third.op, req));
+  BOOST_CHECK(req.apex == *dns::name_from_text("third.test."));
+  answer(second, dns::rcode::NOERROR);
+  answer(third, dns::rcode::NOERROR);
+  BOOST_CHECK(logged("zone second.test. added to the cluster"));
+  BOOST_CHECK(logged("zone third.test. added to the cluster"));
+  BOOST_CHECK_EQUAL(queue->size(), 0u);
+}

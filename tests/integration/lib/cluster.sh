@@ -33,6 +33,9 @@ EXTRA_CONFIG=""
 NODE_EXTRA_CONFIG=("" "" "")
 # Node i's zone file for example.test. if not empty, else $ZONE (the example zone).
 NODE_ZONE=("" "" "")
+# The TSIG keys and [update] table of the configs written below; empty = update-key. ($SECRET),
+# allowed to UPDATE (what KEY_OPT signs with).
+AUTH_CONFIG=""
 
 fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
 pass() { echo "ok: $*"; }
@@ -75,6 +78,12 @@ in_ns() {
   if [ -n "$ns" ]; then ip netns exec "$ns" "$@"; else "$@"; fi
 }
 
+auth_config() {
+  if [ -n "$AUTH_CONFIG" ]; then echo "$AUTH_CONFIG"; return; fi
+  printf '[[key]]\nname = "update-key."\nalgorithm = "hmac-sha256"\nsecret = "%s"\n' "$SECRET"
+  printf '[update]\nallow = ["update-key."]\n'
+}
+
 # write_node_config <i> <replicas toml list> <update_timeout_ms>
 write_node_config() {
   local i=$1 replicas=$2 update_timeout=$3
@@ -96,12 +105,7 @@ ${LOG_MARGIN:+log_margin = $LOG_MARGIN}
 [[zone]]
 name = "example.test."
 file = "${NODE_ZONE[$i]:-$ZONE}"
-[[key]]
-name = "update-key."
-algorithm = "hmac-sha256"
-secret = "$SECRET"
-[update]
-allow = ["update-key."]
+$(auth_config)
 $EXTRA_CONFIG
 ${NODE_EXTRA_CONFIG[$i]}
 TOML

@@ -1,0 +1,135 @@
+// app/config_reload: what a SIGHUP reload applies at once, what waits for a restart, and which
+// zones it newly lists. Configs are parsed from text, as the node reads its file.
+#define BOOST_TEST_MODULE test_config_reload
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "app/config_reload.hpp"
+#include "config/config.hpp"
+
+using namespace vrdns;
+
+namespace {
+
+const std::string zone_file = std::string(VRDNS_SOURCE_DIR) + "/configs/example.test.zone";
+
+// A node config; `extra` is appended (more tables), `dns` replaces the [dns] table's body.
+std::string text(const std::string& extra = "",
+                 const std::string& dns = "listen = [\"127.0.0.1:5301\"]\n") {
+  return "[cluster]\nreplicas = [\"127.0.0.1:7301\", \"127.0.0.1:7302\", \"127.0.0.1:7303\"]\n"
+         "[node]\nreplica = 0\ndata_dir = \"/tmp/unused\"\n[dns]\n" + dns +
+         "[[zone]]\nname = \"example.test.\"\nfile = \"" + zone_file + "\"\n"
+         "[[key]]\nname = \"k1.\"\nalgorithm = \"hmac-sha256\"\n"
+         "secret = \"uqjV+TYQBrS28PCMsYonX//TMmtt4GFvzp50/uVRovI=\"\n" + extra;
+}
+
+config::NodeConfig parse(const std::string& t) {
+  return config::parse_config(t, "/etc/vrdns/node0.toml", config::ZoneFiles::defer);
+}
+
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_same_config_changes_nothing) {
+  const auto plan = app::plan_reload(parse(text()), parse(text()));
+  BOOST_TEST(plan.restart_only.empty());
+  BOOST_TEST(!plan.policy_changed);
+  BOOST_TEST(!plan.notify_changed);
+  BOOST_TEST(plan.zones_listed.empty());
+  BOOST_TEST(plan.zones_unlisted.empty());
+  BOOST_TEST(plan.zone_files_changed.empty());
+}
+
+BOOST_AUTO_TEST_CASE(sockets_timers_and_identity_wait_for_a_restart) {
+  const auto running = parse(text());
+  const auto loaded = parse(text("[replication]\nheartbeat_ms = 20\nnice = 0\n",
+                                 "listen = [\"127.0.0.1:5399\"]\nudp_workers = 4\n"));
+  const auto plan = app::plan_reload(running, loaded);
+  BOOST_TEST(plan.restart_only.size() == 4u);
+  BOOST_TEST(has(plan.restart_only, "[dns] listen"));
+  BOOST_TEST(has(plan.restart_only, "[dns] udp_workers"));
+  BOOST_TEST(has(plan.restart_only, "[replication] heartbeat_ms"));
+  BOOST_TEST(has(plan.restart_only, "[replication] nice"));
+  BOOST_TEST(!plan.policy_changed);
+
+  auto moved = parse(text());
+  moved.replica = 1;
+  moved.data_dir = "/tmp/elsewhere";
+  moved.replicas.pop_back();
+  const auto plan2 = app::plan_reload(running, moved);
+  BOOST_TEST(has(plan2.restart_only, "[cluster] replicas"));
+  BOOST_TEST(has(plan2.restart_only, "[node] replica"));
+  BOOST_TEST(has(plan2.restart_only, "[node] data_dir"));
+}
+
+BOOST_AUTO_TEST_CASE(keys_and_access_lists_are_the_policy) {
+  const auto running = parse(text("[update]\nallow = [\"k1.\"]\n"));
+  // A second key, the old one still allowed: a key roll's first step.
+  const std::string k2 = "[[key]]\nname = \"k2.\"\nalgorithm = \"hmac-sha256\"\n"
+                         "secret = \"AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\"\n";
+  BOOST_TEST(app::plan_reload(running, parse(text(k2 + "[update]\nallow = [\"k1.\"]\n")))
+                 .policy_changed);
+  BOOST_TEST(app::plan_reload(running, parse(text("[update]\nallow = []\n"))).policy_changed);
+  BOOST_TEST(app::plan_reload(running, parse(text("[update]\nallow = [\"k1.\"]\n"
+                                                  "[transfer]\nallow_addresses = [\"10.0.0.0/8\"]\n")))
+                 .policy_changed);
+  BOOST_TEST(app::plan_reload(running, parse(text("[update]\nallow = [\"k1.\"]\n"
+                                                  "[transfer]\nmax_transfers = 3\n")))
+                 .policy_changed);
+  // The same key under a new secret is a change too.
+  auto rolled = running;
+  rolled.keys[0].secret = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+  const auto plan = app::plan_reload(running, rolled);
+  BOOST_TEST(plan.policy_changed);
+  BOOST_TEST(!plan.notify_changed);   // no NOTIFY is signed with it
+  BOOST_TEST(plan.restart_only.empty());
+}
+
+BOOST_AUTO_TEST_CASE(notify_targets_and_their_key) {
+  const auto running = parse(text());
+  const auto with_notify = parse(text("[transfer]\nnotify = [\"127.0.0.1:5353\"]\n"));
+  BOOST_TEST(app::plan_reload(running, with_notify).notify_changed);
+  BOOST_TEST(!app::plan_reload(with_notify, with_notify).notify_changed);
+  const auto signed_notify =
+      parse(text("[transfer]\nnotify = [\"127.0.0.1:5353\"]\nnotify_key = \"k1.\"\n"));
+  BOOST_TEST(app::plan_reload(with_notify, signed_notify).notify_changed);
+  auto rolled = signed_notify;
+  rolled.keys[0].secret = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+  BOOST_TEST(app::plan_reload(signed_notify, rolled).notify_changed);   // its key's secret
+}
+
+BOOST_AUTO_TEST_CASE(zones_newly_listed_unlisted_and_moved) {
+  const auto running = parse(text());
+  const std::string other = "[[zone]]\nname = \"Other.TEST.\"\nfile = \"" + zone_file + "\"\n";
+  const auto plan = app::plan_reload(running, parse(text(other)));
+  BOOST_TEST(plan.zones_listed == std::vector<std::string>{"Other.TEST."});
+  BOOST_TEST(plan.zones_unlisted.empty());
+  BOOST_TEST(plan.restart_only.empty());
+  // Unlisted: the cluster keeps it (no act removes a zone yet), and the plan names it.
+  const auto back = app::plan_reload(parse(text(other)), running);
+  BOOST_TEST(back.zones_unlisted == std::vector<std::string>{"Other.TEST."});
+  BOOST_TEST(back.zones_listed.empty());
+  // The same zone under other case is the same zone; its file moved: noted, nothing to add.
+  auto moved = parse(text(other));
+  moved.zones[1].name = "other.test.";
+  moved.zones[1].file = "/srv/zones/other.test.zone";
+  const auto renamed = app::plan_reload(parse(text(other)), moved);
+  BOOST_TEST(renamed.zones_listed.empty());
+  BOOST_TEST(renamed.zone_files_changed == std::vector<std::string>{"other.test."});
+}
+
+BOOST_AUTO_TEST_CASE(a_kept_config_holds_no_loaded_zone) {
+  const auto loaded = config::parse_config(text(), "/etc/vrdns/node0.toml");
+  BOOST_REQUIRE(loaded.zones.at(0).zone != nullptr);
+  const auto kept = app::without_loaded_zones(loaded);
+  BOOST_TEST(kept.zones.at(0).zone == nullptr);
+  BOOST_TEST(kept.zones.at(0).file == loaded.zones.at(0).file);
+  BOOST_TEST(config::load_zone(kept, kept.zones.at(0))->serial() ==
+             loaded.zones.at(0).zone->serial());
+}
