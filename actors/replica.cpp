@@ -112,9 +112,8 @@ void execute_committed(self_ptr self) {
     auto result = st.service->execute(e.op);
     ++vr.execute_number;
     st.client_ops_since_checkpoint += op_batch_parts(e.op);
-    auto& rec = vr.client_table[e.client_id];
-    if (e.request_number >= rec.request_number)
-      rec = client_record{e.request_number, result};
+    for (auto gone : vr.record_execution(e.client_id, e.request_number, result, vr.execute_number))
+      st.reply_to.erase(gone);
     if (vr.status == replica_status::normal && vr.is_primary()) {
       auto it = st.reply_to.find(e.client_id);
       if (it != st.reply_to.end())
@@ -217,6 +216,7 @@ void restore_own_checkpoint(self_ptr self, const checkpoint& c) {
     return;
   }
   st.vr.client_table = std::move(*contents.client_table);
+  st.vr.trim_client_table();
   st.vr.install_checkpoint(c.op_number);
   st.vr.mark_saved();
   auto blob = std::make_shared<const std::string>(encode_checkpoint(c));
@@ -239,6 +239,9 @@ caf::behavior replica(replica_actor* self, protocol::replica_id replica_number,
   auto& st = self->state;
   st.vr = protocol::replica_state(peers.size(), replica_number);
   st.opt = std::move(options);
+  if (st.opt.client_table_max == 0)
+    throw std::invalid_argument("replica: client_table_max must be at least 1");
+  st.vr.client_table_max = st.opt.client_table_max;
   st.peers = std::move(peers);
   st.service = std::move(service);
   st.rng.seed(st.opt.seed ^ (0x9E3779B97F4A7C15ull * (replica_number + 1)));

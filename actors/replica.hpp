@@ -46,6 +46,9 @@ struct replica_options {
   std::size_t pipeline_max = 8;    // Prepares in flight before requests wait in `pending`
   std::size_t batch_max = 32;      // requests per Prepare
   std::size_t transfer_max = 256;  // log entries per NewState / resent Prepare
+  // Clients the client_table remembers (protocol/replica_state.hpp); must be the same on every
+  // replica. Only tests set another value.
+  std::size_t client_table_max = protocol::default_client_table_max;
   std::chrono::milliseconds tick{10};
   std::chrono::milliseconds heartbeat{50};       // primary sends Commit when idle this long
   std::chrono::milliseconds primary_timeout{200}; // backup suspects the primary after this...

@@ -241,6 +241,7 @@ void install_fetched_checkpoint(self_ptr self, const std::string& blob) {
     throw std::logic_error(std::string("fetched checkpoint rejected by the service: ") + e.what());
   }
   vr.client_table = std::move(*contents.client_table);
+  vr.trim_client_table();
   vr.install_checkpoint(c->op_number);
   if (st.opt.persistence) {
     finish_log_save(self);   // one thread at a time uses the persistence

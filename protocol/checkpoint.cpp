@@ -107,12 +107,21 @@ std::optional<checkpoint> decode_checkpoint(std::string_view blob) {
   return c;
 }
 
+namespace {
+// A client_table part starts with its count, or with this marker and then the count of the
+// second form, whose entries also carry the op that last executed each client's request. No
+// table holds 2^64 - 1 clients, so the two forms cannot be confused.
+constexpr std::uint64_t client_table_v2 = ~std::uint64_t(0);
+} // namespace
+
 std::string encode_client_table(const std::map<std::uint64_t, client_record>& table) {
   std::string out;
+  append_le(out, client_table_v2, 8);
   append_le(out, table.size(), 8);
   for (const auto& [client_id, rec] : table) {
     append_le(out, client_id, 8);
     append_le(out, rec.request_number, 8);
+    append_le(out, rec.op_number, 8);
     append_le(out, rec.result.size(), 4);
     out.append(rec.result);
   }
@@ -121,12 +130,18 @@ std::string encode_client_table(const std::map<std::uint64_t, client_record>& ta
 
 std::optional<std::map<std::uint64_t, client_record>> decode_client_table(std::string_view bytes) {
   reader r(bytes);
-  const auto count = r.get(8);
+  auto count = r.get(8);
+  // The first form (vrdns before session 15): no op numbers, read as 0 (heard longest ago).
+  const bool with_ops = count == client_table_v2;
+  if (with_ops)
+    count = r.get(8);
   std::map<std::uint64_t, client_record> table;
   for (std::uint64_t i = 0; i < count && r.ok(); ++i) {
     const auto client_id = r.get(8);
     client_record rec;
     rec.request_number = r.get(8);
+    if (with_ops)
+      rec.op_number = r.get(8);
     rec.result = std::string(r.take(r.get(4)));
     if (r.ok() && !table.emplace(client_id, std::move(rec)).second)
       return std::nullopt;   // the same client twice: not something encode produces

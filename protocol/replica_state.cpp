@@ -170,6 +170,36 @@ std::vector<log_entry> replica_state::suffix(std::uint64_t after, std::size_t ma
   return out;
 }
 
+std::vector<std::uint64_t> replica_state::record_execution(std::uint64_t client_id,
+                                                           std::uint64_t request_number,
+                                                           std::string result,
+                                                           std::uint64_t op) {
+  auto& rec = client_table[client_id];
+  if (request_number >= rec.request_number)
+    rec = client_record{request_number, std::move(result), op};
+  return trim_client_table(client_id);
+}
+
+std::vector<std::uint64_t> replica_state::trim_client_table(std::optional<std::uint64_t> keep) {
+  std::vector<std::uint64_t> gone;
+  // Linear per client forgotten, but that happens only when a new client arrives at a full
+  // table: a few times per node restart.
+  while (client_table.size() > client_table_max) {
+    auto oldest = client_table.end();
+    for (auto it = client_table.begin(); it != client_table.end(); ++it) {
+      if (keep && it->first == *keep)
+        continue;
+      if (oldest == client_table.end() || it->second.op_number < oldest->second.op_number)
+        oldest = it;
+    }
+    if (oldest == client_table.end())
+      break;   // only `keep` is left (client_table_max is at least 1, checked below)
+    gone.push_back(oldest->first);
+    client_table.erase(oldest);
+  }
+  return gone;
+}
+
 void replica_state::check_invariants() const {
   if (log_start > op_number || log.size() != op_number - log_start)
     throw std::logic_error("invariant: log.size() != op_number - log_start");
@@ -183,6 +213,8 @@ void replica_state::check_invariants() const {
     throw std::logic_error("invariant: last_normal_view > view_number");
   if (replica_number >= configuration_size)
     throw std::logic_error("invariant: replica_number outside configuration");
+  if (client_table_max == 0 || client_table.size() > client_table_max)
+    throw std::logic_error("invariant: client_table larger than client_table_max");
 }
 
 } // namespace vrdns::protocol

@@ -25,7 +25,20 @@ const char* to_string(replica_status s);
 struct client_record {
   std::uint64_t request_number = 0;
   std::string result;
+  // The op that executed that request: how recently the client was heard, for eviction
+  // (replica_state::record_execution). 0 in a checkpoint from before it was kept.
+  std::uint64_t op_number = 0;
+  bool operator==(const client_record&) const = default;
 };
+
+// The paper's client_table never forgets a client, and every process start of a node brings
+// new client ids (app/replica_node.cpp), so without a bound the table (and every checkpoint)
+// would grow with restarts forever. Beyond this many clients the one heard least recently goes.
+// A client of ours resends a request for at most its call timeout (seconds); for its entry to
+// go meanwhile, thousands of other clients would have to execute requests in that time, when a
+// cluster has a handful of live clients per node. The value is part of the replicated state's
+// definition: replicas with different bounds would keep different tables.
+inline constexpr std::size_t default_client_table_max = 4096;
 
 struct replica_state {
   // --- Figure 2 ---
@@ -41,6 +54,7 @@ struct replica_state {
   std::uint64_t log_start = 0;
   std::uint64_t commit_number = 0; // highest op-number known committed
   std::map<std::uint64_t, client_record> client_table;
+  std::size_t client_table_max = default_client_table_max;   // >= 1
   // --- §4.2 ---
   std::uint64_t last_normal_view = 0; // latest view in which status was normal with this log
   // --- implementation ---
@@ -144,6 +158,17 @@ struct replica_state {
   std::uint64_t advance_commit(std::uint64_t k);
   // Entries after `after` up to at most `max_count` of them.
   std::vector<log_entry> suffix(std::uint64_t after, std::size_t max_count) const;
+
+  // The client_table after op `op` executed `request_number` of `client_id` with `result`
+  // (§4.1 step 5; an older request number than the recorded one changes nothing), then
+  // trim_client_table keeping that client. Returns the ids forgotten.
+  std::vector<std::uint64_t> record_execution(std::uint64_t client_id,
+                                              std::uint64_t request_number, std::string result,
+                                              std::uint64_t op);
+  // While the table holds more than client_table_max clients, forgets the one whose latest op
+  // is oldest (ties: the lowest id), never `keep`. Every replica executes the same ops in the
+  // same order, so every replica forgets the same clients. Returns the ids forgotten.
+  std::vector<std::uint64_t> trim_client_table(std::optional<std::uint64_t> keep = std::nullopt);
 
   // Asserts the structural invariants (log_start <= execute_number <= commit_number <= op_number,
   // log.size() == op_number - log_start, ...).

@@ -479,3 +479,43 @@ BOOST_FIXTURE_TEST_CASE(state_transfer_in_parts_relabels_only_with_the_whole_log
   BOOST_TEST(st.vr.commit_number == 4u);
   BOOST_TEST(seen->prepare_ok == 1);
 }
+
+// The client_table bound (protocol/replica_state.hpp) in the actor: a primary that executed
+// requests of more clients than client_table_max remembers the latest ones, and no longer keeps
+// where to reply to the ones it forgot (each node restart brings new client ids, so that map
+// would grow with restarts too).
+BOOST_FIXTURE_TEST_CASE(primary_forgets_clients_beyond_client_table_max, fixture) {
+  actors::replica_options ro;
+  ro.client_table_max = 2;
+  auto primary = spawn_replica(protocol::replica_id{0}, peers, ro);
+  // Killed at the end, also when a check fails: the actor system waits for it otherwise.
+  struct killer {
+    fixture& f;
+    caf::actor a;
+    ~killer() {
+      caf::anon_send_exit(a, caf::exit_reason::kill);
+      f.sched().run();
+    }
+  } kill_at_end{*this, primary};
+  auto& st = state_of(primary);
+  caf::anon_send(primary, protocol::PrepareOk{0, 0, 1});   // a backup has started
+  sched().run();
+  for (std::uint64_t c = 1; c <= 4; ++c) {
+    // Sent as a peer's: the primary keeps the sender as where to reply to that client.
+    caf::send_as(peers[0], primary,
+                 protocol::Request{"put k" + std::to_string(c) + " v", 100 + c, 1});
+    sched().run();
+    BOOST_REQUIRE(st.vr.op_number == c);
+    caf::anon_send(primary, protocol::PrepareOk{0, c, 1});
+    sched().run();
+  }
+  BOOST_TEST(st.vr.commit_number == 4u);
+  BOOST_TEST(st.vr.execute_number == 4u);
+  BOOST_TEST(st.vr.client_table.size() == 2u);
+  BOOST_TEST(st.vr.client_table.count(103) == 1u);
+  BOOST_TEST(st.vr.client_table.count(104) == 1u);
+  BOOST_TEST(st.vr.client_table.at(104).op_number == 4u);
+  BOOST_TEST(st.reply_to.count(101) == 0u);
+  BOOST_TEST(st.reply_to.count(102) == 0u);
+  BOOST_TEST(st.reply_to.count(104) == 1u);
+}

@@ -58,17 +58,38 @@ BOOST_AUTO_TEST_CASE(bad_part_names_are_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(client_table_round_trip_and_refusals) {
-  std::map<std::uint64_t, client_record> t{{1, {5, "r1"}}, {~0ull, {9, std::string(300, 'z')}}};
+  std::map<std::uint64_t, client_record> t{{1, {5, "r1", 70}},
+                                           {~0ull, {9, std::string(300, 'z'), 12}}};
   auto bytes = encode_client_table(t);
   auto back = decode_client_table(bytes);
   BOOST_REQUIRE(back);
   BOOST_TEST(back->size() == 2u);
   BOOST_TEST(back->at(~0ull).result == std::string(300, 'z'));
   BOOST_TEST(back->at(1).request_number == 5u);
+  BOOST_TEST(back->at(1).op_number == 70u);   // what eviction needs (replica_state.hpp)
+  BOOST_TEST(back->at(~0ull).op_number == 12u);
   for (std::size_t n = 0; n < bytes.size(); ++n)
     BOOST_TEST(!decode_client_table(bytes.substr(0, n)));
   BOOST_TEST(!decode_client_table(bytes + "x"));
   auto empty = decode_client_table(encode_client_table({}));
   BOOST_REQUIRE(empty);
   BOOST_TEST(empty->empty());
+}
+
+// A checkpoint written before the table kept op numbers: count, then (id, request number,
+// result length, result) per client, little-endian. It still loads, every client heard at op 0.
+BOOST_AUTO_TEST_CASE(client_table_of_the_first_form_still_loads) {
+  auto le = [](std::uint64_t v, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out.push_back(char((v >> (8 * i)) & 0xFF));
+    return out;
+  };
+  const std::string old = le(1, 8) + le(42, 8) + le(7, 8) + le(2, 4) + "ok";
+  auto back = decode_client_table(old);
+  BOOST_REQUIRE(back);
+  BOOST_REQUIRE(back->size() == 1u);
+  BOOST_TEST(back->at(42).request_number == 7u);
+  BOOST_TEST(back->at(42).result == "ok");
+  BOOST_TEST(back->at(42).op_number == 0u);
+  BOOST_TEST(!decode_client_table(old.substr(0, old.size() - 1)));
 }

@@ -360,3 +360,56 @@ BOOST_AUTO_TEST_CASE(state_transfer_ends_at_the_first_parts_op_number_while_the_
   s.begin_awaiting_state();
   BOOST_TEST(!s.state_target.has_value());
 }
+
+// The client_table is bounded: beyond client_table_max clients the one heard least recently
+// (lowest op) goes, never the client just recorded, and two replicas executing the same ops
+// forget the same clients.
+BOOST_AUTO_TEST_CASE(client_table_forgets_the_client_heard_least_recently) {
+  replica_state a(3, 0), b(3, 1);
+  a.client_table_max = b.client_table_max = 3;
+  std::vector<std::uint64_t> gone_a, gone_b;
+  auto run = [](replica_state& s, std::vector<std::uint64_t>& gone, std::uint64_t client,
+                std::uint64_t request, std::uint64_t op) {
+    std::string result = "r";   // appended, not "r" + ...: GCC 12 -O3 -Wrestrict false positive
+    result += std::to_string(op);
+    for (auto g : s.record_execution(client, request, result, op))
+      gone.push_back(g);
+    s.check_invariants();
+  };
+  for (auto* s : {&a, &b}) {
+    auto& gone = s == &a ? gone_a : gone_b;
+    run(*s, gone, 10, 1, 1);
+    run(*s, gone, 20, 1, 2);
+    run(*s, gone, 30, 1, 3);
+    run(*s, gone, 10, 2, 4);   // client 10 heard again: now 20 is the oldest
+    run(*s, gone, 40, 1, 5);   // a fourth client: 20 goes
+    run(*s, gone, 30, 1, 6);   // a retransmit executed again changes its op, not its request
+    run(*s, gone, 50, 1, 7);   // 10 (op 4) is older than 30 (op 6)
+  }
+  BOOST_TEST(gone_a == (std::vector<std::uint64_t>{20, 10}));
+  BOOST_TEST(gone_b == gone_a);
+  BOOST_TEST(a.client_table.size() == 3u);
+  BOOST_TEST(a.client_table.count(30) == 1u);
+  BOOST_TEST(a.client_table.at(30).request_number == 1u);
+  BOOST_TEST(a.client_table.at(30).op_number == 6u);
+  BOOST_TEST(a.client_table.count(40) == 1u);
+  BOOST_TEST(a.client_table.count(50) == 1u);
+  BOOST_TEST(a.client_table == b.client_table);
+
+  // An older request executed late (it was in the log before a newer one was): the newer result
+  // stays, and the client still counts as heard at this op only if its record changed.
+  run(a, gone_a, 40, 0, 8);
+  BOOST_TEST(a.client_table.at(40).request_number == 1u);
+  BOOST_TEST(a.client_table.at(40).op_number == 5u);
+
+  // A table restored larger than the bound (another replica's checkpoint, an older version)
+  // is trimmed the same way: oldest first, ties by lowest id.
+  replica_state c(3, 2);
+  c.client_table_max = 2;
+  c.client_table = {{1, {1, "x", 0}}, {2, {1, "y", 0}}, {3, {1, "z", 9}}, {4, {1, "w", 5}}};
+  BOOST_TEST(c.trim_client_table() == (std::vector<std::uint64_t>{1, 2}));
+  c.check_invariants();
+  c.client_table_max = 1;
+  c.client_table[5] = {1, "v", 1};
+  BOOST_CHECK_THROW(c.check_invariants(), std::logic_error);
+}
