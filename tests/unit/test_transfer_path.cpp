@@ -93,17 +93,23 @@ sockaddr_storage from(const char* v4) {
   return s;
 }
 
-std::vector<Bytes> transfer(const Bytes& request, const char* peer,
-                            const dns::ServingStatePtr& state, bool* failed = nullptr,
-                            net::TransferHandler handler = {}) {
-  if (!handler) handler = handler_of(node_config());
+// What the TCP worker hands the transfer path; `request` and `state` must outlive it.
+net::TransferRequest request_of(const Bytes& request, const char* peer,
+                                const dns::ServingStatePtr& state) {
   net::TransferRequest r;
   r.message = request.data();
   r.length = request.size();
   r.peer = from(peer);
   r.peer_length = sizeof(sockaddr_in);
   r.state = state.get();
-  auto t = handler(r);
+  return r;
+}
+
+std::vector<Bytes> transfer(const Bytes& request, const char* peer,
+                            const dns::ServingStatePtr& state, bool* failed = nullptr,
+                            net::TransferHandler handler = {}) {
+  if (!handler) handler = handler_of(node_config());
+  auto t = handler(request_of(request, peer, state));
   std::vector<Bytes> out;
   if (!t) return out;   // not even a header: the front end sends its fallback
   Bytes m;
@@ -364,15 +370,7 @@ BOOST_AUTO_TEST_CASE(transfers_beyond_max_transfers_get_servfail_until_one_ends)
   auto handler = handler_of(node_config(3));
   const auto state = serving(10);
   const Bytes axfr = query("example.test.", LDNS_RR_TYPE_AXFR);
-  auto start = [&] {
-    net::TransferRequest r;
-    r.message = axfr.data();
-    r.length = axfr.size();
-    r.peer = from("192.0.2.1");
-    r.peer_length = sizeof(sockaddr_in);
-    r.state = state.get();
-    return handler(r);
-  };
+  auto start = [&] { return handler(request_of(axfr, "192.0.2.1", state)); };
   std::vector<std::unique_ptr<net::OutgoingTransfer>> running;
   for (int i = 0; i < 3; ++i) running.push_back(start());
   auto first_rcode = [](net::OutgoingTransfer& t) {
@@ -402,13 +400,7 @@ BOOST_AUTO_TEST_CASE(a_reloaded_policy_applies_to_new_requests_not_to_transfers_
   auto handler = app::make_transfer_handler(policy, "");
   const auto state = serving(2000);
   const Bytes req = signed_with(query("example.test.", LDNS_RR_TYPE_AXFR), "xfr-key.");
-  net::TransferRequest r;
-  r.message = req.data();
-  r.length = req.size();
-  r.peer = from("127.0.0.1");
-  r.peer_length = sizeof(sockaddr_in);
-  r.state = state.get();
-  auto under_way = handler(r);
+  auto under_way = handler(request_of(req, "127.0.0.1", state));
   BOOST_REQUIRE(under_way);
   std::vector<Bytes> ms(1);
   BOOST_REQUIRE(under_way->next(ms[0]));
