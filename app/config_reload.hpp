@@ -7,7 +7,9 @@
 //  - [[zone]] entries the cluster lacks: proposed to the cluster (app/zone_adder.hpp).
 // Everything else ([cluster], [node], [dns], [replication]) is fixed for a process's life: the
 // sockets, the VR configuration and the timers were set up from it. A change there is logged
-// and takes effect when the node is restarted. A config that does not validate changes nothing.
+// and takes effect when the node is restarted. A config that does not validate changes nothing,
+// and neither does one for another replica or cluster ([node] replica or [cluster] replicas
+// differ: ReplicaNode::reload refuses it whole).
 #pragma once
 
 #include <string>

@@ -114,6 +114,9 @@ net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me)
 
 struct ReplicaNode::NotifierSlot {
   std::atomic<std::shared_ptr<net::Notifier>> notifier;
+  // What the front end serves since the last publication: a NOTIFY sender put in place by a
+  // reload starts from it, and does not wait for the next change (an idle cluster has none).
+  std::atomic<dns::ServingStatePtr> served;
 };
 
 ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cfg,
@@ -269,15 +272,15 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     // this node's front end serves it (net/notifier.hpp).
     if (!cfg.transfer.notify.empty())
       notifier_->notifier.store(std::make_shared<net::Notifier>(notify_options(cfg, me)));
+    // `served` is stored before the notifier is loaded, and a reload stores the notifier before
+    // it loads `served`: so a state published during a reload reaches the new notifier one way
+    // or the other (Notifier::published ignores a serial it has queued already).
     PublishFn publish = [serve = frontend.publish, slot = notifier_](dns::ServingStatePtr state) {
-      const std::shared_ptr<net::Notifier> notifier = slot->notifier.load();
-      if (!notifier) {
-        serve(std::move(state));
-        return;
-      }
       const dns::ServingStatePtr keep = state;
       serve(std::move(state));
-      notifier->published(*keep);
+      slot->served.store(keep);
+      if (const std::shared_ptr<net::Notifier> notifier = slot->notifier.load())
+        notifier->published(*keep);
     };
     auto publisher = system.spawn(serving_publisher, std::move(publish), waiters);
     actors_.push_back(publisher);
@@ -387,13 +390,26 @@ ReplicaNode::~ReplicaNode() { stop(); }
 void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
   const std::string label = "replica " + std::to_string(running_.replica) + ": ";
   config::NodeConfig loaded = without_loaded_zones(loaded_cfg);
+  // Another replica's file, or another cluster's: its keys, secondaries and zones are not this
+  // node's to apply, whatever a restart with it would then do.
+  if (loaded.replica != running_.replica || loaded.replicas != running_.replicas) {
+    actors::log_line(label + "reload of " + loaded.path + " refused: it describes " +
+                     (loaded.replicas != running_.replicas ? "another [cluster] replicas"
+                                                           : "another [node] replica") +
+                     " than this process runs; the running configuration stays in force");
+    return;
+  }
   const ReloadPlan plan = plan_reload(running_, loaded);
+  // Everything that can fail is built before anything changes: all or nothing.
   AccessPolicyPtr policy;
+  std::shared_ptr<net::Notifier> notifier;
   try {
     policy = access_policy_of(loaded);
-  } catch (const std::exception& e) {   // the config checked every key: only a broken OpenSSL
+    if (plan.notify_changed && !loaded.transfer.notify.empty())
+      notifier = std::make_shared<net::Notifier>(notify_options(loaded, running_.replica));
+  } catch (const std::exception& e) {   // a key OpenSSL refuses, no socket or thread left
     actors::log_line(label + "reload of " + loaded.path + " failed: " + e.what() +
-                     "; the running configuration stays");
+                     "; the running configuration stays in force");
     return;
   }
   for (const auto& what : plan.restart_only)
@@ -404,12 +420,10 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
                      "cluster or an added zone, so what is served stays the cluster's");
   if (plan.policy_changed) policy_->set(std::move(policy));
   if (plan.notify_changed) {
-    // The old sender's pending NOTIFYs go with it; the new one notifies every zone at the next
-    // change it sees.
-    std::shared_ptr<net::Notifier> fresh;
-    if (!loaded.transfer.notify.empty())
-      fresh = std::make_shared<net::Notifier>(notify_options(loaded, running_.replica));
-    notifier_->notifier.store(std::move(fresh));
+    // The old sender's pending retries go with it; the new one notifies every zone served now.
+    notifier_->notifier.store(notifier);
+    if (const dns::ServingStatePtr served = notifier_->served.load(); notifier && served)
+      notifier->published(*served);
   }
   std::vector<std::string> present;
   for (const auto& z : served_zones_->get()->zones) present.push_back(z->apex_key());
@@ -422,11 +436,9 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
                    (plan.notify_changed ? "replaced" : "unchanged") + ", " +
                    (listed.empty() ? std::string("no zone newly listed")
                                    : "zones newly listed:" + listed));
-  // Keep the [cluster], [node], [dns] and [replication] this process runs with: they are what
-  // the next reload must be compared with until a restart applies them.
+  // Keep the [node], [dns] and [replication] this process runs with: they are what the next
+  // reload must be compared with until a restart applies them.
   config::NodeConfig next = std::move(loaded);
-  next.replicas = running_.replicas;
-  next.replica = running_.replica;
   next.name = running_.name;
   next.data_dir = running_.data_dir;
   next.dns = running_.dns;

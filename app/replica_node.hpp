@@ -53,8 +53,9 @@ class ReplicaNode {
   void stop();
 
   /// Applies a config loaded again from this node's file (SIGHUP; app/config_reload.hpp says
-  /// what takes effect now and what at the next start) and logs what changed. Never throws: a
-  /// config it cannot apply is logged and leaves the running one in force.
+  /// what takes effect now and what at the next start) and logs what changed. All or nothing,
+  /// and never throws: a config it cannot apply, or one that names another replica or cluster,
+  /// is logged and leaves the running one in force.
   void reload(const config::NodeConfig& loaded);
 
   /// The NOTIFY sender in force (null while [transfer] notify is empty); a reload replaces it.

@@ -158,7 +158,7 @@ class SignedTransfer : public net::OutgoingTransfer {
     const std::vector<uint8_t> prior = mac_;   // sign_next_reply overwrites mac_
     const bool ok = first ? dns::sign_reply(message, verdict_, policy_->keys, now, &mac_)
                           : dns::sign_next_reply(message, verdict_, policy_->keys, prior, now, mac_);
-    if (!ok) {   // the key vanished: end the transfer rather than send unsigned messages
+    if (!ok) {   // cannot sign (the keyring is this transfer's own): end rather than send unsigned
       ended_ = failed_ = true;
       return false;
     }

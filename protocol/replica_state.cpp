@@ -182,20 +182,23 @@ std::vector<std::uint64_t> replica_state::record_execution(std::uint64_t client_
 
 std::vector<std::uint64_t> replica_state::trim_client_table(std::optional<std::uint64_t> keep) {
   std::vector<std::uint64_t> gone;
-  // Linear per client forgotten, but that happens only when a new client arrives at a full
-  // table: a few times per node restart.
-  while (client_table.size() > client_table_max) {
-    auto oldest = client_table.end();
-    for (auto it = client_table.begin(); it != client_table.end(); ++it) {
-      if (keep && it->first == *keep)
-        continue;
-      if (oldest == client_table.end() || it->second.op_number < oldest->second.op_number)
-        oldest = it;
-    }
-    if (oldest == client_table.end())
-      break;   // only `keep` is left (client_table_max is at least 1, checked below)
-    gone.push_back(oldest->first);
-    client_table.erase(oldest);
+  if (client_table.size() <= client_table_max)
+    return gone;
+  // One pass however many go (a table restored from an older version may be far too big):
+  // order the candidates by (op, id) just enough to split off the excess.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> candidates;   // (op_number, client id)
+  candidates.reserve(client_table.size());
+  for (const auto& [id, rec] : client_table)
+    if (!keep || id != *keep)
+      candidates.emplace_back(rec.op_number, id);
+  const std::size_t excess = std::min(client_table.size() - client_table_max, candidates.size());
+  std::nth_element(candidates.begin(), candidates.begin() + std::ptrdiff_t(excess),
+                   candidates.end());
+  candidates.resize(excess);
+  std::sort(candidates.begin(), candidates.end());   // the ids returned oldest first
+  for (const auto& [op, id] : candidates) {
+    client_table.erase(id);
+    gone.push_back(id);
   }
   return gone;
 }

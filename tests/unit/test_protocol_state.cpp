@@ -2,6 +2,7 @@
 #define BOOST_TEST_MODULE test_protocol_state
 #include <boost/test/unit_test.hpp>
 
+#include "protocol/checkpoint.hpp"
 #include "protocol/persistence.hpp"
 #include "protocol/replica_state.hpp"
 
@@ -362,45 +363,58 @@ BOOST_AUTO_TEST_CASE(state_transfer_ends_at_the_first_parts_op_number_while_the_
 }
 
 // The client_table is bounded: beyond client_table_max clients the one heard least recently
-// (lowest op) goes, never the client just recorded, and two replicas executing the same ops
-// forget the same clients.
+// (lowest op) goes, never the client just recorded; and a replica that restored a checkpoint of
+// the table midway keeps exactly the table of one that executed every op itself.
 BOOST_AUTO_TEST_CASE(client_table_forgets_the_client_heard_least_recently) {
-  replica_state a(3, 0), b(3, 1);
-  a.client_table_max = b.client_table_max = 3;
-  std::vector<std::uint64_t> gone_a, gone_b;
-  auto run = [](replica_state& s, std::vector<std::uint64_t>& gone, std::uint64_t client,
-                std::uint64_t request, std::uint64_t op) {
+  struct execution {
+    std::uint64_t client, request, op;
+  };
+  const std::vector<execution> ops{
+      {10, 1, 1}, {20, 1, 2}, {30, 1, 3},
+      {10, 2, 4},   // client 10 heard again: now 20 is the oldest
+      {40, 1, 5},   // a fourth client: 20 goes
+      {30, 1, 6},   // a retransmit executed again changes its op, not its request
+      {50, 1, 7},   // 10 (op 4) is older than 30 (op 6)
+      {60, 1, 8}, {30, 2, 9}, {70, 1, 10}};
+  auto run = [](replica_state& s, std::vector<std::uint64_t>& gone, const execution& e) {
     std::string result = "r";   // appended, not "r" + ...: GCC 12 -O3 -Wrestrict false positive
-    result += std::to_string(op);
-    for (auto g : s.record_execution(client, request, result, op))
+    result += std::to_string(e.op);
+    for (auto g : s.record_execution(e.client, e.request, result, e.op))
       gone.push_back(g);
     s.check_invariants();
   };
-  for (auto* s : {&a, &b}) {
-    auto& gone = s == &a ? gone_a : gone_b;
-    run(*s, gone, 10, 1, 1);
-    run(*s, gone, 20, 1, 2);
-    run(*s, gone, 30, 1, 3);
-    run(*s, gone, 10, 2, 4);   // client 10 heard again: now 20 is the oldest
-    run(*s, gone, 40, 1, 5);   // a fourth client: 20 goes
-    run(*s, gone, 30, 1, 6);   // a retransmit executed again changes its op, not its request
-    run(*s, gone, 50, 1, 7);   // 10 (op 4) is older than 30 (op 6)
-  }
+  replica_state a(3, 0);
+  a.client_table_max = 3;
+  std::vector<std::uint64_t> gone_a;
+  for (std::size_t i = 0; i < 7; ++i) run(a, gone_a, ops[i]);
   BOOST_TEST(gone_a == (std::vector<std::uint64_t>{20, 10}));
-  BOOST_TEST(gone_b == gone_a);
   BOOST_TEST(a.client_table.size() == 3u);
   BOOST_TEST(a.client_table.count(30) == 1u);
   BOOST_TEST(a.client_table.at(30).request_number == 1u);
   BOOST_TEST(a.client_table.at(30).op_number == 6u);
   BOOST_TEST(a.client_table.count(40) == 1u);
   BOOST_TEST(a.client_table.count(50) == 1u);
-  BOOST_TEST(a.client_table == b.client_table);
+  for (std::size_t i = 7; i < ops.size(); ++i) run(a, gone_a, ops[i]);
+
+  // Replica b executes up to op k, and c starts from b's table as a checkpoint carries it.
+  for (std::size_t k = 1; k < ops.size(); ++k) {
+    replica_state b(3, 1), c(3, 2);
+    b.client_table_max = c.client_table_max = 3;
+    std::vector<std::uint64_t> gone_b, gone_c;
+    for (std::size_t i = 0; i < k; ++i) run(b, gone_b, ops[i]);
+    auto restored = decode_client_table(encode_client_table(b.client_table));
+    BOOST_REQUIRE(restored);
+    c.client_table = std::move(*restored);
+    c.trim_client_table();
+    for (std::size_t i = k; i < ops.size(); ++i) run(c, gone_c, ops[i]);
+    BOOST_TEST(c.client_table == a.client_table, "checkpoint after op " << k);
+  }
 
   // An older request executed late (it was in the log before a newer one was): the newer result
-  // stays, and the client still counts as heard at this op only if its record changed.
-  run(a, gone_a, 40, 0, 8);
-  BOOST_TEST(a.client_table.at(40).request_number == 1u);
-  BOOST_TEST(a.client_table.at(40).op_number == 5u);
+  // and its op stay.
+  run(a, gone_a, {70, 0, 11});
+  BOOST_TEST(a.client_table.at(70).request_number == 1u);
+  BOOST_TEST(a.client_table.at(70).op_number == 10u);
 
   // A table restored larger than the bound (another replica's checkpoint, an older version)
   // is trimmed the same way: oldest first, ties by lowest id.
