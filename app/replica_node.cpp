@@ -103,6 +103,23 @@ net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me)
     o.sign = [keys, key](std::vector<uint8_t>& m) {
       dns::sign_request(m, key, *keys, int64_t(std::time(nullptr)));
     };
+    o.verify = [keys](const uint8_t* reply, std::size_t length, const std::vector<uint8_t>& request,
+                      std::string& why) {
+      const int64_t now = int64_t(std::time(nullptr));
+      // Our own request's MAC, which the answer must be signed over (its time is ours: a
+      // retry is seconds old, far within the fudge).
+      const dns::TsigVerdict sent = dns::verify_request(request.data(), request.size(), *keys, now);
+      if (sent.status != dns::TsigStatus::ok && sent.status != dns::TsigStatus::badtime) {
+        why = "the request was not signed";   // sign_request failed: the key is gone
+        return false;
+      }
+      const dns::TsigVerdict v = dns::verify_reply(reply, length, *keys, sent.request_mac, now);
+      if (v.status == dns::TsigStatus::ok) return true;
+      why = std::string("TSIG ") + dns::to_string(v.status) +
+            (v.status == dns::TsigStatus::not_signed ? " (does the secondary have the key?)"
+                                                      : "");
+      return false;
+    };
   }
   o.log = [me](const std::string& line) {
     actors::log_line("replica " + std::to_string(me) + ": " + line);

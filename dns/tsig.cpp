@@ -305,8 +305,12 @@ const TsigKeyEntry* Keyring::find(std::string_view wire_name) const {
   return nullptr;
 }
 
-TsigVerdict verify_request(const uint8_t* msg, std::size_t len, const Keyring& keys,
-                           int64_t now_seconds) {
+namespace {
+
+/// verify_request and verify_reply: the same walk and checks; a reply's digest starts with the
+/// request's MAC (RFC 8945 §4.3.1), a request's does not.
+TsigVerdict verify_message(const uint8_t* msg, std::size_t len, const Keyring& keys,
+                           int64_t now_seconds, const std::vector<uint8_t>* request_mac) {
   if (len < header_size) return formerr(len);
   const std::size_t qdcount = get16(msg + 4);
   const std::size_t rrcount = std::size_t(get16(msg + 6)) + get16(msg + 8) + get16(msg + 10);
@@ -390,6 +394,12 @@ TsigVerdict verify_request(const uint8_t* msg, std::size_t len, const Keyring& k
   std::vector<uint8_t> variables;
   append_variables(variables, v.key_name, v.algorithm, v.time_signed, v.fudge, error, other);
   Mac mac(*key);
+  if (request_mac) {
+    std::vector<uint8_t> prefix;
+    put16(prefix, uint16_t(request_mac->size()));
+    append(prefix, request_mac->data(), request_mac->size());
+    mac.update(prefix);
+  }
   mac.update(header, header_size);
   mac.update(msg + header_size, *tsig_start - header_size);
   mac.update(variables);
@@ -402,7 +412,21 @@ TsigVerdict verify_request(const uint8_t* msg, std::size_t len, const Keyring& k
   // §5.2.3 time check, only once the MAC is known to be genuine.
   const int64_t skew = now_seconds - int64_t(v.time_signed);
   v.status = (skew > v.fudge || -skew > v.fudge) ? TsigStatus::badtime : TsigStatus::ok;
+  // A genuine reply that reports a TSIG error about our request (BADTIME, signed) is no answer.
+  if (request_mac && v.status == TsigStatus::ok && error != 0) v.status = TsigStatus::badsig;
   return v;
+}
+
+}  // namespace
+
+TsigVerdict verify_request(const uint8_t* msg, std::size_t len, const Keyring& keys,
+                           int64_t now_seconds) {
+  return verify_message(msg, len, keys, now_seconds, nullptr);
+}
+
+TsigVerdict verify_reply(const uint8_t* msg, std::size_t len, const Keyring& keys,
+                         const std::vector<uint8_t>& request_mac, int64_t now_seconds) {
+  return verify_message(msg, len, keys, now_seconds, &request_mac);
 }
 
 bool sign_reply(std::vector<uint8_t>& reply, const TsigVerdict& verdict, const Keyring& keys,

@@ -170,6 +170,14 @@ void Notifier::receive(int fd) {
               std::memcmp(&a.sin6_addr, &b.sin6_addr, sizeof a.sin6_addr) != 0)
             continue;
         }
+        if (std::string why; options_.verify && !options_.verify(buf, std::size_t(n), t.request, why)) {
+          // Not an answer we can trust (unsigned, forged, or an error about our key): the
+          // NOTIFY stays due, and is sent again until `attempts` ran out.
+          log("NOTIFY of " + dns::name_to_text(p.zone->apex()) + " serial " +
+              std::to_string(p.zone->serial()) + " to " +
+              options_.targets[t.target].to_string() + ": answer ignored, " + why);
+          continue;
+        }
         t.done = true;
         ++answered_;
         if (rcode != 0)

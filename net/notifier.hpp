@@ -6,7 +6,8 @@
 // others' NOTIFYs are refused by the secondary and cost one packet.
 //
 // One thread with one UDP socket per address family. Each target is notified until it answers
-// (any rcode: NOTIMP or REFUSED are logged, not retried) or `attempts` sends went unanswered,
+// (any rcode: NOTIMP or REFUSED are logged, not retried; with TSIG, only a reply signed over
+// the request counts) or `attempts` sends went unanswered,
 // `retry` apart (RFC 1996 §3.6). A newer serial of the same zone replaces a pending one, and
 // rounds for one zone start at most once per `min_interval`: under a steady UPDATE load the
 // serial changes with every commit, and a secondary needs one NOTIFY per interval, not hundreds
@@ -38,6 +39,12 @@ struct NotifyOptions {
   std::chrono::milliseconds min_interval{1000};
   /// Signs a request in place (TSIG), or leaves it alone. Runs on the notifier's thread.
   std::function<void(std::vector<uint8_t>&)> sign;
+  /// With `sign`: whether `reply` is a genuine answer to the signed `request` (RFC 8945 §5.3:
+  /// signed over its MAC); if not, `why` says so and the NOTIFY is sent again as if unanswered.
+  /// Empty: any reply that matches ID and source answers. Runs on the notifier's thread.
+  std::function<bool(const uint8_t* reply, std::size_t length, const std::vector<uint8_t>& request,
+                     std::string& why)>
+      verify;
   /// One log line; empty: no log. Runs on the notifier's thread.
   std::function<void(const std::string&)> log;
 };

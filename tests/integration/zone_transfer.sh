@@ -174,6 +174,13 @@ notify_followed() {
   serial=$(soa_serial 0)
   if wait_secondary "$port" "$host.example.test" "$addr" "$serial"; then
     pass "$label took serial $serial after node $node's NOTIFY, without a refresh command"
+    # The NOTIFY was signed: the secondary's answer must verify (signed over its MAC), or node
+    # would have ignored it and sent the NOTIFY again.
+    if grep -q "to 127.0.0.1:$notified: answer ignored" "$TMP/err$node"; then
+      fail "node $node did not accept $label's signed NOTIFY answer: $(grep 'answer ignored' "$TMP/err$node" | tail -2)"
+    else
+      pass "node $node accepted $label's signed answer to its NOTIFY"
+    fi
   else
     fail "$label did not follow node $node's NOTIFY: SOA '$(dig @127.0.0.1 -p "$port" +short example.test SOA)', expected $serial; log: $(grep -iE 'notify' "$log" | tail -5); node $node: $(grep NOTIFY "$TMP/err$node" | tail -3)"
   fi

@@ -226,3 +226,58 @@ BOOST_AUTO_TEST_CASE(a_signer_signs_every_notify) {
   const auto verdict = dns::verify_request(m.data(), m.size(), *keys, int64_t(std::time(nullptr)));
   BOOST_TEST(dns::to_string(verdict.status) == std::string("ok"));
 }
+
+// With TSIG, only an answer signed over the NOTIFY's MAC ends it (RFC 8945 §5.3): an unsigned
+// answer (forged, or from a secondary that does not know the key) is ignored and logged, and
+// the NOTIFY is sent again until a signed answer comes.
+BOOST_AUTO_TEST_CASE(a_signed_notify_is_answered_only_by_a_signed_answer) {
+  Secondary s;
+  auto keys = std::make_shared<dns::Keyring>();
+  BOOST_REQUIRE(keys->add("notify-key.", "hmac-sha256", "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="));
+  std::vector<std::string> logs;
+  std::mutex m;
+  net::NotifyOptions o;
+  o.targets = {s.endpoint()};
+  o.retry = 100ms;
+  o.sign = [keys](Bytes& msg) {
+    dns::sign_request(msg, dns::name_key(*dns::name_from_text("notify-key.")), *keys,
+                      int64_t(std::time(nullptr)));
+  };
+  o.verify = [keys](const uint8_t* reply, std::size_t length, const Bytes& request,
+                    std::string& why) {
+    const int64_t now = int64_t(std::time(nullptr));
+    const auto sent = dns::verify_request(request.data(), request.size(), *keys, now);
+    const auto v = dns::verify_reply(reply, length, *keys, sent.request_mac, now);
+    why = dns::to_string(v.status);
+    return v.status == dns::TsigStatus::ok;
+  };
+  o.log = [&](const std::string& line) {
+    std::lock_guard lock(m);
+    logs.push_back(line);
+  };
+  net::Notifier n(o);
+  n.published(state_of(zone_with_serial(5)));
+  sockaddr_storage from{};
+  const Bytes first = s.receive(3000ms, &from);
+  BOOST_REQUIRE(!first.empty());
+  s.answer(first, from);   // unsigned
+  const Bytes again = s.receive(3000ms, &from);
+  BOOST_REQUIRE_MESSAGE(!again.empty(), "the NOTIFY was not sent again after an unsigned answer");
+  BOOST_TEST(n.answered() == 0u);
+  // Now as a secondary with the key answers: signed over the request's MAC.
+  const int64_t now = int64_t(std::time(nullptr));
+  const auto verdict = dns::verify_request(again.data(), again.size(), *keys, now);
+  BOOST_REQUIRE(dns::to_string(verdict.status) == std::string("ok"));
+  Bytes reply(again.begin(), again.begin() + std::ptrdiff_t(verdict.unsigned_length));
+  reply[2] = uint8_t(reply[2] | 0x80);
+  reply[10] = 0;   // ARCOUNT without the request's TSIG
+  reply[11] = 0;
+  BOOST_REQUIRE(dns::sign_reply(reply, verdict, *keys, now));
+  ::sendto(s.fd.get(), reply.data(), reply.size(), 0, reinterpret_cast<const sockaddr*>(&from),
+           sizeof(sockaddr_in));
+  BOOST_TEST(answered_at_least(n, 1));
+  BOOST_TEST(s.receive(300ms).empty());   // answered: no more sends
+  std::lock_guard lock(m);
+  BOOST_REQUIRE(!logs.empty());
+  BOOST_TEST(logs[0].find("answer ignored, unsigned") != std::string::npos, logs[0]);
+}

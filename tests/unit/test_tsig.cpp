@@ -723,3 +723,63 @@ BOOST_AUTO_TEST_CASE(strip_tsig_gives_the_message_as_before_signing) {
   const TsigVerdict forged = check(ldns_signed_update("update-key.", other_secret, "hmac-sha256."), k, now);
   BOOST_TEST(strip_tsig(m.data(), m.size(), forged).empty());
 }
+
+// The client side (a NOTIFY sender, RFC 8945 §5.3): a reply signed by ldns over our request's
+// MAC verifies; one over another MAC, with another secret, changed in any byte but the ID,
+// unsigned, or reporting a TSIG error does not.
+BOOST_AUTO_TEST_CASE(replies_to_our_requests_verify_only_when_signed_over_their_mac) {
+  const Keyring k = make_keyring();
+  const int64_t now = std::time(nullptr);
+  std::vector<uint8_t> request = unsigned_update();
+  BOOST_REQUIRE(sign_request(request, wire("update-key."), k, now));
+  const TsigVerdict ours = check(request, k, now);
+  BOOST_REQUIRE(to_string(ours.status) == std::string("ok"));
+  const std::vector<uint8_t>& request_mac = ours.request_mac;
+
+  // ldns signs a reply as a secondary would.
+  auto ldns_reply = [&](const char* key_secret, const std::vector<uint8_t>& over_mac) {
+    ldns_pkt* p = nullptr;
+    const std::vector<uint8_t> body = reply_for(request.data(), ours.unsigned_length, 0);
+    BOOST_REQUIRE(ldns_wire2pkt(&p, body.data(), body.size()) == LDNS_STATUS_OK);
+    ldns_rdf* mac = mac_rdf(over_mac);
+    BOOST_REQUIRE(ldns_pkt_tsig_sign(p, "update-key.", key_secret, 300, "hmac-sha256.", mac) ==
+                  LDNS_STATUS_OK);
+    ldns_rdf_deep_free(mac);
+    std::vector<uint8_t> w = to_wire(p);
+    ldns_pkt_free(p);
+    return w;
+  };
+  auto status = [&](const std::vector<uint8_t>& reply) {
+    return std::string(to_string(verify_reply(reply.data(), reply.size(), k, request_mac, now).status));
+  };
+  const std::vector<uint8_t> good = ldns_reply(secret, request_mac);
+  BOOST_TEST(status(good) == "ok");
+  std::vector<uint8_t> other_mac = request_mac;
+  other_mac[3] ^= 0x10;
+  BOOST_TEST(status(ldns_reply(secret, other_mac)) == "BADSIG");
+  BOOST_TEST(status(ldns_reply(other_secret, request_mac)) == "BADSIG");
+  // Our own sign_reply, as the far side, agrees.
+  std::vector<uint8_t> ours_signed = reply_for(request.data(), ours.unsigned_length, 0);
+  BOOST_REQUIRE(sign_reply(ours_signed, ours, k, now));
+  BOOST_TEST(status(ours_signed) == "ok");
+  // A request the reply does not answer: verify_request's digest has no request MAC.
+  BOOST_TEST(to_string(check(good, k, now).status) == std::string("BADSIG"));
+  std::size_t broken = 0;
+  for (std::size_t i = 2; i < good.size(); ++i) {   // bytes 0-1: the ID, covered as Original ID
+    std::vector<uint8_t> bad = good;
+    bad[i] ^= 0x01;
+    broken += status(bad) != "ok";
+  }
+  BOOST_TEST(broken == good.size() - 2);
+  const std::vector<uint8_t> unsigned_reply = reply_for(request.data(), ours.unsigned_length, 0);
+  BOOST_TEST(status(unsigned_reply) == "unsigned");
+  // The far side did not know the key: an unsigned NOTAUTH with BADKEY is no answer either.
+  TsigVerdict unknown = ours;
+  unknown.status = TsigStatus::badkey;
+  std::vector<uint8_t> badkey = reply_for(request.data(), ours.unsigned_length, 0);
+  BOOST_REQUIRE(sign_reply(badkey, unknown, k, now));
+  BOOST_TEST(status(badkey) != "ok");
+  // Out of its time window (a replayed old reply) it is badtime.
+  BOOST_TEST(to_string(verify_reply(good.data(), good.size(), k, request_mac, now + 3600).status) ==
+             std::string("BADTIME"));
+}
