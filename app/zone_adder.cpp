@@ -32,6 +32,9 @@ struct ZoneAdderState {
   config::NodeConfig cfg;   // the latest loaded; its zones are read from their files on demand
   bool checked = false;
   std::map<std::string, Pending> pending;   // by apex key
+  // Apexes whose add committed (NOERROR or YXDOMAIN): a reload's list of present zones was
+  // taken on another thread and may not show them yet, and they need no second proposal.
+  std::set<std::string> in_cluster;
 };
 
 }  // namespace
@@ -76,7 +79,7 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
       const auto apex = dns::name_from_text(z.name);
       if (!apex) continue;
       const std::string key = dns::name_key(*apex);
-      if (have.count(key) || state->pending.count(key)) continue;
+      if (have.count(key) || state->pending.count(key) || state->in_cluster.count(key)) continue;
       Pending p;
       p.name = z.name;
       try {
@@ -125,7 +128,12 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
           say("zone " + name + ": no answer from the cluster after " +
               std::to_string(it->second.attempts) +
               " proposals; reload the config or restart the node to try again");
-        } else if (rcode == dns::rcode::NOERROR) {
+          state->pending.erase(it);
+          return;
+        }
+        if (rcode == dns::rcode::NOERROR || rcode == dns::rcode::YXDOMAIN)
+          state->in_cluster.insert(key);
+        if (rcode == dns::rcode::NOERROR) {
           say("zone " + name + " added to the cluster (" + std::to_string(it->second.records) +
               " records): every node serves it");
         } else if (rcode == dns::rcode::YXDOMAIN && it->second.attempts > 1) {

@@ -193,11 +193,11 @@ BOOST_FIXTURE_TEST_CASE(a_reload_proposes_newly_listed_zones, Fixture) {
   answer(first, dns::rcode::NOERROR);
   BOOST_CHECK(logged("zone first.test. added to the cluster"));
 
-  // second.test. is still being proposed; first.test. is in the cluster now.
+  // second.test. is still being proposed; first.test. is in the cluster now, though the
+  // reload's list of present zones (taken on another thread) does not show it yet.
   add_zone("third.test.");
   caf::anon_send(adder, app::zone_reload_atom::value,
-                 app::ZoneReload{std::make_shared<const config::NodeConfig>(node),
-                                 {key_of("first.test.")}});
+                 app::ZoneReload{std::make_shared<const config::NodeConfig>(node), {}});
   auto third = next_call();
   BOOST_REQUIRE(dns::decode(third.op, req));
   BOOST_CHECK(req.apex == *dns::name_from_text("third.test."));
