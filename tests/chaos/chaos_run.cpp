@@ -130,7 +130,8 @@ void cas_client(int id, const std::vector<uint16_t>& ports, const ClientKey& key
 /// Every 1-3 s: SIGKILL a node and restart it 1-3 s later, or SIGSTOP it and SIGCONT it 1-3 s
 /// later. One node at a time, and the next action only once all nodes are normal again.
 /// The node: the current primary or a random one, half and half. With crash_all, one action in
-/// six kills every node at once and restarts them all.
+/// six kills every node at once and restarts them all. Before one action in three, a node gets
+/// SIGHUP (a config reload under load must disturb nothing, and must not end the node).
 void nemesis(Cluster& cluster, const RunOptions& opt, RunState& run, std::vector<NemesisAction>& log) {
   std::mt19937_64 rng(opt.seed);
   auto between = [&](int lo_ms, int hi_ms) {
@@ -146,6 +147,11 @@ void nemesis(Cluster& cluster, const RunOptions& opt, RunState& run, std::vector
       if (p >= 0) node = p;
     }
     const std::string role = node == cluster.primary() ? " primary" : " backup";
+    if (rng() % 3 == 0) {
+      const bool reloaded = cluster.reload(node);
+      note(node, reloaded ? "reload" + role : "reload FAILED: " + cluster.error());
+      if (!reloaded) return;
+    }
     if (opt.crash_all && rng() % 6 == 0) {
       // A power cut: every node dies at once, then all restart from their data_dirs. Nothing
       // acknowledged may be lost (issue #5): the final checks see every acked add.

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -229,6 +230,28 @@ void Cluster::kill(int i) {
   if (n.pid <= 0) return;
   ::kill(n.pid, SIGKILL);
   reap(i);
+}
+
+bool Cluster::reload(int i) {
+  const Node& n = nodes_.at(std::size_t(i));
+  if (n.pid <= 0 || n.paused) return true;
+  auto reloads = [&] {
+    const std::string text = log(i);
+    std::size_t count = 0;
+    for (auto at = text.find("configuration reloaded from"); at != std::string::npos;
+         at = text.find("configuration reloaded from", at + 1))
+      ++count;
+    return count;
+  };
+  const std::size_t before = reloads();
+  ::kill(n.pid, SIGHUP);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (reloads() > before) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));   // poll interval of a bounded wait
+  }
+  error_ = "node " + std::to_string(i) + " logged no reload within 5 s of SIGHUP";
+  return false;
 }
 
 void Cluster::pause(int i) {

@@ -55,6 +55,10 @@ class Cluster {
   void kill(int i);      ///< SIGKILL and reap (SIGCONT first is not needed: KILL works on stopped)
   void pause(int i);     ///< SIGSTOP
   void resume(int i);    ///< SIGCONT
+  /// SIGHUP (its config, unchanged, is reloaded), then waits (bounded, 5 s) for the node to log
+  /// one more "configuration reloaded". False (in error()) if it did not: a node that died of the
+  /// signal, or took no reload. A paused or killed node is left alone (true).
+  bool reload(int i);
   /// Starts a killed node again on its data_dir; false (log in error()) if no ready line.
   bool restart(int i);
   /// SIGTERM to every running node, waits up to `grace` for each; returns how many did not
