@@ -116,8 +116,9 @@ net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me)
       const dns::TsigVerdict v = dns::verify_reply(reply, length, *keys, sent.request_mac, now);
       if (v.status == dns::TsigStatus::ok) return true;
       why = std::string("TSIG ") + dns::to_string(v.status) +
-            (v.status == dns::TsigStatus::not_signed ? " (does the secondary have the key?)"
-                                                      : "");
+            (v.status == dns::TsigStatus::not_signed || v.status == dns::TsigStatus::badkey
+                 ? " (does the secondary have the key?)"
+                 : "");
       return false;
     };
   }

@@ -375,6 +375,15 @@ TsigVerdict verify_message(const uint8_t* msg, std::size_t len, const Keyring& k
     return v;
   }
 
+  // A reply saying that the other side could not verify our request carries no MAC (§5.3.2):
+  // its error is all there is to report.
+  if (request_mac && mac_size == 0 && error != 0) {
+    v.status = error == tsig_error_badkey    ? TsigStatus::badkey
+               : error == tsig_error_badtime ? TsigStatus::badtime
+                                             : TsigStatus::badsig;
+    return v;
+  }
+
   // §5.2.2.1 MAC size bounds: never longer than the hash, never shorter than
   // max(10, hash/2) octets.
   const std::size_t hash_size = info(key->algorithm).hash_size;
@@ -412,8 +421,10 @@ TsigVerdict verify_message(const uint8_t* msg, std::size_t len, const Keyring& k
   // §5.2.3 time check, only once the MAC is known to be genuine.
   const int64_t skew = now_seconds - int64_t(v.time_signed);
   v.status = (skew > v.fudge || -skew > v.fudge) ? TsigStatus::badtime : TsigStatus::ok;
-  // A genuine reply that reports a TSIG error about our request (BADTIME, signed) is no answer.
-  if (request_mac && v.status == TsigStatus::ok && error != 0) v.status = TsigStatus::badsig;
+  // A genuine reply that reports a TSIG error about our request (BADTIME is signed) is no
+  // answer either.
+  if (request_mac && v.status == TsigStatus::ok && error != 0)
+    v.status = error == tsig_error_badtime ? TsigStatus::badtime : TsigStatus::badsig;
   return v;
 }
 

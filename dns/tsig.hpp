@@ -107,8 +107,9 @@ TsigVerdict verify_request(const uint8_t* msg, std::size_t len, const Keyring& k
 /// Verifies the TSIG of a reply to a request this side signed (RFC 8945 §5.3: as a client,
 /// e.g. of a NOTIFY): `request_mac` is the MAC that request carried, which the reply's digest
 /// covers first. `ok` only for a reply signed with a key of `keys`, over that MAC, in time,
-/// whose TSIG reports no error; an unsigned reply is `not_signed`, and an error the other
-/// side reports (an unsigned BADKEY or BADSIG answer has no MAC) is `formerr` or `badsig`.
+/// whose TSIG reports no error; an unsigned reply is `not_signed`, and a reply reporting that
+/// the other side could not verify the request gets that error as its status (BADKEY, BADSIG:
+/// unsigned; BADTIME: signed).
 TsigVerdict verify_reply(const uint8_t* msg, std::size_t len, const Keyring& keys,
                          const std::vector<uint8_t>& request_mac, int64_t now_seconds);
 

@@ -778,7 +778,13 @@ BOOST_AUTO_TEST_CASE(replies_to_our_requests_verify_only_when_signed_over_their_
   unknown.status = TsigStatus::badkey;
   std::vector<uint8_t> badkey = reply_for(request.data(), ours.unsigned_length, 0);
   BOOST_REQUIRE(sign_reply(badkey, unknown, k, now));
-  BOOST_TEST(status(badkey) != "ok");
+  BOOST_TEST(status(badkey) == "BADKEY");
+  // A stale request: the far side answers BADTIME, signed over our MAC; no answer either.
+  TsigVerdict stale = ours;
+  stale.status = TsigStatus::badtime;
+  std::vector<uint8_t> badtime = reply_for(request.data(), ours.unsigned_length, 0);
+  BOOST_REQUIRE(sign_reply(badtime, stale, k, now));
+  BOOST_TEST(status(badtime) == "BADTIME");
   // Out of its time window (a replayed old reply) it is badtime.
   BOOST_TEST(to_string(verify_reply(good.data(), good.size(), k, request_mac, now + 3600).status) ==
              std::string("BADTIME"));
