@@ -98,7 +98,9 @@ net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me)
   net::NotifyOptions o;
   o.targets = cfg.transfer.notify;
   if (!cfg.transfer.notify_key.empty()) {
-    auto keys = std::make_shared<const dns::Keyring>(keyring_of(cfg));
+    // The notify key alone: an answer signed with any other configured key (an UPDATE
+    // client's, say) is not the secondary's answer (RFC 8945 §5.4.1).
+    auto keys = std::make_shared<const dns::Keyring>(keyring_of(cfg, {cfg.transfer.notify_key}));
     const std::string key = dns::name_key(*dns::name_from_text(cfg.transfer.notify_key));
     o.sign = [keys, key](std::vector<uint8_t>& m) {
       dns::sign_request(m, key, *keys, int64_t(std::time(nullptr)));

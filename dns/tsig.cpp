@@ -389,6 +389,12 @@ TsigVerdict verify_message(const uint8_t* msg, std::size_t len, const Keyring& k
   const std::size_t hash_size = info(key->algorithm).hash_size;
   if (mac_size > hash_size || mac_size < std::max<std::size_t>(10, hash_size / 2))
     return formerr(len);
+  // A reply's MAC is not truncated below our request's (as BIND checks too): a shorter one
+  // would be easier to forge than what we sent.
+  if (request_mac && mac_size < request_mac->size()) {
+    v.status = TsigStatus::badsig;
+    return v;
+  }
 
   // §5.2.2 / §4.3.3: the digest covers the message without its TSIG RR, with ARCOUNT one
   // less and the ID replaced by the Original ID, then the TSIG variables.
@@ -424,7 +430,9 @@ TsigVerdict verify_message(const uint8_t* msg, std::size_t len, const Keyring& k
   // A genuine reply that reports a TSIG error about our request (BADTIME is signed) is no
   // answer either.
   if (request_mac && v.status == TsigStatus::ok && error != 0)
-    v.status = error == tsig_error_badtime ? TsigStatus::badtime : TsigStatus::badsig;
+    v.status = error == tsig_error_badtime  ? TsigStatus::badtime
+               : error == tsig_error_badkey ? TsigStatus::badkey
+                                            : TsigStatus::badsig;
   return v;
 }
 

@@ -104,9 +104,10 @@ struct TsigVerdict {
 TsigVerdict verify_request(const uint8_t* msg, std::size_t len, const Keyring& keys,
                            int64_t now_seconds);
 
-/// Verifies the TSIG of a reply to a request this side signed (RFC 8945 §5.3: as a client,
+/// Verifies the TSIG of a reply to a request this side signed (RFC 8945 §5.4: as a client,
 /// e.g. of a NOTIFY): `request_mac` is the MAC that request carried, which the reply's digest
-/// covers first. `ok` only for a reply signed with a key of `keys`, over that MAC, in time,
+/// covers first. Pass a keyring of the request's key alone: any key in `keys` is accepted.
+/// A reply MAC shorter than `request_mac` is BADSIG. `ok` only for a reply signed with a key of `keys`, over that MAC, in time,
 /// whose TSIG reports no error; an unsigned reply is `not_signed`, and a reply reporting that
 /// the other side could not verify the request gets that error as its status (BADKEY, BADSIG:
 /// unsigned; BADTIME: signed).

@@ -119,7 +119,10 @@ void Notifier::send_due(Clock::time_point now) {
         t.done = true;
         log("NOTIFY of " + dns::name_to_text(p.zone->apex()) + " serial " +
             std::to_string(p.zone->serial()) + " to " + ep.to_string() + ": no answer after " +
-            std::to_string(t.sends) + " tries, giving up");
+            std::to_string(t.sends) + " tries" +
+            (t.ignored ? " (" + std::to_string(t.ignored) + " that did not verify ignored)"
+                       : std::string()) +
+            ", giving up");
         continue;
       }
       if (t.sends == 0) {
@@ -172,10 +175,13 @@ void Notifier::receive(int fd) {
         }
         if (std::string why; options_.verify && !options_.verify(buf, std::size_t(n), t.request, why)) {
           // Not an answer we can trust (unsigned, forged, or an error about our key): the
-          // NOTIFY stays due, and is sent again until `attempts` ran out.
-          log("NOTIFY of " + dns::name_to_text(p.zone->apex()) + " serial " +
-              std::to_string(p.zone->serial()) + " to " +
-              options_.targets[t.target].to_string() + ": answer ignored, " + why);
+          // NOTIFY stays due, and is sent again until `attempts` ran out. Anyone who can send
+          // us datagrams could send many: the first is logged, the rest counted.
+          if (t.ignored++ == 0)
+            log("NOTIFY of " + dns::name_to_text(p.zone->apex()) + " serial " +
+                std::to_string(p.zone->serial()) + " to " +
+                options_.targets[t.target].to_string() + ": answer ignored (rcode " +
+                std::to_string(rcode) + "), " + why);
           continue;
         }
         t.done = true;

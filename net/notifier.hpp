@@ -39,7 +39,7 @@ struct NotifyOptions {
   std::chrono::milliseconds min_interval{1000};
   /// Signs a request in place (TSIG), or leaves it alone. Runs on the notifier's thread.
   std::function<void(std::vector<uint8_t>&)> sign;
-  /// With `sign`: whether `reply` is a genuine answer to the signed `request` (RFC 8945 §5.3:
+  /// With `sign`: whether `reply` is a genuine answer to the signed `request` (RFC 8945 §5.4:
   /// signed over its MAC); if not, `why` says so and the NOTIFY is sent again as if unanswered.
   /// Empty: any reply that matches ID and source answers. Runs on the notifier's thread.
   std::function<bool(const uint8_t* reply, std::size_t length, const std::vector<uint8_t>& request,
@@ -70,6 +70,7 @@ class Notifier {
     std::size_t target;        // index into options_.targets
     std::vector<uint8_t> request;
     int sends = 0;
+    int ignored = 0;           // answers that did not verify (only the first is logged)
     std::chrono::steady_clock::time_point due;
     bool done = false;
   };

@@ -134,6 +134,9 @@ void cas_client(int id, const std::vector<uint16_t>& ports, const ClientKey& key
 /// SIGHUP (a config reload under load must disturb nothing, and must not end the node).
 void nemesis(Cluster& cluster, const RunOptions& opt, RunState& run, std::vector<NemesisAction>& log) {
   std::mt19937_64 rng(opt.seed);
+  // Reloads draw from their own generator, so that the kills and pauses of a seed are the same
+  // as before reloads were added.
+  std::mt19937_64 reload_rng(opt.seed ^ 0x9E3779B97F4A7C15ull);
   auto between = [&](int lo_ms, int hi_ms) {
     return std::chrono::milliseconds(lo_ms + int(rng() % uint64_t(hi_ms - lo_ms + 1)));
   };
@@ -147,7 +150,7 @@ void nemesis(Cluster& cluster, const RunOptions& opt, RunState& run, std::vector
       if (p >= 0) node = p;
     }
     const std::string role = node == cluster.primary() ? " primary" : " backup";
-    if (rng() % 3 == 0) {
+    if (reload_rng() % 3 == 0) {
       const bool reloaded = cluster.reload(node);
       note(node, reloaded ? "reload" + role : "reload FAILED: " + cluster.error());
       if (!reloaded) return;

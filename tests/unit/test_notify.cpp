@@ -227,7 +227,7 @@ BOOST_AUTO_TEST_CASE(a_signer_signs_every_notify) {
   BOOST_TEST(dns::to_string(verdict.status) == std::string("ok"));
 }
 
-// With TSIG, only an answer signed over the NOTIFY's MAC ends it (RFC 8945 §5.3): an unsigned
+// With TSIG, only an answer signed over the NOTIFY's MAC ends it (RFC 8945 §5.4): an unsigned
 // answer (forged, or from a secondary that does not know the key) is ignored and logged, and
 // the NOTIFY is sent again until a signed answer comes.
 BOOST_AUTO_TEST_CASE(a_signed_notify_is_answered_only_by_a_signed_answer) {
@@ -238,7 +238,7 @@ BOOST_AUTO_TEST_CASE(a_signed_notify_is_answered_only_by_a_signed_answer) {
   std::mutex m;
   net::NotifyOptions o;
   o.targets = {s.endpoint()};
-  o.retry = 100ms;
+  o.retry = 1000ms;   // long enough that no resend races the answers on a loaded machine
   o.sign = [keys](Bytes& msg) {
     dns::sign_request(msg, dns::name_key(*dns::name_from_text("notify-key.")), *keys,
                       int64_t(std::time(nullptr)));
@@ -260,7 +260,7 @@ BOOST_AUTO_TEST_CASE(a_signed_notify_is_answered_only_by_a_signed_answer) {
   sockaddr_storage from{};
   const Bytes first = s.receive(3000ms, &from);
   BOOST_REQUIRE(!first.empty());
-  s.answer(first, from);   // unsigned
+  for (int i = 0; i < 3; ++i) s.answer(first, from);   // unsigned, three times: logged once
   const Bytes again = s.receive(3000ms, &from);
   BOOST_REQUIRE_MESSAGE(!again.empty(), "the NOTIFY was not sent again after an unsigned answer");
   BOOST_TEST(n.answered() == 0u);
@@ -278,6 +278,6 @@ BOOST_AUTO_TEST_CASE(a_signed_notify_is_answered_only_by_a_signed_answer) {
   BOOST_TEST(answered_at_least(n, 1));
   BOOST_TEST(s.receive(300ms).empty());   // answered: no more sends
   std::lock_guard lock(m);
-  BOOST_REQUIRE(!logs.empty());
-  BOOST_TEST(logs[0].find("answer ignored, unsigned") != std::string::npos, logs[0]);
+  BOOST_REQUIRE_EQUAL(logs.size(), 1u);
+  BOOST_TEST(logs[0].find("answer ignored (rcode 0), unsigned") != std::string::npos, logs[0]);
 }

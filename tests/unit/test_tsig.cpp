@@ -724,7 +724,7 @@ BOOST_AUTO_TEST_CASE(strip_tsig_gives_the_message_as_before_signing) {
   BOOST_TEST(strip_tsig(m.data(), m.size(), forged).empty());
 }
 
-// The client side (a NOTIFY sender, RFC 8945 §5.3): a reply signed by ldns over our request's
+// The client side (a NOTIFY sender, RFC 8945 §5.4): a reply signed by ldns over our request's
 // MAC verifies; one over another MAC, with another secret, changed in any byte but the ID,
 // unsigned, or reporting a TSIG error does not.
 BOOST_AUTO_TEST_CASE(replies_to_our_requests_verify_only_when_signed_over_their_mac) {
@@ -771,6 +771,18 @@ BOOST_AUTO_TEST_CASE(replies_to_our_requests_verify_only_when_signed_over_their_
     broken += status(bad) != "ok";
   }
   BOOST_TEST(broken == good.size() - 2);
+  // The same reply with its MAC truncated to 16 bytes (valid for a request, RFC 8945 §5.2.2.1)
+  // is weaker than the full MAC we sent: refused. TSIG RDATA ends with MAC size, MAC (32),
+  // Original ID, Error, Other Len (0); the algorithm name hmac-sha256. takes 13 bytes.
+  std::vector<uint8_t> truncated = good;
+  const std::size_t n = truncated.size();
+  BOOST_REQUIRE(get16(truncated, n - 63) == 61);   // RDLENGTH
+  BOOST_REQUIRE(get16(truncated, n - 40) == 32);   // MAC size
+  truncated.erase(truncated.begin() + std::ptrdiff_t(n - 38 + 16),
+                  truncated.begin() + std::ptrdiff_t(n - 6));
+  set16(truncated, n - 63, 61 - 16);
+  set16(truncated, n - 40, 16);
+  BOOST_TEST(status(truncated) == "BADSIG");
   const std::vector<uint8_t> unsigned_reply = reply_for(request.data(), ours.unsigned_length, 0);
   BOOST_TEST(status(unsigned_reply) == "unsigned");
   // The far side did not know the key: an unsigned NOTAUTH with BADKEY is no answer either.
