@@ -35,6 +35,9 @@ struct ZoneAdderState {
   // Apexes whose add committed (NOERROR or YXDOMAIN): a reload's list of present zones was
   // taken on another thread and may not show them yet, and they need no second proposal.
   std::set<std::string> in_cluster;
+  // Zones of the cluster this node's config does not list, already logged: a reload logs only
+  // the ones it newly finds.
+  std::set<std::string> reported_unlisted;
 };
 
 }  // namespace
@@ -72,7 +75,7 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
     for (const auto& z : cfg.zones)
       if (const auto apex = dns::name_from_text(z.name)) configured.insert(dns::name_key(*apex));
     for (const auto& key : present)
-      if (!configured.count(key))
+      if (!configured.count(key) && state->reported_unlisted.insert(key).second)
         say("zone " + dns::name_to_text(key) + " is not in this node's config but in the"
             " cluster's state: still served");
     for (const auto& z : cfg.zones) {

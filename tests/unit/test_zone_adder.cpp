@@ -7,6 +7,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -201,9 +202,21 @@ BOOST_FIXTURE_TEST_CASE(a_reload_proposes_newly_listed_zones, Fixture) {
   auto third = next_call();
   BOOST_REQUIRE(dns::decode(third.op, req));
   BOOST_CHECK(req.apex == *dns::name_from_text("third.test."));
+  // A zone of the cluster that the config does not list is logged once, not at every reload.
+  for (int i = 0; i < 2; ++i)
+    caf::anon_send(adder, app::zone_reload_atom::value,
+                   app::ZoneReload{std::make_shared<const config::NodeConfig>(node),
+                                   {key_of("first.test."), key_of("kept.test.")}});
   answer(second, dns::rcode::NOERROR);
   answer(third, dns::rcode::NOERROR);
   BOOST_CHECK(logged("zone second.test. added to the cluster"));
   BOOST_CHECK(logged("zone third.test. added to the cluster"));
   BOOST_CHECK_EQUAL(queue->size(), 0u);
+  std::lock_guard lock(mutex);
+  BOOST_CHECK_EQUAL(std::count_if(lines.begin(), lines.end(),
+                                  [](const std::string& l) {
+                                    return l.find("zone kept.test. is not in this node's config") !=
+                                           std::string::npos;
+                                  }),
+                    1);
 }
