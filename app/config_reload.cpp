@@ -9,22 +9,6 @@ namespace vrdns::app {
 
 namespace {
 
-bool same_keys(const std::vector<config::TsigKey>& a, const std::vector<config::TsigKey>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i].name != b[i].name || a[i].algorithm != b[i].algorithm || a[i].secret != b[i].secret)
-      return false;
-  return true;
-}
-
-bool same_prefixes(const std::vector<net::AddressPrefix>& a,
-                   const std::vector<net::AddressPrefix>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i].to_string() != b[i].to_string()) return false;
-  return true;
-}
-
 /// Zone name (folded, so "Example.TEST." and "example.test." are one zone) -> its config.
 std::map<std::string, const config::ZoneConfig*> zones_by_key(const config::NodeConfig& cfg) {
   std::map<std::string, const config::ZoneConfig*> out;
@@ -64,11 +48,10 @@ ReloadPlan plan_reload(const config::NodeConfig& running, const config::NodeConf
   restart_if(r0.log_margin != r1.log_margin, "[replication] log_margin");
   restart_if(r0.nice != r1.nice, "[replication] nice");
 
-  const bool keys_changed = !same_keys(running.keys, loaded.keys);
+  const bool keys_changed = running.keys != loaded.keys;
   plan.policy_changed = keys_changed || running.update_allow != loaded.update_allow ||
                         running.transfer.allow != loaded.transfer.allow ||
-                        !same_prefixes(running.transfer.allow_addresses,
-                                       loaded.transfer.allow_addresses) ||
+                        running.transfer.allow_addresses != loaded.transfer.allow_addresses ||
                         running.transfer.max_transfers != loaded.transfer.max_transfers;
   plan.notify_changed = running.transfer.notify != loaded.transfer.notify ||
                         running.transfer.notify_key != loaded.transfer.notify_key ||

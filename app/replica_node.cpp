@@ -107,18 +107,15 @@ net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me)
     };
     o.verify = [keys](const uint8_t* reply, std::size_t length, const std::vector<uint8_t>& request,
                       std::string& why) {
-      const int64_t now = int64_t(std::time(nullptr));
-      // Our own request's MAC, which the answer must be signed over (its time is ours: a
-      // retry is seconds old, far within the fudge).
-      const dns::TsigVerdict sent = dns::verify_request(request.data(), request.size(), *keys, now);
-      if (sent.status != dns::TsigStatus::ok && sent.status != dns::TsigStatus::badtime) {
+      const auto v =
+          dns::verify_reply_to(request, reply, length, *keys, int64_t(std::time(nullptr)));
+      if (!v) {
         why = "the request was not signed";   // sign_request failed: the key is gone
         return false;
       }
-      const dns::TsigVerdict v = dns::verify_reply(reply, length, *keys, sent.request_mac, now);
-      if (v.status == dns::TsigStatus::ok) return true;
-      why = std::string("TSIG ") + dns::to_string(v.status) +
-            (v.status == dns::TsigStatus::not_signed || v.status == dns::TsigStatus::badkey
+      if (v->status == dns::TsigStatus::ok) return true;
+      why = std::string("TSIG ") + dns::to_string(v->status) +
+            (v->status == dns::TsigStatus::not_signed || v->status == dns::TsigStatus::badkey
                  ? " (does the secondary have the key?)"
                  : "");
       return false;

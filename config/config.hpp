@@ -78,6 +78,7 @@ struct TsigKey {
   std::string name;        ///< presentation form, always with a trailing dot
   std::string algorithm;   ///< e.g. "hmac-sha256" (as ldns names it, without trailing dot)
   std::string secret;      ///< base64, as configured (ldns takes it in this form)
+  bool operator==(const TsigKey&) const = default;
 };
 
 struct DnsConfig {

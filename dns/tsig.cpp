@@ -448,6 +448,16 @@ TsigVerdict verify_reply(const uint8_t* msg, std::size_t len, const Keyring& key
   return verify_message(msg, len, keys, now_seconds, &request_mac);
 }
 
+std::optional<TsigVerdict> verify_reply_to(const std::vector<uint8_t>& request,
+                                           const uint8_t* reply, std::size_t len,
+                                           const Keyring& keys, int64_t now_seconds) {
+  // Our own signature, checked only to read its MAC: its time is ours (a retry is seconds
+  // old), so only a request signed with no key of `keys` fails here.
+  const TsigVerdict sent = verify_request(request.data(), request.size(), keys, now_seconds);
+  if (sent.status != TsigStatus::ok && sent.status != TsigStatus::badtime) return std::nullopt;
+  return verify_reply(reply, len, keys, sent.request_mac, now_seconds);
+}
+
 bool sign_reply(std::vector<uint8_t>& reply, const TsigVerdict& verdict, const Keyring& keys,
                 int64_t now_seconds, std::vector<uint8_t>* mac_out) {
   if (reply.size() < header_size) return false;

@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -113,6 +114,13 @@ TsigVerdict verify_request(const uint8_t* msg, std::size_t len, const Keyring& k
 /// unsigned; BADTIME: signed).
 TsigVerdict verify_reply(const uint8_t* msg, std::size_t len, const Keyring& keys,
                          const std::vector<uint8_t>& request_mac, int64_t now_seconds);
+
+/// verify_reply for a reply to `request`, a message this side signed with a key of `keys`: the
+/// MAC it is checked against is read from `request` itself. nullopt if `request` carries no
+/// TSIG of `keys` (it was not signed).
+std::optional<TsigVerdict> verify_reply_to(const std::vector<uint8_t>& request,
+                                           const uint8_t* reply, std::size_t len,
+                                           const Keyring& keys, int64_t now_seconds);
 
 /// The request as it was before signing: the bytes up to its TSIG RR, with ARCOUNT one lower,
 /// ready for the parsers of the other sections. Only for an `ok` verdict of that message;

@@ -24,6 +24,7 @@ struct AddressPrefix {
   int family = 0;                     ///< AF_INET or AF_INET6
   std::array<uint8_t, 16> bytes{};    ///< network order; IPv4 uses the first 4
   unsigned length = 0;                ///< prefix length in bits
+  bool operator==(const AddressPrefix&) const = default;
 
   /// nullopt if `text` is not an address with an optional "/length" in range. Host bits set
   /// beyond the length are accepted and ignored (as BIND does).
