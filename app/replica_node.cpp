@@ -26,6 +26,8 @@
 #include "app/commit_waiters.hpp"
 #include "app/config_reload.hpp"
 #include "app/keyring.hpp"
+#include "app/metrics_text.hpp"
+#include "app/node_stats.hpp"
 #include "app/node.hpp"
 #include "app/observed_service.hpp"
 #include "app/serving_publisher.hpp"
@@ -34,6 +36,7 @@
 #include "app/update_path.hpp"
 #include "app/zone_adder.hpp"
 #include "dns/name.hpp"
+#include "net/query_stats.hpp"
 #include "dns/tsig.hpp"
 #include "dns/zone.hpp"
 #include "net/notifier.hpp"
@@ -240,7 +243,13 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     }
     auto service = std::make_shared<ObservedService>(*initial->zones);
     auto waiters = std::make_shared<CommitWaiters>();
+    // Statistics (GET /metrics): the front end's workers, the UPDATE path and the replica
+    // each write their own numbers; the endpoint only reads them.
+    auto front_stats = std::make_shared<net::FrontEndStats>();
+    auto update_counters = std::make_shared<UpdateCounters>();
+    auto gauges = std::make_shared<ReplicaGauges>(uint32_t(me));
     net::ServerOptions options;
+    options.stats = front_stats;
     options.listen = cfg.dns.listen;
     options.udp_workers = cfg.dns.udp_workers;
     options.tcp_workers = cfg.dns.tcp_workers;
@@ -251,7 +260,8 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     options.signed_query_handler = make_signed_query_handler(policy_);
     auto served_zones = std::make_shared<ServedZones>(*service->zones());
     served_zones_ = served_zones;
-    auto handler = make_update_handler(policy_, served_zones, submissions, update_timeout, waiters);
+    auto handler = make_update_handler(policy_, served_zones, submissions, update_timeout, waiters,
+                                       update_counters);
     auto frontend = actors::spawn_dns_frontend(system, options, initial, std::move(handler));
     actors_.push_back(frontend.actor);
     dns_endpoints_ = frontend.endpoints;
@@ -317,7 +327,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     if (!blank) *marker_due = !leave_marker(cfg.data_dir);
     ro.on_change = [service, initial, publisher, has_state, from_disk, commit_hint, disk_error,
                     marker_due, data_dir = cfg.data_dir, me, served_zones, zone_list_seen,
-                    adder, zones_checked](const protocol::replica_state& vr) {
+                    adder, zones_checked, gauges](const protocol::replica_state& vr) {
       // Vouched for once normal (recovered), or after a restart from disk once it has executed
       // again what it knew to be committed; from then on, through any later view change.
       const bool normal = vr.status == protocol::replica_status::normal;
@@ -344,6 +354,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
         for (const auto& z : service->zones()->zones) present.push_back(z->apex_key());
         caf::anon_send(adder, zone_check_atom::value, std::move(present));
       }
+      gauges->record(vr, *has_state, !disk_error->empty());
       auto s = std::make_shared<dns::ServingState>(*initial);
       s->zones = service->zones();
       s->status = status_line(vr);
@@ -383,6 +394,32 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       actors_.push_back(system.spawn(actors::peer_connector, pc));
       watched.emplace_back(actors_.back(), "the connector to peer " + std::to_string(j));
     }
+    if (cfg.stats.listen) {
+      MetricsSnapshot fixed;
+      fixed.node_name = cfg.name;
+      fixed.version = VRDNS_VERSION;
+      fixed.start_time_seconds = std::chrono::duration<double>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
+      metrics_ = std::make_unique<net::MetricsServer>(
+          *cfg.stats.listen,
+          [fixed, front_stats, update_counters, gauges, slot = notifier_] {
+            MetricsSnapshot s = fixed;
+            s.queries = front_stats->totals();
+            s.tcp_connections = front_stats->tcp_connections.load(std::memory_order_relaxed);
+            s.updates = update_counters->read();
+            s.replica = gauges->read();
+            // Zones only once served from committed state: before that they are placeholders.
+            const dns::ServingStatePtr served = slot->served.load();
+            if (served && served->has_state)
+              for (const auto& z : served->zones->zones)
+                s.zones.push_back({dns::name_to_text(z->apex()), z->serial(), z->record_count()});
+            return render_metrics(s);
+          });
+      metrics_->start();
+      actors::log_line("replica " + std::to_string(me) + ": statistics at http://" +
+                       metrics_->endpoint().to_string() + "/metrics");
+    }
     // Fail-stop (actors/fail_stop.hpp): an actor of the node that ends on its own, say from an
     // invariant check that threw, stops the node instead of leaving it half alive.
     if (on_failure) {
@@ -403,6 +440,11 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
 }
 
 ReplicaNode::~ReplicaNode() { stop(); }
+
+std::optional<net::Endpoint> ReplicaNode::stats_endpoint() const {
+  if (!metrics_) return std::nullopt;
+  return metrics_->endpoint();
+}
 
 void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
   const std::string label = "replica " + std::to_string(running_.replica) + ": ";
@@ -464,6 +506,7 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
 }
 
 void ReplicaNode::stop() {
+  if (metrics_) metrics_->stop();
   for (auto& a : actors_)
     if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   actors_.clear();

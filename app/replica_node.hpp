@@ -17,6 +17,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "config/config.hpp"
 #include "dns/responder.hpp"
 #include "net/endpoint.hpp"
+#include "net/metrics_server.hpp"
 #include "protocol/replica_state.hpp"
 
 namespace vrdns::app {
@@ -62,6 +64,8 @@ class ReplicaNode {
   struct NotifierSlot;
 
   const std::vector<net::Endpoint>& dns_endpoints() const { return dns_endpoints_; }
+  /// The statistics endpoint's address (port resolved); nullopt without [stats] listen.
+  std::optional<net::Endpoint> stats_endpoint() const;
   bool started_recovering() const { return recovering_; }
   /// Every actor spawned here, in spawn order (tests end one to check fail-stop).
   const std::vector<caf::actor>& actors() const { return actors_; }
@@ -76,6 +80,7 @@ class ReplicaNode {
   std::shared_ptr<NotifierSlot> notifier_;
   std::shared_ptr<ServedZones> served_zones_;
   caf::actor adder_;
+  std::unique_ptr<net::MetricsServer> metrics_;   // [stats] listen; null without it
 };
 
 }  // namespace vrdns::app

@@ -34,12 +34,14 @@ struct UpdatePath {
   std::shared_ptr<actors::vr_submit_queue> submissions;
   std::chrono::milliseconds call_timeout{0};
   std::shared_ptr<CommitWaiters> waiters;
+  std::shared_ptr<UpdateCounters> counters;
 };
 
 /// Answers with `rcode`, signed as `verdict` requires (see dns/tsig.hpp sign_reply) with the
-/// keys that verified the request.
-void answer(const AccessPolicy& policy, const net::UpdateRequest& req,
+/// keys that verified the request, and counts the answer.
+void answer(UpdateCounters& counters, const AccessPolicy& policy, const net::UpdateRequest& req,
             const dns::TsigVerdict& verdict, uint8_t rcode) {
+  counters.count(rcode);
   auto reply = dns::make_update_reply(req.message.data(), req.message.size(), rcode);
   dns::sign_reply(reply, verdict, policy.keys, int64_t(std::time(nullptr)));
   req.reply(reply.data(), reply.size());
@@ -76,27 +78,28 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
   auto verdict = dns::verify_request(msg.data(), msg.size(), policy->keys,
                                      int64_t(std::time(nullptr)));
   if (verdict.status == dns::TsigStatus::not_signed) {
-    answer(*policy, req, verdict, dns::rcode::REFUSED);
+    answer(*path->counters, *policy, req, verdict, dns::rcode::REFUSED);
     return;
   }
   if (verdict.status != dns::TsigStatus::ok) {
-    answer(*policy, req, verdict, dns::rcode::NOTAUTH);   // sign_reply sets the real rcode
+    // sign_reply sets the real rcode (NOTAUTH, with the TSIG error).
+    answer(*path->counters, *policy, req, verdict, dns::rcode::NOTAUTH);
     return;
   }
   if (policy->update_allowed.find(verdict.key_name) == nullptr) {
-    answer(*policy, req, verdict, dns::rcode::REFUSED);
+    answer(*path->counters, *policy, req, verdict, dns::rcode::REFUSED);
     return;
   }
   const std::vector<uint8_t> body = dns::strip_tsig(msg.data(), msg.size(), verdict);
   if (body.empty()) {   // verify_request said ok, so this cannot be; answer, don't crash
-    answer(*policy, req, verdict, dns::rcode::FORMERR);
+    answer(*path->counters, *policy, req, verdict, dns::rcode::FORMERR);
     return;
   }
   dns::Update update;
   const dns::ZoneSetPtr zones = path->zones->get();
   uint8_t rc = dns::parse_update(body.data(), body.size(), *zones, update, verdict.key_name);
   if (rc != dns::rcode::NOERROR) {
-    answer(*policy, req, verdict, rc);
+    answer(*path->counters, *policy, req, verdict, rc);
     return;
   }
 
@@ -113,13 +116,16 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
   auto done = [path, policy, shared_req, verdict = std::move(verdict),
                key = dns::ZoneService::dedupe_key(op.client)](const std::string* result) {
     if (!result) {   // timeout: the outcome is unknown, and SERVFAIL says exactly that
-      answer(*policy, *shared_req, verdict, dns::rcode::SERVFAIL);
+      answer(*path->counters, *policy, *shared_req, verdict, dns::rcode::SERVFAIL);
       return;
     }
     dns::UpdateReply r;
     const uint8_t rcode = dns::decode(*result, r) ? r.rcode : dns::rcode::SERVFAIL;
     path->waiters->wait(
-        key, [policy, shared_req, verdict, rcode] { answer(*policy, *shared_req, verdict, rcode); },
+        key,
+        [counters = path->counters, policy, shared_req, verdict, rcode] {
+          answer(*counters, *policy, *shared_req, verdict, rcode);
+        },
         CommitWaiters::clock::now() + local_serve_wait);
   };
   path->submissions->push(dns::encode(op), actors::vr_completion{std::move(done)},
@@ -132,12 +138,14 @@ net::UpdateHandler make_update_handler(std::shared_ptr<const CurrentAccessPolicy
                                        std::shared_ptr<const ServedZones> zones,
                                        std::shared_ptr<actors::vr_submit_queue> submissions,
                                        std::chrono::milliseconds call_timeout,
-                                       std::shared_ptr<CommitWaiters> waiters) {
+                                       std::shared_ptr<CommitWaiters> waiters,
+                                       std::shared_ptr<UpdateCounters> counters) {
   if (!submissions || !zones || !policy)
     throw std::invalid_argument("update path: no clients, zones or policy");
   auto path = std::make_shared<UpdatePath>();
   path->policy = std::move(policy);
   path->zones = std::move(zones);
+  path->counters = counters ? std::move(counters) : std::make_shared<UpdateCounters>();
   path->submissions = std::move(submissions);
   path->call_timeout = call_timeout;
   path->waiters = std::move(waiters);

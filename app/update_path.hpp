@@ -15,6 +15,7 @@
 #include "actors/vr_submit_queue.hpp"
 #include "app/access_policy.hpp"
 #include "app/commit_waiters.hpp"
+#include "app/node_stats.hpp"
 #include "app/served_zones.hpp"
 #include "config/config.hpp"
 #include "dns/zone.hpp"
@@ -25,11 +26,12 @@ namespace vrdns::app {
 /// `policy` holds the keys and [update] allow (a reload replaces them). `submissions` is the
 /// queue of the node's vr_clients; `call_timeout` (the SERVFAIL bound) is each call's deadline
 /// from now. `zones` tells which apexes are served (UPDATE never adds or removes a zone, but
-/// dns/zone_add.hpp does).
+/// dns/zone_add.hpp does). Every answer is counted in `counters` (a new one if null).
 net::UpdateHandler make_update_handler(std::shared_ptr<const CurrentAccessPolicy> policy,
                                        std::shared_ptr<const ServedZones> zones,
                                        std::shared_ptr<actors::vr_submit_queue> submissions,
                                        std::chrono::milliseconds call_timeout,
-                                       std::shared_ptr<CommitWaiters> waiters);
+                                       std::shared_ptr<CommitWaiters> waiters,
+                                       std::shared_ptr<UpdateCounters> counters = {});
 
 }  // namespace vrdns::app

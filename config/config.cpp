@@ -82,7 +82,7 @@ class Reader {
     NodeConfig c;
     c.path = file_;
     check_keys(root_, "", {"cluster", "node", "dns", "zone", "key", "update", "transfer",
-                            "replication"});
+                            "replication", "stats"});
 
     const auto& cluster = table(root_, "cluster", "cluster");
     check_keys(cluster, "cluster", {"replicas"});
@@ -120,6 +120,7 @@ class Reader {
         integer(dns, "tcp_max_connections", "dns.tcp_max_connections", 1, 1000000, 1024));
 
     read_replication(c);
+    read_stats(c);
     read_keys(c);
     read_update(c);
     read_transfer(c);
@@ -309,6 +310,28 @@ class Reader {
     const auto& t = table(root_, "update", "update");
     check_keys(t, "update", {"allow"});
     c.update_allow = key_names(c, t, "update.allow");
+  }
+
+  void read_stats(NodeConfig& c) const {
+    if (!root_.get("stats")) return;
+    const auto& t = table(root_, "stats", "stats");
+    check_keys(t, "stats", {"listen"});
+    if (!t.get("listen")) return;
+    const std::string text = string(t, "listen", "stats.listen", std::nullopt);
+    const auto ep = net::parse_endpoint(text);
+    if (!ep)
+      fail(line_of(*t.get("listen")), "stats.listen",
+           "expected \"host:port\" or \"[v6-host]:port\" with a numeric host, got \"" + text +
+               "\"");
+    // All three are TCP: one would fail to bind at start; say which here.
+    std::vector<std::pair<std::string, net::Endpoint>> taken{
+        {"cluster.replicas", c.replicas[c.replica]}};
+    for (const auto& d : c.dns.listen) taken.emplace_back("dns.listen", d);
+    for (const auto& [key, other] : taken)
+      if (ep->port != 0 && other.port == ep->port && other.host == ep->host)
+        fail(line_of(*t.get("listen")), "stats.listen",
+             "the same address as " + key + " " + other.to_string());
+    c.stats.listen = *ep;
   }
 
   void read_transfer(NodeConfig& c) const {

@@ -25,6 +25,9 @@
 //   secret = "base64..."                  required; valid, non-empty base64
 //   [update]
 //   allow = ["update-key."]               optional; key names allowed to UPDATE (must exist)
+//   [stats]                               optional
+//   listen = "127.0.0.1:9301"             optional; HTTP GET /metrics (Prometheus text) here.
+//                                         No statistics endpoint without it
 //   [replication]                         optional; VR timing
 //   heartbeat_ms = 50                     optional, 5..10000: idle primary sends Commit this often
 //   primary_timeout_ms = 200              optional, 20..60000 and > heartbeat_ms: a backup that
@@ -48,6 +51,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -108,6 +112,11 @@ struct ReplicationConfig {
   int nice = 14;   ///< niceness added to the replication threads (app/replication_priority.hpp)
 };
 
+/// [stats]: where the statistics endpoint listens (net/metrics_server.hpp).
+struct StatsConfig {
+  std::optional<net::Endpoint> listen;   ///< none: no endpoint
+};
+
 struct NodeConfig {
   std::string path;                     ///< the config file as given
   std::vector<net::Endpoint> replicas;  ///< cluster.replicas
@@ -120,6 +129,7 @@ struct NodeConfig {
   std::vector<TsigKey> keys;
   std::vector<std::string> update_allow;   ///< key names, normalised like TsigKey::name
   TransferConfig transfer;
+  StatsConfig stats;
 };
 
 /// Whether load_config parses the zone files. A node restarting from a checkpoint in its

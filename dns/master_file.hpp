@@ -36,6 +36,9 @@ namespace vrdns::dns {
 /// zone store holds them (valid owner name, RDATA at most 65535 bytes).
 std::string master_line(const Record& r);
 
+/// ldns' mnemonic for `type` ("AAAA"), or "TYPE<n>" (RFC 3597) when it has none.
+std::string type_mnemonic(uint16_t type);
+
 /// The record whose canonical line is exactly `line`; nullopt for any other text (including
 /// text ldns rejects). Never throws on bad input.
 std::optional<Record> parse_master_line(std::string_view line);

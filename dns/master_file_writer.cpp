@@ -155,14 +155,6 @@ bool append_native(uint16_t type, std::string_view rdata, std::string& out) {
   }
 }
 
-/// ldns' mnemonic for `type`, or "TYPE<n>" when it has none.
-std::string type_mnemonic(uint16_t type) {
-  char* s = ldns_rr_type2str(ldns_rr_type(type));
-  std::string out = s ? s : "TYPE" + std::to_string(type);
-  std::free(s);
-  return out;
-}
-
 bool is_generic_mnemonic(std::string_view m) { return m.starts_with("TYPE"); }
 
 /// Types whose ldns presentation depends on the machine, which the same state on every
@@ -222,6 +214,13 @@ void append_generic(const Record& r, std::string& out) {
 }
 
 }  // namespace
+
+std::string type_mnemonic(uint16_t type) {
+  char* s = ldns_rr_type2str(ldns_rr_type(type));
+  std::string out = s ? s : "TYPE" + std::to_string(type);
+  std::free(s);
+  return out;
+}
 
 /// "<owner> <ttl> IN ": how every line starts.
 void append_line_start(std::string& out, std::string_view owner_text, uint32_t ttl) {

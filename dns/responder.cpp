@@ -171,7 +171,12 @@ AnswerResult ReplyBuilder::finish(uint16_t rcode, Disposition what) {
   w_.patch_u16(6, an_);
   w_.patch_u16(8, ns_);
   w_.patch_u16(10, ar_);
-  return {what, w_.size()};
+  AnswerResult r{what, w_.size()};
+  r.opcode = q_.opcode;
+  r.rcode = rcode;
+  r.qtype = q_.question_ok ? q_.qtype : 0;
+  r.truncated = tc_;
+  return r;
 }
 
 AnswerResult ReplyBuilder::build() {

@@ -46,6 +46,12 @@ enum class Disposition {
 struct AnswerResult {
   Disposition what = Disposition::drop;
   std::size_t length = 0;
+  // What the reply says, for the front end's statistics (net/query_stats.hpp); meaningless
+  // when `what` is drop.
+  uint8_t opcode = 0;
+  uint16_t rcode = 0;      ///< the full rcode (BADVERS is 16: header nibble + OPT's upper bits)
+  uint16_t qtype = 0;      ///< of the first question; 0 when there is no well-formed one
+  bool truncated = false;  ///< TC set
 };
 
 /// Minimum `out` capacity answer() needs: a TCP reply may be 65535 bytes.

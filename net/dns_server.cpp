@@ -26,7 +26,8 @@ Bound bind_all(const Endpoint& ep, const ServerOptions& o) {
 }  // namespace
 
 DnsServer::DnsServer(ServerOptions o, dns::ServingStatePtr initial, UpdateHandler update_handler)
-    : publisher_(std::move(initial)) {
+    : publisher_(std::move(initial)),
+      stats_(o.stats ? o.stats : std::make_shared<FrontEndStats>()) {
   if (o.listen.empty()) throw std::invalid_argument("DnsServer: no listen address");
   if (o.udp_workers == 0 || o.tcp_workers == 0)
     throw std::invalid_argument("DnsServer: need at least one UDP and one TCP worker");
@@ -49,8 +50,9 @@ DnsServer::DnsServer(ServerOptions o, dns::ServingStatePtr initial, UpdateHandle
     for (unsigned w = 0; w < o.tcp_workers; ++w) tcp[w].push_back(std::move(b.tcp[w]));
   }
   udp_ = std::make_unique<UdpServer>(std::move(udp), publisher_, update_handler, o.udp_batch,
-                                     o.signed_query_handler);
+                                     o.signed_query_handler, stats_);
   o.tcp.signed_query_handler = o.signed_query_handler;
+  o.tcp.stats = stats_;
   tcp_ = std::make_unique<TcpServer>(std::move(tcp), publisher_, o.tcp, update_handler);
 }
 

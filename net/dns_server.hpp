@@ -26,6 +26,8 @@ struct ServerOptions {
   int udp_receive_timeout_ms = 100;   ///< how quickly an idle UDP worker notices stop()
   /// TSIG-signed queries over UDP and TCP (net/signed_query_hook.hpp).
   SignedQueryHandler signed_query_handler;
+  /// Where the workers count what they answer (net/query_stats.hpp); a new one if null.
+  std::shared_ptr<FrontEndStats> stats;
 };
 
 class DnsServer {
@@ -49,9 +51,11 @@ class DnsServer {
 
   uint32_t tcp_connections() const { return tcp_ ? tcp_->connections() : 0; }
   uint64_t udp_replies() const { return udp_ ? udp_->replies() : 0; }
+  const FrontEndStats& stats() const { return *stats_; }
 
  private:
   StatePublisher publisher_;
+  std::shared_ptr<FrontEndStats> stats_;
   std::vector<Endpoint> endpoints_;
   std::unique_ptr<UdpServer> udp_;
   std::unique_ptr<TcpServer> tcp_;

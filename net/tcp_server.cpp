@@ -78,7 +78,8 @@ class TcpServer::Worker {
         async_(std::make_shared<AsyncReplies>()),
         scratch_(read_chunk),
         answer_(dns::max_message_size),
-        reader_(server.publisher_) {
+        reader_(server.publisher_),
+        counters_(server.options_.stats->add_worker(dns::Transport::tcp)) {
     if (!epoll_) throw std::runtime_error("epoll_create1 failed");
     bool ok = watch(server_.stop_event_.get(), stop_tag, EPOLLIN) &&
               watch(async_->event.get(), async_tag, EPOLLIN);
@@ -260,8 +261,10 @@ class TcpServer::Worker {
       if (c.in.size() - off - 2 < length) break;   // partial frame: wait for more
       const uint8_t* query = in + off + 2;
       off += 2 + length;
+      counters_.received.add();
       dns::AnswerResult r = dns::answer(state, query, length, dns::Transport::tcp,
                                         answer_.data(), answer_.size());
+      counters_.count_request(r);
       if (r.what == dns::Disposition::drop) continue;
       if (r.what == dns::Disposition::update && server_.update_handler_) {
         ++c.updates_pending;
@@ -271,6 +274,7 @@ class TcpServer::Worker {
       if (r.what == dns::Disposition::transfer && server_.options_.transfer_handler) {
         c.transfer = start_transfer(c, state, query, length);
         if (c.transfer) {
+          counters_.transfers.add();
           produced += continue_transfer(c);
           continue;
         }
@@ -278,8 +282,11 @@ class TcpServer::Worker {
       if (r.what == dns::Disposition::signed_query && server_.options_.signed_query_handler) {
         r.length = server_.options_.signed_query_handler(query, length, dns::Transport::tcp, state,
                                                          answer_.data(), answer_.size());
+        counters_.signed_queries.add();
         if (r.length == 0) continue;
+        r.rcode = answer_[3] & 0x0F;   // the hook's answer: NOTAUTH for a bad signature
       }
+      counters_.count_answer(r.rcode);
       append_frame(c.out, answer_.data(), r.length);
     }
     c.in.erase(0, off);
@@ -414,14 +421,23 @@ class TcpServer::Worker {
   std::vector<uint8_t> answer_;    // dns::answer output, reused
   std::vector<uint8_t> transfer_message_;   // a transfer's next message, reused
   StateReader reader_;             // the serving state this worker answers from
+  QueryCounters& counters_;        // this thread's alone (net/query_stats.hpp)
 };
+
+namespace {
+TcpOptions with_stats(TcpOptions o) {
+  if (!o.stats) o.stats = std::make_shared<FrontEndStats>();
+  return o;
+}
+}  // namespace
 
 TcpServer::TcpServer(std::vector<std::vector<Fd>> listeners, const StatePublisher& publisher,
                      TcpOptions options, UpdateHandler update_handler)
     : publisher_(publisher),
-      options_(options),
+      options_(with_stats(std::move(options))),
       update_handler_(std::move(update_handler)),
-      stop_event_(make_eventfd()) {
+      stop_event_(make_eventfd()),
+      connections_(options_.stats->tcp_connections) {
   for (auto& l : listeners) workers_.push_back(std::make_unique<Worker>(*this, std::move(l)));
 }
 

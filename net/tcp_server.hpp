@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/query_stats.hpp"
 #include "net/socket.hpp"
 #include "net/state_publisher.hpp"
 #include "net/signed_query_hook.hpp"
@@ -35,6 +36,8 @@ struct TcpOptions {
   TransferHandler transfer_handler;
   /// TSIG-signed queries (net/signed_query_hook.hpp); without one they get unsigned answers.
   SignedQueryHandler signed_query_handler;
+  /// Each worker counts what it answers in its own block of it (a new one if null).
+  std::shared_ptr<FrontEndStats> stats;
 };
 
 class TcpServer {
@@ -60,7 +63,7 @@ class TcpServer {
   TcpOptions options_;
   UpdateHandler update_handler_;
   Fd stop_event_;   // eventfd, written once by stop(); every worker's epoll watches it
-  std::atomic<uint32_t> connections_{0};
+  std::atomic<uint32_t>& connections_;   // options_.stats->tcp_connections
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   bool started_ = false;

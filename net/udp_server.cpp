@@ -18,8 +18,9 @@ struct UdpServer::Worker {
   std::vector<mmsghdr> rx_msgs, tx_msgs;
   std::vector<iovec> rx_iov, tx_iov;
   std::vector<sockaddr_storage> peers;
+  QueryCounters& counters;   // this thread's alone (net/query_stats.hpp)
 
-  Worker(Fd fd, std::size_t batch)
+  Worker(Fd fd, std::size_t batch, QueryCounters& c)
       : socket(std::make_shared<Fd>(std::move(fd))),
         rx(batch * slot_size),
         tx(batch * slot_size),
@@ -27,18 +28,23 @@ struct UdpServer::Worker {
         tx_msgs(batch),
         rx_iov(batch),
         tx_iov(batch),
-        peers(batch) {}
+        peers(batch),
+        counters(c) {}
 };
 
 UdpServer::UdpServer(std::vector<Fd> sockets, const StatePublisher& publisher,
                      UpdateHandler update_handler, std::size_t batch,
-                     SignedQueryHandler signed_query_handler)
+                     SignedQueryHandler signed_query_handler,
+                     std::shared_ptr<FrontEndStats> stats)
     : publisher_(publisher),
+      stats_(stats ? std::move(stats) : std::make_shared<FrontEndStats>()),
       update_handler_(std::move(update_handler)),
       signed_query_handler_(std::move(signed_query_handler)),
       batch_(batch) {
   assert(batch_ > 0);
-  for (auto& s : sockets) workers_.push_back(std::make_unique<Worker>(std::move(s), batch_));
+  for (auto& s : sockets)
+    workers_.push_back(std::make_unique<Worker>(std::move(s), batch_,
+                                                stats_->add_worker(dns::Transport::udp)));
 }
 
 UdpServer::~UdpServer() { stop(); }
@@ -73,16 +79,21 @@ void UdpServer::run(Worker& w) {
     // else is already queued without waiting.
     int n = recvmmsg(fd, w.rx_msgs.data(), unsigned(batch_), MSG_WAITFORONE, nullptr);
     if (n <= 0) continue;   // timeout (EAGAIN) or EINTR: re-check stopping_
+    w.counters.received.add(unsigned(n));
 
     const dns::ServingState& state = reader.refresh();
     std::size_t out = 0;
     for (int i = 0; i < n; ++i) {
       const auto& in = w.rx_msgs[std::size_t(i)];
-      if (in.msg_hdr.msg_flags & MSG_TRUNC) continue;   // larger than any DNS message: drop
+      if (in.msg_hdr.msg_flags & MSG_TRUNC) {   // larger than any DNS message: drop
+        w.counters.dropped.add();
+        continue;
+      }
       uint8_t* reply = w.tx.data() + out * slot_size;
       const uint8_t* query = w.rx.data() + std::size_t(i) * slot_size;
       dns::AnswerResult r =
           dns::answer(state, query, in.msg_len, dns::Transport::udp, reply, slot_size);
+      w.counters.count_request(r);
       if (r.what == dns::Disposition::drop) continue;
       assert(r.length <= slot_size);
       if (r.what == dns::Disposition::update && update_handler_) {
@@ -102,8 +113,11 @@ void UdpServer::run(Worker& w) {
       if (r.what == dns::Disposition::signed_query && signed_query_handler_) {
         r.length = signed_query_handler_(query, in.msg_len, dns::Transport::udp, state, reply,
                                          slot_size);
+        w.counters.signed_queries.add();
         if (r.length == 0) continue;
+        r.rcode = reply[3] & 0x0F;   // the hook's answer: NOTAUTH for a bad signature
       }
+      w.counters.count_answer(r.rcode);
       w.tx_iov[out] = {reply, r.length};
       auto& h = w.tx_msgs[out].msg_hdr;
       h = {};

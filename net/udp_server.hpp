@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/query_stats.hpp"
 #include "net/socket.hpp"
 #include "net/state_publisher.hpp"
 #include "net/signed_query_hook.hpp"
@@ -24,10 +25,12 @@ class UdpServer {
  public:
   static constexpr std::size_t default_batch = 32;
 
-  /// Takes bound sockets (open_udp_socket). Threads start in start().
+  /// Takes bound sockets (open_udp_socket). Threads start in start(). Each worker counts
+  /// what it answers in its own block of `stats` (a new one if null).
   UdpServer(std::vector<Fd> sockets, const StatePublisher& publisher,
             UpdateHandler update_handler = {}, std::size_t batch = default_batch,
-            SignedQueryHandler signed_query_handler = {});
+            SignedQueryHandler signed_query_handler = {},
+            std::shared_ptr<FrontEndStats> stats = {});
   ~UdpServer();
   UdpServer(const UdpServer&) = delete;
   UdpServer& operator=(const UdpServer&) = delete;
@@ -44,6 +47,7 @@ class UdpServer {
   void run(Worker& w);
 
   const StatePublisher& publisher_;
+  std::shared_ptr<FrontEndStats> stats_;
   UpdateHandler update_handler_;
   SignedQueryHandler signed_query_handler_;
   std::size_t batch_;

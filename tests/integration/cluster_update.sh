@@ -40,6 +40,11 @@ stop_all_now() {
 
 D() { local port=$1; shift; dig @127.0.0.1 -p "$port" +time=1 +tries=1 "$@"; }
 status_of() { D "$1" +short CH TXT status.vrdns.; }
+# The statistics endpoint ([stats] listen) of the node whose stats port is $1.
+metrics() {
+  python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=3).read().decode(), end="")' "$1"
+}
 
 # A brand-new cluster settles in view 0 with replica 0 as its primary, also when replica 0 is the
 # last to learn that the cluster is new: its backups give it first_contact_timeout (2 s) to be
@@ -52,6 +57,7 @@ started=0
 for attempt in 1 2 3 4 5; do
   base=$((20000 + RANDOM % 40000))
   DNS=($base $((base + 1)) $((base + 2)))
+  STATS=($((base + 6)) $((base + 7)) $((base + 8)))
   replicas="\"127.0.0.1:$((base + 3))\", \"127.0.0.1:$((base + 4))\", \"127.0.0.1:$((base + 5))\""
   ok=1
   for i in 0 1 2; do
@@ -64,6 +70,8 @@ data_dir = "data$i"
 [dns]
 listen = ["127.0.0.1:${DNS[$i]}"]
 udp_workers = 1
+[stats]
+listen = "127.0.0.1:$((base + 6 + i))"
 [replication]
 heartbeat_ms = 50
 primary_timeout_ms = 250
@@ -179,6 +187,46 @@ for name in bad other unsigned; do
   [ -z "$ans" ] && pass "$name: not applied" || fail "$name applied: $ans"
 done
 
+# --- the statistics endpoint: what node 1 answered, and where each replica stands -----------
+m=$(metrics "${STATS[1]}")
+val() { echo "$m" | awk -v k="$1" '$1 == k { print $2 }'; }
+[ "$(val 'vrdns_updates_total{rcode="NOERROR"}')" = 1 ] && pass "metrics: 1 UPDATE committed" ||
+  fail "metrics: updates NOERROR '$(val 'vrdns_updates_total{rcode="NOERROR"}')'"
+[ "$(val 'vrdns_updates_total{rcode="NOTAUTH"}')" = 1 ] && pass "metrics: 1 UPDATE NOTAUTH" ||
+  fail "metrics: updates NOTAUTH '$(val 'vrdns_updates_total{rcode="NOTAUTH"}')'"
+[ "$(val 'vrdns_updates_total{rcode="REFUSED"}')" = 2 ] && pass "metrics: 2 UPDATEs REFUSED" ||
+  fail "metrics: updates REFUSED '$(val 'vrdns_updates_total{rcode="REFUSED"}')'"
+for i in 0 1 2; do
+  m=$(metrics "${STATS[$i]}")
+  want_primary=0; [ "$i" -eq 0 ] && want_primary=1
+  [ "$(val vrdns_vr_is_primary)" = "$want_primary" ] && [ "$(val vrdns_vr_view_number)" = 0 ] &&
+    [ "$(val 'vrdns_vr_status{status="normal"}')" = 1 ] && [ "$(val vrdns_serving)" = 1 ] &&
+    pass "metrics: node $i normal in view 0, primary $want_primary" ||
+    fail "metrics: node $i: $(echo "$m" | grep '^vrdns_vr\|^vrdns_serving')"
+  serial=$(D "${DNS[$i]}" +short example.test SOA | awk '{ print $3 }')
+  [ -n "$serial" ] && [ "$(val 'vrdns_zone_serial{zone="example.test."}')" = "$serial" ] &&
+    pass "metrics: node $i zone serial $serial" ||
+    fail "metrics: node $i serial '$(val 'vrdns_zone_serial{zone="example.test."}')' vs SOA '$serial'"
+done
+# Counters move by exactly what node 2 was asked (nobody else asks it meanwhile).
+before=$(metrics "${STATS[2]}")
+D "${DNS[2]}" +short wired1.example.test A >/dev/null
+D "${DNS[2]}" +short www.example.test A >/dev/null
+D "${DNS[2]}" +short nothere.example.test AAAA >/dev/null
+D "${DNS[2]}" +tcp +short www.example.test A >/dev/null
+after=$(metrics "${STATS[2]}")
+delta() {
+  local a b
+  a=$(echo "$before" | awk -v k="$1" '$1 == k { print $2 }')
+  b=$(echo "$after" | awk -v k="$1" '$1 == k { print $2 }')
+  echo $(( ${b:-0} - ${a:-0} ))
+}
+d="$(delta 'vrdns_dns_requests_total{transport="udp"}') $(delta 'vrdns_dns_requests_total{transport="tcp"}')"
+d="$d $(delta 'vrdns_dns_query_types_total{qtype="A"}') $(delta 'vrdns_dns_query_types_total{qtype="AAAA"}')"
+d="$d $(delta 'vrdns_dns_responses_total{rcode="NOERROR"}') $(delta 'vrdns_dns_responses_total{rcode="NXDOMAIN"}')"
+[ "$d" = "3 1 3 1 3 1" ] && pass "metrics: node 2 counted 3 UDP + 1 TCP queries by type and rcode" ||
+  fail "metrics: node 2 deltas (udp tcp A AAAA NOERROR NXDOMAIN) '$d'"
+
 # --- fail the primary: a new view takes UPDATEs ----------------------------------------------
 kill -KILL "${PIDS[0]}"
 wait "${PIDS[0]}" 2>/dev/null
@@ -198,6 +246,10 @@ case "$s" in *"status=normal"*) case "$s" in *" view=0 "*) fail "still view 0: $
     *) pass "new view: $s" ;; esac ;; *) fail "node 2 status: $s" ;; esac
 ans=$(D "${DNS[2]}" +short wired1.example.test A)
 [ "$ans" = "192.0.2.51" ] && pass "the first update survived the failover" || fail "lost: '$ans'"
+m=$(metrics "${STATS[2]}")
+[ "$(val vrdns_vr_view_changes_total)" -ge 1 ] && [ "$(val vrdns_vr_view_number)" -ge 1 ] &&
+  pass "metrics: node 2 took part in a view change (view $(val vrdns_vr_view_number))" ||
+  fail "metrics: node 2 after failover: $(echo "$m" | grep '^vrdns_vr')"
 
 # --- restart the killed node on its old data_dir: it resumes from its own log and view record
 # (issue #5: everything it acknowledged is on its disk) and learns what it missed from the others.

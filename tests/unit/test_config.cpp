@@ -380,3 +380,27 @@ BOOST_AUTO_TEST_CASE(replication_errors) {
   expect_error(edited(0, "", "[replication]\nnice = -1\n"), 18, "replication.nice",
                "out of range 0..19");
 }
+
+BOOST_AUTO_TEST_CASE(stats_endpoint) {
+  Dir dir;
+  auto none = load_config(dir.write("a.toml", edited(0, "")));
+  BOOST_TEST(!none.stats.listen.has_value());   // no endpoint unless configured
+  auto cfg =
+      load_config(dir.write("b.toml", edited(0, "", "[stats]\nlisten = \"127.0.0.1:9301\"\n")));
+  BOOST_REQUIRE(cfg.stats.listen.has_value());
+  BOOST_TEST(cfg.stats.listen->to_string() == "127.0.0.1:9301");
+  auto empty = load_config(dir.write("c.toml", edited(0, "", "[stats]\n")));
+  BOOST_TEST(!empty.stats.listen.has_value());
+
+  expect_error(edited(0, "", "[stats]\nlisten = \"localhost:9301\"\n"), 18, "stats.listen",
+               "numeric host");
+  expect_error(edited(0, "", "[stats]\nlisten = [\"127.0.0.1:9301\"]\n"), 18, "stats.listen",
+               "expected string, got array");
+  expect_error(edited(0, "", "[stats]\nport = 9301\n"), 18, "stats.port", "unknown key");
+  expect_error(edited(0, "", "[stats]\nlisten = \"127.0.0.1:5301\"\n"), 18, "stats.listen",
+               "the same address as dns.listen 127.0.0.1:5301");
+  // Replica 1 listens for its peers on 7302.
+  expect_error(edited(0, "", "[stats]\nlisten = \"127.0.0.1:7302\"\n"), 18, "stats.listen",
+               "the same address as cluster.replicas 127.0.0.1:7302");
+  expect_error(edited(1, "stats = 1\n[cluster]"), 1, "stats", "expected table");
+}

@@ -62,6 +62,11 @@ BOOST_AUTO_TEST_CASE(sockets_timers_and_identity_wait_for_a_restart) {
   moved.replica = 1;
   moved.data_dir = "/tmp/elsewhere";
   moved.replicas.pop_back();
+  const auto stats = parse(text("[stats]\nlisten = \"127.0.0.1:9301\"\n"));
+  BOOST_TEST(app::plan_reload(running, stats).restart_only ==
+             std::vector<std::string>{"[stats] listen"});
+  BOOST_TEST(app::plan_reload(stats, stats).restart_only.empty());
+
   const auto plan2 = app::plan_reload(running, moved);
   BOOST_TEST(has(plan2.restart_only, "[cluster] replicas"));
   BOOST_TEST(has(plan2.restart_only, "[node] replica"));

@@ -247,6 +247,37 @@ BOOST_AUTO_TEST_CASE(udp_garbage_is_ignored) {
   BOOST_TEST(reply == expected(state_a(), q, Transport::udp));
 }
 
+// The statistics endpoint's numbers (net/query_stats.hpp): each worker counts before it
+// sends, so once a client has its answers the totals include them exactly.
+BOOST_AUTO_TEST_CASE(front_end_counts_what_it_answers) {
+  Server s;
+  {
+    UdpClient u(s.port());
+    u.send(Bytes{0x01});   // no header: dropped
+    BOOST_REQUIRE(!u.ask(make_query("www.example.test.", LDNS_RR_TYPE_A, 1)).empty());
+    BOOST_REQUIRE(!u.ask(make_query("nothere.example.test.", LDNS_RR_TYPE_AAAA, 2)).empty());
+    BOOST_REQUIRE(!u.ask(make_query("www.example.org.", LDNS_RR_TYPE_A, 3)).empty());
+    BOOST_REQUIRE(tc_of(u.ask(make_query("big.example.test.", LDNS_RR_TYPE_A, 4))));
+  }
+  TcpClient t(s.port());
+  t.send(make_query("www.example.test.", LDNS_RR_TYPE_MX, 5));
+  BOOST_REQUIRE(!t.receive().empty());
+
+  const vrdns::net::QueryTotals q = s.server->stats().totals();
+  BOOST_TEST(q.received_udp == 5u);
+  BOOST_TEST(q.received_tcp == 1u);
+  BOOST_TEST(q.dropped == 1u);
+  BOOST_TEST(q.truncated == 1u);
+  BOOST_TEST(q.opcode[0] == 5u);   // QUERY
+  BOOST_TEST(q.qtype[LDNS_RR_TYPE_A] == 3u);
+  BOOST_TEST(q.qtype[LDNS_RR_TYPE_AAAA] == 1u);
+  BOOST_TEST(q.qtype[LDNS_RR_TYPE_MX] == 1u);
+  BOOST_TEST(q.rcode[0] == 3u);   // NOERROR: www A, big A (truncated), www MX over TCP
+  BOOST_TEST(q.rcode[3] == 1u);   // NXDOMAIN
+  BOOST_TEST(q.rcode[5] == 1u);   // REFUSED: not our zone
+  BOOST_TEST(s.server->stats().tcp_connections.load() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(tcp_answers_and_pipelining) {
   Server s;
   TcpClient c(s.port());
