@@ -24,7 +24,8 @@ constexpr const char* usage_text =
     "  vrdns check-config FILE.toml   validate a configuration (zones included); prints ok\n"
     "  vrdns local [--replicas N] [--zone FILE] [--origin NAME] [--dns-port P]\n"
     "                                 a whole cluster on 127.0.0.1, DNS on ports P..P+N-1,\n"
-    "                                 replicas on 7301..7300+N, UPDATE key as configs/node0.toml\n"
+    "                                 replicas on 7301..7300+N, statistics on 9301..9300+N,\n"
+    "                                 UPDATE key as configs/node0.toml\n"
     "                                 (defaults: N=3, P=5301, configs/example.test.zone;\n"
     "                                 origin: the zone file name without .zone)\n"
     "  vrdns --help | --version\n";
@@ -120,7 +121,8 @@ int run_local(const std::vector<std::string_view>& args) {
       std::string toml = cluster + "[node]\nreplica = " + std::to_string(r) +
                          "\ndata_dir = \"" + data_root + "/n" + std::to_string(r) +
                          "\"\n[dns]\nlisten = [\"127.0.0.1:" + std::to_string(port + r) +
-                         "\"]\n[[zone]]\nname = \"" + origin + "\"\nfile = \"" + zone_file +
+                         "\"]\n[stats]\nlisten = \"127.0.0.1:" + std::to_string(9301 + r) +
+                         "\"\n[[zone]]\nname = \"" + origin + "\"\nfile = \"" + zone_file +
                          "\"\n" + local_key_config;
       cfgs.push_back(vrdns::config::parse_config(toml, "<vrdns local>"));
     }

@@ -495,12 +495,13 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
                    (plan.notify_changed ? "replaced" : "unchanged") + ", " +
                    (listed.empty() ? std::string("no zone newly listed")
                                    : "zones newly listed:" + listed));
-  // Keep the [node], [dns] and [replication] this process runs with: they are what the next
-  // reload must be compared with until a restart applies them.
+  // Keep the [node], [dns], [stats] and [replication] this process runs with: they are what
+  // the next reload must be compared with until a restart applies them.
   config::NodeConfig next = std::move(loaded);
   next.name = running_.name;
   next.data_dir = running_.data_dir;
   next.dns = running_.dns;
+  next.stats = running_.stats;
   next.replication = running_.replication;
   running_ = std::move(next);
 }
