@@ -6,7 +6,9 @@ void ReplicaGauges::record(const protocol::replica_state& vr, bool has_state,
                            bool disk_error) noexcept {
   constexpr auto relaxed = std::memory_order_relaxed;
   const int status = int(vr.status);
-  if (vr.status == protocol::replica_status::view_change && status_.load(relaxed) != status)
+  // A view change that fails and starts again for a higher view is another one.
+  if (vr.status == protocol::replica_status::view_change &&
+      (status_.load(relaxed) != status || view_number_.load(relaxed) != vr.view_number))
     view_changes_.store(view_changes_.load(relaxed) + 1, relaxed);   // the only writer
   view_number_.store(vr.view_number, relaxed);
   op_number_.store(vr.op_number, relaxed);

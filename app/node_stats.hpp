@@ -39,7 +39,7 @@ struct ReplicaReading {
   protocol::replica_status status = protocol::replica_status::recovering;
   bool has_state = false;    ///< serving committed state it vouches for (else SERVFAIL)
   bool disk_error = false;   ///< cannot write data_dir: not acknowledging
-  uint64_t view_changes = 0;   ///< times this replica entered view-change status since start
+  uint64_t view_changes = 0;   ///< views this replica was in view-change status for, since start
 };
 
 /// Written by the replica's thread alone (its on_change hook), after every commit and every

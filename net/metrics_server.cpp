@@ -56,8 +56,18 @@ std::string metrics_http_answer(const std::string& head, const MetricsServer::Re
     return reply("405 Method Not Allowed", "text/plain; charset=utf-8", "only GET and HEAD\n",
                  true, "Allow: GET, HEAD");
   if (const std::size_t q = target.find('?'); q != std::string::npos) target.resize(q);
-  if (target != "/metrics") return plain("404 Not Found", "not found; the statistics are at /metrics\n");
-  return reply("200 OK", "text/plain; version=0.0.4; charset=utf-8", render(), method == "GET");
+  const bool with_body = method == "GET";   // HEAD: the same headers, no body (RFC 9110 §9.3.2)
+  if (target != "/metrics")
+    return reply("404 Not Found", "text/plain; charset=utf-8",
+                 "not found; the statistics are at /metrics\n", with_body);
+  std::string body;
+  try {
+    body = render();
+  } catch (const std::exception& e) {   // say so, and keep the node (this is its thread)
+    return reply("500 Internal Server Error", "text/plain; charset=utf-8",
+                 std::string("cannot render the statistics: ") + e.what() + "\n", with_body);
+  }
+  return reply("200 OK", "text/plain; version=0.0.4; charset=utf-8", body, with_body);
 }
 
 MetricsServer::MetricsServer(const Endpoint& listen, Render render,
@@ -103,7 +113,15 @@ void MetricsServer::run() {
     if (fds[1].revents) break;
     if (!(fds[0].revents & POLLIN)) continue;
     Fd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (conn) serve(conn.get());   // EAGAIN (the client left) or EMFILE: try again later
+    if (conn) {
+      accepted_.fetch_add(1);
+      serve(conn.get());
+    } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      // The connection stays queued, so the listener stays readable: without a pause this
+      // loop would take a whole core from the DNS workers until descriptors free up.
+      pollfd stop = {stop_event_.get(), POLLIN, 0};
+      ::poll(&stop, 1, 100);
+    }   // else EAGAIN (the client left) or ECONNABORTED: next one
   }
 }
 
@@ -154,6 +172,11 @@ void MetricsServer::serve(int fd) {
     }
   }
   ::shutdown(fd, SHUT_WR);
+  // Closing with unread request bytes (a 431, a 400, a body after the head) would send a
+  // reset, and the client could lose the answer: read what is left until it closes, briefly.
+  const auto drain_deadline = Clock::now() + std::chrono::milliseconds(200);
+  while (wait(POLLIN, drain_deadline) && ::recv(fd, buf, sizeof buf, 0) > 0) {
+  }
 }
 
 }  // namespace vrdns::net

@@ -6,7 +6,7 @@
 // `io_timeout` to send its request head (at most max_request_bytes) and again to take the
 // answer; then it is closed. Every answer closes its connection (no keep-alive).
 //
-//   GET or HEAD /metrics  200, the render function's text
+//   GET or HEAD /metrics  200, the render function's text (500 if it throws)
 //   another path          404
 //   another method        405 (Allow: GET, HEAD)
 //   a malformed request   400; a head over max_request_bytes: 431
@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <thread>
@@ -45,6 +46,8 @@ class MetricsServer {
 
   /// The bound address, port resolved.
   const Endpoint& endpoint() const { return endpoint_; }
+  /// Connections accepted so far (tests wait for one).
+  uint64_t accepted() const { return accepted_.load(); }
 
  private:
   void run();
@@ -57,6 +60,7 @@ class MetricsServer {
   Fd stop_event_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> accepted_{0};
 };
 
 /// The answer to one HTTP request head (`head` holds everything up to and including the

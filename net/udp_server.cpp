@@ -115,7 +115,9 @@ void UdpServer::run(Worker& w) {
                                          slot_size);
         w.counters.signed_queries.add();
         if (r.length == 0) continue;
-        r.rcode = reply[3] & 0x0F;   // the hook's answer: NOTAUTH for a bad signature
+        // The hook's answer: NOTAUTH for a bad signature. (Where the header agrees, the
+        // responder's full rcode stands: BADVERS is 0 in the header.)
+        if ((reply[3] & 0x0F) != (r.rcode & 0x0F)) r.rcode = reply[3] & 0x0F;
       }
       w.counters.count_answer(r.rcode);
       w.tx_iov[out] = {reply, r.length};

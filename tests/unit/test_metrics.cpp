@@ -15,7 +15,9 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "app/metrics_text.hpp"
 #include "app/node_stats.hpp"
@@ -185,14 +187,17 @@ BOOST_AUTO_TEST_CASE(replica_gauges_count_entered_view_changes) {
   g.record(vr, true, true);   // still the same view change
   BOOST_TEST(g.read().view_changes == 1u);
   BOOST_TEST(g.read().disk_error);
+  vr.view_number = 6;   // that one failed: a view change to the next view
+  g.record(vr, true, false);
+  BOOST_TEST(g.read().view_changes == 2u);
   vr.status = protocol::replica_status::normal;
   g.record(vr, true, false);
   vr.status = protocol::replica_status::view_change;
-  vr.view_number = 6;
+  vr.view_number = 7;
   g.record(vr, false, false);
   r = g.read();
-  BOOST_TEST(r.view_changes == 2u);
-  BOOST_TEST(r.primary == 0u);
+  BOOST_TEST(r.view_changes == 3u);
+  BOOST_TEST(r.primary == 1u);   // view 7 of 3 replicas
   BOOST_TEST(!r.has_state);
   BOOST_TEST(int(r.status) == int(protocol::replica_status::view_change));
 }
@@ -299,6 +304,9 @@ BOOST_AUTO_TEST_CASE(http_answers) {
   BOOST_TEST(renders == 1);
 
   const std::string head = net::metrics_http_answer("HEAD /metrics?x=1 HTTP/1.0\n\n", render);
+  const std::string head404 = net::metrics_http_answer("HEAD /x HTTP/1.1\r\n\r\n", render);
+  BOOST_TEST(status_line(head404) == "HTTP/1.1 404 Not Found");
+  BOOST_TEST(body_of(head404).empty());   // HEAD: never a body
   BOOST_TEST(status_line(head) == "HTTP/1.1 200 OK");
   BOOST_TEST(head.find("Content-Length: 4\r\n") != std::string::npos);
   BOOST_TEST(body_of(head).empty());
@@ -315,6 +323,10 @@ BOOST_AUTO_TEST_CASE(http_answers) {
     BOOST_TEST(status_line(net::metrics_http_answer(bad, render)) == "HTTP/1.1 400 Bad Request");
   }
   BOOST_TEST(renders == 2);   // only GET and HEAD of /metrics render
+
+  const std::string failed = net::metrics_http_answer(
+      "GET /metrics HTTP/1.1\r\n\r\n", []() -> std::string { throw std::runtime_error("no"); });
+  BOOST_TEST(status_line(failed) == "HTTP/1.1 500 Internal Server Error");
 }
 
 BOOST_AUTO_TEST_CASE(server_answers_over_tcp) {
@@ -362,8 +374,11 @@ BOOST_AUTO_TEST_CASE(stop_does_not_wait_for_a_slow_client) {
       any_port(), [] { return std::string("up 1\n"); }, 60s);
   server->start();
   net::Fd silent = connect_to(server->endpoint().port);
-  // Let the server take the connection: a request that is never finished keeps it in serve().
+  // A request that is never finished keeps the server in serve() with this connection.
   BOOST_REQUIRE(::send(silent.get(), "GET", 3, MSG_NOSIGNAL) == 3);
+  // Wait (bounded) until the server has taken it, so that stop() meets serve(), not run().
+  for (int i = 0; i < 5000 && server->accepted() == 0; ++i) std::this_thread::sleep_for(1ms);
+  BOOST_REQUIRE(server->accepted() == 1u);
   const auto start = std::chrono::steady_clock::now();
   server->stop();
   BOOST_TEST((std::chrono::steady_clock::now() - start < 30s));   // not the 60 s io timeout
