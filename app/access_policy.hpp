@@ -1,4 +1,5 @@
-// Who may do what with which TSIG key: [[key]], [update] allow and [transfer]'s access lists.
+// Who may do what with which TSIG key: [[key]], [update] allow, [control] allow and
+// [transfer]'s access lists.
 //
 // The one part of a node's config that changes while it runs: SIGHUP replaces it
 // (app/config_reload.hpp), so that an operator can roll a key or let a new secondary transfer
@@ -22,6 +23,7 @@ namespace vrdns::app {
 struct AccessPolicy {
   dns::Keyring keys;               ///< every [[key]]: verifies and signs
   dns::Keyring update_allowed;     ///< the keys of [update] allow
+  dns::Keyring control_allowed;    ///< the keys of [control] allow (dns/zone_control.hpp)
   dns::Keyring transfer_allowed;   ///< the keys of [transfer] allow
   std::vector<net::AddressPrefix> transfer_addresses;   ///< [transfer] allow_addresses
   uint32_t max_transfers = 10;     ///< [transfer] max_transfers

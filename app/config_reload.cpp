@@ -51,6 +51,7 @@ ReloadPlan plan_reload(const config::NodeConfig& running, const config::NodeConf
 
   const bool keys_changed = running.keys != loaded.keys;
   plan.policy_changed = keys_changed || running.update_allow != loaded.update_allow ||
+                        running.control_allow != loaded.control_allow ||
                         running.transfer.allow != loaded.transfer.allow ||
                         running.transfer.allow_addresses != loaded.transfer.allow_addresses ||
                         running.transfer.max_transfers != loaded.transfer.max_transfers;

@@ -1,8 +1,9 @@
 // What SIGHUP changes in a running node, and what waits for its next start.
 //
 // A reload reads the node's config file again and, if it is valid, applies at once:
-//  - the access policy: [[key]], [update] allow, [transfer] allow, allow_addresses and
-//    max_transfers (app/access_policy.hpp), so a key is rolled without a restart;
+//  - the access policy: [[key]], [update] allow, [control] allow, [transfer] allow,
+//    allow_addresses and max_transfers (app/access_policy.hpp), so a key is rolled without a
+//    restart;
 //  - [transfer] notify and notify_key;
 //  - [[zone]] entries the cluster lacks: proposed to the cluster (app/zone_adder.hpp).
 // Everything else ([cluster], [node], [dns], [stats], [replication]) is fixed for a process's

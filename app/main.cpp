@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "app/node.hpp"
+#include "app/zone_command.hpp"
 #include "config/config.hpp"
 
 namespace {
@@ -28,6 +29,10 @@ constexpr const char* usage_text =
     "                                 UPDATE key as configs/node0.toml\n"
     "                                 (defaults: N=3, P=5301, configs/example.test.zone;\n"
     "                                 origin: the zone file name without .zone)\n"
+    "  vrdns zone remove|readmit NAME --config FILE [--key KEY] [--server HOST:PORT]\n"
+    "                                 remove a zone from the running cluster (every node),\n"
+    "                                 or let a removed one be added again; signed with a key\n"
+    "                                 of [control] allow, sent to the node's DNS address\n"
     "  vrdns --help | --version\n";
 
 // The TSIG key of configs/node*.toml, so the same nsupdate command works against vrdns local,
@@ -35,7 +40,10 @@ constexpr const char* usage_text =
 constexpr const char* local_key_config =
     "[[key]]\nname = \"update-key.\"\nalgorithm = \"hmac-sha256\"\n"
     "secret = \"uqjV+TYQBrS28PCMsYonX//TMmtt4GFvzp50/uVRovI=\"\n"
+    "[[key]]\nname = \"admin-key.\"\nalgorithm = \"hmac-sha256\"\n"
+    "secret = \"7xBvnyRGs3Hbd8Zl2c1Yq0KxWv0mQvGmKQmS9zUVUxQ=\"\n"
     "[update]\nallow = [\"update-key.\"]\n"
+    "[control]\nallow = [\"admin-key.\"]\n"
     "[transfer]\nallow_addresses = [\"127.0.0.1\", \"::1\"]\n";
 
 int usage_error(const std::string& message) {
@@ -185,5 +193,6 @@ int main(int argc, char** argv) {
     return vrdns::app::run_node(cfg);
   }
   if (cmd == "local") return run_local({args.begin() + 1, args.end()});
+  if (cmd == "zone") return vrdns::app::run_zone_command({args.begin() + 1, args.end()});
   return usage_error("unknown command " + std::string(cmd));
 }

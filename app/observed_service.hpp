@@ -28,6 +28,7 @@ class ObservedService : public protocol::service {
 
   dns::ZoneSetPtr zones() const { return zones_.zones(); }
   uint64_t zone_list_version() const { return zones_.zone_list_version(); }
+  std::vector<std::string> removed_zones() const { return zones_.removed_zones(); }
   std::vector<dns::ZoneService::DedupeKey> take_executed() { return std::move(executed_); }
 
  private:

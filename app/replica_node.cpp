@@ -322,7 +322,8 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     adder_ = adder;
     auto has_state = std::make_shared<bool>(initial->has_state);   // replica thread only
     auto zone_list_seen = std::make_shared<uint64_t>(service->zone_list_version());
-    auto zones_checked = std::make_shared<bool>(false);            // replica thread only
+    // The zone list the adder last checked (replica thread only); none before the first check.
+    auto zones_checked = std::make_shared<std::optional<uint64_t>>();
     auto marker_due = std::make_shared<bool>(true);                // replica thread only
     if (!blank) *marker_due = !leave_marker(cfg.data_dir);
     ro.on_change = [service, initial, publisher, has_state, from_disk, commit_hint, disk_error,
@@ -347,12 +348,14 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
         served_zones->set(*service->zones());
       }
       // Once it serves state it vouches for, the configured zones the cluster lacks are
-      // proposed (app/zone_adder.hpp).
-      if (*has_state && normal && !*zones_checked) {
-        *zones_checked = true;
+      // proposed (app/zone_adder.hpp), and checked again whenever the zone list changes (a
+      // readmitted zone is proposed again, a removed one is not).
+      if (*has_state && normal && *zones_checked != service->zone_list_version()) {
+        *zones_checked = service->zone_list_version();
         std::vector<std::string> present;
         for (const auto& z : service->zones()->zones) present.push_back(z->apex_key());
-        caf::anon_send(adder, zone_check_atom::value, std::move(present));
+        caf::anon_send(adder, zone_check_atom::value, std::move(present),
+                       service->removed_zones());
       }
       gauges->record(vr, *has_state, !disk_error->empty());
       auto s = std::make_shared<dns::ServingState>(*initial);

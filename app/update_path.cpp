@@ -18,6 +18,7 @@
 #include "dns/update.hpp"
 #include "dns/update_reply.hpp"
 #include "dns/update_request.hpp"
+#include "dns/zone_control.hpp"
 #include "dns/zone_service.hpp"
 
 namespace vrdns::app {
@@ -71,6 +72,23 @@ uint64_t now_ms() {
                       .count());
 }
 
+/// A zone removal or readmission (dns/zone_control.hpp), from a [control] allow key: proposed
+/// through VR like an UPDATE and answered with its committed rcode. It is not in the UPDATE
+/// dedupe table: a retransmission is proposed again, which is harmless (both actions are
+/// idempotent, and the answer stays NOERROR).
+void submit_zone_control(const std::shared_ptr<UpdatePath>& path, const AccessPolicyPtr& policy,
+                         net::UpdateRequest req, dns::TsigVerdict verdict,
+                         const dns::ZoneControlRequest& control) {
+  auto shared_req = std::make_shared<net::UpdateRequest>(std::move(req));
+  auto done = [path, policy, shared_req, verdict = std::move(verdict)](const std::string* result) {
+    dns::UpdateReply r;
+    const uint8_t rcode = result && dns::decode(*result, r) ? r.rcode : dns::rcode::SERVFAIL;
+    answer(*path->counters, *policy, *shared_req, verdict, rcode);
+  };
+  path->submissions->push(dns::encode(control), actors::vr_completion{std::move(done)},
+                          actors::vr_submit_queue::clock::now() + path->call_timeout);
+}
+
 void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
   const auto& msg = req.message;
   if (msg.size() < 12) return;   // the responder only hands over messages with a header
@@ -86,13 +104,21 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
     answer(*path->counters, *policy, req, verdict, dns::rcode::NOTAUTH);
     return;
   }
-  if (policy->update_allowed.find(verdict.key_name) == nullptr) {
-    answer(*path->counters, *policy, req, verdict, dns::rcode::REFUSED);
-    return;
-  }
   const std::vector<uint8_t> body = dns::strip_tsig(msg.data(), msg.size(), verdict);
   if (body.empty()) {   // verify_request said ok, so this cannot be; answer, don't crash
     answer(*path->counters, *policy, req, verdict, dns::rcode::FORMERR);
+    return;
+  }
+  if (auto control = dns::parse_zone_control_message(body.data(), body.size())) {
+    if (policy->control_allowed.find(verdict.key_name) == nullptr) {
+      answer(*path->counters, *policy, req, verdict, dns::rcode::REFUSED);
+      return;
+    }
+    submit_zone_control(path, policy, std::move(req), std::move(verdict), *control);
+    return;
+  }
+  if (policy->update_allowed.find(verdict.key_name) == nullptr) {
+    answer(*path->counters, *policy, req, verdict, dns::rcode::REFUSED);
     return;
   }
   dns::Update update;

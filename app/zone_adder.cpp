@@ -38,7 +38,18 @@ struct ZoneAdderState {
   // Zones of the cluster this node's config does not list, already logged: a reload logs only
   // the ones it newly finds.
   std::set<std::string> reported_unlisted;
+  // The cluster's tombstones as of the latest check (apex keys), and those of them this
+  // node's config lists that were logged as not proposed.
+  std::set<std::string> removed;
+  std::set<std::string> reported_removed;
 };
+
+/// "delete its [[zone]] from node0.toml, or readmit it: vrdns zone readmit example.test.
+/// --config node0.toml"
+std::string removed_advice(const config::NodeConfig& cfg, const std::string& name) {
+  return "delete its [[zone]] from " + cfg.path + ", or readmit it: vrdns zone readmit " + name +
+         " --config " + cfg.path;
+}
 
 }  // namespace
 
@@ -65,11 +76,31 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
     submissions->push(p.op, std::move(done),
                       actors::vr_submit_queue::clock::now() + options.call_timeout);
   };
-  // Proposes every configured zone that is neither in `present` nor being proposed.
+  // Takes the cluster's tombstones (a zone check's); logs removals and readmissions seen
+  // after the first check (at the first, they are old news).
+  auto note_removed = [=](const std::vector<std::string>& removed) {
+    const std::set<std::string> now(removed.begin(), removed.end());
+    for (const auto& key : now) {
+      // An add of ours that committed before the removal no longer holds.
+      state->in_cluster.erase(key);
+      state->reported_unlisted.erase(key);
+      if (state->checked && !state->removed.count(key))
+        say("zone " + dns::name_to_text(key) + " was removed from the cluster: no node serves it");
+    }
+    for (const auto& key : state->removed) {
+      if (now.count(key)) continue;
+      state->reported_removed.erase(key);
+      say("zone " + dns::name_to_text(key) + " was readmitted: nodes whose config lists it "
+          "propose it again");
+    }
+    state->removed = now;
+  };
+  // Proposes every configured zone that is neither in `present`, nor removed, nor being
+  // proposed.
   auto check = [=](const std::vector<std::string>& present) {
     const config::NodeConfig& cfg = state->cfg;
     const std::set<std::string> have(present.begin(), present.end());
-    // A zone leaves the cluster only by an explicit act (there is none yet), not because
+    // A zone leaves the cluster only by an explicit act (dns/zone_control.hpp), not because
     // one node's config no longer lists it.
     std::set<std::string> configured;
     for (const auto& z : cfg.zones)
@@ -83,6 +114,12 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
       if (!apex) continue;
       const std::string key = dns::name_key(*apex);
       if (have.count(key) || state->pending.count(key) || state->in_cluster.count(key)) continue;
+      if (state->removed.count(key)) {
+        if (state->reported_removed.insert(key).second)
+          say("zone " + z.name + " is in this node's config but was removed from the cluster:"
+              " not proposed again (" + removed_advice(cfg, z.name) + ")");
+        continue;
+      }
       Pending p;
       p.name = z.name;
       try {
@@ -109,8 +146,9 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
     }
   };
   return {
-      [=](zone_check_atom, const std::vector<std::string>& present) {
-        if (state->checked) return;
+      [=](zone_check_atom, const std::vector<std::string>& present,
+          const std::vector<std::string>& removed) {
+        note_removed(removed);
         state->checked = true;
         check(present);
       },
@@ -146,6 +184,10 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
         } else if (rcode == dns::rcode::YXDOMAIN) {
           say("zone " + name + " is in the cluster's state already (another node added it):"
               " this node's file was not used");
+        } else if (rcode == dns::rcode::REFUSED) {
+          state->reported_removed.insert(key);
+          say("zone " + name + " was removed from the cluster meanwhile: not added (" +
+              removed_advice(state->cfg, name) + ")");
         } else {
           say("zone " + name + " was refused by the cluster (rcode " + std::to_string(rcode) +
               ")");

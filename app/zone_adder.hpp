@@ -5,10 +5,14 @@
 // differ) changes nothing and is logged as such.
 //
 // Runs when the replica first serves state it can vouch for (the caller sends zone_check_atom
-// then), and again after each reload of the config (zone_reload_atom, app/config_reload.hpp)
-// that lists a zone the node did not list before. Detached: reading a zone file can take seconds, and neither the replica
-// nor a CAF worker should wait for it. An add whose outcome is unknown (no quorum in time) is
-// proposed again every retry interval, at most max_attempts times: it is idempotent.
+// then), again whenever the cluster's zone list changes (a zone added, removed or readmitted:
+// zone_check_atom again), and after each reload of the config (zone_reload_atom,
+// app/config_reload.hpp). A zone removed from the cluster (dns/zone_control.hpp) is not
+// proposed again while its tombstone stands, whatever the config lists; once readmitted, it
+// is proposed like any missing zone. Detached: reading a zone file can take seconds, and
+// neither the replica nor a CAF worker should wait for it. An add whose outcome is unknown (no
+// quorum in time) is proposed again every retry interval, at most max_attempts times: it is
+// idempotent.
 #pragma once
 
 #include <caf/all.hpp>
@@ -25,13 +29,15 @@
 
 namespace vrdns::app {
 
-/// (zone_check_atom, apex keys the cluster has): propose the configured zones missing there.
-/// Only the first one counts: later checks come with reloads.
+/// (zone_check_atom, apex keys the cluster has, apex keys of its removed zones): propose the
+/// configured zones missing there and not removed. Sent when the replica first serves state,
+/// then at each change of the zone list.
 using zone_check_atom = caf::atom_constant<caf::atom("zone_check")>;
 
 /// (zone_reload_atom, ZoneReload): the config was reloaded. Its zones replace the ones the
-/// adder knew; if the first check is done, the zones now missing from `present` are proposed
-/// (those already being proposed are not proposed twice). Before the first check it only
+/// adder knew; if the first check is done, the zones now missing from `present` (and not
+/// removed, as of the latest check) are proposed (those already being proposed are not
+/// proposed twice). Before the first check it only
 /// replaces the config that check will use.
 using zone_reload_atom = caf::atom_constant<caf::atom("zone_reld")>;
 struct ZoneReload {

@@ -82,7 +82,7 @@ class Reader {
     NodeConfig c;
     c.path = file_;
     check_keys(root_, "", {"cluster", "node", "dns", "zone", "key", "update", "transfer",
-                            "replication", "stats"});
+                            "replication", "stats", "control"});
 
     const auto& cluster = table(root_, "cluster", "cluster");
     check_keys(cluster, "cluster", {"replicas"});
@@ -123,6 +123,7 @@ class Reader {
     read_stats(c);
     read_keys(c);
     read_update(c);
+    read_control(c);
     read_transfer(c);
     read_zones(c);   // last: the most expensive check
     return c;
@@ -310,6 +311,14 @@ class Reader {
     const auto& t = table(root_, "update", "update");
     check_keys(t, "update", {"allow"});
     c.update_allow = key_names(c, t, "update.allow");
+  }
+
+  void read_control(NodeConfig& c) const {
+    const toml::node* n = root_.get("control");
+    if (!n) return;
+    const auto& t = table(root_, "control", "control");
+    check_keys(t, "control", {"allow"});
+    c.control_allow = key_names(c, t, "control.allow");
   }
 
   void read_stats(NodeConfig& c) const {

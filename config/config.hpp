@@ -25,6 +25,9 @@
 //   secret = "base64..."                  required; valid, non-empty base64
 //   [update]
 //   allow = ["update-key."]               optional; key names allowed to UPDATE (must exist)
+//   [control]
+//   allow = ["admin-key."]                optional; keys allowed to remove and readmit zones
+//                                         (`vrdns zone remove|readmit`, dns/zone_control.hpp)
 //   [stats]                               optional
 //   listen = "127.0.0.1:9301"             optional; HTTP GET /metrics (Prometheus text) here.
 //                                         No statistics endpoint without it
@@ -128,6 +131,7 @@ struct NodeConfig {
   std::vector<ZoneConfig> zones;
   std::vector<TsigKey> keys;
   std::vector<std::string> update_allow;   ///< key names, normalised like TsigKey::name
+  std::vector<std::string> control_allow;  ///< [control] allow: may remove/readmit zones
   TransferConfig transfer;
   StatsConfig stats;
 };

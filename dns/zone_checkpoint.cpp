@@ -18,7 +18,10 @@ namespace vrdns::dns {
 namespace {
 
 constexpr std::string_view service_magic = "VRZS";
-constexpr uint8_t service_version = 1;
+// Version 2 adds the removed zones; a state without any is still written as version 1, which
+// older builds read.
+constexpr uint8_t service_version_1 = 1;
+constexpr uint8_t service_version_2 = 2;
 constexpr std::size_t dedupe_entry_size = 8 + 8 + 8 + 1;
 constexpr std::string_view zone_suffix = ".zone";
 constexpr std::size_t max_part_name = 200;   // protocol::valid_part_name
@@ -32,13 +35,21 @@ std::string encode_service(const ZoneServiceState& s, const std::vector<std::str
   w.reserve(service_magic.size() + 1 + 8 + 4 + zone_parts.size() * 32 + 8 +
             s.dedupe.size() * dedupe_entry_size);
   w.str() += service_magic;
-  w.u8(service_version);
+  w.u8(s.removed.empty() ? service_version_1 : service_version_2);
   w.u64(s.newest_time_ms);
   w.u32(uint32_t(zone_parts.size()));
   for (const std::string& name : zone_parts) {
     assert(name.size() <= max_part_name);
     w.u8(uint8_t(name.size()));
     w.name(name);   // raw bytes
+  }
+  if (!s.removed.empty()) {
+    w.u32(uint32_t(s.removed.size()));
+    for (const std::string& apex : s.removed) {
+      assert(!apex.empty() && apex.size() <= 255);
+      w.u8(uint8_t(apex.size()));
+      w.name(apex);
+    }
   }
   w.u64(s.dedupe.size());
   for (const ZoneService::DedupeEntry& e : s.dedupe) {
@@ -54,7 +65,9 @@ std::string encode_service(const ZoneServiceState& s, const std::vector<std::str
 std::vector<std::string> decode_service(std::string_view bytes, ZoneServiceState& out) {
   if (!bytes.starts_with(service_magic)) bad("service.bin: bad magic");
   ByteReader r(bytes.substr(service_magic.size()));
-  if (r.u8() != service_version) bad("service.bin: unknown version");
+  const uint8_t version = r.u8();
+  if (version != service_version_1 && version != service_version_2)
+    bad("service.bin: unknown version");
   out.newest_time_ms = r.u64();
   const uint32_t zone_count = r.u32();
   std::vector<std::string> zone_parts;
@@ -63,6 +76,18 @@ std::vector<std::string> decode_service(std::string_view bytes, ZoneServiceState
     std::string name;
     for (uint8_t k = 0; k < len && r.ok(); ++k) name += char(r.u8());
     if (r.ok()) zone_parts.push_back(std::move(name));
+  }
+  if (version == service_version_2) {
+    const uint32_t removed_count = r.u32();
+    for (uint32_t i = 0; i < removed_count && r.ok(); ++i) {
+      const uint8_t len = r.u8();
+      std::string apex;
+      for (uint8_t k = 0; k < len && r.ok(); ++k) apex += char(r.u8());
+      const auto* p = reinterpret_cast<const uint8_t*>(apex.data());
+      if (r.ok() && (apex.empty() || name_wire_length(p, apex.size()) != apex.size()))
+        bad("service.bin: a removed zone's apex is not a valid name");
+      if (r.ok()) out.removed.push_back(std::move(apex));
+    }
   }
   const uint64_t count = r.u64();
   // Checked before reserving: a corrupt count must not make us allocate.

@@ -20,6 +20,7 @@
 #include "dns/zone.hpp"
 #include "dns/zone_add.hpp"
 #include "dns/zone_checkpoint.hpp"
+#include "dns/zone_control.hpp"
 #include "protocol/op_batch.hpp"
 
 namespace vrdns::dns {
@@ -153,6 +154,7 @@ std::string ZoneService::execute(const std::string& op, std::vector<DedupeKey>* 
 std::string ZoneService::execute_one(std::string_view op, std::vector<DedupeKey>* clients,
                                      BatchEdits* batch) {
   if (is_add_zone(op)) return encode(UpdateReply{add_zone(op, batch)});
+  if (is_zone_control(op)) return encode(UpdateReply{zone_control(op, batch)});
   UpdateRequest req;
   if (!decode(op, req)) return encode(UpdateReply{rcode::SERVFAIL});
 
@@ -182,6 +184,7 @@ uint8_t ZoneService::add_zone(std::string_view op, BatchEdits* batch) {
     return rcode::FORMERR;   // every replica reads the same text the same way
   }
   if (zone->apex_key() != name_key(req.apex)) return rcode::FORMERR;
+  if (removed_.count(zone->apex_key())) return rcode::REFUSED;   // until readmitted
   for (const ZonePtr& z : zones_->zones)
     if (z->apex_key() == zone->apex_key()) return rcode::YXDOMAIN;
   // The batch edits zones by their index, which the new zone shifts: publish what the batch
@@ -193,6 +196,35 @@ uint8_t ZoneService::add_zone(std::string_view op, BatchEdits* batch) {
   ++zone_list_version_;
   if (batch != nullptr) *batch = BatchEdits(zones_->zones.size());
   return rcode::NOERROR;
+}
+
+uint8_t ZoneService::zone_control(std::string_view op, BatchEdits* batch) {
+  ZoneControlRequest req;
+  if (!decode(op, req)) return rcode::FORMERR;
+  const std::string key = name_key(req.apex);
+  if (req.action == ZoneControlRequest::Action::readmit) {
+    if (removed_.erase(key)) ++zone_list_version_;
+    return rcode::NOERROR;
+  }
+  auto is_it = [&](const ZonePtr& z) { return z->apex_key() == key; };
+  if (std::none_of(zones_->zones.begin(), zones_->zones.end(), is_it))
+    return removed_.count(key) ? rcode::NOERROR : rcode::NOTAUTH;
+  // As for an add, the batch's editors are indexed by zone: publish its edits first. (That
+  // replaces zones_: nothing found in the old one may be used after it.)
+  if (batch != nullptr) seal(*batch);
+  std::vector<ZonePtr> zones = zones_->zones;
+  zones.erase(std::find_if(zones.begin(), zones.end(), is_it));
+  zones_ = canonical_zone_set(std::move(zones));
+  removed_.emplace(key, req.apex);
+  ++zone_list_version_;
+  if (batch != nullptr) *batch = BatchEdits(zones_->zones.size());
+  return rcode::NOERROR;
+}
+
+std::vector<std::string> ZoneService::removed_zones() const {
+  std::vector<std::string> out;
+  for (const auto& [key, apex] : removed_) out.push_back(key);
+  return out;
 }
 
 namespace {
@@ -215,6 +247,7 @@ std::shared_ptr<const protocol::frozen_service> ZoneService::freeze() const {
   ZoneServiceState state;
   state.zones = zones_->zones;   // pointers to immutable zones
   state.newest_time_ms = newest_time_ms_;
+  for (const auto& [key, apex] : removed_) state.removed.push_back(apex);
   // Only the execution order: parts() needs no index, and a vector is one allocation.
   state.dedupe.assign(dedupe_order_.begin(), dedupe_order_.end());
   return std::make_shared<const FrozenZoneService>(std::move(state));
@@ -233,8 +266,15 @@ void ZoneService::restore(const std::vector<protocol::snapshot_part>& parts) {
   index.reserve(state.dedupe.size());
   for (const DedupeEntry& e : state.dedupe)
     if (!index.emplace(e.key, e.rcode).second) bad("duplicate dedupe entry");
+  std::map<std::string, std::string> removed;
+  for (const std::string& apex : state.removed) {
+    if (!removed.emplace(name_key(apex), apex).second) bad("duplicate removed zone");
+    for (const ZonePtr& z : set->zones)
+      if (z->apex_key() == name_key(apex)) bad("a removed zone is also a zone");
+  }
 
   zones_ = std::move(set);
+  removed_ = std::move(removed);
   ++zone_list_version_;
   newest_time_ms_ = state.newest_time_ms;
   dedupe_order_.assign(state.dedupe.begin(), state.dedupe.end());

@@ -1,8 +1,10 @@
 // The DNS zones as the VR replicated service (protocol::service): every replica executes the
-// same committed UpdateRequests in the same order and so holds the same zones. The other op,
-// AddZoneRequest (dns/zone_add.hpp), adds a zone to a running cluster.
+// same committed UpdateRequests in the same order and so holds the same zones. The other ops
+// change the zone list: AddZoneRequest (dns/zone_add.hpp) adds a zone to a running cluster,
+// ZoneControlRequest (dns/zone_control.hpp) removes one (leaving a tombstone) or readmits one.
 //
-// Replicated state = the zones + a dedupe table for at-most-once UPDATEs. VR's own
+// Replicated state = the zones + the tombstones of removed zones + a dedupe table for
+// at-most-once UPDATEs. VR's own
 // client_table deduplicates per VR client (the front-end proxy); this table deduplicates per
 // DNS client, so a retransmitted UPDATE that the front end submits again as a new VR request
 // is answered from the table instead of being applied twice. Entries live for
@@ -19,6 +21,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -59,6 +62,9 @@ class ZoneService : public vrdns::protocol::service {
   /// restored), not when records do: lets a reader of the apex list skip the other commits.
   uint64_t zone_list_version() const { return zone_list_version_; }
   std::size_t dedupe_table_size() const { return dedupe_order_.size(); }
+  /// Apexes (key form, sorted) of the zones removed and not readmitted: an add of one is
+  /// REFUSED. Changes bump zone_list_version too.
+  std::vector<std::string> removed_zones() const;
 
   /// SHA-256 of the identity's fields, truncated to 128 bits: the same on every replica, and
   /// no two clients' UPDATEs collide in practice.
@@ -94,12 +100,17 @@ class ZoneService : public vrdns::protocol::service {
   void expire(uint64_t now_ms);
   /// An AddZoneRequest (dns/zone_add.hpp): NOERROR added, YXDOMAIN a zone with that apex is
   /// there already (nothing changes), FORMERR malformed or not a valid zone.
+  /// (REFUSED: the apex has a tombstone, dns/zone_control.hpp.)
   uint8_t add_zone(std::string_view op, BatchEdits* batch);
+  /// A ZoneControlRequest. remove: NOERROR removed (or removed already), NOTAUTH no such zone
+  /// and no tombstone; readmit: NOERROR (tombstone gone, or there was none); FORMERR malformed.
+  uint8_t zone_control(std::string_view op, BatchEdits* batch);
   uint8_t run(const UpdateRequest& req, BatchEdits* batch);
   /// Makes the batch's changed zones the current ones (one new ZoneSet).
   void seal(BatchEdits& batch);
 
   ZoneSetPtr zones_;
+  std::map<std::string, std::string> removed_;   // tombstones: apex key -> apex as removed
   uint64_t zone_list_version_ = 0;
   uint64_t newest_time_ms_ = 0;
   /// Execution order, so op times never decrease along it: expiry pops from the front.

@@ -404,3 +404,14 @@ BOOST_AUTO_TEST_CASE(stats_endpoint) {
                "the same address as cluster.replicas 127.0.0.1:7302");
   expect_error(edited(1, "stats = 1\n[cluster]"), 1, "stats", "expected table");
 }
+
+BOOST_AUTO_TEST_CASE(control_keys) {
+  Dir dir;
+  auto none = load_config(dir.write("a.toml", edited(0, "")));
+  BOOST_TEST(none.control_allow.empty());   // nobody may remove zones unless configured
+  auto cfg =
+      load_config(dir.write("b.toml", edited(0, "", "[control]\nallow = [\"update-key\"]\n")));
+  BOOST_TEST(cfg.control_allow == std::vector<std::string>{"update-key."});
+  expect_error(edited(0, "", "[control]\nallow = [\"nokey.\"]\n"), 18, "control.allow");
+  expect_error(edited(0, "", "[control]\ndeny = []\n"), 18, "control.deny", "unknown key");
+}

@@ -94,6 +94,10 @@ BOOST_AUTO_TEST_CASE(keys_and_access_lists_are_the_policy) {
   BOOST_TEST(plan.policy_changed);
   BOOST_TEST(!plan.notify_changed);   // no NOTIFY is signed with it
   BOOST_TEST(plan.restart_only.empty());
+  const auto control =
+      app::plan_reload(parse(text()), parse(text("[control]\nallow = [\"k1.\"]\n")));
+  BOOST_TEST(control.policy_changed);   // who may remove zones is policy too
+  BOOST_TEST(control.restart_only.empty());
 }
 
 BOOST_AUTO_TEST_CASE(notify_targets_and_their_key) {

@@ -31,6 +31,8 @@ namespace {
 
 std::string key_of(const std::string& text) { return dns::name_key(*dns::name_from_text(text)); }
 
+const std::vector<std::string> no_zones;
+
 struct Fixture {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
@@ -114,7 +116,7 @@ BOOST_FIXTURE_TEST_CASE(proposes_only_the_zones_the_cluster_lacks, Fixture) {
   add_zone("added.test.", "www 300 IN A 192.0.2.80\n");
   auto adder = spawn_adder();
   caf::anon_send(adder, app::zone_check_atom::value,
-                 std::vector<std::string>{key_of("example.test."), key_of("kept.test.")});
+                 std::vector<std::string>{key_of("example.test."), key_of("kept.test.")}, no_zones);
   auto call = next_call();
   dns::AddZoneRequest req;
   BOOST_REQUIRE(dns::decode(call.op, req));
@@ -123,9 +125,12 @@ BOOST_FIXTURE_TEST_CASE(proposes_only_the_zones_the_cluster_lacks, Fixture) {
   BOOST_CHECK(logged("zone added.test. is not in the cluster's state: proposing it (4 records"));
   // A zone of the cluster's state that this config lacks stays, and the log says so.
   BOOST_CHECK(logged("zone kept.test. is not in this node's config but in the cluster's state"));
-  // One check per process: a second zone_check proposes nothing. It is handled before the
-  // answer below (messages in order), so nothing is queued once that answer is logged.
-  caf::anon_send(adder, app::zone_check_atom::value, std::vector<std::string>{});
+  // A zone still being proposed is not proposed twice: a second zone_check (the zone list
+  // changed) proposes nothing. It is handled before the answer below (messages in order), so
+  // nothing is queued once that answer is logged.
+  caf::anon_send(adder, app::zone_check_atom::value,
+                 std::vector<std::string>{key_of("example.test."), key_of("kept.test.")},
+                 std::vector<std::string>{});
   answer(call, dns::rcode::NOERROR);
   BOOST_CHECK(logged("zone added.test. added to the cluster (4 records)"));
   BOOST_CHECK_EQUAL(queue->size(), 0u);
@@ -134,7 +139,7 @@ BOOST_FIXTURE_TEST_CASE(proposes_only_the_zones_the_cluster_lacks, Fixture) {
 BOOST_FIXTURE_TEST_CASE(an_unknown_outcome_is_proposed_again, Fixture) {
   add_zone("added.test.");
   auto adder = spawn_adder();
-  caf::anon_send(adder, app::zone_check_atom::value, std::vector<std::string>{});
+  caf::anon_send(adder, app::zone_check_atom::value, no_zones, no_zones);
   auto first = next_call();
   const std::string op = first.op;
   first.done(nullptr);   // timed out: it may or may not have committed
@@ -151,7 +156,7 @@ BOOST_FIXTURE_TEST_CASE(outcomes_are_named, Fixture) {
   add_zone("gone.test.");
   std::filesystem::remove(node.zones.back().file);
   auto adder = spawn_adder();
-  caf::anon_send(adder, app::zone_check_atom::value, std::vector<std::string>{});
+  caf::anon_send(adder, app::zone_check_atom::value, no_zones, no_zones);
   BOOST_CHECK(logged("zone gone.test. is not in the cluster's state and its file does not load"));
   // Proposals leave in config order: other.test, then bad.test.
   auto other = next_call();
@@ -168,7 +173,7 @@ BOOST_FIXTURE_TEST_CASE(outcomes_are_named, Fixture) {
 BOOST_FIXTURE_TEST_CASE(gives_up_after_max_attempts, Fixture) {
   add_zone("added.test.");
   auto adder = spawn_adder();   // max_attempts = 3
-  caf::anon_send(adder, app::zone_check_atom::value, std::vector<std::string>{});
+  caf::anon_send(adder, app::zone_check_atom::value, no_zones, no_zones);
   for (int i = 0; i < 3; ++i) next_call().done(nullptr);
   BOOST_CHECK(logged("zone added.test.: no answer from the cluster after 3 proposals"));
   BOOST_CHECK_EQUAL(queue->size(), 0u);
@@ -183,7 +188,7 @@ BOOST_FIXTURE_TEST_CASE(a_reload_proposes_newly_listed_zones, Fixture) {
   add_zone("second.test.");
   caf::anon_send(adder, app::zone_reload_atom::value,
                  app::ZoneReload{std::make_shared<const config::NodeConfig>(node), {}});
-  caf::anon_send(adder, app::zone_check_atom::value, std::vector<std::string>{});
+  caf::anon_send(adder, app::zone_check_atom::value, no_zones, no_zones);
   auto first = next_call();
   auto second = next_call();
   dns::AddZoneRequest req;
@@ -219,4 +224,56 @@ BOOST_FIXTURE_TEST_CASE(a_reload_proposes_newly_listed_zones, Fixture) {
                                            std::string::npos;
                                   }),
                     1);
+}
+
+// dns/zone_control.hpp: a removed zone is not proposed again from a config that still lists
+// it, whatever the trigger (a check, a reload); once readmitted it is, from this node's file.
+BOOST_FIXTURE_TEST_CASE(a_removed_zone_stays_removed_until_readmitted, Fixture) {
+  node.path = "/etc/vrdns/node0.toml";
+  add_zone("example.test.");
+  add_zone("old.test.");
+  auto adder = spawn_adder();
+  const std::vector<std::string> present{key_of("example.test.")};
+  const std::vector<std::string> removed{key_of("old.test.")};
+  caf::anon_send(adder, app::zone_check_atom::value, present, removed);
+  BOOST_CHECK(logged("zone old.test. is in this node's config but was removed from the cluster:"
+                     " not proposed again (delete its [[zone]] from /etc/vrdns/node0.toml, or"
+                     " readmit it: vrdns zone readmit old.test. --config /etc/vrdns/node0.toml)"));
+  caf::anon_send(adder, app::zone_reload_atom::value,
+                 app::ZoneReload{std::make_shared<const config::NodeConfig>(node), present});
+  caf::anon_send(adder, app::zone_check_atom::value, present, removed);
+  // Readmitted: the next check proposes it.
+  caf::anon_send(adder, app::zone_check_atom::value, present, std::vector<std::string>{});
+  BOOST_CHECK(logged("zone old.test. was readmitted"));
+  auto call = next_call();   // the first proposal: nothing was queued before the readmission
+  dns::AddZoneRequest req;
+  BOOST_REQUIRE(dns::decode(call.op, req));
+  BOOST_CHECK(req.apex == *dns::name_from_text("old.test."));
+  // Removed again while the add was on its way: the cluster refuses it.
+  answer(call, dns::rcode::REFUSED);
+  BOOST_CHECK(logged("zone old.test. was removed from the cluster meanwhile: not added"));
+  BOOST_CHECK_EQUAL(queue->size(), 0u);
+}
+
+// A zone this node added and the cluster then removed is proposed again once readmitted: the
+// adder's memory of its own successful add does not outlive the removal.
+BOOST_FIXTURE_TEST_CASE(a_zone_added_then_removed_can_come_back, Fixture) {
+  add_zone("old.test.");
+  auto adder = spawn_adder();
+  caf::anon_send(adder, app::zone_check_atom::value, std::vector<std::string>{},
+                 std::vector<std::string>{});
+  auto first = next_call();
+  answer(first, dns::rcode::NOERROR);
+  BOOST_CHECK(logged("zone old.test. added to the cluster"));
+  caf::anon_send(adder, app::zone_check_atom::value, std::vector<std::string>{},
+                 std::vector<std::string>{key_of("old.test.")});
+  BOOST_CHECK(logged("zone old.test. was removed from the cluster: no node serves it"));
+  caf::anon_send(adder, app::zone_check_atom::value, std::vector<std::string>{},
+                 std::vector<std::string>{});
+  auto again = next_call();
+  dns::AddZoneRequest req;
+  BOOST_REQUIRE(dns::decode(again.op, req));
+  BOOST_CHECK(req.apex == *dns::name_from_text("old.test."));
+  answer(again, dns::rcode::NOERROR);
+  BOOST_CHECK(logged("zone old.test. added to the cluster"));
 }

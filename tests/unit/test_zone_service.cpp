@@ -16,6 +16,7 @@
 #include "dns/master_file.hpp"
 #include "dns/zone_add.hpp"
 #include "dns/zone_checkpoint.hpp"
+#include "dns/zone_control.hpp"
 #include "dns/zone_service.hpp"
 #include "protocol/checkpoint.hpp"
 #include "protocol/op_batch.hpp"
@@ -748,3 +749,167 @@ BOOST_AUTO_TEST_CASE(an_add_in_an_op_batch_runs_like_consecutive_ops) {
   BOOST_CHECK(zone_at(batched, "added.test.")->find(name_key(wire("late.added.test."))) != nullptr);
 }
 
+
+// --- removing a zone and readmitting it (dns/zone_control.hpp) ----------------------------
+
+namespace {
+
+std::string control_op(ZoneControlRequest::Action a, const std::string& apex) {
+  return encode(ZoneControlRequest{a, wire(apex)});
+}
+std::string remove_op(const std::string& apex) {
+  return control_op(ZoneControlRequest::Action::remove, apex);
+}
+std::string readmit_op(const std::string& apex) {
+  return control_op(ZoneControlRequest::Action::readmit, apex);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(zone_control_request_encoding) {
+  const std::string op = remove_op("Added.TEST.");
+  ZoneControlRequest r;
+  BOOST_REQUIRE(is_zone_control(op));
+  BOOST_REQUIRE(decode(op, r));
+  BOOST_CHECK(r.apex == wire("Added.TEST."));
+  BOOST_CHECK(r.action == ZoneControlRequest::Action::remove);
+  BOOST_CHECK(encode(r) == op);
+  for (std::size_t cut = 0; cut < op.size(); ++cut)
+    BOOST_CHECK_MESSAGE(!decode(op.substr(0, cut), r), "decoded a prefix of " << cut);
+  BOOST_CHECK(!decode(op + "x", r));
+  std::string bad_action = op;
+  bad_action[5] = 3;   // magic (4), version, action
+  BOOST_CHECK(!decode(bad_action, r));
+  BOOST_CHECK(!is_zone_control(add_op(added_zone, "added.test.")));
+  BOOST_CHECK(!is_add_zone(op));
+}
+
+BOOST_AUTO_TEST_CASE(the_control_message_has_one_exact_form) {
+  const ZoneControlRequest want{ZoneControlRequest::Action::readmit, wire("added.test.")};
+  const std::vector<uint8_t> m = make_zone_control_message(want, 0x1234);
+  const auto got = parse_zone_control_message(m.data(), m.size());
+  BOOST_REQUIRE(got.has_value());
+  BOOST_CHECK(*got == want);
+  // Every truncation, every extra byte, and every single-byte change of the structure is not
+  // the control form (it is then an ordinary UPDATE, parsed and judged as one).
+  for (std::size_t cut = 0; cut < m.size(); ++cut)
+    BOOST_CHECK(!parse_zone_control_message(m.data(), cut).has_value());
+  std::vector<uint8_t> longer = m;
+  longer.push_back(0);
+  BOOST_CHECK(!parse_zone_control_message(longer.data(), longer.size()).has_value());
+  std::size_t still_control = 0;
+  for (std::size_t i = 0; i < m.size(); ++i) {
+    std::vector<uint8_t> changed = m;
+    changed[i] ^= 0x01;
+    if (const auto p = parse_zone_control_message(changed.data(), changed.size())) {
+      // Only the id, a letter's case in the owner name, or the action byte may change and
+      // still be the control form; then it says what the bytes say.
+      ++still_control;
+      BOOST_CHECK(i < 2 || p->apex != want.apex || p->action != want.action ||
+                  name_equal(p->apex, want.apex));
+    }
+  }
+  BOOST_CHECK(still_control > 0u);
+  // An ordinary UPDATE of that zone is not a control message.
+  const std::string upd = message("example.test.", {}, {rec("a.example.test. IN A 192.0.2.1")}, 1);
+  BOOST_CHECK(!parse_zone_control_message(reinterpret_cast<const uint8_t*>(upd.data()),
+                                          upd.size()).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(removing_and_readmitting_a_zone) {
+  ZoneService s(test_zones());
+  BOOST_REQUIRE_EQUAL(rcode_of(s.execute(add_op(added_zone, "added.test."))), 0);
+  const uint64_t version = s.zone_list_version();
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(remove_op("ADDED.test."))), int(rcode::NOERROR));
+  BOOST_CHECK(zone_at(s, "www.added.test.") == nullptr);
+  BOOST_CHECK(has(s, "www.example.test."));   // the others stay
+  BOOST_CHECK(s.zone_list_version() != version);
+  BOOST_CHECK(s.removed_zones() == std::vector<std::string>{name_key(wire("added.test."))});
+  // UPDATEs for it: NOTAUTH, like any zone not ours.
+  ZoneSet with_added = test_zones();
+  with_added.zones.push_back(load_zone_text(added_zone, "added.test."));
+  const std::string upd =
+      request_in(with_added, "added.test.", {rec("new.added.test. IN A 192.0.2.7")}, 7, 1000);
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(upd)), int(rcode::NOTAUTH));
+
+  // Removing again changes nothing; an apex never seen is NOTAUTH.
+  const auto removed = parts_of(s);
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(remove_op("added.test."))), int(rcode::NOERROR));
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(remove_op("never.test."))), int(rcode::NOTAUTH));
+  // The tombstone keeps it out: a node's config proposing it again is REFUSED.
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(add_op(added_zone, "added.test."))), int(rcode::REFUSED));
+  BOOST_CHECK_EQUAL(rcode_of(s.execute("VRZC garbage")), int(rcode::FORMERR));
+  BOOST_CHECK(parts_of(s) == removed);
+
+  // The tombstone is part of the checkpoint.
+  ZoneService restored(test_zones());
+  restored.restore(parts_of(s));
+  BOOST_CHECK(parts_of(restored) == removed);
+  BOOST_CHECK(restored.removed_zones() == s.removed_zones());
+  BOOST_CHECK_EQUAL(rcode_of(restored.execute(add_op(added_zone, "added.test."))),
+                    int(rcode::REFUSED));
+
+  // Readmitted: the next add is taken, with whatever records it brings.
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(readmit_op("added.test."))), int(rcode::NOERROR));
+  BOOST_CHECK(s.removed_zones().empty());
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(readmit_op("added.test."))), int(rcode::NOERROR));
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(add_op(added_zone, "added.test."))), 0);
+  BOOST_CHECK(zone_at(s, "www.added.test.") != nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(checkpoints_without_tombstones_keep_the_first_form) {
+  // Until a zone is removed the metadata part is written as version 1, which older builds
+  // read; with a tombstone it is version 2.
+  ZoneService s(test_zones());
+  auto parts = parts_of(s);
+  BOOST_CHECK_EQUAL(int(part_bytes(parts, std::string(service_part_name))[4]), 1);
+  BOOST_REQUIRE_EQUAL(rcode_of(s.execute(remove_op("other.test."))), 0);
+  parts = parts_of(s);
+  std::string& service = part_bytes(parts, std::string(service_part_name));
+  BOOST_CHECK_EQUAL(int(service[4]), 2);
+  // A corrupt tombstone is refused whole.
+  ZoneService target(test_zones());
+  const auto before = parts_of(target);
+  std::string broken = service;
+  broken[4] = 3;
+  std::swap(service, broken);
+  BOOST_CHECK_THROW(target.restore(parts), std::invalid_argument);
+  std::swap(service, broken);
+  for (std::size_t cut = 5; cut < service.size(); ++cut) {
+    auto truncated = parts;
+    part_bytes(truncated, std::string(service_part_name)).resize(cut);
+    BOOST_CHECK_THROW(target.restore(truncated), std::invalid_argument);
+  }
+  BOOST_CHECK(parts_of(target) == before);
+  target.restore(parts);
+  BOOST_CHECK(target.removed_zones() == std::vector<std::string>{name_key(wire("other.test."))});
+}
+
+BOOST_AUTO_TEST_CASE(a_removal_in_an_op_batch_runs_like_consecutive_ops) {
+  ZoneSet with_added = test_zones();
+  with_added.zones.push_back(load_zone_text(added_zone, "added.test."));
+  const std::vector<std::string> ops = {
+      add_op(added_zone, "added.test."),
+      request_in(with_added, "added.test.", {rec("early.added.test. IN A 192.0.2.3")}, 2, 1000),
+      request({}, {rec("b.example.test. IN A 192.0.2.2")}, 1, 1000),
+      remove_op("added.test."),
+      request({}, {rec("c.example.test. IN A 192.0.2.4")}, 3, 1001),
+      request_in(with_added, "added.test.", {rec("late.added.test. IN A 192.0.2.5")}, 4, 1001),
+      add_op(added_zone, "added.test."),
+      readmit_op("added.test."),
+      add_op(added_zone, "added.test."),
+      request_in(with_added, "added.test.", {rec("last.added.test. IN A 192.0.2.6")}, 5, 1002),
+  };
+  ZoneService batched(test_zones()), single(test_zones());
+  const std::vector<int> got = rcodes_of_batch(batched.execute(batch_of(ops)));
+  std::vector<int> want;
+  for (const auto& op : ops) want.push_back(rcode_of(single.execute(op)));
+  BOOST_TEST(got == want);
+  BOOST_TEST(want == (std::vector<int>{0, 0, 0, 0, 0, rcode::NOTAUTH, rcode::REFUSED, 0, 0, 0}));
+  BOOST_CHECK(parts_of(batched) == parts_of(single));
+  BOOST_CHECK(has(batched, "b.example.test.") && has(batched, "c.example.test."));
+  const Zone* added = zone_at(batched, "added.test.");
+  BOOST_REQUIRE(added != nullptr);
+  BOOST_CHECK(added->find(name_key(wire("early.added.test."))) == nullptr);   // went with it
+  BOOST_CHECK(added->find(name_key(wire("last.added.test."))) != nullptr);
+}
