@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <deque>
@@ -69,6 +70,23 @@ struct TransferPath {
     if (versions.size() > versions_kept) {
       dropped.push_back(std::move(versions.front()));
       versions.pop_front();
+    }
+  }
+  /// Drops the versions of zones `zones` no longer has (removed from the cluster): nobody
+  /// transfers them from here any more, and a readmitted zone starts afresh.
+  void forget_others(const dns::ZoneSet& zones) const {
+    std::vector<std::deque<dns::ZonePtr>> dropped;   // freed after the lock
+    std::lock_guard lock(sent_mutex);
+    for (auto it = sent.begin(); it != sent.end();) {
+      const bool served =
+          std::any_of(zones.zones.begin(), zones.zones.end(),
+                      [&](const dns::ZonePtr& z) { return z->apex_key() == it->first; });
+      if (served) {
+        ++it;
+      } else {
+        dropped.push_back(std::move(it->second));
+        it = sent.erase(it);
+      }
     }
   }
   dns::ZonePtr version(const std::string& apex_key, uint32_t serial) const {
@@ -257,9 +275,11 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
   dns::name_fold(q.qname, q.qname_len, key);
   const std::string_view qkey(reinterpret_cast<const char*>(key), q.qname_len);
   dns::ZonePtr zone;
-  if (state.zones)
+  if (state.zones) {
     for (const auto& z : state.zones->zones)
       if (z->apex_key() == qkey) zone = z;
+    if (state.has_state) path->forget_others(*state.zones);
+  }
   if (!zone || (q.qclass != dns::rrclass::IN && q.qclass != dns::rrclass::ANY)) {
     refusal("refused, not a zone of this server");
     return reply_only(*policy, q, verdict, dns::rcode::NOTAUTH);

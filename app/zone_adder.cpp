@@ -42,6 +42,10 @@ struct ZoneAdderState {
   // node's config lists that were logged as not proposed.
   std::set<std::string> removed;
   std::set<std::string> reported_removed;
+  // Configured zones whose file did not load, was too big, or that the cluster refused as
+  // malformed: not read and proposed again at every change of the cluster's zone list, only
+  // after a reload (the file may have been fixed).
+  std::set<std::string> failed;
 };
 
 /// "delete its [[zone]] from node0.toml, or readmit it: vrdns zone readmit example.test.
@@ -113,7 +117,9 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
       const auto apex = dns::name_from_text(z.name);
       if (!apex) continue;
       const std::string key = dns::name_key(*apex);
-      if (have.count(key) || state->pending.count(key) || state->in_cluster.count(key)) continue;
+      if (have.count(key) || state->pending.count(key) || state->in_cluster.count(key) ||
+          state->failed.count(key))
+        continue;
       if (state->removed.count(key)) {
         if (state->reported_removed.insert(key).second)
           say("zone " + z.name + " is in this node's config but was removed from the cluster:"
@@ -127,6 +133,7 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
         p.records = zone->record_count();
         dns::AddZoneRequest req{*apex, dns::write_master_file(*zone)};
         if (req.master_file.size() > dns::max_added_zone_bytes) {
+          state->failed.insert(key);
           say("zone " + z.name + " is not in the cluster's state and too big to add to a"
               " running cluster (" + std::to_string(req.master_file.size()) + " bytes as a"
               " master file, at most " + std::to_string(dns::max_added_zone_bytes) +
@@ -135,6 +142,7 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
         }
         p.op = dns::encode(req);
       } catch (const std::exception& e) {
+        state->failed.insert(key);
         say("zone " + z.name + " is not in the cluster's state and its file does not load: " +
             e.what());
         continue;
@@ -149,12 +157,20 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
       [=](zone_check_atom, const std::vector<std::string>& present,
           const std::vector<std::string>& removed) {
         note_removed(removed);
+        // This list is the replica's own, taken as it executed: a zone this node added that
+        // is missing now was removed meanwhile (and maybe readmitted since, with both changes
+        // seen in one check), so it may be proposed again. (A reload's list, taken on another
+        // thread, may lag behind an add: in_cluster stands for it there.)
+        const std::set<std::string> have(present.begin(), present.end());
+        for (auto it = state->in_cluster.begin(); it != state->in_cluster.end();)
+          it = have.count(*it) ? std::next(it) : state->in_cluster.erase(it);
         state->checked = true;
         check(present);
       },
       [=](zone_reload_atom, const ZoneReload& reload) {
         if (!reload.cfg) return;
         state->cfg = *reload.cfg;
+        state->failed.clear();
         if (state->checked) check(reload.present);
       },
       [=](zone_done_atom, const std::string& key, int rcode) {
@@ -189,6 +205,7 @@ caf::behavior zone_adder(caf::event_based_actor* self, config::NodeConfig cfg,
           say("zone " + name + " was removed from the cluster meanwhile: not added (" +
               removed_advice(state->cfg, name) + ")");
         } else {
+          state->failed.insert(key);
           say("zone " + name + " was refused by the cluster (rcode " + std::to_string(rcode) +
               ")");
         }

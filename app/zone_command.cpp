@@ -44,10 +44,12 @@ std::string meaning(dns::ZoneControlRequest::Action action, uint8_t rcode,
   const bool remove = action == dns::ZoneControlRequest::Action::remove;
   switch (rcode) {
     case dns::rcode::NOERROR:
-      return remove ? "zone " + zone + " removed from the cluster: no node serves it, and no "
-                      "node's config adds it again until it is readmitted"
+      return remove ? "zone " + zone + " removed from the cluster: every node stops serving it "
+                      "within a heartbeat, and no node's config adds it again until it is "
+                      "readmitted"
                     : "zone " + zone + " readmitted: the nodes whose config lists it propose it "
-                      "again (its records come from their zone files)";
+                      "again (its records come from their zone files, its serial above the one "
+                      "it had when removed)";
     case dns::rcode::NOTAUTH: return "the cluster has no zone " + zone;
     case dns::rcode::REFUSED:
       return "refused: the key is not in the node's [control] allow";

@@ -207,18 +207,22 @@ class Applier {
   const std::string& apex_;
 };
 
-/// SOA serial += 1 (RFC 1982), keeping the rest of the SOA.
-void bump_serial(ZoneEditor& ed) {
+/// Sets the SOA serial to next(current), keeping the rest of the SOA.
+template <class Next>
+void set_serial(ZoneEditor& ed, Next next) {
   const Node* apex = ed.find(ed.apex_key());
   const RRset* soa = apex ? apex->find(rrtype::SOA) : nullptr;
   if (soa == nullptr) throw std::invalid_argument("zone without apex SOA");
   Record r{apex->owner, rrtype::SOA, rrclass::IN, soa->ttl, std::string(first_rdata(*soa))};
   const auto off = soa_serial_offset(r.rdata);
   if (!off) throw std::invalid_argument("malformed SOA RDATA");
-  const uint32_t next = serial_next(get32(r.rdata, *off));
-  for (int i = 0; i < 4; ++i) r.rdata[*off + i] = char(next >> (24 - 8 * i));
+  const uint32_t serial = next(get32(r.rdata, *off));
+  for (int i = 0; i < 4; ++i) r.rdata[*off + i] = char(serial >> (24 - 8 * i));
   ed.replace_rrset(r);
 }
+
+/// SOA serial += 1 (RFC 1982), keeping the rest of the SOA.
+void bump_serial(ZoneEditor& ed) { set_serial(ed, serial_next); }
 
 /// The updates of `u` (prerequisites already checked) on `ed`, then the serial bump if the
 /// records changed. `before(key)` is a name as it was before this UPDATE began. Returns
@@ -288,6 +292,13 @@ EditResult apply_update(ZoneEditor& ed, const Update& u) {
     ed.rollback();   // e.g. bad_alloc: leave the editor consistent for whoever catches it
     throw;
   }
+}
+
+ZonePtr with_serial_after(const ZonePtr& zone, uint32_t floor) {
+  if (serial_less(floor, zone->serial())) return zone;
+  ZoneEditor ed(zone);
+  set_serial(ed, [floor](uint32_t) { return serial_next(floor); });
+  return ed.finish();
 }
 
 }  // namespace vrdns::dns

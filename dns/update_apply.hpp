@@ -41,4 +41,9 @@ struct EditResult {
 /// chaining the ZonePtr overload. Uses `ed`'s mark (must be unmarked on entry).
 EditResult apply_update(ZoneEditor& ed, const Update& u);
 
+/// `zone` if its SOA serial is newer than `floor` (RFC 1982), else a copy whose serial is
+/// floor + 1: what a readmitted zone gets (dns/zone_control.hpp), so that secondaries that
+/// held it before see a newer version. Throws std::invalid_argument without an apex SOA.
+ZonePtr with_serial_after(const ZonePtr& zone, uint32_t floor);
+
 }  // namespace vrdns::dns

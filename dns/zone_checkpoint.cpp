@@ -45,10 +45,12 @@ std::string encode_service(const ZoneServiceState& s, const std::vector<std::str
   }
   if (!s.removed.empty()) {
     w.u32(uint32_t(s.removed.size()));
-    for (const std::string& apex : s.removed) {
-      assert(!apex.empty() && apex.size() <= 255);
-      w.u8(uint8_t(apex.size()));
-      w.name(apex);
+    for (const ZoneService::Tombstone& t : s.removed) {
+      assert(!t.apex.empty() && t.apex.size() <= 255);
+      w.u8(uint8_t(t.apex.size()));
+      w.name(t.apex);
+      w.u32(t.serial);
+      w.u8(t.readmitted ? 1 : 0);
     }
   }
   w.u64(s.dedupe.size());
@@ -83,10 +85,13 @@ std::vector<std::string> decode_service(std::string_view bytes, ZoneServiceState
       const uint8_t len = r.u8();
       std::string apex;
       for (uint8_t k = 0; k < len && r.ok(); ++k) apex += char(r.u8());
+      const uint32_t serial = r.u32();
+      const uint8_t readmitted = r.u8();
       const auto* p = reinterpret_cast<const uint8_t*>(apex.data());
       if (r.ok() && (apex.empty() || name_wire_length(p, apex.size()) != apex.size()))
         bad("service.bin: a removed zone's apex is not a valid name");
-      if (r.ok()) out.removed.push_back(std::move(apex));
+      if (r.ok() && readmitted > 1) bad("service.bin: a removed zone's flag is not 0 or 1");
+      if (r.ok()) out.removed.push_back({std::move(apex), serial, readmitted == 1});
     }
   }
   const uint64_t count = r.u64();
@@ -177,6 +182,17 @@ ZoneServiceState read_checkpoint_parts(const std::vector<protocol::snapshot_part
     out.zones.push_back(std::move(z));
   }
   assert(expected.empty());
+  // Tombstones: in apex key order (as written), none twice, none a zone of the checkpoint.
+  std::set<std::string> live;
+  for (const ZonePtr& z : out.zones) live.insert(z->apex_key());
+  std::string previous;
+  for (const ZoneService::Tombstone& t : out.removed) {
+    std::string key = name_key(t.apex);
+    if (!previous.empty() && !(previous < key))
+      bad("service.bin: removed zones out of order or listed twice");
+    if (live.count(key)) bad("service.bin: " + name_to_text(t.apex) + " is removed and a zone");
+    previous = std::move(key);
+  }
   return out;
 }
 

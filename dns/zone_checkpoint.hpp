@@ -12,9 +12,10 @@
 //
 // service.bin (big-endian): "VRZS" u8 version(1 or 2) u64 newest_time_ms
 //   u32 zone_count, zone_count x { u8 length, zone part name } in the order of the parts
-//   version 2 only: u32 removed_count, removed_count x { u8 length, apex (wire form) }, the
-//   tombstones of removed zones (dns/zone_control.hpp); version 1 (written while there are
-//   none, so older builds read it) has none
+//   version 2 only: u32 removed_count, removed_count x { u8 length, apex (wire form),
+//   u32 serial at removal, u8 readmitted (0 or 1) }, the tombstones of removed zones
+//   (dns/zone_control.hpp), none of them a zone of the checkpoint and no two alike; version 1
+//   (written while there are none, so older builds read it) has none
 //   u64 dedupe_count, dedupe_count x { u64 key hi, u64 key lo, u64 time_ms, u8 rcode }
 //   in execution order.
 #pragma once
@@ -39,7 +40,7 @@ std::string zone_part_name(std::string_view apex);
 struct ZoneServiceState {
   std::vector<ZonePtr> zones;                     ///< any order on input, apex order on output
   uint64_t newest_time_ms = 0;
-  std::vector<std::string> removed;               ///< tombstoned apexes, wire form
+  std::vector<ZoneService::Tombstone> removed;    ///< in apex key order
   std::vector<ZoneService::DedupeEntry> dedupe;   ///< execution order (times never decrease)
 };
 

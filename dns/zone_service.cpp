@@ -184,9 +184,17 @@ uint8_t ZoneService::add_zone(std::string_view op, BatchEdits* batch) {
     return rcode::FORMERR;   // every replica reads the same text the same way
   }
   if (zone->apex_key() != name_key(req.apex)) return rcode::FORMERR;
-  if (removed_.count(zone->apex_key())) return rcode::REFUSED;   // until readmitted
   for (const ZonePtr& z : zones_->zones)
     if (z->apex_key() == zone->apex_key()) return rcode::YXDOMAIN;
+  if (const auto t = removed_.find(zone->apex_key()); t != removed_.end()) {
+    if (!t->second.readmitted) return rcode::REFUSED;
+    try {
+      zone = with_serial_after(zone, t->second.serial);
+    } catch (const std::invalid_argument&) {
+      return rcode::FORMERR;   // no apex SOA: read_master_file does not let that through
+    }
+    removed_.erase(t);
+  }
   // The batch edits zones by their index, which the new zone shifts: publish what the batch
   // did so far, and go on with fresh editors.
   if (batch != nullptr) seal(*batch);
@@ -202,20 +210,34 @@ uint8_t ZoneService::zone_control(std::string_view op, BatchEdits* batch) {
   ZoneControlRequest req;
   if (!decode(op, req)) return rcode::FORMERR;
   const std::string key = name_key(req.apex);
+  const auto tomb = removed_.find(key);
   if (req.action == ZoneControlRequest::Action::readmit) {
-    if (removed_.erase(key)) ++zone_list_version_;
+    if (tomb != removed_.end() && !tomb->second.readmitted) {
+      tomb->second.readmitted = true;
+      ++zone_list_version_;
+    }
     return rcode::NOERROR;
   }
   auto is_it = [&](const ZonePtr& z) { return z->apex_key() == key; };
-  if (std::none_of(zones_->zones.begin(), zones_->zones.end(), is_it))
-    return removed_.count(key) ? rcode::NOERROR : rcode::NOTAUTH;
+  if (std::none_of(zones_->zones.begin(), zones_->zones.end(), is_it)) {
+    if (tomb == removed_.end()) return rcode::NOTAUTH;
+    if (tomb->second.readmitted) {   // readmitted, not added yet: removed again
+      tomb->second.readmitted = false;
+      ++zone_list_version_;
+    }
+    return rcode::NOERROR;
+  }
   // As for an add, the batch's editors are indexed by zone: publish its edits first. (That
-  // replaces zones_: nothing found in the old one may be used after it.)
+  // replaces zones_, and the zone's serial may be the batch's: read nothing before it.)
   if (batch != nullptr) seal(*batch);
   std::vector<ZonePtr> zones = zones_->zones;
-  zones.erase(std::find_if(zones.begin(), zones.end(), is_it));
+  const auto live = std::find_if(zones.begin(), zones.end(), is_it);
+  assert(live != zones.end());
+  const uint32_t serial = (*live)->serial();
+  zones.erase(live);
   zones_ = canonical_zone_set(std::move(zones));
-  removed_.emplace(key, req.apex);
+  assert(tomb == removed_.end());   // an add erases the tombstone of its apex
+  removed_.emplace(key, Tombstone{req.apex, serial, false});
   ++zone_list_version_;
   if (batch != nullptr) *batch = BatchEdits(zones_->zones.size());
   return rcode::NOERROR;
@@ -223,7 +245,8 @@ uint8_t ZoneService::zone_control(std::string_view op, BatchEdits* batch) {
 
 std::vector<std::string> ZoneService::removed_zones() const {
   std::vector<std::string> out;
-  for (const auto& [key, apex] : removed_) out.push_back(key);
+  for (const auto& [key, t] : removed_)
+    if (!t.readmitted) out.push_back(key);
   return out;
 }
 
@@ -247,7 +270,7 @@ std::shared_ptr<const protocol::frozen_service> ZoneService::freeze() const {
   ZoneServiceState state;
   state.zones = zones_->zones;   // pointers to immutable zones
   state.newest_time_ms = newest_time_ms_;
-  for (const auto& [key, apex] : removed_) state.removed.push_back(apex);
+  for (const auto& [key, t] : removed_) state.removed.push_back(t);
   // Only the execution order: parts() needs no index, and a vector is one allocation.
   state.dedupe.assign(dedupe_order_.begin(), dedupe_order_.end());
   return std::make_shared<const FrozenZoneService>(std::move(state));
@@ -266,11 +289,10 @@ void ZoneService::restore(const std::vector<protocol::snapshot_part>& parts) {
   index.reserve(state.dedupe.size());
   for (const DedupeEntry& e : state.dedupe)
     if (!index.emplace(e.key, e.rcode).second) bad("duplicate dedupe entry");
-  std::map<std::string, std::string> removed;
-  for (const std::string& apex : state.removed) {
-    if (!removed.emplace(name_key(apex), apex).second) bad("duplicate removed zone");
-    for (const ZonePtr& z : set->zones)
-      if (z->apex_key() == name_key(apex)) bad("a removed zone is also a zone");
+  std::map<std::string, Tombstone> removed;   // checked by read_checkpoint_parts
+  for (Tombstone& t : state.removed) {
+    std::string key = name_key(t.apex);
+    removed.emplace(std::move(key), std::move(t));
   }
 
   zones_ = std::move(set);

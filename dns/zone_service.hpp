@@ -66,6 +66,16 @@ class ZoneService : public vrdns::protocol::service {
   /// REFUSED. Changes bump zone_list_version too.
   std::vector<std::string> removed_zones() const;
 
+  /// What the cluster remembers of a removed zone until it is added again: its serial then,
+  /// so that the zone comes back with a newer one (secondaries that held it must see a new
+  /// version), and whether it was readmitted (an add is then taken).
+  struct Tombstone {
+    std::string apex;        ///< wire form, as removed
+    uint32_t serial = 0;     ///< the SOA serial it had when removed
+    bool readmitted = false;
+    bool operator==(const Tombstone&) const = default;
+  };
+
   /// SHA-256 of the identity's fields, truncated to 128 bits: the same on every replica, and
   /// no two clients' UPDATEs collide in practice.
   struct DedupeKey {
@@ -100,17 +110,19 @@ class ZoneService : public vrdns::protocol::service {
   void expire(uint64_t now_ms);
   /// An AddZoneRequest (dns/zone_add.hpp): NOERROR added, YXDOMAIN a zone with that apex is
   /// there already (nothing changes), FORMERR malformed or not a valid zone.
-  /// (REFUSED: the apex has a tombstone, dns/zone_control.hpp.)
+  /// (REFUSED: the apex has a tombstone not readmitted, dns/zone_control.hpp; a readmitted
+  /// one makes the zone's serial newer than at its removal.)
   uint8_t add_zone(std::string_view op, BatchEdits* batch);
   /// A ZoneControlRequest. remove: NOERROR removed (or removed already), NOTAUTH no such zone
-  /// and no tombstone; readmit: NOERROR (tombstone gone, or there was none); FORMERR malformed.
+  /// and no tombstone; readmit: NOERROR (the tombstone lets an add in, or there was none);
+  /// FORMERR malformed.
   uint8_t zone_control(std::string_view op, BatchEdits* batch);
   uint8_t run(const UpdateRequest& req, BatchEdits* batch);
   /// Makes the batch's changed zones the current ones (one new ZoneSet).
   void seal(BatchEdits& batch);
 
   ZoneSetPtr zones_;
-  std::map<std::string, std::string> removed_;   // tombstones: apex key -> apex as removed
+  std::map<std::string, Tombstone> removed_;   // by apex key
   uint64_t zone_list_version_ = 0;
   uint64_t newest_time_ms_ = 0;
   /// Execution order, so op times never decrease along it: expiry pops from the front.

@@ -144,10 +144,13 @@ BOOST_AUTO_TEST_CASE(shipped_node_configs_parse) {
     BOOST_TEST(cfg.dns.listen.at(0).port == 5301 + i);
     BOOST_TEST(cfg.zones.size() == 1u);
     BOOST_TEST(cfg.zones.at(0).name == "example.test.");
-    BOOST_TEST(cfg.keys.size() == 1u);
-    BOOST_TEST(cfg.update_allow.size() == 1u);
+    BOOST_TEST(cfg.keys.size() == 2u);
+    BOOST_TEST(cfg.update_allow == std::vector<std::string>{"update-key."});
+    BOOST_TEST(cfg.control_allow == std::vector<std::string>{"admin-key."});   // not the UPDATE key
     BOOST_TEST(cfg.transfer.allow.size() == 1u);
     BOOST_TEST(cfg.transfer.allow_addresses.size() == 2u);
+    BOOST_REQUIRE(cfg.stats.listen.has_value());
+    BOOST_TEST(cfg.stats.listen->port == 9301 + i);
   }
 }
 
