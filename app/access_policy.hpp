@@ -1,5 +1,6 @@
-// Who may do what with which TSIG key: [[key]], [update] allow, [control] allow and
-// [transfer]'s access lists.
+// Who may do what with which TSIG key: [[key]], [update] allow, [control] allow,
+// [transfer]'s access lists, and the lists of single zones ([[zone]] update_allow,
+// transfer_allow).
 //
 // The one part of a node's config that changes while it runs: SIGHUP replaces it
 // (app/config_reload.hpp), so that an operator can roll a key or let a new secondary transfer
@@ -11,6 +12,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
 #include <memory>
 #include <vector>
 
@@ -27,6 +31,26 @@ struct AccessPolicy {
   dns::Keyring transfer_allowed;   ///< the keys of [transfer] allow
   std::vector<net::AddressPrefix> transfer_addresses;   ///< [transfer] allow_addresses
   uint32_t max_transfers = 10;     ///< [transfer] max_transfers
+  /// [[zone]] update_allow / transfer_allow, by apex key: for those zones, instead of the
+  /// global lists.
+  std::map<std::string, dns::Keyring> zone_update_allowed, zone_transfer_allowed;
+
+  /// The keys that may UPDATE / transfer the zone at `apex_key` (key form).
+  const dns::Keyring& update_keys(std::string_view apex_key) const {
+    return pick(zone_update_allowed, apex_key, update_allowed);
+  }
+  const dns::Keyring& transfer_keys(std::string_view apex_key) const {
+    return pick(zone_transfer_allowed, apex_key, transfer_allowed);
+  }
+  /// Whether `key` may UPDATE some zone (before the message says which).
+  bool may_update_any(std::string_view key) const;
+
+ private:
+  static const dns::Keyring& pick(const std::map<std::string, dns::Keyring>& by_zone,
+                                  std::string_view apex_key, const dns::Keyring& fallback) {
+    const auto it = by_zone.find(std::string(apex_key));
+    return it == by_zone.end() ? fallback : it->second;
+  }
 };
 using AccessPolicyPtr = std::shared_ptr<const AccessPolicy>;
 

@@ -1,6 +1,9 @@
 #include "app/config_reload.hpp"
 
 #include <map>
+#include <optional>
+#include <string>
+#include <vector>
 #include <utility>
 
 #include "dns/name.hpp"
@@ -50,7 +53,15 @@ ReloadPlan plan_reload(const config::NodeConfig& running, const config::NodeConf
   restart_if(r0.nice != r1.nice, "[replication] nice");
 
   const bool keys_changed = running.keys != loaded.keys;
-  plan.policy_changed = keys_changed || running.update_allow != loaded.update_allow ||
+  // The zones' own key lists, by zone.
+  auto zone_lists = [](const config::NodeConfig& c) {
+    std::map<std::string, std::pair<std::optional<std::vector<std::string>>,
+                                    std::optional<std::vector<std::string>>>> out;
+    for (const auto& [key, z] : zones_by_key(c)) out[key] = {z->update_allow, z->transfer_allow};
+    return out;
+  };
+  plan.policy_changed = keys_changed || zone_lists(running) != zone_lists(loaded) ||
+                        running.update_allow != loaded.update_allow ||
                         running.control_allow != loaded.control_allow ||
                         running.transfer.allow != loaded.transfer.allow ||
                         running.transfer.allow_addresses != loaded.transfer.allow_addresses ||

@@ -2,8 +2,8 @@
 //
 // A reload reads the node's config file again and, if it is valid, applies at once:
 //  - the access policy: [[key]], [update] allow, [control] allow, [transfer] allow,
-//    allow_addresses and max_transfers (app/access_policy.hpp), so a key is rolled without a
-//    restart;
+//    allow_addresses, max_transfers and the zones' own update_allow and transfer_allow
+//    (app/access_policy.hpp), so a key is rolled without a restart;
 //  - [transfer] notify and notify_key;
 //  - [[zone]] entries the cluster lacks: proposed to the cluster (app/zone_adder.hpp).
 // Everything else ([cluster], [node], [dns], [stats], [replication]) is fixed for a process's

@@ -263,17 +263,18 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
     return reply_only(*policy, q, verdict, dns::rcode::NOTAUTH);   // sign_reply sets the details
   }
   const bool signed_ok = verdict.status == dns::TsigStatus::ok;
-  if (!(signed_ok && policy->transfer_allowed.find(verdict.key_name)) &&
-      !address_allowed(*policy, req.peer)) {
-    refusal(signed_ok ? "refused, key not in [transfer] allow"
-                   : "refused, not signed and the address is not in [transfer] allow_addresses");
-    return reply_only(*policy, q, verdict, dns::rcode::REFUSED);
-  }
   // The zone: the question names its apex exactly.
-  const dns::ServingState& state = *req.state;
   uint8_t key[dns::max_name_length];
   dns::name_fold(q.qname, q.qname_len, key);
   const std::string_view qkey(reinterpret_cast<const char*>(key), q.qname_len);
+  // The zone's own key list ([[zone]] transfer_allow), or [transfer] allow.
+  if (!(signed_ok && policy->transfer_keys(qkey).find(verdict.key_name)) &&
+      !address_allowed(*policy, req.peer)) {
+    refusal(signed_ok ? "refused, key not allowed to transfer this zone"
+                   : "refused, not signed and the address is not in [transfer] allow_addresses");
+    return reply_only(*policy, q, verdict, dns::rcode::REFUSED);
+  }
+  const dns::ServingState& state = *req.state;
   dns::ZonePtr zone;
   if (state.zones) {
     for (const auto& z : state.zones->zones)

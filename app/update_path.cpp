@@ -117,7 +117,8 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
     submit_zone_control(path, policy, std::move(req), std::move(verdict), *control);
     return;
   }
-  if (policy->update_allowed.find(verdict.key_name) == nullptr) {
+  // A key allowed no UPDATE at all is refused before its message is looked at.
+  if (!policy->may_update_any(verdict.key_name)) {
     answer(*path->counters, *policy, req, verdict, dns::rcode::REFUSED);
     return;
   }
@@ -126,6 +127,11 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
   uint8_t rc = dns::parse_update(body.data(), body.size(), *zones, update, verdict.key_name);
   if (rc != dns::rcode::NOERROR) {
     answer(*path->counters, *policy, req, verdict, rc);
+    return;
+  }
+  // The zone's own list ([[zone]] update_allow), or [update] allow.
+  if (policy->update_keys(update.zone).find(verdict.key_name) == nullptr) {
+    answer(*path->counters, *policy, req, verdict, dns::rcode::REFUSED);
     return;
   }
 

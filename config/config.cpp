@@ -386,16 +386,17 @@ class Reader {
 
   /// The key names of `t`'s "allow" list, each of which must be a configured [[key]].
   std::vector<std::string> key_names(const NodeConfig& c, const toml::table& t,
-                                     const std::string& key) const {
+                                     const std::string& key,
+                                     std::string_view field = "allow") const {
     std::vector<std::string> out;
-    auto names = strings(t, "allow", key, false);
+    auto names = strings(t, field, key, false);
     for (std::size_t i = 0; i < names.size(); ++i) {
       std::string name = normalise_name(names[i]);
       bool known = std::any_of(c.keys.begin(), c.keys.end(), [&](const TsigKey& k) {
         return lower(k.name) == lower(name);
       });
       if (!known)
-        fail(line_of(*t.get("allow")->as_array()->get(i)), key,
+        fail(line_of(*t.get(field)->as_array()->get(i)), key,
              "no [[key]] named \"" + name + "\"");
       out.push_back(name);
     }
@@ -409,7 +410,7 @@ class Reader {
     for (std::size_t i = 0; i < zones->size(); ++i) {
       const toml::table& t = *zones->get(i)->as_table();
       std::string prefix = "zone[" + std::to_string(i) + "]";
-      check_keys(t, prefix, {"name", "file"});
+      check_keys(t, prefix, {"name", "file", "update_allow", "transfer_allow"});
       ZoneConfig z;
       z.name = string(t, "name", prefix + ".name", std::nullopt);
       std::size_t name_line = line_of(*t.get("name"));
@@ -424,6 +425,11 @@ class Reader {
       std::error_code ec;
       if (!std::filesystem::is_regular_file(z.file, ec))
         fail(file_line, prefix + ".file", "no such file: " + z.file);
+      // Keys for this zone alone, instead of [update] allow / [transfer] allow.
+      if (t.get("update_allow"))
+        z.update_allow = key_names(c, t, prefix + ".update_allow", "update_allow");
+      if (t.get("transfer_allow"))
+        z.transfer_allow = key_names(c, t, prefix + ".transfer_allow", "transfer_allow");
       if (zone_files_ == ZoneFiles::load) z.zone = load_zone_at(file_, i, z);
       c.zones.push_back(std::move(z));
     }

@@ -19,6 +19,11 @@
 //   [[zone]]                              zero or more
 //   name = "example.test."                required; the apex, unique across zones
 //   file = "example.test.zone"            required; RFC 1035 master file, loaded and validated
+//   update_allow = ["zone-key."]          optional; the keys that may UPDATE this zone, instead
+//                                         of [update] allow ([] = none)
+//   transfer_allow = ["xfr-key."]         optional; the keys that may transfer this zone,
+//                                         instead of [transfer] allow (allow_addresses still
+//                                         apply)
 //   [[key]]                               zero or more TSIG keys
 //   name = "update-key."                  required; unique
 //   algorithm = "hmac-sha256"             required; hmac-md5|sha1|sha224|sha256|sha384|sha512
@@ -79,6 +84,8 @@ struct ZoneConfig {
   std::string file;   ///< resolved path
   dns::ZonePtr zone;  ///< loaded and validated; null when loading was deferred
   std::size_t file_line = 0;   ///< where `file` is set, for errors of a deferred load
+  /// Keys for this zone alone (normalised like update_allow); unset: the global lists.
+  std::optional<std::vector<std::string>> update_allow, transfer_allow;
 };
 
 struct TsigKey {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Removing a zone from a running cluster and letting it back in (dns/zone_control.hpp), with
-# three real vrdns processes on 127.0.0.1, the real `vrdns zone` command, dig and nsupdate:
+# three real vrdns processes on 127.0.0.1, the real `vrdns zone` command, dig and nsupdate
+# (and, first, a zone with keys of its own: [[zone]] update_allow):
+#  0. second.test. may be updated only with its own key, example.test. not with that key;
 #  1. a key outside [control] allow is refused, and nothing changes;
 #  2. `vrdns zone remove` through a backup: every node stops serving the zone (REFUSED, and
 #     UPDATEs for it NOTAUTH), logs the removal, and the other zone is untouched; a second
@@ -35,13 +37,19 @@ secret = "'"$SECRET"'"
 name = "admin-key."
 algorithm = "hmac-sha256"
 secret = "'"$ADMIN_SECRET"'"
+[[key]]
+name = "second-key."
+algorithm = "hmac-sha256"
+secret = "'"$ADMIN_SECRET"'"
 [update]
 allow = ["update-key."]
 [control]
 allow = ["admin-key."]'
 EXTRA_CONFIG='[[zone]]
 name = "second.test."
-file = "'"$TMP/second.test.zone"'"'
+file = "'"$TMP/second.test.zone"'"
+update_allow = ["second-key."]'
+SECOND_KEY=(-y "hmac-sha256:second-key.:$ADMIN_SECRET")
 
 # zone_cmd <node> <action> <zone> [options...]: `vrdns zone` with node i's config; sets ZOUT and
 # ZRC (output and exit status).
@@ -51,11 +59,15 @@ zone_cmd() {
   ZRC=$?
 }
 
-# upd_second <i> <record>: an UPDATE of second.test. through node i; nsupdate's output.
-upd_second() {
-  printf 'server 127.0.0.1 %s\nzone second.test.\nupdate add %s\nsend\n' "${DNS_PORT[$1]}" "$2" |
-    nsupdate "${KEY_OPT[@]}" -t 5 2>&1
+# upd_in <i> <zone> <record> <key option...>: an UPDATE of <zone> through node i; nsupdate's
+# output and exit status.
+upd_in() {
+  local i=$1 zone=$2 rec=$3; shift 3
+  printf 'server 127.0.0.1 %s\nzone %s\nupdate add %s\nsend\n' "${DNS_PORT[$i]}" "$zone" "$rec" |
+    nsupdate "$@" -t 5 2>&1
 }
+# upd_second <i> <record>: an UPDATE of second.test. through node i, with its own key.
+upd_second() { upd_in "$1" second.test. "$2" "${SECOND_KEY[@]}"; }
 
 # rcode_at <i> <name> <type>: the rcode of node i's answer (NOERROR, REFUSED, ...).
 rcode_at() { dq "$1" "$2" "$3" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p'; }
@@ -77,6 +89,19 @@ wait_rcode() {
 start_cluster 2000
 wait_agree 100 0 1 2 || fail "the cluster did not start: $AGREED"
 for i in 0 1 2; do wait_served "$i" www.second.test A 192.0.2.70; done
+
+# --- 0. a zone with keys of its own ---------------------------------------------------------
+out=$(upd_in 0 second.test. "global.second.test. 300 A 192.0.2.60" "${KEY_OPT[@]}")
+case "$out" in *REFUSED*) pass "update-key. may not UPDATE second.test.: REFUSED" ;;
+  *) fail "update-key. on second.test.: $out" ;; esac
+out=$(upd_in 0 example.test. "own.example.test. 300 A 192.0.2.61" "${SECOND_KEY[@]}")
+case "$out" in *REFUSED*) pass "second-key. may not UPDATE example.test.: REFUSED" ;;
+  *) fail "second-key. on example.test.: $out" ;; esac
+out=$(upd_second 0 "own.second.test. 300 A 192.0.2.62")
+[ $? -eq 0 ] && pass "second-key. UPDATEs second.test." || fail "second-key. on second.test.: $out"
+wait_served 1 own.second.test A 192.0.2.62
+[ -z "$(dq 1 +short global.second.test A)" ] && pass "the refused UPDATE was not applied" ||
+  fail "a refused UPDATE was applied"
 
 # --- 1. a key outside [control] allow ------------------------------------------------------
 zone_cmd 1 remove second.test. --key update-key.
@@ -117,10 +142,12 @@ for i in 0 1 2; do wait_rcode "$i" www.second.test A REFUSED; done
 zone_cmd 2 readmit second.test.
 [ "$ZRC" -eq 0 ] && pass "vrdns zone readmit: $ZOUT" || fail "vrdns zone readmit: exit $ZRC: $ZOUT"
 for i in 0 1 2; do wait_served "$i" www.second.test A 192.0.2.70; done
-# The file says 7, the zone had 7 when removed: it comes back as 8, so that a secondary that
-# held version 7 sees a new one.
+# The file says 7, the zone had 8 when removed (one UPDATE in part 0): it comes back as 9, so
+# that a secondary that held version 8 sees a new one. Its records are the file's.
 serial=$(dq 0 +short second.test SOA | awk '{ print $3 }')
-[ "$serial" = 8 ] && pass "readmitted from the zone file with a newer serial (8)" ||
+[ -z "$(dq 0 +short own.second.test A)" ] && pass "readmitted with the file's records" ||
+  fail "readmitted zone kept an UPDATE from before its removal"
+[ "$serial" = 9 ] && pass "readmitted from the zone file with a newer serial (9)" ||
   fail "readmitted serial '$serial'"
 out=$(upd_second 1 "back.second.test. 300 A 192.0.2.72")
 [ $? -eq 0 ] && pass "UPDATE of the readmitted zone" || fail "UPDATE of the readmitted zone: $out"

@@ -98,6 +98,17 @@ BOOST_AUTO_TEST_CASE(keys_and_access_lists_are_the_policy) {
       app::plan_reload(parse(text()), parse(text("[control]\nallow = [\"k1.\"]\n")));
   BOOST_TEST(control.policy_changed);   // who may remove zones is policy too
   BOOST_TEST(control.restart_only.empty());
+  // So are a zone's own key lists: given, changed, or taken away.
+  auto zone_keys = parse(text());
+  zone_keys.zones[0].update_allow = std::vector<std::string>{"k1."};
+  BOOST_TEST(app::plan_reload(parse(text()), zone_keys).policy_changed);
+  auto other_zone_keys = zone_keys;
+  other_zone_keys.zones[0].update_allow = std::vector<std::string>{};
+  BOOST_TEST(app::plan_reload(zone_keys, other_zone_keys).policy_changed);
+  BOOST_TEST(!app::plan_reload(zone_keys, zone_keys).policy_changed);
+  auto transfer_keys = parse(text());
+  transfer_keys.zones[0].transfer_allow = std::vector<std::string>{"k1."};
+  BOOST_TEST(app::plan_reload(transfer_keys, parse(text())).policy_changed);
 }
 
 BOOST_AUTO_TEST_CASE(notify_targets_and_their_key) {

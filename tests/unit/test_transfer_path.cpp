@@ -192,6 +192,31 @@ BOOST_AUTO_TEST_CASE(a_key_not_allowed_is_refused_and_an_unknown_key_is_notauth)
   ldns_pkt_free(p);
 }
 
+// [[zone]] transfer_allow: that zone's own keys instead of [transfer] allow; the addresses of
+// allow_addresses still apply.
+BOOST_AUTO_TEST_CASE(a_zone_with_its_own_keys) {
+  const auto state = serving(3);
+  auto cfg = node_config();
+  config::ZoneConfig z;
+  z.name = "example.test.";
+  z.transfer_allow = std::vector<std::string>{"other-key."};
+  cfg.zones.push_back(z);
+  const auto handler = handler_of(cfg);
+  const Bytes axfr = query("example.test.", LDNS_RR_TYPE_AXFR);
+  const auto by_other = transfer(signed_with(axfr, "other-key."), "127.0.0.1", state, nullptr,
+                                 handler);
+  BOOST_REQUIRE(!by_other.empty());
+  BOOST_TEST(rcode_of(by_other[0]) == LDNS_RCODE_NOERROR);
+  BOOST_TEST(answers(by_other) > 3u);
+  const auto by_global = transfer(signed_with(axfr, "xfr-key."), "127.0.0.1", state, nullptr,
+                                  handler);
+  BOOST_REQUIRE_EQUAL(by_global.size(), 1u);
+  BOOST_TEST(rcode_of(by_global[0]) == LDNS_RCODE_REFUSED);
+  const auto by_address = transfer(axfr, "192.0.2.7", state, nullptr, handler);
+  BOOST_REQUIRE(!by_address.empty());
+  BOOST_TEST(rcode_of(by_address[0]) == LDNS_RCODE_NOERROR);
+}
+
 BOOST_AUTO_TEST_CASE(a_name_that_is_not_a_zone_apex_is_notauth) {
   const auto state = serving(10);
   for (const char* name : {"ns1.example.test.", "example.org."}) {

@@ -60,7 +60,11 @@ struct Fixture {
     const auto file = dir / (name + "zone");
     std::ofstream(file) << "$ORIGIN " << name << "\n@ 300 IN SOA ns1 hostmaster 1 7200 3600 "
                         << "1209600 300\n@ 300 IN NS ns1\nns1 300 IN A 192.0.2.53\n" << extra;
-    node.zones.push_back(config::ZoneConfig{name, file.string(), nullptr, 1});
+    config::ZoneConfig z;
+    z.name = name;
+    z.file = file.string();
+    z.file_line = 1;
+    node.zones.push_back(std::move(z));
   }
 
   caf::actor spawn_adder() {
