@@ -6,11 +6,11 @@
 //    (app/access_policy.hpp), so a key is rolled without a restart;
 //  - [transfer] notify and notify_key;
 //  - [[zone]] entries the cluster lacks: proposed to the cluster (app/zone_adder.hpp).
-// Everything else ([cluster], [node], [dns], [stats], [replication]) is fixed for a process's
-// life: the sockets, the VR configuration and the timers were set up from it. A change there
-// is logged and takes effect when the node is restarted. A config that does not validate changes nothing,
-// and neither does one for another replica or cluster ([node] replica or [cluster] replicas
-// differ: ReplicaNode::reload refuses it whole).
+// Everything else ([cluster], [node], [dns], [rrl], [stats], [replication]) is fixed for a
+// process's life: the sockets, the VR configuration and the timers were set up from it. A
+// change there is logged and takes effect when the node is restarted. A config that does not
+// validate changes nothing, and neither does one for another replica or cluster ([node]
+// replica or [cluster] replicas differ: ReplicaNode::reload refuses it whole).
 #pragma once
 
 #include <string>

@@ -136,6 +136,11 @@ std::string render_metrics(const MetricsSnapshot& s) {
   w.family("vrdns_dns_transfers_total", "counter", "AXFR and IXFR requests taken by the "
            "transfer path (refused ones included: see the node's log).");
   w.sample("vrdns_dns_transfers_total", "", q.transfers);
+  w.family("vrdns_dns_rate_limited_total", "counter",
+           "UDP answers held back by response rate limiting ([rrl]): dropped, or sent "
+           "truncated (slip).");
+  w.sample("vrdns_dns_rate_limited_total", "action=\"drop\"", q.rate_limited_dropped);
+  w.sample("vrdns_dns_rate_limited_total", "action=\"slip\"", q.rate_limited_slipped);
   w.family("vrdns_dns_tcp_connections", "gauge", "TCP connections open now.");
   w.sample("vrdns_dns_tcp_connections", "", uint64_t(s.tcp_connections));
 

@@ -255,6 +255,11 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     options.tcp_workers = cfg.dns.tcp_workers;
     options.tcp.idle_timeout = std::chrono::milliseconds(cfg.dns.tcp_idle_timeout_ms);
     options.tcp.max_connections = cfg.dns.tcp_max_connections;
+    options.rate_limit.responses_per_second = cfg.rrl.responses_per_second;
+    options.rate_limit.slip = cfg.rrl.slip;
+    options.rate_limit.ipv4_prefix = cfg.rrl.ipv4_prefix;
+    options.rate_limit.ipv6_prefix = cfg.rrl.ipv6_prefix;
+    options.rate_limit.exempt = cfg.rrl.exempt;
     options.tcp.transfer_handler =
         make_transfer_handler(policy_, "replica " + std::to_string(me) + ": ");
     options.signed_query_handler = make_signed_query_handler(policy_);
@@ -489,8 +494,9 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
   }
   std::vector<std::string> present;
   for (const auto& z : served_zones_->get()->zones) present.push_back(z->apex_key());
-  caf::anon_send(adder_, zone_reload_atom::value,
-                 ZoneReload{std::make_shared<const config::NodeConfig>(loaded), std::move(present)});
+  caf::anon_send(
+      adder_, zone_reload_atom::value,
+      ZoneReload{std::make_shared<const config::NodeConfig>(loaded), std::move(present)});
   std::string listed;
   for (const auto& z : plan.zones_listed) listed += " " + z;
   actors::log_line(label + "configuration reloaded from " + loaded.path + ": keys and access " +
@@ -498,13 +504,14 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
                    (plan.notify_changed ? "replaced" : "unchanged") + ", " +
                    (listed.empty() ? std::string("no zone newly listed")
                                    : "zones newly listed:" + listed));
-  // Keep the [node], [dns], [stats] and [replication] this process runs with: they are what
+  // Keep the [node], [dns], [rrl], [stats] and [replication] this process runs with: they are what
   // the next reload must be compared with until a restart applies them.
   config::NodeConfig next = std::move(loaded);
   next.name = running_.name;
   next.data_dir = running_.data_dir;
   next.dns = running_.dns;
   next.stats = running_.stats;
+  next.rrl = running_.rrl;
   next.replication = running_.replication;
   running_ = std::move(next);
 }

@@ -82,7 +82,7 @@ class Reader {
     NodeConfig c;
     c.path = file_;
     check_keys(root_, "", {"cluster", "node", "dns", "zone", "key", "update", "transfer",
-                            "replication", "stats", "control"});
+                            "replication", "stats", "control", "rrl"});
 
     const auto& cluster = table(root_, "cluster", "cluster");
     check_keys(cluster, "cluster", {"replicas"});
@@ -121,6 +121,7 @@ class Reader {
 
     read_replication(c);
     read_stats(c);
+    read_rrl(c);
     read_keys(c);
     read_update(c);
     read_control(c);
@@ -319,6 +320,26 @@ class Reader {
     const auto& t = table(root_, "control", "control");
     check_keys(t, "control", {"allow"});
     c.control_allow = key_names(c, t, "control.allow");
+  }
+
+  void read_rrl(NodeConfig& c) const {
+    if (!root_.get("rrl")) return;
+    const auto& t = table(root_, "rrl", "rrl");
+    check_keys(t, "rrl", {"responses_per_second", "slip", "ipv4_prefix", "ipv6_prefix", "exempt"});
+    c.rrl.responses_per_second = uint32_t(
+        integer(t, "responses_per_second", "rrl.responses_per_second", 0, 10000, 0));
+    c.rrl.slip = uint32_t(integer(t, "slip", "rrl.slip", 0, 10, 2));
+    c.rrl.ipv4_prefix = uint8_t(integer(t, "ipv4_prefix", "rrl.ipv4_prefix", 8, 32, 24));
+    c.rrl.ipv6_prefix = uint8_t(integer(t, "ipv6_prefix", "rrl.ipv6_prefix", 16, 128, 56));
+    auto texts = strings(t, "exempt", "rrl.exempt", false);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      auto prefix = net::AddressPrefix::parse(texts[i]);
+      if (!prefix)
+        fail(line_of(*t.get("exempt")->as_array()->get(i)), "rrl.exempt",
+             "expected an IPv4 or IPv6 address with an optional /length, got \"" + texts[i] +
+                 "\"");
+      c.rrl.exempt.push_back(*prefix);
+    }
   }
 
   void read_stats(NodeConfig& c) const {

@@ -33,6 +33,14 @@
 //   [control]
 //   allow = ["admin-key."]                optional; keys allowed to remove and readmit zones
 //                                         (`vrdns zone remove|readmit`, dns/zone_control.hpp)
+//   [rrl]                                 optional; response rate limiting of UDP answers
+//   responses_per_second = 0              optional, 0..10000: per client network and answer
+//                                         (net/rate_limiter.hpp); 0 = off
+//   slip = 2                              optional, 0..10: every slip-th limited answer goes out
+//                                         truncated (TC), so real clients retry over TCP
+//   ipv4_prefix = 24                      optional, 8..32: client networks share a limit
+//   ipv6_prefix = 56                      optional, 16..128
+//   exempt = ["192.0.2.0/24"]             optional; clients never limited
 //   [stats]                               optional
 //   listen = "127.0.0.1:9301"             optional; HTTP GET /metrics (Prometheus text) here.
 //                                         No statistics endpoint without it
@@ -122,6 +130,16 @@ struct ReplicationConfig {
   int nice = 14;   ///< niceness added to the replication threads (app/replication_priority.hpp)
 };
 
+/// [rrl]: response rate limiting (net/rate_limiter.hpp). Off unless responses_per_second > 0.
+struct RateLimitConfig {
+  uint32_t responses_per_second = 0;
+  uint32_t slip = 2;
+  uint8_t ipv4_prefix = 24;
+  uint8_t ipv6_prefix = 56;
+  std::vector<net::AddressPrefix> exempt;
+  bool operator==(const RateLimitConfig&) const = default;
+};
+
 /// [stats]: where the statistics endpoint listens (net/metrics_server.hpp).
 struct StatsConfig {
   std::optional<net::Endpoint> listen;   ///< none: no endpoint
@@ -141,6 +159,7 @@ struct NodeConfig {
   std::vector<std::string> control_allow;  ///< [control] allow: may remove/readmit zones
   TransferConfig transfer;
   StatsConfig stats;
+  RateLimitConfig rrl;
 };
 
 /// Whether load_config parses the zone files. A node restarting from a checkpoint in its

@@ -49,8 +49,11 @@ DnsServer::DnsServer(ServerOptions o, dns::ServingStatePtr initial, UpdateHandle
     for (auto& s : b.udp) udp.push_back(std::move(s));
     for (unsigned w = 0; w < o.tcp_workers; ++w) tcp[w].push_back(std::move(b.tcp[w]));
   }
+  std::shared_ptr<ResponseRateLimiter> limiter;
+  if (o.rate_limit.responses_per_second > 0)
+    limiter = std::make_shared<ResponseRateLimiter>(o.rate_limit);
   udp_ = std::make_unique<UdpServer>(std::move(udp), publisher_, update_handler, o.udp_batch,
-                                     o.signed_query_handler, stats_);
+                                     o.signed_query_handler, stats_, std::move(limiter));
   o.tcp.signed_query_handler = o.signed_query_handler;
   o.tcp.stats = stats_;
   tcp_ = std::make_unique<TcpServer>(std::move(tcp), publisher_, o.tcp, update_handler);

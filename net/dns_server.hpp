@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "net/endpoint.hpp"
+#include "net/rate_limiter.hpp"
 #include "net/state_publisher.hpp"
 #include "net/tcp_server.hpp"
 #include "net/udp_server.hpp"
@@ -28,6 +29,8 @@ struct ServerOptions {
   SignedQueryHandler signed_query_handler;
   /// Where the workers count what they answer (net/query_stats.hpp); a new one if null.
   std::shared_ptr<FrontEndStats> stats;
+  /// Response rate limiting of UDP answers (net/rate_limiter.hpp); off by default.
+  RateLimitOptions rate_limit;
 };
 
 class DnsServer {

@@ -30,6 +30,8 @@ QueryTotals FrontEndStats::totals() const {
     t.truncated += c->truncated.read();
     t.signed_queries += c->signed_queries.read();
     t.transfers += c->transfers.read();
+    t.rate_limited_dropped += c->rate_limited_dropped.read();
+    t.rate_limited_slipped += c->rate_limited_slipped.read();
     for (std::size_t i = 0; i < t.opcode.size(); ++i) t.opcode[i] += c->opcode[i].read();
     for (std::size_t i = 0; i < t.rcode.size(); ++i) t.rcode[i] += c->rcode[i].read();
     for (std::size_t i = 0; i < t.qtype.size(); ++i) t.qtype[i] += c->qtype[i].read();

@@ -43,6 +43,8 @@ struct alignas(64) QueryCounters {
   StatCounter truncated;       ///< answered with TC set (UDP): the client should retry on TCP
   StatCounter signed_queries;  ///< queries with TSIG, answered by the signed-query hook
   StatCounter transfers;       ///< AXFR/IXFR handed to the transfer path
+  StatCounter rate_limited_dropped;   ///< UDP answers not sent (net/rate_limiter.hpp)
+  StatCounter rate_limited_slipped;   ///< UDP answers sent truncated instead
   std::array<StatCounter, 16> opcode;           ///< messages with a header, by opcode
   std::array<StatCounter, rcode_slots> rcode;   ///< answers the front end sent, by rcode
   std::array<StatCounter, qtype_slots> qtype;   ///< opcode QUERY with a question, by qtype
@@ -60,6 +62,7 @@ struct alignas(64) QueryCounters {
 struct QueryTotals {
   uint64_t received_udp = 0, received_tcp = 0;
   uint64_t dropped = 0, truncated = 0, signed_queries = 0, transfers = 0;
+  uint64_t rate_limited_dropped = 0, rate_limited_slipped = 0;
   std::array<uint64_t, 16> opcode{};
   std::array<uint64_t, rcode_slots> rcode{};
   std::array<uint64_t, qtype_slots> qtype{};

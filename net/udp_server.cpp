@@ -1,5 +1,8 @@
 #include "net/udp_server.hpp"
 
+#include "dns/name.hpp"
+#include "dns/query_parser.hpp"
+
 #include <cassert>
 #include <cerrno>
 
@@ -8,6 +11,40 @@ namespace vrdns::net {
 namespace {
 // A UDP payload is at most 65507 bytes (IPv4); dns::answer wants max_message_size anyway.
 constexpr std::size_t slot_size = dns::max_message_size;
+
+/// The rate limiter's verdict (net/rate_limiter.hpp) on the answer in reply[0, length) to
+/// `client`: answers are charged by qname and qtype, NXDOMAIN and empty answers by the zone's
+/// apex (so that random names under one zone share a bucket), errors by the client's network.
+RateDecision rate_limit(ResponseRateLimiter& limiter, const dns::ServingState& state,
+                        const sockaddr_storage& client, const uint8_t* reply, std::size_t length,
+                        uint16_t rcode, uint32_t now) {
+  uint8_t key[dns::max_name_length + 2];
+  std::size_t key_length = 0;
+  const uint16_t qdcount = uint16_t(reply[4] << 8 | reply[5]);
+  const uint16_t ancount = uint16_t(reply[6] << 8 | reply[7]);
+  std::size_t qname_length = 0;
+  if (qdcount == 1)
+    qname_length = dns::name_wire_length(reply + dns::header_size, length - dns::header_size);
+  if (qname_length == 0 || length - dns::header_size - qname_length < 4 ||
+      (rcode != dns::rcode::NOERROR && rcode != dns::rcode::NXDOMAIN))
+    return limiter.decide(client, ResponseKind::error, nullptr, 0, now);
+  dns::name_fold(reply + dns::header_size, qname_length, key);
+  if (rcode == dns::rcode::NOERROR && ancount > 0) {
+    // The qtype too: A and AAAA of one name are two answers.
+    key[qname_length] = reply[dns::header_size + qname_length];
+    key[qname_length + 1] = reply[dns::header_size + qname_length + 1];
+    key_length = qname_length + 2;
+    return limiter.decide(client, ResponseKind::answer, key, key_length, now);
+  }
+  const std::string_view qkey(reinterpret_cast<const char*>(key), qname_length);
+  const dns::Zone* zone = state.zones ? state.zones->find_zone(qkey) : nullptr;
+  const auto kind = rcode == dns::rcode::NXDOMAIN ? ResponseKind::nxdomain : ResponseKind::nodata;
+  if (!zone) return limiter.decide(client, kind, key, qname_length, now);
+  const std::string& apex = zone->apex_key();
+  return limiter.decide(client, kind, reinterpret_cast<const uint8_t*>(apex.data()), apex.size(),
+                        now);
+}
+
 }  // namespace
 
 /// Everything one thread needs, allocated once at construction.
@@ -35,8 +72,10 @@ struct UdpServer::Worker {
 UdpServer::UdpServer(std::vector<Fd> sockets, const StatePublisher& publisher,
                      UpdateHandler update_handler, std::size_t batch,
                      SignedQueryHandler signed_query_handler,
-                     std::shared_ptr<FrontEndStats> stats)
+                     std::shared_ptr<FrontEndStats> stats,
+                     std::shared_ptr<ResponseRateLimiter> limiter)
     : publisher_(publisher),
+      limiter_(std::move(limiter)),
       stats_(stats ? std::move(stats) : std::make_shared<FrontEndStats>()),
       update_handler_(std::move(update_handler)),
       signed_query_handler_(std::move(signed_query_handler)),
@@ -82,6 +121,7 @@ void UdpServer::run(Worker& w) {
     w.counters.received.add(unsigned(n));
 
     const dns::ServingState& state = reader.refresh();
+    const uint32_t now = limiter_ && limiter_->enabled() ? limiter_->now() : 0;   // per batch
     std::size_t out = 0;
     for (int i = 0; i < n; ++i) {
       const auto& in = w.rx_msgs[std::size_t(i)];
@@ -118,6 +158,22 @@ void UdpServer::run(Worker& w) {
         // The hook's answer: NOTAUTH for a bad signature. (Where the header agrees, the
         // responder's full rcode stands: BADVERS is 0 in the header.)
         if ((reply[3] & 0x0F) != (r.rcode & 0x0F)) r.rcode = reply[3] & 0x0F;
+      }
+      if (limiter_ && limiter_->enabled()) {
+        switch (rate_limit(*limiter_, state, w.peers[std::size_t(i)], reply, r.length, r.rcode,
+                           now)) {
+          case RateDecision::send:
+            break;
+          case RateDecision::drop:
+            w.counters.rate_limited_dropped.add();
+            continue;
+          case RateDecision::slip:
+            w.counters.rate_limited_slipped.add();
+            r.length = truncate_to_question(reply, r.length);
+            if (r.length == 0) continue;
+            w.counters.truncated.add();
+            break;
+        }
       }
       w.counters.count_answer(r.rcode);
       w.tx_iov[out] = {reply, r.length};

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "net/query_stats.hpp"
+#include "net/rate_limiter.hpp"
 #include "net/socket.hpp"
 #include "net/state_publisher.hpp"
 #include "net/signed_query_hook.hpp"
@@ -26,11 +27,13 @@ class UdpServer {
   static constexpr std::size_t default_batch = 32;
 
   /// Takes bound sockets (open_udp_socket). Threads start in start(). Each worker counts
-  /// what it answers in its own block of `stats` (a new one if null).
+  /// what it answers in its own block of `stats` (a new one if null). With an enabled
+  /// `limiter`, every answer goes through it (net/rate_limiter.hpp).
   UdpServer(std::vector<Fd> sockets, const StatePublisher& publisher,
             UpdateHandler update_handler = {}, std::size_t batch = default_batch,
             SignedQueryHandler signed_query_handler = {},
-            std::shared_ptr<FrontEndStats> stats = {});
+            std::shared_ptr<FrontEndStats> stats = {},
+            std::shared_ptr<ResponseRateLimiter> limiter = {});
   ~UdpServer();
   UdpServer(const UdpServer&) = delete;
   UdpServer& operator=(const UdpServer&) = delete;
@@ -47,6 +50,7 @@ class UdpServer {
   void run(Worker& w);
 
   const StatePublisher& publisher_;
+  std::shared_ptr<ResponseRateLimiter> limiter_;   // shared by the workers; lock-free
   std::shared_ptr<FrontEndStats> stats_;
   UpdateHandler update_handler_;
   SignedQueryHandler signed_query_handler_;

@@ -418,3 +418,23 @@ BOOST_AUTO_TEST_CASE(control_keys) {
   expect_error(edited(0, "", "[control]\nallow = [\"nokey.\"]\n"), 18, "control.allow");
   expect_error(edited(0, "", "[control]\ndeny = []\n"), 18, "control.deny", "unknown key");
 }
+
+BOOST_AUTO_TEST_CASE(rate_limiting) {
+  Dir dir;
+  auto none = load_config(dir.write("a.toml", edited(0, "")));
+  BOOST_TEST(none.rrl.responses_per_second == 0u);   // off by default
+  auto cfg = load_config(dir.write(
+      "b.toml", edited(0, "", "[rrl]\nresponses_per_second = 20\nslip = 3\nipv4_prefix = 32\n"
+                              "ipv6_prefix = 64\nexempt = [\"192.0.2.0/24\", \"::1\"]\n")));
+  BOOST_TEST(cfg.rrl.responses_per_second == 20u);
+  BOOST_TEST(cfg.rrl.slip == 3u);
+  BOOST_TEST(cfg.rrl.ipv4_prefix == 32);
+  BOOST_TEST(cfg.rrl.ipv6_prefix == 64);
+  BOOST_TEST(cfg.rrl.exempt.size() == 2u);
+  expect_error(edited(0, "", "[rrl]\nresponses_per_second = 10001\n"), 18,
+               "rrl.responses_per_second", "out of range");
+  expect_error(edited(0, "", "[rrl]\nipv4_prefix = 33\n"), 18, "rrl.ipv4_prefix", "out of range");
+  expect_error(edited(0, "", "[rrl]\nexempt = [\"nonsense\"]\n"), 18, "rrl.exempt",
+               "expected an IPv4 or IPv6 address");
+  expect_error(edited(0, "", "[rrl]\nwindow = 5\n"), 18, "rrl.window", "unknown key");
+}

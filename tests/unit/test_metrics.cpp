@@ -218,6 +218,8 @@ BOOST_AUTO_TEST_CASE(prometheus_text) {
   s.queries.rcode[dns::rcode::NXDOMAIN] = 5;
   s.queries.rcode[dns::rcode::BADVERS] = 1;
   s.queries.truncated = 6;
+  s.queries.rate_limited_dropped = 11;
+  s.queries.rate_limited_slipped = 12;
   s.updates[dns::rcode::NOTAUTH] = 7;
   s.tcp_connections = 3;
   s.replica.replica = 1;
@@ -254,6 +256,8 @@ BOOST_AUTO_TEST_CASE(prometheus_text) {
   BOOST_TEST(value(R"(vrdns_dns_responses_total{rcode="NXDOMAIN"})") == "5");
   BOOST_TEST(value(R"(vrdns_dns_responses_total{rcode="BADVERS"})") == "1");
   BOOST_TEST(value("vrdns_dns_truncated_total") == "6");
+  BOOST_TEST(value(R"(vrdns_dns_rate_limited_total{action="drop"})") == "11");
+  BOOST_TEST(value(R"(vrdns_dns_rate_limited_total{action="slip"})") == "12");
   BOOST_TEST(value("vrdns_dns_tcp_connections") == "3");
   BOOST_TEST(value(R"(vrdns_updates_total{rcode="NOERROR"})") == "0");
   BOOST_TEST(value(R"(vrdns_updates_total{rcode="NOTAUTH"})") == "7");
@@ -296,7 +300,8 @@ BOOST_AUTO_TEST_CASE(http_answers) {
     ++renders;
     return std::string("x 1\n");
   };
-  const std::string ok = net::metrics_http_answer("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n", render);
+  const std::string ok =
+      net::metrics_http_answer("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n", render);
   BOOST_TEST(status_line(ok) == "HTTP/1.1 200 OK");
   BOOST_TEST(ok.find("Content-Length: 4\r\n") != std::string::npos);
   BOOST_TEST(ok.find("Content-Type: text/plain; version=0.0.4") != std::string::npos);

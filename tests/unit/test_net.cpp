@@ -278,6 +278,48 @@ BOOST_AUTO_TEST_CASE(front_end_counts_what_it_answers) {
   BOOST_TEST(s.server->stats().tcp_connections.load() == 1u);
 }
 
+// Response rate limiting (net/rate_limiter.hpp) on the real UDP path, with the clock held
+// still: 3 answers a second for one name, then every second limited one slips out truncated.
+// A query for another name (its own bucket) marks the end: one client's datagrams reach one
+// worker, in order, so its answer comes after every earlier verdict.
+BOOST_AUTO_TEST_CASE(udp_answers_are_rate_limited) {
+  vrdns::net::ServerOptions o;
+  o.rate_limit.responses_per_second = 3;
+  o.rate_limit.slip = 2;
+  o.rate_limit.now_seconds = [] { return uint32_t(1000); };
+  Server s(o);
+  UdpClient u(s.port());
+  for (uint16_t id = 1; id <= 10; ++id) u.send(make_query("www.example.test.", LDNS_RR_TYPE_A, id));
+  u.send(make_query("mail.example.test.", LDNS_RR_TYPE_A, 99));
+  int full = 0, truncated = 0;
+  bool marker = false;
+  while (!marker) {
+    const Bytes r = u.receive();
+    BOOST_REQUIRE_MESSAGE(!r.empty(), "the marker's answer never came");
+    if (((r[0] << 8) | r[1]) == 99) {
+      marker = true;
+    } else if (tc_of(r)) {
+      ++truncated;
+      BOOST_TEST(((r[6] << 8) | r[7]) == 0);   // no answer: the question alone
+    } else {
+      ++full;
+    }
+  }
+  BOOST_TEST(full == 3);
+  BOOST_TEST(truncated == 3);   // 7 limited: drop, slip, drop, slip, drop, slip, drop
+  const vrdns::net::QueryTotals q = s.server->stats().totals();
+  BOOST_TEST(q.rate_limited_dropped == 4u);
+  BOOST_TEST(q.rate_limited_slipped == 3u);
+  // TCP is never limited: its source address cannot be forged.
+  TcpClient t(s.port());
+  for (uint16_t id = 1; id <= 5; ++id) {
+    t.send(make_query("www.example.test.", LDNS_RR_TYPE_A, id));
+    const Bytes r = t.receive();
+    BOOST_REQUIRE(!r.empty());
+    BOOST_TEST(((r[6] << 8) | r[7]) > 0);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(tcp_answers_and_pipelining) {
   Server s;
   TcpClient c(s.port());

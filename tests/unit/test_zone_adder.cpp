@@ -264,8 +264,9 @@ BOOST_FIXTURE_TEST_CASE(a_removed_zone_stays_removed_until_readmitted, Fixture) 
     const auto proposing = at("zone old.test. is not in the cluster's state: proposing it");
     BOOST_REQUIRE(proposing != lines.end());
     BOOST_CHECK(at("zone old.test. was readmitted") < proposing);
-    BOOST_CHECK_EQUAL(std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
-                        return l.find("old.test. is not in the cluster's state") != std::string::npos;
+    const std::string proposal = "old.test. is not in the cluster's state";
+    BOOST_CHECK_EQUAL(std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
+                        return l.find(proposal) != std::string::npos;
                       }),
                       1);
   }

@@ -1,0 +1,142 @@
+#include "net/rate_limiter.hpp"
+
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+#include <ctime>
+
+#include "dns/name.hpp"
+#include "dns/query_parser.hpp"
+
+namespace vrdns::net {
+
+namespace {
+
+// A bucket, packed into one word: tag (24 bits) | second (16) | tokens (16) | drops (8).
+struct Bucket {
+  uint32_t tag = 0, second = 0, tokens = 0, drops = 0;
+
+  static Bucket unpack(uint64_t w) {
+    return {uint32_t(w >> 40), uint32_t(w >> 24) & 0xFFFF, uint32_t(w >> 8) & 0xFFFF,
+            uint32_t(w) & 0xFF};
+  }
+  uint64_t pack() const {
+    return uint64_t(tag & 0xFFFFFF) << 40 | uint64_t(second & 0xFFFF) << 24 |
+           uint64_t(tokens & 0xFFFF) << 8 | uint64_t(drops & 0xFF);
+  }
+};
+
+uint64_t mix(uint64_t x) {   // splitmix64's finaliser
+  x ^= x >> 30;
+  x *= 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 27;
+  x *= 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+/// The first `bits` bits of `bytes` (the rest zeroed) as a 128-bit pair.
+void masked(const uint8_t* bytes, std::size_t size, unsigned bits, uint64_t& hi, uint64_t& lo) {
+  uint8_t b[16] = {};
+  std::memcpy(b, bytes, size);
+  for (unsigned i = 0; i < 16; ++i) {
+    const unsigned from = i * 8;
+    if (from >= bits) b[i] = 0;
+    else if (bits - from < 8) b[i] &= uint8_t(0xFF << (8 - (bits - from)));
+  }
+  std::memcpy(&hi, b, 8);
+  std::memcpy(&lo, b + 8, 8);
+}
+
+}  // namespace
+
+ResponseRateLimiter::ResponseRateLimiter(RateLimitOptions options) : options_(std::move(options)) {
+  if (!enabled()) return;
+  std::size_t size = 1;
+  while (size < std::max<std::size_t>(options_.table_size, 64)) size <<= 1;
+  table_ = std::make_unique<std::atomic<uint64_t>[]>(size);
+  for (std::size_t i = 0; i < size; ++i) table_[i].store(0, std::memory_order_relaxed);
+  mask_ = size - 1;
+  // Tokens live in 16 bits.
+  options_.responses_per_second = std::min<uint32_t>(options_.responses_per_second, 0xFFFF);
+}
+
+uint32_t ResponseRateLimiter::now() const {
+  if (options_.now_seconds) return options_.now_seconds();
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return uint32_t(ts.tv_sec);
+}
+
+bool ResponseRateLimiter::exempt(const sockaddr_storage& client) const {
+  for (const auto& p : options_.exempt)
+    if (p.contains(client)) return true;
+  return false;
+}
+
+uint64_t ResponseRateLimiter::key_of(const sockaddr_storage& client, ResponseKind kind,
+                                     const uint8_t* name_key, std::size_t name_length) const {
+  uint64_t hi = 0, lo = 0;
+  if (client.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(client);
+    masked(a.sin6_addr.s6_addr, 16, options_.ipv6_prefix, hi, lo);
+    lo ^= 6;
+  } else {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(client);
+    masked(reinterpret_cast<const uint8_t*>(&a.sin_addr.s_addr), 4, options_.ipv4_prefix, hi, lo);
+    lo ^= 4;
+  }
+  const uint64_t name = name_length ? dns::name_hash(name_key, name_length) : 0;
+  return mix(mix(hi ^ mix(lo)) ^ name ^ (uint64_t(kind) << 56));
+}
+
+RateDecision ResponseRateLimiter::decide(const sockaddr_storage& client, ResponseKind kind,
+                                         const uint8_t* name_key, std::size_t name_length,
+                                         uint32_t now) {
+  if (!enabled() || exempt(client)) return RateDecision::send;
+  const uint64_t key = key_of(client, kind, name_key, name_length);
+  std::atomic<uint64_t>& slot = table_[key & mask_];
+  const uint32_t tag = uint32_t(key >> 40) & 0xFFFFFF;
+  const uint32_t rate = options_.responses_per_second;
+  uint64_t old_word = slot.load(std::memory_order_relaxed);
+  while (true) {
+    const Bucket old = Bucket::unpack(old_word);
+    Bucket next{tag, now & 0xFFFF, 0, 0};
+    RateDecision decision = RateDecision::send;
+    if (old.tag != tag || old_word == 0) {
+      next.tokens = rate - 1;   // a new key (or one that took the slot) starts full
+    } else {
+      const uint32_t elapsed = (now - old.second) & 0xFFFF;
+      const uint64_t tokens = std::min<uint64_t>(rate, old.tokens + uint64_t(elapsed) * rate);
+      if (tokens >= 1) {
+        next.tokens = uint32_t(tokens - 1);
+        next.drops = old.drops;
+      } else {
+        next.drops = (old.drops + 1) & 0xFF;
+        const bool slip = options_.slip > 0 && next.drops % options_.slip == 0;
+        decision = slip ? RateDecision::slip : RateDecision::drop;
+      }
+    }
+    if (slot.compare_exchange_weak(old_word, next.pack(), std::memory_order_relaxed))
+      return decision;
+  }
+}
+
+std::size_t truncate_to_question(uint8_t* reply, std::size_t length) {
+  if (length < dns::header_size) return 0;
+  const uint16_t qdcount = uint16_t(reply[4] << 8 | reply[5]);
+  std::size_t end = dns::header_size;
+  if (qdcount == 1) {
+    const std::size_t name = dns::name_wire_length(reply + end, length - end);
+    if (name == 0 || length - end - name < 4) return 0;
+    end += name + 4;
+  } else if (qdcount != 0) {
+    return 0;
+  }
+  reply[2] |= 0x02;   // TC
+  for (std::size_t i = 6; i < 12; ++i) reply[i] = 0;   // no answer, authority or additional
+  return end;
+}
+
+}  // namespace vrdns::net

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Response rate limiting ([rrl], net/rate_limiter.hpp) in the real vrdns binary: a burst of 100
+# UDP queries for one name from one client gets at most a second or two's worth of full answers
+# (10 a second here), every second limited answer truncated (TC) and the rest dropped; TCP is
+# not limited; the statistics endpoint counts what was held back; a client of the exempt list
+# is never limited.
+# Usage: bash rate_limit.sh <build-dir> <source-dir>
+set -u
+BUILD=$(cd "${1:?build dir}" && pwd)
+SRC=$(cd "${2:?source dir}" && pwd)
+VRDNS="$BUILD/vrdns"
+ZONE="$SRC/configs/example.test.zone"
+[ -x "$VRDNS" ] || { echo "FAIL: $VRDNS not built"; exit 1; }
+command -v kdig >/dev/null && command -v python3 >/dev/null || { echo "FAIL: kdig/python3 missing"; exit 1; }
+
+TMP=$(mktemp -d)
+PID=""
+cleanup() {
+  exec 3<&- 2>/dev/null
+  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+FAILURES=0
+fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
+pass() { echo "ok: $*"; }
+
+# start <exempt list>: one node with [rrl]; sets PORT and STATS. Retries on a taken port.
+start() {
+  local try attempt line
+  PORT=""
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    try=$((20000 + RANDOM % 40000))
+    cat > "$TMP/node.toml" <<TOML
+[cluster]
+replicas = ["127.0.0.1:$((try + 1))"]
+[node]
+replica = 0
+data_dir = "data"
+[dns]
+listen = ["127.0.0.1:$try"]
+[rrl]
+responses_per_second = 10
+slip = 2
+exempt = [$1]
+[stats]
+listen = "127.0.0.1:$((try + 2))"
+[[zone]]
+name = "example.test."
+file = "$ZONE"
+TOML
+    rm -rf "$TMP/out" "$TMP/data"
+    mkfifo "$TMP/out"
+    "$VRDNS" --config "$TMP/node.toml" > "$TMP/out" 2> "$TMP/err" &
+    PID=$!
+    exec 3< "$TMP/out"
+    if read -r -t 20 -u 3 line; then
+      PORT=$try
+      STATS=$((try + 2))
+      return 0
+    fi
+    exec 3<&-
+    kill -KILL "$PID" 2>/dev/null
+    wait "$PID" 2>/dev/null
+    PID=""
+    grep -q "cannot bind" "$TMP/err" || { echo "FAIL: vrdns did not start:"; cat "$TMP/err"; exit 1; }
+  done
+  echo "FAIL: no free port found"; exit 1
+}
+
+stop() {
+  local rest rc
+  kill -TERM "$PID"
+  read -r -t 10 -u 3 rest
+  wait "$PID"
+  rc=$?
+  exec 3<&-
+  PID=""
+  [ "$rc" -eq 0 ] && pass "SIGTERM -> exit 0" || fail "SIGTERM -> exit $rc"
+}
+
+# burst: 100 queries for www.example.test. A from one UDP socket, then the answers that arrive
+# within 1 s of the last one. Prints "<full> <truncated>".
+burst() {
+  python3 - "$PORT" <<'PY'
+import socket, struct, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+qname = b"".join(bytes([len(l)]) + l for l in b"www.example.test".split(b".")) + b"\0"
+for i in range(100):
+    s.sendto(struct.pack(">HHHHHH", i + 1, 0, 1, 0, 0, 0) + qname + struct.pack(">HH", 1, 1),
+             ("127.0.0.1", port))
+s.settimeout(1.0)
+full = truncated = 0
+try:
+    while True:
+        m = s.recv(4096)
+        if m[2] & 0x02:
+            truncated += 1
+        else:
+            full += 1
+except socket.timeout:
+    pass
+print(full, truncated)
+PY
+}
+
+metric() {
+  python3 -c 'import sys, urllib.request
+for line in urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=3).read().decode().splitlines():
+    if line.split(" ")[0] == sys.argv[2]: print(line.split(" ")[1])' "$STATS" "$1"
+}
+
+start ""
+read -r full truncated < <(burst)
+# The burst takes milliseconds: 10 tokens, 20 if a second began meanwhile.
+if [ "$full" -ge 10 ] && [ "$full" -le 20 ]; then pass "full answers in the burst: $full"
+else fail "full answers in the burst: $full (10..20 expected)"; fi
+# Of the 80-90 limited answers, every second one slips out truncated.
+if [ "$truncated" -ge 39 ] && [ "$truncated" -le 45 ]; then pass "truncated answers: $truncated"
+else fail "truncated answers: $truncated (39..45 expected)"; fi
+dropped=$(metric 'vrdns_dns_rate_limited_total{action="drop"}')
+slipped=$(metric 'vrdns_dns_rate_limited_total{action="slip"}')
+[ "$slipped" = "$truncated" ] && [ $((dropped + slipped + full)) -eq 100 ] &&
+  pass "metrics: $dropped dropped, $slipped slipped" ||
+  fail "metrics: dropped '$dropped' slipped '$slipped', client saw $full full + $truncated TC"
+ans=$(kdig @127.0.0.1 -p "$PORT" +tcp +short +time=2 +retry=0 www.example.test A)
+[ "$ans" = "192.0.2.10" ] && pass "TCP is not limited" || fail "TCP answer: '$ans'"
+stop
+
+start '"127.0.0.0/8"'
+read -r full truncated < <(burst)
+[ "$full" -eq 100 ] && [ "$truncated" -eq 0 ] && pass "an exempt client gets every answer" ||
+  fail "exempt client: $full full, $truncated truncated"
+stop
+
+echo "failures: $FAILURES"
+[ "$FAILURES" -eq 0 ]
