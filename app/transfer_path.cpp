@@ -270,8 +270,10 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
   // The zone's own key list ([[zone]] transfer_allow), or [transfer] allow.
   if (!(signed_ok && policy->transfer_keys(qkey).find(verdict.key_name)) &&
       !address_allowed(*policy, req.peer)) {
-    refusal(signed_ok ? "refused, key not allowed to transfer this zone"
-                   : "refused, not signed and the address is not in [transfer] allow_addresses");
+    const bool own_list = policy->zone_transfer_allowed.count(std::string(qkey)) > 0;
+    refusal(!signed_ok ? "refused, not signed and the address is not in [transfer] allow_addresses"
+            : own_list ? "refused, key not in the zone's transfer_allow"
+                       : "refused, key not in [transfer] allow");
     return reply_only(*policy, q, verdict, dns::rcode::REFUSED);
   }
   const dns::ServingState& state = *req.state;

@@ -129,7 +129,7 @@ class ReplyBuilder {
   WireWriter& w_;
   std::size_t question_end_ = header_size;
   uint16_t an_ = 0, ns_ = 0, ar_ = 0;
-  bool aa_ = false, tc_ = false;
+  bool aa_ = false, tc_ = false, wildcard_ = false;
   uint8_t rcode_ = rcode::NOERROR;
   KeyName qkey_;
   // RRsets already placed, so the additional section neither repeats them nor misses the
@@ -176,6 +176,7 @@ AnswerResult ReplyBuilder::finish(uint16_t rcode, Disposition what) {
   r.rcode = rcode;
   r.qtype = q_.question_ok ? q_.qtype : 0;
   r.truncated = tc_;
+  r.wildcard = wildcard_;
   return r;
 }
 
@@ -320,7 +321,9 @@ void ReplyBuilder::resolve(const Zone& zone) {
         rcode_ = rcode::NXDOMAIN;   // RFC 6604: the rcode is that of the last name
         return put_negative(zone, ns_);
       case Lookup::exact:
+        break;
       case Lookup::wildcard:
+        wildcard_ = true;
         break;
     }
     const Node& node = *found.node;

@@ -52,6 +52,7 @@ struct AnswerResult {
   uint16_t rcode = 0;      ///< the full rcode (BADVERS is 16: header nibble + OPT's upper bits)
   uint16_t qtype = 0;      ///< of the first question; 0 when there is no well-formed one
   bool truncated = false;  ///< TC set
+  bool wildcard = false;   ///< the answer was synthesized from a wildcard (RFC 4592)
 };
 
 /// Minimum `out` capacity answer() needs: a TCP reply may be 65535 bytes.

@@ -6,6 +6,7 @@
 #include <cassert>
 #include <cstring>
 #include <ctime>
+#include <random>
 
 #include "dns/name.hpp"
 #include "dns/query_parser.hpp"
@@ -58,6 +59,8 @@ ResponseRateLimiter::ResponseRateLimiter(RateLimitOptions options) : options_(st
   table_ = std::make_unique<std::atomic<uint64_t>[]>(size);
   for (std::size_t i = 0; i < size; ++i) table_[i].store(0, std::memory_order_relaxed);
   mask_ = size - 1;
+  std::random_device rd;
+  seed_ = uint64_t(rd()) << 32 ^ rd();
   // Tokens live in 16 bits.
   options_.responses_per_second = std::min<uint32_t>(options_.responses_per_second, 0xFFFF);
 }
@@ -88,7 +91,7 @@ uint64_t ResponseRateLimiter::key_of(const sockaddr_storage& client, ResponseKin
     lo ^= 4;
   }
   const uint64_t name = name_length ? dns::name_hash(name_key, name_length) : 0;
-  return mix(mix(hi ^ mix(lo)) ^ name ^ (uint64_t(kind) << 56));
+  return mix(mix(hi ^ mix(lo ^ seed_)) ^ name ^ (uint64_t(kind) << 56));
 }
 
 RateDecision ResponseRateLimiter::decide(const sockaddr_storage& client, ResponseKind kind,
@@ -102,12 +105,17 @@ RateDecision ResponseRateLimiter::decide(const sockaddr_storage& client, Respons
   uint64_t old_word = slot.load(std::memory_order_relaxed);
   while (true) {
     const Bucket old = Bucket::unpack(old_word);
-    Bucket next{tag, now & 0xFFFF, 0, 0};
+    // Seconds since the slot was last charged. Workers read the clock once per batch, so one
+    // may still be a second behind another: a negative difference is no time at all (else
+    // the two would refill the bucket in turn at every tick), and the newer second stays.
+    const int16_t delta = int16_t(uint16_t(now - old.second));
+    const uint32_t elapsed = delta > 0 ? uint32_t(delta) : 0;
+    Bucket next{tag, delta > 0 ? (now & 0xFFFF) : old.second, 0, 0};
     RateDecision decision = RateDecision::send;
-    if (old.tag != tag || old_word == 0) {
-      next.tokens = rate - 1;   // a new key (or one that took the slot) starts full
+    if (old_word == 0 || (old.tag != tag && elapsed > 0)) {
+      next.tokens = rate - 1;   // a new key, or a slot idle since an earlier second: full
     } else {
-      const uint32_t elapsed = (now - old.second) & 0xFFFF;
+      // The same key, or another one active this second on the same slot: they share.
       const uint64_t tokens = std::min<uint64_t>(rate, old.tokens + uint64_t(elapsed) * rate);
       if (tokens >= 1) {
         next.tokens = uint32_t(tokens - 1);

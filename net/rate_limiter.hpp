@@ -7,9 +7,10 @@
 // that address retries over TCP, which cannot be forged, and gets its answer.
 //
 // The table is fixed at start (no allocation afterwards) and shared by the UDP workers without
-// a lock: each bucket is one 64-bit word changed by compare-and-swap. Two keys that land on the
-// same slot with different tags take it from each other (the newcomer starts with a full
-// bucket); the table is sized so that this is rare at the rates that matter.
+// a lock: each bucket is one 64-bit word changed by compare-and-swap. Keys are hashed with a
+// seed drawn at start, so nobody can pick names that collide. Two keys that still land on one
+// slot share its tokens while both are active (both are limited sooner, never later); a slot
+// idle for a second goes to the newcomer, with a full bucket.
 #pragma once
 
 #include <sys/socket.h>
@@ -36,10 +37,13 @@ struct RateLimitOptions {
   std::function<uint32_t()> now_seconds;
 };
 
-/// What a response is, for its bucket: answers about one name and type share one; NXDOMAIN
-/// and empty answers of one zone share one (so random names under a zone are one bucket);
-/// errors (REFUSED, FORMERR, ...) share one per client network.
-enum class ResponseKind : uint8_t { answer = 1, nxdomain = 2, nodata = 3, error = 4 };
+/// What a response is, for its bucket: answers about one name and type share one; NXDOMAIN,
+/// empty answers and answers synthesized from a wildcard share one per kind and zone (so that
+/// random names under a zone are one bucket); errors (REFUSED, FORMERR, ...) share one per
+/// client network.
+enum class ResponseKind : uint8_t {
+  answer = 1, nxdomain = 2, nodata = 3, error = 4, wildcard = 5
+};
 
 enum class RateDecision { send, drop, slip };
 
@@ -66,6 +70,7 @@ class ResponseRateLimiter {
   RateLimitOptions options_;
   std::unique_ptr<std::atomic<uint64_t>[]> table_;
   std::size_t mask_ = 0;
+  uint64_t seed_ = 0;
 };
 
 /// Rewrites the UDP answer in reply[0, length) into its slip form: the header with TC set and

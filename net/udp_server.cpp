@@ -17,7 +17,10 @@ constexpr std::size_t slot_size = dns::max_message_size;
 /// apex (so that random names under one zone share a bucket), errors by the client's network.
 RateDecision rate_limit(ResponseRateLimiter& limiter, const dns::ServingState& state,
                         const sockaddr_storage& client, const uint8_t* reply, std::size_t length,
-                        uint16_t rcode, uint32_t now) {
+                        const dns::AnswerResult& r, uint32_t now) {
+  if (length < dns::header_size)
+    return limiter.decide(client, ResponseKind::error, nullptr, 0, now);
+  const uint16_t rcode = r.rcode;
   uint8_t key[dns::max_name_length + 2];
   std::size_t key_length = 0;
   const uint16_t qdcount = uint16_t(reply[4] << 8 | reply[5]);
@@ -29,7 +32,9 @@ RateDecision rate_limit(ResponseRateLimiter& limiter, const dns::ServingState& s
       (rcode != dns::rcode::NOERROR && rcode != dns::rcode::NXDOMAIN))
     return limiter.decide(client, ResponseKind::error, nullptr, 0, now);
   dns::name_fold(reply + dns::header_size, qname_length, key);
-  if (rcode == dns::rcode::NOERROR && ancount > 0) {
+  // Answers synthesized from a wildcard are charged to the zone like NXDOMAIN: each random
+  // name under it would otherwise have a bucket of its own.
+  if (rcode == dns::rcode::NOERROR && ancount > 0 && !r.wildcard) {
     // The qtype too: A and AAAA of one name are two answers.
     key[qname_length] = reply[dns::header_size + qname_length];
     key[qname_length + 1] = reply[dns::header_size + qname_length + 1];
@@ -38,7 +43,9 @@ RateDecision rate_limit(ResponseRateLimiter& limiter, const dns::ServingState& s
   }
   const std::string_view qkey(reinterpret_cast<const char*>(key), qname_length);
   const dns::Zone* zone = state.zones ? state.zones->find_zone(qkey) : nullptr;
-  const auto kind = rcode == dns::rcode::NXDOMAIN ? ResponseKind::nxdomain : ResponseKind::nodata;
+  const auto kind = rcode == dns::rcode::NXDOMAIN ? ResponseKind::nxdomain
+                    : ancount > 0                    ? ResponseKind::wildcard
+                                                     : ResponseKind::nodata;
   if (!zone) return limiter.decide(client, kind, key, qname_length, now);
   const std::string& apex = zone->apex_key();
   return limiter.decide(client, kind, reinterpret_cast<const uint8_t*>(apex.data()), apex.size(),
@@ -159,9 +166,10 @@ void UdpServer::run(Worker& w) {
         // responder's full rcode stands: BADVERS is 0 in the header.)
         if ((reply[3] & 0x0F) != (r.rcode & 0x0F)) r.rcode = reply[3] & 0x0F;
       }
-      if (limiter_ && limiter_->enabled()) {
-        switch (rate_limit(*limiter_, state, w.peers[std::size_t(i)], reply, r.length, r.rcode,
-                           now)) {
+      // Signed queries come from keyholders (secondaries), and a truncated answer would lose
+      // its TSIG: they are not limited.
+      if (limiter_ && limiter_->enabled() && r.what != dns::Disposition::signed_query) {
+        switch (rate_limit(*limiter_, state, w.peers[std::size_t(i)], reply, r.length, r, now)) {
           case RateDecision::send:
             break;
           case RateDecision::drop:

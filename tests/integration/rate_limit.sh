@@ -83,14 +83,16 @@ stop() {
 # within 1 s of the last one. Prints "<full> <truncated>".
 burst() {
   python3 - "$PORT" <<'PY'
-import socket, struct, sys
+import socket, struct, sys, time
 port = int(sys.argv[1])
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
 qname = b"".join(bytes([len(l)]) + l for l in b"www.example.test".split(b".")) + b"\0"
+start = time.monotonic()
 for i in range(100):
     s.sendto(struct.pack(">HHHHHH", i + 1, 0, 1, 0, 0, 0) + qname + struct.pack(">HH", 1, 1),
              ("127.0.0.1", port))
+sent_in = time.monotonic() - start
 s.settimeout(1.0)
 full = truncated = 0
 try:
@@ -102,7 +104,8 @@ try:
             full += 1
 except socket.timeout:
     pass
-print(full, truncated)
+# Clock ticks the burst may have crossed: each brings 10 more tokens.
+print(full, truncated, int(sent_in) + 1)
 PY
 }
 
@@ -113,16 +116,21 @@ for line in urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], 
 }
 
 start ""
-read -r full truncated < <(burst)
-# The burst takes milliseconds: 10 tokens, 20 if a second began meanwhile.
-if [ "$full" -ge 10 ] && [ "$full" -le 20 ]; then pass "full answers in the burst: $full"
-else fail "full answers in the burst: $full (10..20 expected)"; fi
-# Of the 80-90 limited answers, every second one slips out truncated.
-if [ "$truncated" -ge 39 ] && [ "$truncated" -le 45 ]; then pass "truncated answers: $truncated"
-else fail "truncated answers: $truncated (39..45 expected)"; fi
+read -r full truncated ticks < <(burst)
+# The burst takes milliseconds: 10 tokens, 10 more for each second that began meanwhile.
+max_full=$((10 * (ticks + 1)))
+if [ "$full" -ge 10 ] && [ "$full" -le "$max_full" ]; then pass "full answers in the burst: $full"
+else fail "full answers in the burst: $full (10..$max_full expected)"; fi
+# Of the limited answers, every second one slips out truncated (give or take the odd one out,
+# and one for a lost datagram).
+limited=$((100 - full))
+if [ "$truncated" -ge $((limited / 2 - 2)) ] && [ "$truncated" -le $((limited / 2 + 1)) ]; then
+  pass "truncated answers: $truncated of $limited limited"
+else fail "truncated answers: $truncated of $limited limited"; fi
 dropped=$(metric 'vrdns_dns_rate_limited_total{action="drop"}')
 slipped=$(metric 'vrdns_dns_rate_limited_total{action="slip"}')
-[ "$slipped" = "$truncated" ] && [ $((dropped + slipped + full)) -eq 100 ] &&
+[ "$slipped" -ge "$truncated" ] && [ $((dropped + slipped + full)) -le 100 ] &&
+  [ $((dropped + slipped + full)) -ge 99 ] &&
   pass "metrics: $dropped dropped, $slipped slipped" ||
   fail "metrics: dropped '$dropped' slipped '$slipped', client saw $full full + $truncated TC"
 ans=$(kdig @127.0.0.1 -p "$PORT" +tcp +short +time=2 +retry=0 www.example.test A)
@@ -130,8 +138,9 @@ ans=$(kdig @127.0.0.1 -p "$PORT" +tcp +short +time=2 +retry=0 www.example.test A
 stop
 
 start '"127.0.0.0/8"'
-read -r full truncated < <(burst)
-[ "$full" -eq 100 ] && [ "$truncated" -eq 0 ] && pass "an exempt client gets every answer" ||
+read -r full truncated ticks < <(burst)
+# (At least 90: loopback may still lose a datagram; limiting would leave 10-20.)
+[ "$full" -ge 90 ] && [ "$truncated" -eq 0 ] && pass "an exempt client gets every answer" ||
   fail "exempt client: $full full, $truncated truncated"
 stop
 

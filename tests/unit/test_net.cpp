@@ -310,6 +310,31 @@ BOOST_AUTO_TEST_CASE(udp_answers_are_rate_limited) {
   const vrdns::net::QueryTotals q = s.server->stats().totals();
   BOOST_TEST(q.rate_limited_dropped == 4u);
   BOOST_TEST(q.rate_limited_slipped == 3u);
+  // Random names under one zone share its bucket: NXDOMAIN ones, and answers synthesized
+  // from a wildcard (two kinds, two buckets), while each real name has one of its own.
+  auto full_answers = [&](const std::vector<std::string>& names, uint16_t marker_id) {
+    uint16_t id = 200;
+    for (const auto& n : names) u.send(make_query(n.c_str(), LDNS_RR_TYPE_A, ++id));
+    u.send(make_query("ns1.example.test.", LDNS_RR_TYPE_AAAA, marker_id));
+    int n_full = 0;
+    while (true) {
+      const Bytes r = u.receive();
+      BOOST_REQUIRE_MESSAGE(!r.empty(), "the marker's answer never came");
+      if (((r[0] << 8) | r[1]) == marker_id) return n_full;
+      if (!tc_of(r)) ++n_full;
+    }
+  };
+  std::vector<std::string> missing, wild;
+  for (int i = 0; i < 6; ++i) {   // appended piecewise: GCC 12 -O3 warns on "x" + ...
+    missing.push_back("nothere");
+    missing.back() += std::to_string(i);
+    missing.back() += ".example.test.";
+    wild.push_back("x");
+    wild.back() += std::to_string(i);
+    wild.back() += ".wild.example.test.";
+  }
+  BOOST_TEST(full_answers(missing, 301) == 3);
+  BOOST_TEST(full_answers(wild, 302) == 3);
   // TCP is never limited: its source address cannot be forged.
   TcpClient t(s.port());
   for (uint16_t id = 1; id <= 5; ++id) {
