@@ -150,6 +150,25 @@ std::string render_metrics(const MetricsSnapshot& s) {
   by_code(w, "vrdns_updates_total", "rcode", s.updates, dns::rcode::NOERROR,
           [](std::size_t i) { return rcode_mnemonic(uint16_t(i)); });
 
+  w.family("vrdns_transfers_total", "counter",
+           "AXFR/IXFR answers by outcome: full zone, incremental (IXFR differences), up_to_date "
+           "(SOA only), refused (REFUSED, NOTAUTH, FORMERR), busy (SERVFAIL).");
+  w.sample("vrdns_transfers_total", "outcome=\"full\"", s.transfers_full);
+  w.sample("vrdns_transfers_total", "outcome=\"incremental\"", s.transfers_incremental);
+  w.sample("vrdns_transfers_total", "outcome=\"up_to_date\"", s.transfers_up_to_date);
+  w.sample("vrdns_transfers_total", "outcome=\"refused\"", s.transfers_refused);
+  w.sample("vrdns_transfers_total", "outcome=\"busy\"", s.transfers_busy);
+  w.family("vrdns_notify_sent_total", "counter", "NOTIFY datagrams sent, retries included.");
+  w.sample("vrdns_notify_sent_total", "", s.notify_sent);
+  w.family("vrdns_notify_answered_total", "counter", "NOTIFYs a secondary answered.");
+  w.sample("vrdns_notify_answered_total", "", s.notify_answered);
+  w.family("vrdns_notify_ignored_total", "counter",
+           "Answers to signed NOTIFYs that did not verify (TSIG), so did not count.");
+  w.sample("vrdns_notify_ignored_total", "", s.notify_ignored);
+  w.family("vrdns_notify_given_up_total", "counter",
+           "NOTIFYs left unanswered after every attempt: a secondary that is down or refuses.");
+  w.sample("vrdns_notify_given_up_total", "", s.notify_given_up);
+
   w.family("vrdns_vr_replica", "gauge", "This node's replica number.");
   w.sample("vrdns_vr_replica", "", uint64_t(r.replica));
   w.family("vrdns_vr_view_number", "gauge", "The replica's view_number.");

@@ -29,6 +29,10 @@ struct MetricsSnapshot {
   uint32_t tcp_connections = 0;
   ReplicaReading replica;
   std::vector<ZoneReading> zones;   ///< what the front end serves now
+  /// NOTIFY (net::NotifyCounters) and zone transfers (TransferCounters), read at one moment.
+  uint64_t notify_sent = 0, notify_answered = 0, notify_ignored = 0, notify_given_up = 0;
+  uint64_t transfers_full = 0, transfers_incremental = 0, transfers_up_to_date = 0,
+           transfers_refused = 0, transfers_busy = 0;
 };
 
 std::string render_metrics(const MetricsSnapshot& s);

@@ -32,6 +32,16 @@ struct UpdateCounters {
   }
 };
 
+/// How the transfer path answered AXFR/IXFR requests (several TCP workers count: fetch_add,
+/// which costs nothing beside a transfer).
+struct TransferCounters {
+  std::atomic<uint64_t> full{0};          ///< the whole zone (AXFR, or IXFR answered in full)
+  std::atomic<uint64_t> incremental{0};   ///< IXFR answered with the differences
+  std::atomic<uint64_t> up_to_date{0};    ///< IXFR from a client that has the serial: SOA only
+  std::atomic<uint64_t> refused{0};       ///< REFUSED, NOTAUTH or FORMERR
+  std::atomic<uint64_t> busy{0};          ///< SERVFAIL: max_transfers running, or no state yet
+};
+
 /// A copy of the replica's gauges taken at one moment.
 struct ReplicaReading {
   uint64_t view_number = 0, op_number = 0, commit_number = 0;

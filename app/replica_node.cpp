@@ -97,8 +97,10 @@ std::string status_line(const protocol::replica_state& vr) {
 namespace {
 
 // Where and how this node sends NOTIFYs: [transfer] notify, signed with notify_key if set.
-net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me) {
+net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me,
+                                  std::shared_ptr<net::NotifyCounters> counters) {
   net::NotifyOptions o;
+  o.counters = std::move(counters);
   o.targets = cfg.transfer.notify;
   if (!cfg.transfer.notify_key.empty()) {
     // The notify key alone: an answer signed with any other configured key (an UPDATE
@@ -146,6 +148,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
   running_ = without_loaded_zones(cfg);
   policy_ = std::make_shared<CurrentAccessPolicy>(access_policy_of(cfg));
   notifier_ = std::make_shared<NotifierSlot>();
+  notify_counters_ = std::make_shared<net::NotifyCounters>();
   const bool ran_here_before = prepare_data_dir(cfg.data_dir);
 
   // Durable state (issue #5): the WAL and the view record in data_dir.
@@ -260,8 +263,9 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     options.rate_limit.ipv4_prefix = cfg.rrl.ipv4_prefix;
     options.rate_limit.ipv6_prefix = cfg.rrl.ipv6_prefix;
     options.rate_limit.exempt = cfg.rrl.exempt;
+    auto transfer_counters = std::make_shared<TransferCounters>();
     options.tcp.transfer_handler =
-        make_transfer_handler(policy_, "replica " + std::to_string(me) + ": ");
+        make_transfer_handler(policy_, "replica " + std::to_string(me) + ": ", transfer_counters);
     options.signed_query_handler = make_signed_query_handler(policy_);
     auto served_zones = std::make_shared<ServedZones>(*service->zones());
     served_zones_ = served_zones;
@@ -303,7 +307,8 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     // NOTIFY (RFC 1996): the secondaries of [transfer] notify hear of each new serial once
     // this node's front end serves it (net/notifier.hpp).
     if (!cfg.transfer.notify.empty())
-      notifier_->notifier.store(std::make_shared<net::Notifier>(notify_options(cfg, me)));
+      notifier_->notifier.store(
+          std::make_shared<net::Notifier>(notify_options(cfg, me, notify_counters_)));
     // `served` is stored before the notifier is loaded, and a reload stores the notifier before
     // it loads `served`: so a state published during a reload reaches the new notifier one way
     // or the other (Notifier::published ignores a serial it has queued already).
@@ -411,12 +416,23 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
                                      .count();
       metrics_ = std::make_unique<net::MetricsServer>(
           *cfg.stats.listen,
-          [fixed, front_stats, update_counters, gauges, slot = notifier_] {
+          [fixed, front_stats, update_counters, gauges, slot = notifier_,
+           notify = notify_counters_, transfers = transfer_counters] {
+            constexpr auto relaxed = std::memory_order_relaxed;
             MetricsSnapshot s = fixed;
             s.queries = front_stats->totals();
             s.tcp_connections = front_stats->tcp_connections.load(std::memory_order_relaxed);
             s.updates = update_counters->read();
             s.replica = gauges->read();
+            s.notify_sent = notify->sent.load(relaxed);
+            s.notify_answered = notify->answered.load(relaxed);
+            s.notify_ignored = notify->ignored.load(relaxed);
+            s.notify_given_up = notify->given_up.load(relaxed);
+            s.transfers_full = transfers->full.load(relaxed);
+            s.transfers_incremental = transfers->incremental.load(relaxed);
+            s.transfers_up_to_date = transfers->up_to_date.load(relaxed);
+            s.transfers_refused = transfers->refused.load(relaxed);
+            s.transfers_busy = transfers->busy.load(relaxed);
             // Zones only once served from committed state: before that they are placeholders.
             const dns::ServingStatePtr served = slot->served.load();
             if (served && served->has_state)
@@ -473,7 +489,8 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
   try {
     policy = access_policy_of(loaded);
     if (plan.notify_changed && !loaded.transfer.notify.empty())
-      notifier = std::make_shared<net::Notifier>(notify_options(loaded, running_.replica));
+      notifier = std::make_shared<net::Notifier>(
+          notify_options(loaded, running_.replica, notify_counters_));
   } catch (const std::exception& e) {   // a key OpenSSL refuses, no socket or thread left
     actors::log_line(label + "reload of " + loaded.path + " failed: " + e.what() +
                      "; the running configuration stays in force");

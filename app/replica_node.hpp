@@ -27,6 +27,7 @@
 #include "dns/responder.hpp"
 #include "net/endpoint.hpp"
 #include "net/metrics_server.hpp"
+#include "net/notifier.hpp"
 #include "protocol/replica_state.hpp"
 
 namespace vrdns::app {
@@ -81,6 +82,7 @@ class ReplicaNode {
   std::shared_ptr<ServedZones> served_zones_;
   caf::actor adder_;
   std::unique_ptr<net::MetricsServer> metrics_;   // [stats] listen; null without it
+  std::shared_ptr<net::NotifyCounters> notify_counters_;   // outlives each Notifier
 };
 
 }  // namespace vrdns::app

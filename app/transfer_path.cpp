@@ -34,6 +34,7 @@ namespace {
 struct TransferPath {
   std::shared_ptr<const CurrentAccessPolicy> policy;   // keys, who may transfer, how many
   std::string label;
+  std::shared_ptr<TransferCounters> counters;         // never null
   // Transfers being sent (not SOA-only answers): each holds a zone version and, while it lists
   // the zone, 8 bytes a name. At most max_transfers at once; more get SERVFAIL (try later).
   mutable std::atomic<uint32_t> active{0};
@@ -228,6 +229,13 @@ bool address_allowed(const AccessPolicy& policy, const sockaddr_storage& peer) {
   return false;
 }
 
+/// `answer`, counted in `counter`.
+std::unique_ptr<net::OutgoingTransfer> count(std::atomic<uint64_t>& counter,
+                                             std::unique_ptr<net::OutgoingTransfer> answer) {
+  counter.fetch_add(1, std::memory_order_relaxed);
+  return answer;
+}
+
 std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const TransferPath>& path,
                                               const net::TransferRequest& req) {
   dns::ParsedQuery q;
@@ -257,10 +265,11 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
                           : std::string()));
   };
   if (verdict.status == dns::TsigStatus::formerr || !q.question_ok || q.qdcount != 1)
-    return reply_only(*policy, q, verdict, dns::rcode::FORMERR);
+    return count(path->counters->refused, reply_only(*policy, q, verdict, dns::rcode::FORMERR));
   if (verdict.status != dns::TsigStatus::ok && verdict.status != dns::TsigStatus::not_signed) {
     refusal(std::string("refused, TSIG ") + dns::to_string(verdict.status));
-    return reply_only(*policy, q, verdict, dns::rcode::NOTAUTH);   // sign_reply sets the details
+    // sign_reply sets the details (the TSIG error).
+    return count(path->counters->refused, reply_only(*policy, q, verdict, dns::rcode::NOTAUTH));
   }
   const bool signed_ok = verdict.status == dns::TsigStatus::ok;
   // The zone: the question names its apex exactly.
@@ -274,7 +283,7 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
     refusal(!signed_ok ? "refused, not signed and the address is not in [transfer] allow_addresses"
             : own_list ? "refused, key not in the zone's transfer_allow"
                        : "refused, key not in [transfer] allow");
-    return reply_only(*policy, q, verdict, dns::rcode::REFUSED);
+    return count(path->counters->refused, reply_only(*policy, q, verdict, dns::rcode::REFUSED));
   }
   const dns::ServingState& state = *req.state;
   dns::ZonePtr zone;
@@ -285,11 +294,11 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
   }
   if (!zone || (q.qclass != dns::rrclass::IN && q.qclass != dns::rrclass::ANY)) {
     refusal("refused, not a zone of this server");
-    return reply_only(*policy, q, verdict, dns::rcode::NOTAUTH);
+    return count(path->counters->refused, reply_only(*policy, q, verdict, dns::rcode::NOTAUTH));
   }
   if (!state.has_state) {   // recovering: the zone it has is not one it can vouch for
     note("SERVFAIL, this replica has no committed state yet");
-    return reply_only(*policy, q, verdict, dns::rcode::SERVFAIL);
+    return count(path->counters->busy, reply_only(*policy, q, verdict, dns::rcode::SERVFAIL));
   }
   // RFC 1995 §4: a client that already has this version (equal, or newer by RFC 1982) gets
   // the SOA alone. Two serials exactly 2^31 apart compare neither way: that client is not up
@@ -310,6 +319,7 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
     // It holds this version (from another node, maybe): its next IXFR here can be incremental.
     if (q.ixfr_serial == zone->serial()) path->remember(zone);
     note("serial " + std::to_string(zone->serial()) + ", client up to date: SOA only" + key_text);
+    path->counters->up_to_date.fetch_add(1, std::memory_order_relaxed);
     return std::make_unique<SignedTransfer>(
         path, policy, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), true));
   }
@@ -317,7 +327,7 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
   if (!slot) {
     refusal("SERVFAIL, " + std::to_string(policy->max_transfers) +
             " transfers already running ([transfer] max_transfers)");
-    return reply_only(*policy, q, verdict, dns::rcode::SERVFAIL);
+    return count(path->counters->busy, reply_only(*policy, q, verdict, dns::rcode::SERVFAIL));
   }
   path->remember(zone);
   // IXFR from a version this node sent (to this client or another): only the differences.
@@ -329,6 +339,7 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
         note("serial " + std::to_string(zone->serial()) + ", differences from " +
              std::to_string(q.ixfr_serial) + ": " + std::to_string(writer.removed()) +
              " removed, " + std::to_string(writer.added()) + " added" + key_text);
+        path->counters->incremental.fetch_add(1, std::memory_order_relaxed);
         return std::make_unique<SignedTransfer>(path, policy, verdict, std::move(writer),
                                                 std::move(slot));
       }
@@ -336,6 +347,7 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
   }
   note("serial " + std::to_string(zone->serial()) + ", " + std::to_string(zone->record_count()) +
        " records" + key_text);
+  path->counters->full.fetch_add(1, std::memory_order_relaxed);
   return std::make_unique<SignedTransfer>(
       path, policy, verdict, dns::ZoneTransferWriter(std::move(zone), std::move(question), false),
       std::move(slot));
@@ -344,11 +356,13 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
 }  // namespace
 
 net::TransferHandler make_transfer_handler(std::shared_ptr<const CurrentAccessPolicy> policy,
-                                           std::string label) {
+                                           std::string label,
+                                           std::shared_ptr<TransferCounters> counters) {
   if (!policy) throw std::invalid_argument("transfer path: no policy");
   auto path = std::make_shared<TransferPath>();
   path->policy = std::move(policy);
   path->label = std::move(label);
+  path->counters = counters ? std::move(counters) : std::make_shared<TransferCounters>();
   return [path = std::shared_ptr<const TransferPath>(path)](const net::TransferRequest& req) {
     return handle(path, req);
   };

@@ -10,13 +10,16 @@
 #include <string>
 
 #include "app/access_policy.hpp"
+#include "app/node_stats.hpp"
 #include "net/transfer_hook.hpp"
 
 namespace vrdns::app {
 
 /// `policy` holds the keys and [transfer]'s access lists (a reload replaces them). `label`
 /// starts the log lines ("replica 0: "); an empty one logs nothing.
+/// Every answer is counted in `counters` (a new one if null).
 net::TransferHandler make_transfer_handler(std::shared_ptr<const CurrentAccessPolicy> policy,
-                                           std::string label);
+                                           std::string label,
+                                           std::shared_ptr<TransferCounters> counters = {});
 
 }  // namespace vrdns::app

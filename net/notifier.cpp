@@ -117,6 +117,7 @@ void Notifier::send_due(Clock::time_point now) {
       const Endpoint& ep = options_.targets[t.target];
       if (t.sends == options_.attempts) {
         t.done = true;
+        if (options_.counters) options_.counters->given_up.fetch_add(1, std::memory_order_relaxed);
         log("NOTIFY of " + dns::name_to_text(p.zone->apex()) + " serial " +
             std::to_string(p.zone->serial()) + " to " + ep.to_string() + ": no answer after " +
             std::to_string(t.sends) + " tries" +
@@ -135,6 +136,7 @@ void Notifier::send_due(Clock::time_point now) {
                address_lengths_[t.target]);
       ++t.sends;
       ++sent_;
+      if (options_.counters) options_.counters->sent.fetch_add(1, std::memory_order_relaxed);
       t.due = now + options_.retry;
     }
     const bool all_done =
@@ -177,6 +179,8 @@ void Notifier::receive(int fd) {
           // Not an answer we can trust (unsigned, forged, or an error about our key): the
           // NOTIFY stays due, and is sent again until `attempts` ran out. Anyone who can send
           // us datagrams could send many: the first is logged, the rest counted.
+          if (options_.counters)
+            options_.counters->ignored.fetch_add(1, std::memory_order_relaxed);
           if (t.ignored++ == 0)
             log("NOTIFY of " + dns::name_to_text(p.zone->apex()) + " serial " +
                 std::to_string(p.zone->serial()) + " to " +
@@ -186,6 +190,7 @@ void Notifier::receive(int fd) {
         }
         t.done = true;
         ++answered_;
+        if (options_.counters) options_.counters->answered.fetch_add(1, std::memory_order_relaxed);
         if (rcode != 0)
           log("NOTIFY of " + dns::name_to_text(p.zone->apex()) + " serial " +
               std::to_string(p.zone->serial()) + " to " +

@@ -14,6 +14,7 @@
 // a second (each makes it ask for the SOA and transfer).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -32,6 +33,15 @@
 
 namespace vrdns::net {
 
+/// What a node's NOTIFY senders did, summed over every Notifier that used it (a reload
+/// replaces the Notifier, not these): for the statistics endpoint.
+struct NotifyCounters {
+  std::atomic<uint64_t> sent{0};       ///< datagrams sent, retries included
+  std::atomic<uint64_t> answered{0};   ///< answers that counted
+  std::atomic<uint64_t> ignored{0};    ///< answers that did not verify (TSIG)
+  std::atomic<uint64_t> given_up{0};   ///< NOTIFYs unanswered after every attempt
+};
+
 struct NotifyOptions {
   std::vector<Endpoint> targets;
   std::chrono::milliseconds retry{2000};
@@ -47,6 +57,8 @@ struct NotifyOptions {
       verify;
   /// One log line; empty: no log. Runs on the notifier's thread.
   std::function<void(const std::string&)> log;
+  /// Counted here too, if set.
+  std::shared_ptr<NotifyCounters> counters;
 };
 
 class Notifier {

@@ -181,6 +181,14 @@ notify_followed() {
     else
       pass "node $node accepted $label's signed answer to its NOTIFY"
     fi
+    # And took it: the statistics count answered NOTIFYs (the secondary answers before it
+    # transfers, so by now), none ignored.
+    local answered ignored
+    answered=$(metric_of "$node" vrdns_notify_answered_total)
+    ignored=$(metric_of "$node" vrdns_notify_ignored_total)
+    [ "${answered:-0}" -ge 1 ] && [ "$ignored" = 0 ] &&
+      pass "node $node's statistics: $answered NOTIFY answer(s) taken, none ignored" ||
+      fail "node $node's statistics: answered '$answered', ignored '$ignored'"
   else
     fail "$label did not follow node $node's NOTIFY: SOA '$(dig @127.0.0.1 -p "$port" +short example.test SOA)', expected $serial; log: $(grep -iE 'notify' "$log" | tail -5); node $node: $(grep NOTIFY "$TMP/err$node" | tail -3)"
   fi
@@ -203,6 +211,7 @@ transfer_table() {   # transfer_table [notify target]
 }
 NODE_EXTRA_CONFIG=("$(transfer_table)" "$(transfer_table "127.0.0.1:$KPORT_NOTIFIED")"
                    "$(transfer_table "127.0.0.1:$BPORT_NOTIFIED")")
+for i in 0 1 2; do STATS_PORT[i]=$(free_port); done
 start_cluster 2000
 wait_connected 0 1 2 && pass "all nodes connected" || fail "nodes not connected"
 wait_agree 50 0 1 2 && pass "cluster normal: $AGREED" || { fail "cluster not normal: $AGREED"; finish; }
@@ -337,6 +346,9 @@ fi
 wait_log 2 "replica 2: IXFR of example\.test\. for 127\.0\.0\.1#[0-9]+: serial $ixfr_serial, differences from $new_serial: 0 removed, 1 added, key update-key\.$" &&
   pass "node 2 logged the incremental IXFR" ||
   fail "node 2 incremental IXFR log: $(grep 'IXFR of' "$TMP/err2" | tail -3)"
+n=$(metric_of 2 'vrdns_transfers_total{outcome="incremental"}')
+[ "${n:-0}" -ge 1 ] && pass "node 2's statistics count $n incremental IXFR(s)" ||
+  fail "node 2's statistics: incremental IXFRs '$n'"
 # The sections below start from the zone as it is now.
 new_serial=$ixfr_serial
 axfr_to 2 "$TMP/axfr2"

@@ -230,6 +230,11 @@ BOOST_AUTO_TEST_CASE(prometheus_text) {
   s.replica.commit_number = 119;
   s.replica.has_state = true;
   s.replica.view_changes = 2;
+  s.notify_sent = 5;
+  s.notify_answered = 4;
+  s.notify_given_up = 1;
+  s.transfers_incremental = 8;
+  s.transfers_refused = 2;
   s.zones.push_back({"example.test.", 2026112701, 42});
   s.zones.push_back({"we\\\"ird.test.", 7, 3});
 
@@ -261,6 +266,13 @@ BOOST_AUTO_TEST_CASE(prometheus_text) {
   BOOST_TEST(value("vrdns_dns_tcp_connections") == "3");
   BOOST_TEST(value(R"(vrdns_updates_total{rcode="NOERROR"})") == "0");
   BOOST_TEST(value(R"(vrdns_updates_total{rcode="NOTAUTH"})") == "7");
+  BOOST_TEST(value("vrdns_notify_sent_total") == "5");
+  BOOST_TEST(value("vrdns_notify_answered_total") == "4");
+  BOOST_TEST(value("vrdns_notify_ignored_total") == "0");
+  BOOST_TEST(value("vrdns_notify_given_up_total") == "1");
+  BOOST_TEST(value(R"(vrdns_transfers_total{outcome="incremental"})") == "8");
+  BOOST_TEST(value(R"(vrdns_transfers_total{outcome="refused"})") == "2");
+  BOOST_TEST(value(R"(vrdns_transfers_total{outcome="full"})") == "0");
   BOOST_TEST(value("vrdns_vr_view_number") == "4");
   BOOST_TEST(value("vrdns_vr_op_number") == "120");
   BOOST_TEST(value("vrdns_vr_commit_number") == "119");

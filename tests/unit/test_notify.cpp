@@ -198,12 +198,16 @@ BOOST_AUTO_TEST_CASE(an_unanswered_notify_is_sent_attempts_times_then_given_up) 
     std::lock_guard lock(m);
     logs.push_back(line);
   };
+  o.counters = std::make_shared<net::NotifyCounters>();
   net::Notifier n(o);
   n.published(state_of(zone_with_serial(9)));
   int got = 0;
   while (!s.receive(1000ms).empty()) ++got;   // ends 1 s after the last one
   BOOST_TEST(got == 3);
   BOOST_TEST(n.sent() == 3u);
+  BOOST_TEST(o.counters->sent.load() == 3u);   // the node's statistics count the same
+  BOOST_TEST(o.counters->given_up.load() == 1u);   // logged below, after the last send
+  BOOST_TEST(o.counters->answered.load() == 0u);
   std::lock_guard lock(m);
   BOOST_REQUIRE_EQUAL(logs.size(), 1u);
   BOOST_TEST(logs[0].find("no answer after 3 tries") != std::string::npos, logs[0]);
@@ -253,6 +257,7 @@ BOOST_AUTO_TEST_CASE(a_signed_notify_is_answered_only_by_a_signed_answer) {
     std::lock_guard lock(m);
     logs.push_back(line);
   };
+  o.counters = std::make_shared<net::NotifyCounters>();
   net::Notifier n(o);
   n.published(state_of(zone_with_serial(5)));
   sockaddr_storage from{};
@@ -275,6 +280,8 @@ BOOST_AUTO_TEST_CASE(a_signed_notify_is_answered_only_by_a_signed_answer) {
            sizeof(sockaddr_in));
   BOOST_TEST(answered_at_least(n, 1));
   BOOST_TEST(s.receive(300ms).empty());   // answered: no more sends
+  BOOST_TEST(o.counters->ignored.load() == 3u);   // every unsigned answer, though logged once
+  BOOST_TEST(o.counters->answered.load() == 1u);
   std::lock_guard lock(m);
   BOOST_REQUIRE_EQUAL(logs.size(), 1u);
   BOOST_TEST(logs[0].find("answer ignored (rcode 0), unsigned") != std::string::npos, logs[0]);

@@ -217,6 +217,31 @@ BOOST_AUTO_TEST_CASE(a_zone_with_its_own_keys) {
   BOOST_TEST(rcode_of(by_address[0]) == LDNS_RCODE_NOERROR);
 }
 
+// The statistics endpoint's view (app/node_stats.hpp TransferCounters): each answer counted
+// once, by outcome.
+BOOST_AUTO_TEST_CASE(every_answer_is_counted_by_outcome) {
+  auto counters = std::make_shared<app::TransferCounters>();
+  const auto handler = app::make_transfer_handler(policy_of(node_config()), "", counters);
+  const auto state = serving(3);
+  const Bytes axfr = signed_with(query("example.test.", LDNS_RR_TYPE_AXFR), "xfr-key.");
+  BOOST_REQUIRE(!transfer(axfr, "127.0.0.1", state, nullptr, handler).empty());
+  // Up to date: the client has serial 42.
+  const char* const soa42 = "example.test. 300 IN SOA ns1 hostmaster 42 1 2 3 4";
+  const Bytes current =
+      signed_with(query("example.test.", LDNS_RR_TYPE_IXFR, soa42), "xfr-key.");
+  BOOST_REQUIRE(!transfer(current, "127.0.0.1", state, nullptr, handler).empty());
+  transfer(signed_with(query("example.test.", LDNS_RR_TYPE_AXFR), "other-key."), "127.0.0.1",
+           state, nullptr, handler);                                            // REFUSED
+  transfer(signed_with(query("ns1.example.test.", LDNS_RR_TYPE_AXFR), "xfr-key."), "127.0.0.1",
+           state, nullptr, handler);                                            // NOTAUTH
+  transfer(axfr, "127.0.0.1", serving(3, false), nullptr, handler);             // SERVFAIL
+  BOOST_TEST(counters->full.load() == 1u);
+  BOOST_TEST(counters->up_to_date.load() == 1u);
+  BOOST_TEST(counters->incremental.load() == 0u);
+  BOOST_TEST(counters->refused.load() == 2u);
+  BOOST_TEST(counters->busy.load() == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_name_that_is_not_a_zone_apex_is_notauth) {
   const auto state = serving(10);
   for (const char* name : {"ns1.example.test.", "example.org."}) {

@@ -31,6 +31,8 @@ LOG_MARGIN=""
 # node i's own NODE_EXTRA_CONFIG[i] (e.g. its [transfer] table); empty = none.
 EXTRA_CONFIG=""
 NODE_EXTRA_CONFIG=("" "" "")
+# Node i's statistics port ([stats] listen on 127.0.0.1) if not empty; metric_of reads it.
+STATS_PORT=("" "" "")
 # Node i's zone file for example.test. if not empty, else $ZONE (the example zone).
 NODE_ZONE=("" "" "")
 # The TSIG keys and [update] table of the configs written below; empty = update-key. ($SECRET),
@@ -108,6 +110,8 @@ file = "${NODE_ZONE[$i]:-$ZONE}"
 $(auth_config)
 $EXTRA_CONFIG
 ${NODE_EXTRA_CONFIG[$i]}
+${STATS_PORT[$i]:+[stats]
+listen = \"127.0.0.1:${STATS_PORT[$i]}\"}
 TOML
 }
 
@@ -257,6 +261,15 @@ expect_servfail_in_bound() {
   else
     fail "node $i: SERVFAIL took $UPD_MS ms, expected $((bound - 100))..$((bound + 1500))"
   fi
+}
+
+# metric_of <i> <series>: the value of one series (e.g. 'vrdns_notify_answered_total') of node
+# i's statistics endpoint (STATS_PORT[i]); empty if it has none.
+metric_of() {
+  python3 -c 'import sys, urllib.request
+text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=3).read().decode()
+for line in text.splitlines():
+    if line.split(" ")[0] == sys.argv[2]: print(line.split(" ")[1])' "${STATS_PORT[$1]}" "$2" 2>/dev/null
 }
 
 # A poll loop of <tries> polls 0.1 s apart also ends after tries/10 + 2 s of wall time: on a
