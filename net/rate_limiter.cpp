@@ -105,12 +105,15 @@ RateDecision ResponseRateLimiter::decide(const sockaddr_storage& client, Respons
   uint64_t old_word = slot.load(std::memory_order_relaxed);
   while (true) {
     const Bucket old = Bucket::unpack(old_word);
-    // Seconds since the slot was last charged. Workers read the clock once per batch, so one
-    // may still be a second behind another: a negative difference is no time at all (else
-    // the two would refill the bucket in turn at every tick), and the newer second stays.
-    const int16_t delta = int16_t(uint16_t(now - old.second));
-    const uint32_t elapsed = delta > 0 ? uint32_t(delta) : 0;
-    Bucket next{tag, delta > 0 ? (now & 0xFFFF) : old.second, 0, 0};
+    // Seconds since the slot was last charged, modulo 2^16. Workers read the clock once per
+    // batch, so one may still be a second or two behind another: such a small negative
+    // difference is no time at all (else the two would refill the bucket in turn at every
+    // tick), and the newer second stays. Any other difference is time passed (a slot idle for
+    // half of the 18-hour period must not look like one from the future).
+    const uint16_t diff = uint16_t(now - old.second);
+    const bool behind = diff >= uint16_t(-3);
+    const uint32_t elapsed = behind ? 0 : diff;
+    Bucket next{tag, behind ? old.second : (now & 0xFFFF), 0, 0};
     RateDecision decision = RateDecision::send;
     if (old_word == 0 || (old.tag != tag && elapsed > 0)) {
       next.tokens = rate - 1;   // a new key, or a slot idle since an earlier second: full

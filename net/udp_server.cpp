@@ -166,9 +166,11 @@ void UdpServer::run(Worker& w) {
         // responder's full rcode stands: BADVERS is 0 in the header.)
         if ((reply[3] & 0x0F) != (r.rcode & 0x0F)) r.rcode = reply[3] & 0x0F;
       }
-      // Signed queries come from keyholders (secondaries), and a truncated answer would lose
-      // its TSIG: they are not limited.
-      if (limiter_ && limiter_->enabled() && r.what != dns::Disposition::signed_query) {
+      // Signed queries that verified come from keyholders (secondaries), and a truncated
+      // answer would lose its TSIG: they are not limited. A forged signature's NOTAUTH is.
+      const bool keyholder = r.what == dns::Disposition::signed_query &&
+                             (r.rcode == dns::rcode::NOERROR || r.rcode == dns::rcode::NXDOMAIN);
+      if (limiter_ && limiter_->enabled() && !keyholder) {
         switch (rate_limit(*limiter_, state, w.peers[std::size_t(i)], reply, r.length, r, now)) {
           case RateDecision::send:
             break;

@@ -71,7 +71,8 @@ TOML
 stop() {
   local rest rc
   kill -TERM "$PID"
-  read -r -t 10 -u 3 rest
+  read -r -t 15 -u 3 rest
+  if [ $? -gt 128 ]; then fail "still running 15 s after SIGTERM"; kill -KILL "$PID"; fi
   wait "$PID"
   rc=$?
   exec 3<&-

@@ -211,7 +211,12 @@ transfer_table() {   # transfer_table [notify target]
 }
 NODE_EXTRA_CONFIG=("$(transfer_table)" "$(transfer_table "127.0.0.1:$KPORT_NOTIFIED")"
                    "$(transfer_table "127.0.0.1:$BPORT_NOTIFIED")")
-for i in 0 1 2; do STATS_PORT[i]=$(free_port); done
+for i in 0 1 2; do   # not the secondaries' ports: they must get the ones the nodes notify
+  STATS_PORT[i]=$(free_port)
+  while [ "${STATS_PORT[i]}" = "$KPORT_NOTIFIED" ] || [ "${STATS_PORT[i]}" = "$BPORT_NOTIFIED" ]; do
+    STATS_PORT[i]=$(free_port)
+  done
+done
 start_cluster 2000
 wait_connected 0 1 2 && pass "all nodes connected" || fail "nodes not connected"
 wait_agree 50 0 1 2 && pass "cluster normal: $AGREED" || { fail "cluster not normal: $AGREED"; finish; }

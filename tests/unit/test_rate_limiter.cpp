@@ -99,6 +99,19 @@ BOOST_AUTO_TEST_CASE(a_worker_a_second_behind_does_not_refill) {
   BOOST_TEST(count(l.burst(v4("192.0.2.1"), 8, 101), RateDecision::send) == 4);   // refilled
 }
 
+// The bucket keeps its second modulo 2^16 (about 18 hours): a slot idle for any part of that
+// period (9 hours, say) is full again, not taken for one charged in the future.
+BOOST_AUTO_TEST_CASE(a_long_idle_bucket_is_full_again) {
+  // (Only 0 and the last 3 seconds of each period read as "no time": a worker a little
+  // behind another.)
+  for (uint32_t idle : {1u, 2u, 3u, 40000u, 65532u, 65536u + 5}) {
+    Limiter fresh(options(4, 0));
+    BOOST_TEST(count(fresh.burst(v4("192.0.2.1"), 8, 1000), RateDecision::send) == 4);
+    BOOST_TEST_INFO("idle " << idle << " s");
+    BOOST_TEST(count(fresh.burst(v4("192.0.2.1"), 8, 1000 + idle), RateDecision::send) == 4);
+  }
+}
+
 // Keys that land on one slot share its tokens while both are active: a table far too small
 // limits sooner, never later.
 BOOST_AUTO_TEST_CASE(a_tiny_table_limits_sooner_never_later) {
