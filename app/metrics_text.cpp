@@ -48,6 +48,11 @@ class Writer {
     out_ += buf;
     out_ += '\n';
   }
+  /// A family of one sample without labels.
+  void single(const char* name, const char* type, const char* help, uint64_t value) {
+    family(name, type, help);
+    sample(name, "", value);
+  }
   std::string take() { return std::move(out_); }
 
  private:
@@ -113,9 +118,9 @@ std::string render_metrics(const MetricsSnapshot& s) {
            "DNS messages received: UDP datagrams and TCP messages.");
   w.sample("vrdns_dns_requests_total", "transport=\"udp\"", q.received_udp);
   w.sample("vrdns_dns_requests_total", "transport=\"tcp\"", q.received_tcp);
-  w.family("vrdns_dns_dropped_total", "counter",
-           "Messages not answered: no DNS header, a response, or longer than any DNS message.");
-  w.sample("vrdns_dns_dropped_total", "", q.dropped);
+  w.single("vrdns_dns_dropped_total", "counter",
+           "Messages not answered: no DNS header, a response, or longer than any DNS message.",
+           q.dropped);
   w.family("vrdns_dns_opcodes_total", "counter", "Messages with a DNS header, by opcode.");
   by_code(w, "vrdns_dns_opcodes_total", "opcode", q.opcode, dns::opcode::QUERY,
           [](std::size_t i) { return opcode_mnemonic(uint8_t(i)); });
@@ -129,20 +134,18 @@ std::string render_metrics(const MetricsSnapshot& s) {
            "transfers: vrdns_dns_transfers_total).");
   by_code(w, "vrdns_dns_responses_total", "rcode", q.rcode, dns::rcode::NOERROR,
           [](std::size_t i) { return rcode_mnemonic(uint16_t(i)); });
-  w.family("vrdns_dns_truncated_total", "counter", "UDP answers sent with TC set.");
-  w.sample("vrdns_dns_truncated_total", "", q.truncated);
-  w.family("vrdns_dns_signed_queries_total", "counter", "Queries carrying TSIG.");
-  w.sample("vrdns_dns_signed_queries_total", "", q.signed_queries);
-  w.family("vrdns_dns_transfers_total", "counter", "AXFR and IXFR requests taken by the "
-           "transfer path (refused ones included: see the node's log).");
-  w.sample("vrdns_dns_transfers_total", "", q.transfers);
+  w.single("vrdns_dns_truncated_total", "counter", "UDP answers sent with TC set.", q.truncated);
+  w.single("vrdns_dns_signed_queries_total", "counter", "Queries carrying TSIG.", q.signed_queries);
+  w.single("vrdns_dns_transfers_total", "counter",
+           "AXFR and IXFR requests taken by the transfer path (refused ones included).",
+           q.transfers);
   w.family("vrdns_dns_rate_limited_total", "counter",
            "UDP answers held back by response rate limiting ([rrl]): dropped, or sent "
            "truncated (slip).");
   w.sample("vrdns_dns_rate_limited_total", "action=\"drop\"", q.rate_limited_dropped);
   w.sample("vrdns_dns_rate_limited_total", "action=\"slip\"", q.rate_limited_slipped);
-  w.family("vrdns_dns_tcp_connections", "gauge", "TCP connections open now.");
-  w.sample("vrdns_dns_tcp_connections", "", uint64_t(s.tcp_connections));
+  w.single("vrdns_dns_tcp_connections", "gauge", "TCP connections open now.",
+           uint64_t(s.tcp_connections));
 
   w.family("vrdns_updates_total", "counter",
            "RFC 2136 UPDATEs answered, by rcode. NOERROR: committed by a quorum and served "
@@ -152,34 +155,32 @@ std::string render_metrics(const MetricsSnapshot& s) {
 
   w.family("vrdns_transfers_total", "counter",
            "AXFR/IXFR answers by outcome: full zone, incremental (IXFR differences), up_to_date "
-           "(SOA only), refused (REFUSED, NOTAUTH, FORMERR), busy (SERVFAIL).");
+           "(SOA only), refused (REFUSED, NOTAUTH, FORMERR: key, address, zone, TSIG), busy "
+           "(SERVFAIL).");
   w.sample("vrdns_transfers_total", "outcome=\"full\"", s.transfers_full);
   w.sample("vrdns_transfers_total", "outcome=\"incremental\"", s.transfers_incremental);
   w.sample("vrdns_transfers_total", "outcome=\"up_to_date\"", s.transfers_up_to_date);
   w.sample("vrdns_transfers_total", "outcome=\"refused\"", s.transfers_refused);
   w.sample("vrdns_transfers_total", "outcome=\"busy\"", s.transfers_busy);
-  w.family("vrdns_notify_sent_total", "counter", "NOTIFY datagrams sent, retries included.");
-  w.sample("vrdns_notify_sent_total", "", s.notify_sent);
-  w.family("vrdns_notify_answered_total", "counter", "NOTIFYs a secondary answered.");
-  w.sample("vrdns_notify_answered_total", "", s.notify_answered);
-  w.family("vrdns_notify_ignored_total", "counter",
-           "Answers to signed NOTIFYs that did not verify (TSIG), so did not count.");
-  w.sample("vrdns_notify_ignored_total", "", s.notify_ignored);
-  w.family("vrdns_notify_given_up_total", "counter",
-           "NOTIFYs left unanswered after every attempt: a secondary that is down or refuses.");
-  w.sample("vrdns_notify_given_up_total", "", s.notify_given_up);
+  w.single("vrdns_notify_sent_total", "counter", "NOTIFY datagrams sent, retries included.",
+           s.notify_sent);
+  w.single("vrdns_notify_answered_total", "counter", "NOTIFYs a secondary answered.",
+           s.notify_answered);
+  w.single("vrdns_notify_ignored_total", "counter",
+           "Answers to signed NOTIFYs that did not verify (TSIG), so did not count.",
+           s.notify_ignored);
+  w.single("vrdns_notify_given_up_total", "counter",
+           "NOTIFYs left unanswered after every attempt: a secondary that is down or refuses.",
+           s.notify_given_up);
 
-  w.family("vrdns_vr_replica", "gauge", "This node's replica number.");
-  w.sample("vrdns_vr_replica", "", uint64_t(r.replica));
-  w.family("vrdns_vr_view_number", "gauge", "The replica's view_number.");
-  w.sample("vrdns_vr_view_number", "", r.view_number);
-  w.family("vrdns_vr_op_number", "gauge", "The replica's op_number: the latest op it holds.");
-  w.sample("vrdns_vr_op_number", "", r.op_number);
-  w.family("vrdns_vr_commit_number", "gauge",
-           "The replica's commit_number: the latest op it knows to be committed.");
-  w.sample("vrdns_vr_commit_number", "", r.commit_number);
-  w.family("vrdns_vr_primary", "gauge", "The primary of the replica's view (a replica number).");
-  w.sample("vrdns_vr_primary", "", uint64_t(r.primary));
+  w.single("vrdns_vr_replica", "gauge", "This node's replica number.", uint64_t(r.replica));
+  w.single("vrdns_vr_view_number", "gauge", "The replica's view_number.", r.view_number);
+  w.single("vrdns_vr_op_number", "gauge", "The replica's op_number: the latest op it holds.",
+           r.op_number);
+  w.single("vrdns_vr_commit_number", "gauge",
+           "The replica's commit_number: the latest op it knows to be committed.", r.commit_number);
+  w.single("vrdns_vr_primary", "gauge", "The primary of the replica's view (a replica number).",
+           uint64_t(r.primary));
   w.family("vrdns_vr_is_primary", "gauge", "1 if this replica is the primary of its view.");
   w.sample("vrdns_vr_is_primary", "",
            uint64_t(r.status == protocol::replica_status::normal && r.primary == r.replica));
@@ -191,16 +192,15 @@ std::string render_metrics(const MetricsSnapshot& s) {
                                                                      : "recovering";
     w.sample("vrdns_vr_status", std::string("status=\"") + name + "\"", uint64_t(r.status == st));
   }
-  w.family("vrdns_vr_view_changes_total", "counter",
-           "View changes this replica took part in since the process started.");
-  w.sample("vrdns_vr_view_changes_total", "", r.view_changes);
+  w.single("vrdns_vr_view_changes_total", "counter",
+           "View changes this replica took part in since the process started.", r.view_changes);
   w.family("vrdns_serving", "gauge",
            "1 if the node answers from committed state; 0 while it answers SERVFAIL for its "
            "zones (restarting or recovering).");
   w.sample("vrdns_serving", "", uint64_t(r.has_state));
-  w.family("vrdns_disk_writable", "gauge",
-           "0 while data_dir cannot be written: the replica then acknowledges nothing.");
-  w.sample("vrdns_disk_writable", "", uint64_t(!r.disk_error));
+  w.single("vrdns_disk_writable", "gauge",
+           "0 while data_dir cannot be written: the replica then acknowledges nothing.",
+           uint64_t(!r.disk_error));
 
   w.family("vrdns_zone_serial", "gauge", "The SOA serial each zone is served with here.");
   for (const auto& z : s.zones)

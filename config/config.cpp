@@ -123,8 +123,8 @@ class Reader {
     read_stats(c);
     read_rrl(c);
     read_keys(c);
-    read_update(c);
-    read_control(c);
+    c.update_allow = allow_table(c, "update");
+    c.control_allow = allow_table(c, "control");
     read_transfer(c);
     read_zones(c);   // last: the most expensive check
     return c;
@@ -306,26 +306,19 @@ class Reader {
     }
   }
 
-  void read_update(NodeConfig& c) const {
-    const toml::node* n = root_.get("update");
-    if (!n) return;
-    const auto& t = table(root_, "update", "update");
-    check_keys(t, "update", {"allow"});
-    c.update_allow = key_names(c, t, "update.allow");
-  }
-
-  void read_control(NodeConfig& c) const {
-    const toml::node* n = root_.get("control");
-    if (!n) return;
-    const auto& t = table(root_, "control", "control");
-    check_keys(t, "control", {"allow"});
-    c.control_allow = key_names(c, t, "control.allow");
+  /// [update] or [control]: a table whose one key is `allow`, a list of [[key]] names.
+  std::vector<std::string> allow_table(const NodeConfig& c, const std::string& name) const {
+    if (!root_.get(name)) return {};
+    const auto& t = table(root_, name, name);
+    check_keys(t, name, {"allow"});
+    return key_names(c, t, name + ".allow");
   }
 
   void read_rrl(NodeConfig& c) const {
     if (!root_.get("rrl")) return;
     const auto& t = table(root_, "rrl", "rrl");
-    check_keys(t, "rrl", {"responses_per_second", "slip", "ipv4_prefix", "ipv6_prefix", "exempt"});
+    check_keys(t, "rrl",
+               {"responses_per_second", "slip", "ipv4_prefix", "ipv6_prefix", "exempt"});
     c.rrl.responses_per_second = uint32_t(
         integer(t, "responses_per_second", "rrl.responses_per_second", 0, 10000, 0));
     c.rrl.slip = uint32_t(integer(t, "slip", "rrl.slip", 0, 10, 2));

@@ -12,58 +12,17 @@ command -v dig >/dev/null && command -v kdig >/dev/null || { echo "FAIL: dig/kdi
 
 TMP=$(mktemp -d)
 PID=""
-cleanup() {
-  exec 3<&- 2>/dev/null
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=lib/single_node.sh
+source "$SRC/tests/integration/lib/single_node.sh"
+trap node_cleanup EXIT
 FAILURES=0
 fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
 pass() { echo "ok: $*"; }
 
-# --- start, retrying on another port if the one we picked is taken -----------------------
-PORT=""
-for attempt in 1 2 3 4 5 6 7 8 9 10; do
-  try=$((20000 + RANDOM % 40000))
-  cat > "$TMP/node.toml" <<TOML
-[cluster]
-replicas = ["127.0.0.1:$((try + 1))"]
-[node]
-replica = 0
-name = "itest-node"
-data_dir = "data"
-[dns]
-listen = ["127.0.0.1:$try"]
-udp_workers = 2
-[[zone]]
-name = "example.test."
-file = "$ZONE"
-TOML
-  rm -f "$TMP/out"
-  mkfifo "$TMP/out"
-  "$VRDNS" --config "$TMP/node.toml" > "$TMP/out" 2> "$TMP/err" &
-  PID=$!
-  exec 3< "$TMP/out"       # the ready line arrives through this fifo
-  if read -r -t 20 -u 3 line; then
-    echo "started: $line"
-    expected="vrdns: replica 0 serving 1 zone(s) on 127.0.0.1:$try (udp+tcp)"
-    [ "$line" = "$expected" ] || fail "ready line: got '$line', want '$expected'"
-    PORT=$try
-    break
-  fi
-  # No ready line: vrdns exited (EOF on the fifo) or hung (timeout).
-  exec 3<&-
-  kill -KILL "$PID" 2>/dev/null
-  wait "$PID" 2>/dev/null
-  PID=""
-  if grep -q "cannot bind" "$TMP/err"; then
-    echo "port $try taken, trying another"
-    continue
-  fi
-  echo "FAIL: vrdns did not start:"; cat "$TMP/err"; exit 1
-done
-[ -n "$PORT" ] || { echo "FAIL: no free port found"; exit 1; }
+node_start ""
+echo "started: $READY"
+expected="vrdns: replica 0 serving 1 zone(s) on 127.0.0.1:$PORT (udp+tcp)"
+[ "$READY" = "$expected" ] || fail "ready line: got '$READY', want '$expected'"
 
 D="dig @127.0.0.1 -p $PORT +norec +time=2 +tries=1"
 K="kdig @127.0.0.1 -p $PORT +norec +time=2 +retry=0"
@@ -127,16 +86,7 @@ out=$($D +tcp bigtxt.example.test TXT)
 check "dig tcp bigtxt: 5 answers" "$out" "ANSWER: 5,"
 
 # --- stop: SIGTERM must give a clean exit 0 ----------------------------------------------
-# vrdns closes its stdout (the fifo) when it exits: EOF on fd 3 is the event to wait for,
-# bounded by read's timeout (status > 128 means it timed out).
-kill -TERM "$PID"
-read -r -t 10 -u 3 rest
-read_rc=$?
-if [ "$read_rc" -gt 128 ]; then fail "vrdns still running 10 s after SIGTERM"; kill -KILL "$PID"; fi
-wait "$PID"
-rc=$?
-PID=""
-if [ "$rc" -eq 0 ]; then pass "SIGTERM -> exit 0"; else fail "SIGTERM -> exit $rc"; cat "$TMP/err"; fi
+node_stop
 
 if [ "$FAILURES" -ne 0 ]; then echo "$FAILURES check(s) failed"; exit 1; fi
 echo "all checks passed"

@@ -15,70 +15,24 @@ command -v kdig >/dev/null && command -v python3 >/dev/null || { echo "FAIL: kdi
 
 TMP=$(mktemp -d)
 PID=""
-cleanup() {
-  exec 3<&- 2>/dev/null
-  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -KILL "$PID"; fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=lib/single_node.sh
+source "$SRC/tests/integration/lib/single_node.sh"
+trap node_cleanup EXIT
 FAILURES=0
 fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
 pass() { echo "ok: $*"; }
 
-# start <exempt list>: one node with [rrl]; sets PORT and STATS. Retries on a taken port.
+# start <exempt list>: one node with [rrl] and statistics on $PORT+2 (STATS).
 start() {
-  local try attempt line
-  PORT=""
-  for attempt in 1 2 3 4 5 6 7 8 9 10; do
-    try=$((20000 + RANDOM % 40000))
-    cat > "$TMP/node.toml" <<TOML
-[cluster]
-replicas = ["127.0.0.1:$((try + 1))"]
-[node]
-replica = 0
-data_dir = "data"
-[dns]
-listen = ["127.0.0.1:$try"]
-[rrl]
+  node_start "[rrl]
 responses_per_second = 10
 slip = 2
 exempt = [$1]
 [stats]
-listen = "127.0.0.1:$((try + 2))"
-[[zone]]
-name = "example.test."
-file = "$ZONE"
-TOML
-    rm -rf "$TMP/out" "$TMP/data"
-    mkfifo "$TMP/out"
-    "$VRDNS" --config "$TMP/node.toml" > "$TMP/out" 2> "$TMP/err" &
-    PID=$!
-    exec 3< "$TMP/out"
-    if read -r -t 20 -u 3 line; then
-      PORT=$try
-      STATS=$((try + 2))
-      return 0
-    fi
-    exec 3<&-
-    kill -KILL "$PID" 2>/dev/null
-    wait "$PID" 2>/dev/null
-    PID=""
-    grep -q "cannot bind" "$TMP/err" || { echo "FAIL: vrdns did not start:"; cat "$TMP/err"; exit 1; }
-  done
-  echo "FAIL: no free port found"; exit 1
+listen = \"127.0.0.1:@PORT2@\""
+  STATS=$((PORT + 2))
 }
-
-stop() {
-  local rest rc
-  kill -TERM "$PID"
-  read -r -t 15 -u 3 rest
-  if [ $? -gt 128 ]; then fail "still running 15 s after SIGTERM"; kill -KILL "$PID"; fi
-  wait "$PID"
-  rc=$?
-  exec 3<&-
-  PID=""
-  [ "$rc" -eq 0 ] && pass "SIGTERM -> exit 0" || fail "SIGTERM -> exit $rc"
-}
+stop() { node_stop; }
 
 # burst: 100 queries for www.example.test. A from one UDP socket, then the answers that arrive
 # within 1 s of the last one. Prints "<full> <truncated>".
