@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "actors/vr_client.hpp"
+#include "dns/name.hpp"
 #include "dns/query_parser.hpp"
 #include "dns/tsig.hpp"
 #include "dns/update.hpp"
@@ -121,6 +122,21 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
   if (!policy->may_update_any(verdict.key_name)) {
     answer(*path->counters, *policy, req, verdict, dns::rcode::REFUSED);
     return;
+  }
+  // The zone's own list ([[zone]] update_allow), checked on the zone section's name before the
+  // message is parsed: a key learns nothing of zones it may not update (not even whether this
+  // server has them), and costs no parse. (A malformed zone section is parsed and refused.)
+  if (body.size() > dns::header_size) {
+    const std::size_t n = dns::name_wire_length(body.data() + dns::header_size,
+                                                body.size() - dns::header_size);
+    const std::string zone_key =
+        n ? dns::name_key(std::string_view(
+                reinterpret_cast<const char*>(body.data() + dns::header_size), n))
+          : std::string();
+    if (n && policy->update_keys(zone_key).find(verdict.key_name) == nullptr) {
+      answer(*path->counters, *policy, req, verdict, dns::rcode::REFUSED);
+      return;
+    }
   }
   dns::Update update;
   const dns::ZoneSetPtr zones = path->zones->get();

@@ -97,6 +97,14 @@ case "$out" in *REFUSED*) pass "update-key. may not UPDATE second.test.: REFUSED
 out=$(upd_in 0 example.test. "own.example.test. 300 A 192.0.2.61" "${SECOND_KEY[@]}")
 case "$out" in *REFUSED*) pass "second-key. may not UPDATE example.test.: REFUSED" ;;
   *) fail "second-key. on example.test.: $out" ;; esac
+# A key allowed one zone learns nothing of others: a zone this server lacks is REFUSED to it,
+# where a key of [update] allow hears NOTAUTH.
+out=$(upd_in 0 nothere.test. "x.nothere.test. 300 A 192.0.2.63" "${SECOND_KEY[@]}")
+case "$out" in *REFUSED*) pass "second-key. on a zone not served: REFUSED" ;;
+  *) fail "second-key. on a zone not served: $out" ;; esac
+out=$(upd_in 0 nothere.test. "x.nothere.test. 300 A 192.0.2.63" "${KEY_OPT[@]}")
+case "$out" in *NOTAUTH*) pass "update-key. on a zone not served: NOTAUTH" ;;
+  *) fail "update-key. on a zone not served: $out" ;; esac
 out=$(upd_second 0 "own.second.test. 300 A 192.0.2.62")
 [ $? -eq 0 ] && pass "second-key. UPDATEs second.test." || fail "second-key. on second.test.: $out"
 wait_served 1 own.second.test A 192.0.2.62
