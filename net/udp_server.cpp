@@ -13,8 +13,9 @@ namespace {
 constexpr std::size_t slot_size = dns::max_message_size;
 
 /// The rate limiter's verdict (net/rate_limiter.hpp) on the answer in reply[0, length) to
-/// `client`: answers are charged by qname and qtype, NXDOMAIN and empty answers by the zone's
-/// apex (so that random names under one zone share a bucket), errors by the client's network.
+/// `client`: answers are charged by qname and qtype; NXDOMAIN, empty and wildcard answers by
+/// the zone's apex (so that random names under one zone share a bucket); errors by the client's
+/// network.
 RateDecision rate_limit(ResponseRateLimiter& limiter, const dns::ServingState& state,
                         const sockaddr_storage& client, const uint8_t* reply, std::size_t length,
                         const dns::AnswerResult& r, uint32_t now) {
@@ -168,7 +169,7 @@ void UdpServer::run(Worker& w) {
       }
       // Signed queries that verified come from keyholders (secondaries), and a truncated
       // answer would lose its TSIG: they are not limited. A forged signature's NOTAUTH is.
-      const bool keyholder = r.what == dns::Disposition::signed_query &&
+      const bool keyholder = r.what == dns::Disposition::signed_query && signed_query_handler_ &&
                              (r.rcode == dns::rcode::NOERROR || r.rcode == dns::rcode::NXDOMAIN);
       if (limiter_ && limiter_->enabled() && !keyholder) {
         switch (rate_limit(*limiter_, state, w.peers[std::size_t(i)], reply, r.length, r, now)) {
