@@ -421,7 +421,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
             constexpr auto relaxed = std::memory_order_relaxed;
             MetricsSnapshot s = fixed;
             s.queries = front_stats->totals();
-            s.tcp_connections = front_stats->tcp_connections.load(std::memory_order_relaxed);
+            s.tcp_connections = front_stats->tcp_connections.load(relaxed);
             s.updates = update_counters->read();
             s.replica = gauges->read();
             s.notify_sent = notify->sent.load(relaxed);
@@ -464,11 +464,6 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
 }
 
 ReplicaNode::~ReplicaNode() { stop(); }
-
-std::optional<net::Endpoint> ReplicaNode::stats_endpoint() const {
-  if (!metrics_) return std::nullopt;
-  return metrics_->endpoint();
-}
 
 void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
   const std::string label = "replica " + std::to_string(running_.replica) + ": ";

@@ -17,7 +17,6 @@
 
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,8 +64,6 @@ class ReplicaNode {
   struct NotifierSlot;
 
   const std::vector<net::Endpoint>& dns_endpoints() const { return dns_endpoints_; }
-  /// The statistics endpoint's address (port resolved); nullopt without [stats] listen.
-  std::optional<net::Endpoint> stats_endpoint() const;
   bool started_recovering() const { return recovering_; }
   /// Every actor spawned here, in spawn order (tests end one to check fail-stop).
   const std::vector<caf::actor>& actors() const { return actors_; }

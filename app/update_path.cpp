@@ -126,14 +126,14 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
   // The zone's own list ([[zone]] update_allow), checked on the zone section's name before the
   // message is parsed: a key learns nothing of zones it may not update (not even whether this
   // server has them), and costs no parse. (A malformed zone section is parsed and refused.)
-  if (body.size() > dns::header_size) {
-    const std::size_t n = dns::name_wire_length(body.data() + dns::header_size,
-                                                body.size() - dns::header_size);
+  const uint8_t* zone_name = body.data() + dns::header_size;
+  const std::size_t n = body.size() > dns::header_size
+                            ? dns::name_wire_length(zone_name, body.size() - dns::header_size)
+                            : 0;
+  if (n > 0) {
     const std::string zone_key =
-        n ? dns::name_key(std::string_view(
-                reinterpret_cast<const char*>(body.data() + dns::header_size), n))
-          : std::string();
-    if (n && policy->update_keys(zone_key).find(verdict.key_name) == nullptr) {
+        dns::name_key(std::string_view(reinterpret_cast<const char*>(zone_name), n));
+    if (policy->update_keys(zone_key).find(verdict.key_name) == nullptr) {
       answer(*path->counters, *policy, req, verdict, dns::rcode::REFUSED);
       return;
     }
@@ -145,7 +145,9 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
     answer(*path->counters, *policy, req, verdict, rc);
     return;
   }
-  // The zone's own list ([[zone]] update_allow), or [update] allow.
+  // Checked again on the zone the parser settled on: the check above sees only an
+  // uncompressed name at the zone section's offset, and an authorization must not rest on
+  // two parsers agreeing.
   if (policy->update_keys(update.zone).find(verdict.key_name) == nullptr) {
     answer(*path->counters, *policy, req, verdict, dns::rcode::REFUSED);
     return;

@@ -227,6 +227,22 @@ class Reader {
     return out;
   }
 
+  /// An optional list of addresses or prefixes ("192.0.2.0/24", "::1").
+  std::vector<net::AddressPrefix> prefixes(const toml::table& t, std::string_view name,
+                                           const std::string& key) const {
+    std::vector<net::AddressPrefix> out;
+    const auto texts = strings(t, name, key, false);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      auto prefix = net::AddressPrefix::parse(texts[i]);
+      if (!prefix)
+        fail(line_of(*t.get(name)->as_array()->get(i)), key,
+             "expected an IPv4 or IPv6 address with an optional /length, got \"" + texts[i] +
+                 "\"");
+      out.push_back(*prefix);
+    }
+    return out;
+  }
+
   std::string path(const std::string& p) const {
     std::filesystem::path fp(p);
     if (fp.is_absolute() || base_dir_.empty()) return fp.lexically_normal().string();
@@ -324,15 +340,7 @@ class Reader {
     c.rrl.slip = uint32_t(integer(t, "slip", "rrl.slip", 0, 10, 2));
     c.rrl.ipv4_prefix = uint8_t(integer(t, "ipv4_prefix", "rrl.ipv4_prefix", 8, 32, 24));
     c.rrl.ipv6_prefix = uint8_t(integer(t, "ipv6_prefix", "rrl.ipv6_prefix", 16, 128, 56));
-    auto texts = strings(t, "exempt", "rrl.exempt", false);
-    for (std::size_t i = 0; i < texts.size(); ++i) {
-      auto prefix = net::AddressPrefix::parse(texts[i]);
-      if (!prefix)
-        fail(line_of(*t.get("exempt")->as_array()->get(i)), "rrl.exempt",
-             "expected an IPv4 or IPv6 address with an optional /length, got \"" + texts[i] +
-                 "\"");
-      c.rrl.exempt.push_back(*prefix);
-    }
+    c.rrl.exempt = prefixes(t, "exempt", "rrl.exempt");
   }
 
   void read_stats(NodeConfig& c) const {
@@ -366,15 +374,7 @@ class Reader {
     c.transfer.max_transfers =
         uint32_t(integer(t, "max_transfers", "transfer.max_transfers", 1, 1000, 10));
     c.transfer.allow = key_names(c, t, "transfer.allow");
-    auto texts = strings(t, "allow_addresses", "transfer.allow_addresses", false);
-    for (std::size_t i = 0; i < texts.size(); ++i) {
-      auto prefix = net::AddressPrefix::parse(texts[i]);
-      if (!prefix)
-        fail(line_of(*t.get("allow_addresses")->as_array()->get(i)), "transfer.allow_addresses",
-             "expected an IPv4 or IPv6 address with an optional /length, got \"" + texts[i] +
-                 "\"");
-      c.transfer.allow_addresses.push_back(*prefix);
-    }
+    c.transfer.allow_addresses = prefixes(t, "allow_addresses", "transfer.allow_addresses");
     auto targets = strings(t, "notify", "transfer.notify", false);
     for (std::size_t i = 0; i < targets.size(); ++i) {
       auto ep = net::parse_endpoint(targets[i]);

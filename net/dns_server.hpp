@@ -53,7 +53,6 @@ class DnsServer {
   const std::vector<Endpoint>& endpoints() const { return endpoints_; }
 
   uint32_t tcp_connections() const { return tcp_ ? tcp_->connections() : 0; }
-  uint64_t udp_replies() const { return udp_ ? udp_->replies() : 0; }
   const FrontEndStats& stats() const { return *stats_; }
 
  private:

@@ -20,4 +20,11 @@ using SignedQueryHandler =
     std::function<std::size_t(const uint8_t* query, std::size_t length, dns::Transport transport,
                               const dns::ServingState& state, uint8_t* out, std::size_t capacity)>;
 
+/// The rcode of the answer a handler wrote to `reply`, given the responder's `rcode` for the
+/// unsigned fallback: the handler's where the header says otherwise (NOTAUTH for a bad
+/// signature), else the responder's full one (BADVERS is 0 in the header).
+inline uint16_t rcode_after_hook(uint16_t rcode, const uint8_t* reply) {
+  return (reply[3] & 0x0F) != (rcode & 0x0F) ? uint16_t(reply[3] & 0x0F) : rcode;
+}
+
 }  // namespace vrdns::net

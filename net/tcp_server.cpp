@@ -284,9 +284,7 @@ class TcpServer::Worker {
                                                          answer_.data(), answer_.size());
         counters_.signed_queries.add();
         if (r.length == 0) continue;
-        // The hook's answer: NOTAUTH for a bad signature. (Where the header agrees, the
-        // responder's full rcode stands: BADVERS is 0 in the header.)
-        if ((answer_[3] & 0x0F) != (r.rcode & 0x0F)) r.rcode = answer_[3] & 0x0F;
+        r.rcode = rcode_after_hook(r.rcode, answer_.data());
       }
       counters_.count_answer(r.rcode);
       append_frame(c.out, answer_.data(), r.length);

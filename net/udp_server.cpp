@@ -89,6 +89,7 @@ UdpServer::UdpServer(std::vector<Fd> sockets, const StatePublisher& publisher,
       signed_query_handler_(std::move(signed_query_handler)),
       batch_(batch) {
   assert(batch_ > 0);
+  if (limiter_ && !limiter_->enabled()) limiter_.reset();   // the loop tests the pointer alone
   for (auto& s : sockets)
     workers_.push_back(std::make_unique<Worker>(std::move(s), batch_,
                                                 stats_->add_worker(dns::Transport::udp)));
@@ -129,7 +130,7 @@ void UdpServer::run(Worker& w) {
     w.counters.received.add(unsigned(n));
 
     const dns::ServingState& state = reader.refresh();
-    const uint32_t now = limiter_ && limiter_->enabled() ? limiter_->now() : 0;   // per batch
+    const uint32_t now = limiter_ ? limiter_->now() : 0;   // per batch
     std::size_t out = 0;
     for (int i = 0; i < n; ++i) {
       const auto& in = w.rx_msgs[std::size_t(i)];
@@ -163,15 +164,13 @@ void UdpServer::run(Worker& w) {
                                          slot_size);
         w.counters.signed_queries.add();
         if (r.length == 0) continue;
-        // The hook's answer: NOTAUTH for a bad signature. (Where the header agrees, the
-        // responder's full rcode stands: BADVERS is 0 in the header.)
-        if ((reply[3] & 0x0F) != (r.rcode & 0x0F)) r.rcode = reply[3] & 0x0F;
+        r.rcode = rcode_after_hook(r.rcode, reply);
       }
       // Signed queries that verified come from keyholders (secondaries), and a truncated
       // answer would lose its TSIG: they are not limited. A forged signature's NOTAUTH is.
       const bool keyholder = r.what == dns::Disposition::signed_query && signed_query_handler_ &&
                              (r.rcode == dns::rcode::NOERROR || r.rcode == dns::rcode::NXDOMAIN);
-      if (limiter_ && limiter_->enabled() && !keyholder) {
+      if (limiter_ && !keyholder) {
         switch (rate_limit(*limiter_, state, w.peers[std::size_t(i)], reply, r.length, r, now)) {
           case RateDecision::send:
             break;
@@ -206,7 +205,6 @@ void UdpServer::run(Worker& w) {
         ++sent;   // this datagram cannot be sent (e.g. unreachable peer): skip it
       }
     }
-    replies_.fetch_add(out, std::memory_order_relaxed);
   }
 }
 

@@ -42,9 +42,6 @@ class UdpServer {
   /// Idempotent; returns once every worker has exited (within the socket receive timeout).
   void stop();
 
-  /// Datagrams answered (replied to) so far, over all workers. For tests and statistics.
-  uint64_t replies() const { return replies_.load(std::memory_order_relaxed); }
-
  private:
   struct Worker;
   void run(Worker& w);
@@ -57,7 +54,6 @@ class UdpServer {
   std::size_t batch_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> replies_{0};
   bool started_ = false;
 };
 
