@@ -43,6 +43,7 @@ ReloadPlan plan_reload(const config::NodeConfig& running, const config::NodeConf
   restart_if(d0.tcp_max_connections != d1.tcp_max_connections, "[dns] tcp_max_connections");
   restart_if(running.stats.listen != loaded.stats.listen, "[stats] listen");
   restart_if(running.rrl != loaded.rrl, "[rrl]");
+  restart_if(running.cookies != loaded.cookies, "[cookies]");
   const auto& r0 = running.replication;
   const auto& r1 = loaded.replication;
   restart_if(r0.heartbeat_ms != r1.heartbeat_ms, "[replication] heartbeat_ms");

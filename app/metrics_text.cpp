@@ -87,6 +87,7 @@ std::string rcode_mnemonic(uint16_t rcode) {
                                       "NXRRSET", "NOTAUTH", "NOTZONE"};
   if (rcode < std::size(names)) return names[rcode];
   if (rcode == dns::rcode::BADVERS) return "BADVERS";
+  if (rcode == dns::rcode::BADCOOKIE) return "BADCOOKIE";
   return "RCODE" + std::to_string(rcode);
 }
 
@@ -144,6 +145,18 @@ std::string render_metrics(const MetricsSnapshot& s) {
            "truncated (slip).");
   w.sample("vrdns_dns_rate_limited_total", "action=\"drop\"", q.rate_limited_dropped);
   w.sample("vrdns_dns_rate_limited_total", "action=\"slip\"", q.rate_limited_slipped);
+  w.family("vrdns_dns_cookies_total", "counter",
+           "Queries with a DNS cookie (RFC 7873), by what it was: client_only (new client), "
+           "valid (our server cookie: spared by [rrl]), invalid (expired, another secret or "
+           "address: answered with a fresh one), malformed (FORMERR).");
+  w.sample("vrdns_dns_cookies_total", "result=\"client_only\"",
+           q.cookie[std::size_t(dns::CookieVerdict::client_only)]);
+  w.sample("vrdns_dns_cookies_total", "result=\"valid\"",
+           q.cookie[std::size_t(dns::CookieVerdict::valid)]);
+  w.sample("vrdns_dns_cookies_total", "result=\"invalid\"",
+           q.cookie[std::size_t(dns::CookieVerdict::invalid)]);
+  w.sample("vrdns_dns_cookies_total", "result=\"malformed\"",
+           q.cookie[std::size_t(dns::CookieVerdict::malformed)]);
   w.single("vrdns_dns_tcp_connections", "gauge", "TCP connections open now.",
            uint64_t(s.tcp_connections));
 

@@ -263,6 +263,12 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     options.rate_limit.ipv4_prefix = cfg.rrl.ipv4_prefix;
     options.rate_limit.ipv6_prefix = cfg.rrl.ipv6_prefix;
     options.rate_limit.exempt = cfg.rrl.exempt;
+    if (cfg.cookies.enabled) {
+      auto secrets = std::make_shared<dns::CookieSecrets>();
+      secrets->current = cfg.cookies.secret ? *cfg.cookies.secret : dns::random_cookie_secret();
+      secrets->previous = cfg.cookies.previous_secret;
+      options.cookies = std::move(secrets);
+    }
     auto transfer_counters = std::make_shared<TransferCounters>();
     options.tcp.transfer_handler =
         make_transfer_handler(policy_, "replica " + std::to_string(me) + ": ", transfer_counters);
@@ -516,7 +522,7 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
                    (plan.notify_changed ? "replaced" : "unchanged") + ", " +
                    (listed.empty() ? std::string("no zone newly listed")
                                    : "zones newly listed:" + listed));
-  // Keep the [node], [dns], [rrl], [stats] and [replication] this process runs with: they are what
+  // Keep the [node], [dns], [rrl], [cookies], [stats] and [replication] this process runs with: they are what
   // the next reload must be compared with until a restart applies them.
   config::NodeConfig next = std::move(loaded);
   next.name = running_.name;
@@ -524,6 +530,7 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
   next.dns = running_.dns;
   next.stats = running_.stats;
   next.rrl = running_.rrl;
+  next.cookies = running_.cookies;
   next.replication = running_.replication;
   running_ = std::move(next);
 }

@@ -16,7 +16,7 @@ namespace {
 
 std::size_t answer_signed(const dns::Keyring& keys, const uint8_t* query, std::size_t length,
                           dns::Transport transport, const dns::ServingState& state, uint8_t* out,
-                          std::size_t capacity) {
+                          std::size_t capacity, const dns::CookieContext* cookies) {
   const int64_t now = int64_t(std::time(nullptr));
   const dns::TsigVerdict verdict = dns::verify_request(query, length, keys, now);
   std::vector<uint8_t> reply;
@@ -25,7 +25,7 @@ std::size_t answer_signed(const dns::Keyring& keys, const uint8_t* query, std::s
     if (body.empty()) return 0;
     // Answered like the unsigned query, with room left for the TSIG within the UDP size.
     const dns::AnswerResult r = dns::answer(state, body.data(), body.size(), transport, out,
-                                            capacity, dns::tsig_reply_size(verdict));
+                                            capacity, dns::tsig_reply_size(verdict), cookies);
     if (r.what == dns::Disposition::drop || r.length == 0) return 0;
     reply.assign(out, out + r.length);
   } else {
@@ -44,9 +44,10 @@ net::SignedQueryHandler make_signed_query_handler(
     std::shared_ptr<const CurrentAccessPolicy> policy) {
   if (!policy) throw std::invalid_argument("signed queries: no policy");
   return [policy](const uint8_t* query, std::size_t length, dns::Transport transport,
-                  const dns::ServingState& state, uint8_t* out, std::size_t capacity) {
+                  const dns::ServingState& state, uint8_t* out, std::size_t capacity,
+                  const dns::CookieContext* cookies) {
     const AccessPolicyPtr current = policy->get();
-    return answer_signed(current->keys, query, length, transport, state, out, capacity);
+    return answer_signed(current->keys, query, length, transport, state, out, capacity, cookies);
   };
 }
 

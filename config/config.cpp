@@ -82,7 +82,7 @@ class Reader {
     NodeConfig c;
     c.path = file_;
     check_keys(root_, "", {"cluster", "node", "dns", "zone", "key", "update", "transfer",
-                            "replication", "stats", "control", "rrl"});
+                            "replication", "stats", "control", "rrl", "cookies"});
 
     const auto& cluster = table(root_, "cluster", "cluster");
     check_keys(cluster, "cluster", {"replicas"});
@@ -122,6 +122,7 @@ class Reader {
     read_replication(c);
     read_stats(c);
     read_rrl(c);
+    read_cookies(c);
     read_keys(c);
     c.update_allow = allow_table(c, "update");
     c.control_allow = allow_table(c, "control");
@@ -178,6 +179,15 @@ class Reader {
            "value " + std::to_string(v) + " out of range " + std::to_string(lo) + ".." +
                std::to_string(hi));
     return v;
+  }
+
+  bool boolean(const toml::table& t, std::string_view name, const std::string& key,
+               bool fallback) const {
+    const toml::node* n = t.get(name);
+    if (!n) return fallback;
+    if (!n->is_boolean())
+      fail(line_of(*n), key, std::string("expected boolean, got ") + type_name(n->type()));
+    return n->as_boolean()->get();
   }
 
   std::string string(const toml::table& t, std::string_view name, const std::string& key,
@@ -341,6 +351,42 @@ class Reader {
     c.rrl.ipv4_prefix = uint8_t(integer(t, "ipv4_prefix", "rrl.ipv4_prefix", 8, 32, 24));
     c.rrl.ipv6_prefix = uint8_t(integer(t, "ipv6_prefix", "rrl.ipv6_prefix", 16, 128, 56));
     c.rrl.exempt = prefixes(t, "exempt", "rrl.exempt");
+  }
+
+  void read_cookies(NodeConfig& c) const {
+    if (!root_.get("cookies")) return;
+    const auto& t = table(root_, "cookies", "cookies");
+    check_keys(t, "cookies", {"enabled", "secret", "previous_secret"});
+    c.cookies.enabled = boolean(t, "enabled", "cookies.enabled", true);
+    c.cookies.secret = cookie_secret(t, "secret", "cookies.secret");
+    c.cookies.previous_secret = cookie_secret(t, "previous_secret", "cookies.previous_secret");
+    if (c.cookies.previous_secret && !c.cookies.secret)
+      fail(line_of(*t.get("previous_secret")), "cookies.previous_secret",
+           "needs cookies.secret (the one that replaces it)");
+    if (c.cookies.previous_secret && c.cookies.previous_secret == c.cookies.secret)
+      fail(line_of(*t.get("previous_secret")), "cookies.previous_secret",
+           "is the same as cookies.secret");
+  }
+
+  std::optional<dns::CookieSecret> cookie_secret(const toml::table& t, std::string_view name,
+                                                 const std::string& key) const {
+    if (!t.get(name)) return std::nullopt;
+    const std::string text = string(t, name, key, std::nullopt);
+    dns::CookieSecret secret{};
+    auto digit = [](char ch) -> int {
+      if (ch >= '0' && ch <= '9') return ch - '0';
+      if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+      if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+      return -1;
+    };
+    bool ok = text.size() == 2 * secret.size();
+    for (std::size_t i = 0; ok && i < secret.size(); ++i) {
+      const int hi = digit(text[2 * i]), lo = digit(text[2 * i + 1]);
+      ok = hi >= 0 && lo >= 0;
+      secret[i] = uint8_t(hi << 4 | lo);
+    }
+    if (!ok) fail(line_of(*t.get(name)), key, "expected 32 hexadecimal digits (16 bytes)");
+    return secret;
   }
 
   void read_stats(NodeConfig& c) const {

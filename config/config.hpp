@@ -41,6 +41,15 @@
 //   ipv4_prefix = 24                      optional, 8..32: client networks share a limit
 //   ipv6_prefix = 56                      optional, 16..128
 //   exempt = ["192.0.2.0/24"]             optional; clients never limited
+//   [cookies]                             optional; DNS cookies (RFC 7873, RFC 9018 server
+//                                         cookies; dns/cookie.hpp)
+//   enabled = true                        optional; answer COOKIE options (valid ones spare a
+//                                         client from [rrl])
+//   secret = "<32 hex digits>"            optional; the SipHash key of server cookies. Give nodes
+//                                         behind one address the same; default: a random one
+//                                         at each start
+//   previous_secret = "<32 hex digits>"   optional; still accepted (not issued), for rolling
+//                                         to a new secret; needs secret
 //   [stats]                               optional
 //   listen = "127.0.0.1:9301"             optional; HTTP GET /metrics (Prometheus text) here.
 //                                         No statistics endpoint without it
@@ -73,6 +82,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dns/cookie.hpp"
 #include "dns/zone.hpp"
 #include "net/address_prefix.hpp"
 #include "net/endpoint.hpp"
@@ -140,6 +150,14 @@ struct RateLimitConfig {
   bool operator==(const RateLimitConfig&) const = default;
 };
 
+/// [cookies]: DNS cookies (dns/cookie.hpp).
+struct CookieConfig {
+  bool enabled = true;
+  std::optional<dns::CookieSecret> secret;            ///< none: a random one at each start
+  std::optional<dns::CookieSecret> previous_secret;   ///< only with `secret`
+  bool operator==(const CookieConfig&) const = default;
+};
+
 /// [stats]: where the statistics endpoint listens (net/metrics_server.hpp).
 struct StatsConfig {
   std::optional<net::Endpoint> listen;   ///< none: no endpoint
@@ -160,6 +178,7 @@ struct NodeConfig {
   TransferConfig transfer;
   StatsConfig stats;
   RateLimitConfig rrl;
+  CookieConfig cookies;
 };
 
 /// Whether load_config parses the zone files. A node restarting from a checkpoint in its

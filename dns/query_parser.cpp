@@ -69,16 +69,26 @@ bool read_rr(const uint8_t* msg, std::size_t length, std::size_t& pos, RRHead& r
   return true;
 }
 
-/// RFC 6891 §6.1.2: owner is the root; RDATA is a sequence of {code, length, data}.
-bool opt_well_formed(const uint8_t* msg, std::size_t owner, const RRHead& rr) {
+/// RFC 6891 §6.1.2: owner is the root; RDATA is a sequence of {code, length, data}. Notes the
+/// COOKIE option (RFC 7873) in `q`.
+bool opt_well_formed(const uint8_t* msg, std::size_t owner, const RRHead& rr, ParsedQuery& q) {
   if (msg[owner] != 0) return false;
   std::size_t at = rr.rdata;
   const std::size_t end = rr.rdata + rr.rdlength;
   while (at < end) {
     if (end - at < 4) return false;
+    const uint16_t code = get16(msg + at);
     const uint16_t optlen = get16(msg + at + 2);
     at += 4;
     if (end - at < optlen) return false;
+    if (code == 10) {   // COOKIE
+      if (q.cookie) {
+        q.cookie_repeated = true;
+      } else {
+        q.cookie = msg + at;
+        q.cookie_length = optlen;
+      }
+    }
     at += optlen;
   }
   return true;
@@ -138,8 +148,9 @@ bool parse_query(const uint8_t* msg, std::size_t length, ParsedQuery& q) {
     if (!read_rr(msg, length, pos, rr, owner)) return true;
     if (rr.type == rrtype::TSIG) q.tsig = true;   // verified and signed by the front end
     if (rr.type != rrtype::OPT) continue;
-    if (seen_opt || !opt_well_formed(msg, owner, rr)) {
+    if (seen_opt || !opt_well_formed(msg, owner, rr, q)) {
       q.edns = false;   // RFC 6891 §6.1.1: more than one OPT is FORMERR; answer without OPT
+      q.cookie = nullptr;
       return true;
     }
     seen_opt = true;

@@ -15,6 +15,7 @@ namespace rcode {
 inline constexpr uint8_t NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, NOTIMP = 4,
                          REFUSED = 5;
 inline constexpr uint16_t BADVERS = 16;   ///< extended: OPT ext-rcode 1, header rcode 0
+inline constexpr uint16_t BADCOOKIE = 23;   ///< extended: OPT ext-rcode 1, header rcode 7
 }
 
 inline constexpr std::size_t header_size = 12;
@@ -52,6 +53,11 @@ struct ParsedQuery {
   uint16_t edns_udp_size = 0;
   uint8_t edns_version = 0;
   bool edns_do = false;
+  // RFC 7873: the data of the OPT's first COOKIE option (into the query; its length is
+  // unchecked: dns/cookie.hpp judges it), and whether another COOKIE option followed.
+  const uint8_t* cookie = nullptr;
+  uint16_t cookie_length = 0;
+  bool cookie_repeated = false;
 };
 
 /// False when the message must be dropped unanswered: shorter than a header, or QR=1.

@@ -21,7 +21,6 @@ namespace vrdns::dns {
 
 namespace {
 
-constexpr std::size_t opt_rr_size = 11;   // root owner, type, class, TTL, RDLENGTH 0
 constexpr std::size_t min_udp_size = 512;
 constexpr int max_cname_chain = 16;
 constexpr std::size_t max_tracked_rrsets = 64;
@@ -106,9 +105,9 @@ Lookup lookup(const Zone& zone, const KeyName& name, unsigned apex_labels, uint1
 /// One reply under construction.
 class ReplyBuilder {
  public:
-  ReplyBuilder(const ServingState& state, const ParsedQuery& q, Transport transport,
-               WireWriter& w)
-      : state_(state), q_(q), transport_(transport), w_(w) {}
+  ReplyBuilder(const ServingState& state, const ParsedQuery& q, const CookieCheck& cookie,
+               Transport transport, WireWriter& w)
+      : state_(state), q_(q), cookie_(cookie), transport_(transport), w_(w) {}
 
   AnswerResult build();
 
@@ -125,6 +124,7 @@ class ReplyBuilder {
 
   const ServingState& state_;
   const ParsedQuery& q_;
+  const CookieCheck& cookie_;
   const Transport transport_;
   WireWriter& w_;
   std::size_t question_end_ = header_size;
@@ -159,9 +159,16 @@ void ReplyBuilder::put_question() {
 AnswerResult ReplyBuilder::finish(uint16_t rcode, Disposition what) {
   // The OPT record goes into the room kept free for it below the size limit.
   w_.set_limit(max_message_size);
+  std::size_t cookie_at = 0;
   if (q_.edns) {
-    put_opt(w_, std::max<uint16_t>(state_.options.edns_udp_max, min_udp_size), rcode,
-            q_.edns_do);
+    const uint16_t udp_size = std::max<uint16_t>(state_.options.edns_udp_max, min_udp_size);
+    if (carries_cookie(cookie_.verdict)) {
+      cookie_at = w_.size() + opt_rr_size + 4;   // after the OPT's fixed part and option head
+      put_opt(w_, udp_size, rcode, q_.edns_do, edns_option_cookie, cookie_.reply,
+              reply_cookie_size);
+    } else {
+      put_opt(w_, udp_size, rcode, q_.edns_do);
+    }
     ++ar_;
   }
   if (!w_.ok()) return {};   // only when `out` cannot hold even a minimal reply
@@ -177,6 +184,8 @@ AnswerResult ReplyBuilder::finish(uint16_t rcode, Disposition what) {
   r.qtype = q_.question_ok ? q_.qtype : 0;
   r.truncated = tc_;
   r.wildcard = wildcard_;
+  r.cookie = cookie_.verdict;
+  r.cookie_at = uint16_t(cookie_at);
   return r;
 }
 
@@ -201,6 +210,8 @@ AnswerResult ReplyBuilder::build() {
   if (!q_.body_ok || q_.ancount != 0 || (q_.nscount != 0 && q_.qtype != rrtype::IXFR)) {
     return finish(rcode::FORMERR);
   }
+  // RFC 7873 §5.2.2; checked before the version so that a BADVERS still carries a cookie.
+  if (cookie_.verdict == CookieVerdict::malformed) return finish(rcode::FORMERR);
   if (q_.edns && q_.edns_version > 0) return finish(rcode::BADVERS);
 
   qkey_.set_folded(q_.qname, q_.qname_len);
@@ -394,9 +405,12 @@ void ReplyBuilder::put_additional(const Zone& zone) {
 
 AnswerResult answer(const ServingState& state, const uint8_t* query, std::size_t length,
                     Transport transport, uint8_t* out, std::size_t out_capacity,
-                    std::size_t tail_reserve) {
+                    std::size_t tail_reserve, const CookieContext* cookies) {
   ParsedQuery q;
   if (!parse_query(query, length, q)) return {};
+  CookieCheck cookie;
+  if (cookies && q.edns && q.cookie)
+    cookie = check_cookie(*cookies, q.cookie, q.cookie_length, q.cookie_repeated);
   const std::size_t capacity = std::min(out_capacity, max_message_size);
 
   // RFC 6891 §6.2.5: below 512 counts as 512; our own cap bounds what a requestor asks.
@@ -410,12 +424,13 @@ AnswerResult answer(const ServingState& state, const uint8_t* query, std::size_t
     limit = std::min(limit, capacity);
   }
   limit = limit > tail_reserve ? limit - tail_reserve : 0;
-  const std::size_t reserve = q.edns ? opt_rr_size : 0;
+  std::size_t reserve = q.edns ? opt_rr_size : 0;
+  if (carries_cookie(cookie.verdict)) reserve += 4 + reply_cookie_size;
   if (limit < header_size + reserve) return {};
 
   WireWriter w(out, capacity);
   w.set_limit(limit - reserve);
-  ReplyBuilder builder(state, q, transport, w);
+  ReplyBuilder builder(state, q, cookie, transport, w);
   AnswerResult result = builder.build();
   assert(result.what == Disposition::drop || result.length <= limit);
   // A signed query wants a signed answer (RFC 8945 §5.3): the front end's keys are needed.

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "dns/cookie.hpp"
 #include "dns/zone.hpp"
 
 namespace vrdns::dns {
@@ -53,16 +54,26 @@ struct AnswerResult {
   uint16_t qtype = 0;      ///< of the first question; 0 when there is no well-formed one
   bool truncated = false;  ///< TC set
   bool wildcard = false;   ///< the answer was synthesized from a wildcard (RFC 4592)
+  CookieVerdict cookie = CookieVerdict::none;   ///< what the query's COOKIE option was
+  /// Where the reply's COOKIE option data (reply_cookie_size bytes) starts; 0: no cookie.
+  uint16_t cookie_at = 0;
 };
+
+/// Whether a reply to a query with this verdict carries a COOKIE option (RFC 7873 §5.2).
+constexpr bool carries_cookie(CookieVerdict v) {
+  return v == CookieVerdict::client_only || v == CookieVerdict::valid ||
+         v == CookieVerdict::invalid;
+}
 
 /// Minimum `out` capacity answer() needs: a TCP reply may be 65535 bytes.
 inline constexpr std::size_t max_message_size = 65535;
 
 /// Answers one query. For UDP the reply is cut to the requestor's size (512, or the EDNS0
 /// size capped by options.edns_udp_max) with TC set when it does not fit. `tail_reserve` bytes
-/// of that size are left free (for a TSIG RR the caller appends).
+/// of that size are left free (for a TSIG RR the caller appends). With `cookies`, a query's
+/// COOKIE option is checked and answered (dns/cookie.hpp); without, it is ignored.
 AnswerResult answer(const ServingState& state, const uint8_t* query, std::size_t length,
                     Transport transport, uint8_t* out, std::size_t out_capacity,
-                    std::size_t tail_reserve = 0);
+                    std::size_t tail_reserve = 0, const CookieContext* cookies = nullptr);
 
 }  // namespace vrdns::dns

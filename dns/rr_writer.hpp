@@ -68,13 +68,26 @@ inline void put_rrset(WireWriter& w, std::string_view owner, const RRset& rrset,
 }
 
 /// An OPT RR (RFC 6891 §6.1.2): root owner, the UDP size we accept, the upper 8 bits of the
-/// extended rcode, version 0, the DO bit, no options.
-inline void put_opt(WireWriter& w, uint16_t udp_size, uint16_t rcode, bool dnssec_ok) {
+/// extended rcode, version 0, the DO bit, and no option or one: `option_code` with
+/// option[0, option_length).
+inline void put_opt(WireWriter& w, uint16_t udp_size, uint16_t rcode, bool dnssec_ok,
+                    uint16_t option_code = 0, const uint8_t* option = nullptr,
+                    uint16_t option_length = 0) {
   w.put_u8(0);
   w.put_u16(rrtype::OPT);
   w.put_u16(udp_size);
   w.put_u32((uint32_t(rcode >> 4) << 24) | (dnssec_ok ? 0x8000u : 0u));
-  w.put_u16(0);
+  if (option == nullptr) {
+    w.put_u16(0);
+    return;
+  }
+  w.put_u16(uint16_t(4 + option_length));
+  w.put_u16(option_code);
+  w.put_u16(option_length);
+  w.put_bytes(option, option_length);
 }
+
+/// The size of an OPT RR from put_opt without an option.
+inline constexpr std::size_t opt_rr_size = 11;
 
 }  // namespace vrdns::dns

@@ -12,7 +12,6 @@ namespace vrdns::dns {
 
 namespace {
 
-constexpr std::size_t opt_rr_size = 11;   // root owner, type, class, TTL, RDLENGTH 0
 constexpr uint16_t opt_udp_size = 1232;
 
 uint16_t rdata_length_at(const RRset& rrset, std::size_t offset) {

@@ -12,6 +12,7 @@ void QueryCounters::count_request(const dns::AnswerResult& r) noexcept {
   opcode[r.opcode & 0x0F].add();
   if (r.opcode == dns::opcode::QUERY && r.qtype != 0)
     qtype[r.qtype < qtype_slots ? r.qtype : qtype_slots - 1].add();
+  if (r.cookie != dns::CookieVerdict::none) cookie[std::size_t(r.cookie)].add();
   if (r.truncated) truncated.add();
 }
 
@@ -35,6 +36,7 @@ QueryTotals FrontEndStats::totals() const {
     for (std::size_t i = 0; i < t.opcode.size(); ++i) t.opcode[i] += c->opcode[i].read();
     for (std::size_t i = 0; i < t.rcode.size(); ++i) t.rcode[i] += c->rcode[i].read();
     for (std::size_t i = 0; i < t.qtype.size(); ++i) t.qtype[i] += c->qtype[i].read();
+    for (std::size_t i = 0; i < t.cookie.size(); ++i) t.cookie[i] += c->cookie[i].read();
   }
   return t;
 }

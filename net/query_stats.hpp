@@ -48,6 +48,8 @@ struct alignas(64) QueryCounters {
   std::array<StatCounter, 16> opcode;           ///< messages with a header, by opcode
   std::array<StatCounter, rcode_slots> rcode;   ///< answers the front end sent, by rcode
   std::array<StatCounter, qtype_slots> qtype;   ///< opcode QUERY with a question, by qtype
+  /// Queries by what their DNS cookie was (dns::CookieVerdict; `none` is not counted).
+  std::array<StatCounter, dns::cookie_verdicts> cookie;
 
   /// Counts one message the responder looked at (`r.what` may be drop).
   void count_request(const dns::AnswerResult& r) noexcept;
@@ -66,6 +68,7 @@ struct QueryTotals {
   std::array<uint64_t, 16> opcode{};
   std::array<uint64_t, rcode_slots> rcode{};
   std::array<uint64_t, qtype_slots> qtype{};
+  std::array<uint64_t, dns::cookie_verdicts> cookie{};
 };
 
 /// The blocks of one front end. Workers get theirs when the server is built; the statistics

@@ -9,7 +9,9 @@
 #include <random>
 
 #include "dns/name.hpp"
+#include "dns/cookie.hpp"
 #include "dns/query_parser.hpp"
+#include "dns/rr_writer.hpp"
 
 namespace vrdns::net {
 
@@ -148,6 +150,27 @@ std::size_t truncate_to_question(uint8_t* reply, std::size_t length) {
   reply[2] |= 0x02;   // TC
   for (std::size_t i = 6; i < 12; ++i) reply[i] = 0;   // no answer, authority or additional
   return end;
+}
+
+std::size_t badcookie_to_question(uint8_t* reply, std::size_t length, std::size_t cookie_at) {
+  // The OPT that finish() wrote last: its fixed 11 bytes, the option head, the cookie.
+  constexpr std::size_t opt_size = dns::opt_rr_size + 4 + dns::reply_cookie_size;
+  if (cookie_at < dns::opt_rr_size + 4 || cookie_at + dns::reply_cookie_size != length) return 0;
+  const std::size_t opt_at = cookie_at - dns::opt_rr_size - 4;
+  const uint8_t* opt = reply + opt_at;
+  auto get16 = [](const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); };
+  if (opt[0] != 0 || get16(opt + 1) != dns::rrtype::OPT ||
+      get16(opt + 9) != 4 + dns::reply_cookie_size || get16(opt + 11) != dns::edns_option_cookie ||
+      get16(opt + 13) != dns::reply_cookie_size)
+    return 0;   // not the OPT the responder writes with a cookie
+  const std::size_t end = truncate_to_question(reply, length);
+  if (end == 0 || end > opt_at) return 0;
+  reply[2] &= uint8_t(~0x02);   // not truncated: the answer is "ask again with this cookie"
+  reply[3] = uint8_t((reply[3] & 0xF0) | (dns::rcode::BADCOOKIE & 0x0F));
+  reply[11] = 1;   // ARCOUNT: the OPT
+  std::memmove(reply + end, reply + opt_at, opt_size);
+  reply[end + 5] = uint8_t(dns::rcode::BADCOOKIE >> 4);   // the OPT's extended rcode bits
+  return end + opt_size;
 }
 
 }  // namespace vrdns::net

@@ -15,10 +15,12 @@
 namespace vrdns::net {
 
 /// Writes the reply to `query` into out[0, capacity) and returns its length; 0: send nothing.
-/// Must not block.
-using SignedQueryHandler =
-    std::function<std::size_t(const uint8_t* query, std::size_t length, dns::Transport transport,
-                              const dns::ServingState& state, uint8_t* out, std::size_t capacity)>;
+/// `cookies` (null: off) is the query's cookie context, for the answer's COOKIE option. Must
+/// not block.
+using SignedQueryHandler = std::function<std::size_t(
+    const uint8_t* query, std::size_t length, dns::Transport transport,
+    const dns::ServingState& state, uint8_t* out, std::size_t capacity,
+    const dns::CookieContext* cookies)>;
 
 /// The rcode of the answer a handler wrote to `reply`, given the responder's `rcode` for the
 /// unsigned fallback: the handler's where the header says otherwise (NOTAUTH for a bad

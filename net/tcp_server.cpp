@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "net/cookie_address.hpp"
+
 namespace vrdns::net {
 
 namespace {
@@ -121,6 +123,7 @@ class TcpServer::Worker {
   struct Connection {
     uint64_t id = 0;
     Fd fd;
+    dns::ClientAddress client;   // for DNS cookies
     std::string in;          // received, not yet answered (at most one partial frame
                              // unless paused by backpressure)
     std::string out;         // answers not yet written; out[0, out_sent) already sent
@@ -151,7 +154,10 @@ class TcpServer::Worker {
 
   void accept_all(int listener) {
     for (;;) {
-      int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      sockaddr_storage peer{};
+      socklen_t peer_length = sizeof peer;
+      int fd = ::accept4(listener, reinterpret_cast<sockaddr*>(&peer), &peer_length,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
         return;   // EAGAIN: drained. EMFILE & co.: retried on the next wake-up.
@@ -167,6 +173,7 @@ class TcpServer::Worker {
       Connection& c = connections_[id];
       c.id = id;
       c.fd = Fd(fd);
+      c.client = cookie_address(peer);
       c.last_activity = Clock::now();
       c.interest = EPOLLIN;
       if (!watch(fd, id, EPOLLIN)) close(c);   // out of kernel memory: drop this client
@@ -254,6 +261,11 @@ class TcpServer::Worker {
     // Checked per batch of frames, not per epoll wake-up: read_some() keeps reading while the
     // peer keeps sending, and a query that arrives after a publish must see the new state.
     const dns::ServingState& state = reader_.refresh();
+    dns::CookieContext cookie_context;
+    cookie_context.secrets = server_.options_.cookies.get();
+    cookie_context.client = c.client;
+    if (cookie_context.secrets) cookie_context.now = cookie_now();
+    const dns::CookieContext* cookies = cookie_context.secrets ? &cookie_context : nullptr;
     std::size_t off = 0;
     const auto* in = reinterpret_cast<const uint8_t*>(c.in.data());
     while (!c.transfer && !c.transfer_failed && !paused(c) && c.in.size() - off >= 2) {
@@ -263,7 +275,7 @@ class TcpServer::Worker {
       off += 2 + length;
       counters_.received.add();
       dns::AnswerResult r = dns::answer(state, query, length, dns::Transport::tcp,
-                                        answer_.data(), answer_.size());
+                                        answer_.data(), answer_.size(), 0, cookies);
       counters_.count_request(r);
       if (r.what == dns::Disposition::drop) continue;
       if (r.what == dns::Disposition::update && server_.update_handler_) {
@@ -281,7 +293,7 @@ class TcpServer::Worker {
       }
       if (r.what == dns::Disposition::signed_query && server_.options_.signed_query_handler) {
         r.length = server_.options_.signed_query_handler(query, length, dns::Transport::tcp, state,
-                                                         answer_.data(), answer_.size());
+                                                         answer_.data(), answer_.size(), cookies);
         counters_.signed_queries.add();
         if (r.length == 0) continue;
         r.rcode = rcode_after_hook(r.rcode, answer_.data());

@@ -2,6 +2,7 @@
 
 #include "dns/name.hpp"
 #include "dns/query_parser.hpp"
+#include "net/cookie_address.hpp"
 
 #include <cassert>
 #include <cerrno>
@@ -81,9 +82,11 @@ UdpServer::UdpServer(std::vector<Fd> sockets, const StatePublisher& publisher,
                      UpdateHandler update_handler, std::size_t batch,
                      SignedQueryHandler signed_query_handler,
                      std::shared_ptr<FrontEndStats> stats,
-                     std::shared_ptr<ResponseRateLimiter> limiter)
+                     std::shared_ptr<ResponseRateLimiter> limiter,
+                     std::shared_ptr<const dns::CookieSecrets> cookies)
     : publisher_(publisher),
       limiter_(std::move(limiter)),
+      cookies_(std::move(cookies)),
       stats_(stats ? std::move(stats) : std::make_shared<FrontEndStats>()),
       update_handler_(std::move(update_handler)),
       signed_query_handler_(std::move(signed_query_handler)),
@@ -131,6 +134,10 @@ void UdpServer::run(Worker& w) {
 
     const dns::ServingState& state = reader.refresh();
     const uint32_t now = limiter_ ? limiter_->now() : 0;   // per batch
+    dns::CookieContext cookie_context;
+    cookie_context.secrets = cookies_.get();
+    if (cookies_) cookie_context.now = cookie_now();   // per batch too
+    const dns::CookieContext* cookies = cookies_ ? &cookie_context : nullptr;
     std::size_t out = 0;
     for (int i = 0; i < n; ++i) {
       const auto& in = w.rx_msgs[std::size_t(i)];
@@ -140,8 +147,9 @@ void UdpServer::run(Worker& w) {
       }
       uint8_t* reply = w.tx.data() + out * slot_size;
       const uint8_t* query = w.rx.data() + std::size_t(i) * slot_size;
-      dns::AnswerResult r =
-          dns::answer(state, query, in.msg_len, dns::Transport::udp, reply, slot_size);
+      if (cookies) cookie_context.client = cookie_address(w.peers[std::size_t(i)]);
+      dns::AnswerResult r = dns::answer(state, query, in.msg_len, dns::Transport::udp, reply,
+                                        slot_size, 0, cookies);
       w.counters.count_request(r);
       if (r.what == dns::Disposition::drop) continue;
       assert(r.length <= slot_size);
@@ -161,16 +169,18 @@ void UdpServer::run(Worker& w) {
       }
       if (r.what == dns::Disposition::signed_query && signed_query_handler_) {
         r.length = signed_query_handler_(query, in.msg_len, dns::Transport::udp, state, reply,
-                                         slot_size);
+                                         slot_size, cookies);
         w.counters.signed_queries.add();
         if (r.length == 0) continue;
         r.rcode = rcode_after_hook(r.rcode, reply);
+        r.cookie_at = 0;   // the hook wrote a reply of its own layout
       }
       // Signed queries that verified come from keyholders (secondaries), and a truncated
       // answer would lose its TSIG: they are not limited. A forged signature's NOTAUTH is.
+      // Neither is a client whose server cookie proves it receives our answers at its address.
       const bool keyholder = r.what == dns::Disposition::signed_query && signed_query_handler_ &&
                              (r.rcode == dns::rcode::NOERROR || r.rcode == dns::rcode::NXDOMAIN);
-      if (limiter_ && !keyholder) {
+      if (limiter_ && !keyholder && r.cookie != dns::CookieVerdict::valid) {
         switch (rate_limit(*limiter_, state, w.peers[std::size_t(i)], reply, r.length, r, now)) {
           case RateDecision::send:
             break;
@@ -179,6 +189,12 @@ void UdpServer::run(Worker& w) {
             continue;
           case RateDecision::slip:
             w.counters.rate_limited_slipped.add();
+            if (r.cookie_at != 0) {   // it sent a cookie: tell it ours rather than go to TCP
+              r.length = badcookie_to_question(reply, r.length, r.cookie_at);
+              if (r.length == 0) continue;
+              r.rcode = dns::rcode::BADCOOKIE;
+              break;
+            }
             r.length = truncate_to_question(reply, r.length);
             if (r.length == 0) continue;
             w.counters.truncated.add();

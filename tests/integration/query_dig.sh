@@ -85,6 +85,28 @@ check "dig udp bigtxt EDNS: TC" "$out" "flags: qr aa tc"
 out=$($D +tcp bigtxt.example.test TXT)
 check "dig tcp bigtxt: 5 answers" "$out" "ANSWER: 5,"
 
+# --- DNS cookies (RFC 7873/9018): on by default --------------------------------------------
+# dig sends a client cookie with every query and says "(good)" when the answer returns it.
+for transport in "" "+tcp"; do
+  t=${transport:-udp}
+  out=$($D $transport www.example.test A)
+  check "dig $t cookie answered" "$out" "^; COOKIE: [0-9a-f]{48} \(good\)$"
+done
+out=$($D +cookie=0102030405060708 www.example.test A)
+cookie=$(awk '/^; COOKIE:/ {print $3}' <<<"$out")
+check "dig cookie: ours for its client cookie" "$cookie" "^0102030405060708[0-9a-f]{32}$"
+# Sent back, the server cookie is valid, and young, so echoed as it came.
+out=$($D +cookie="$cookie" www.example.test A)
+check "dig cookie sent back: echoed" "$out" "^; COOKIE: $cookie \(good\)$"
+check "dig cookie sent back: answered" "$out" "status: NOERROR"
+out=$($D +nocookie www.example.test A)
+check_not "dig +nocookie: none back" "$out" "COOKIE"
+# RFC 7873 §5.2.2: a cookie of no valid length is FORMERR.
+out=$($D +cookie=0102030405 www.example.test A)
+check "dig malformed cookie: FORMERR" "$out" "status: FORMERR"
+out=$($K +cookie www.example.test A)
+check "kdig cookie answered" "$out" ";; COOKIE: [0-9A-Fa-f]{48}"
+
 # --- stop: SIGTERM must give a clean exit 0 ----------------------------------------------
 node_stop
 

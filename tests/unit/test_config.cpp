@@ -438,3 +438,33 @@ BOOST_AUTO_TEST_CASE(rate_limiting) {
                "expected an IPv4 or IPv6 address");
   expect_error(edited(0, "", "[rrl]\nwindow = 5\n"), 18, "rrl.window", "unknown key");
 }
+
+BOOST_AUTO_TEST_CASE(cookies) {
+  Dir dir;
+  auto plain = load_config(dir.write("a.toml", edited(0, "")));
+  BOOST_TEST(plain.cookies.enabled);   // on by default, with a random secret per start
+  BOOST_TEST(!plain.cookies.secret.has_value());
+  auto cfg = load_config(dir.write(
+      "b.toml", edited(0, "", "[cookies]\nsecret = \"e5e973e5a6b2a43f48e7dc849e37bfcf\"\n"
+                              "previous_secret = \"DD3BDF9344B678B185A6F5CB60FCA715\"\n")));
+  BOOST_REQUIRE(cfg.cookies.secret.has_value());
+  BOOST_TEST((*cfg.cookies.secret)[0] == 0xe5);
+  BOOST_TEST((*cfg.cookies.secret)[15] == 0xcf);
+  BOOST_REQUIRE(cfg.cookies.previous_secret.has_value());
+  BOOST_TEST((*cfg.cookies.previous_secret)[0] == 0xdd);
+  auto off = load_config(dir.write("c.toml", edited(0, "", "[cookies]\nenabled = false\n")));
+  BOOST_TEST(!off.cookies.enabled);
+  expect_error(edited(0, "", "[cookies]\nenabled = 1\n"), 18, "cookies.enabled",
+               "expected boolean, got integer");
+  expect_error(edited(0, "", "[cookies]\nsecret = \"e5e973\"\n"), 18, "cookies.secret",
+               "expected 32 hexadecimal digits");
+  expect_error(edited(0, "", "[cookies]\nsecret = \"x5e973e5a6b2a43f48e7dc849e37bfcf\"\n"), 18,
+               "cookies.secret", "expected 32 hexadecimal digits");
+  expect_error(edited(0, "", "[cookies]\nprevious_secret = \"e5e973e5a6b2a43f48e7dc849e37bfcf\"\n"),
+               18, "cookies.previous_secret", "needs cookies.secret");
+  expect_error(edited(0, "", "[cookies]\nsecret = \"e5e973e5a6b2a43f48e7dc849e37bfcf\"\n"
+                             "previous_secret = \"e5e973e5a6b2a43f48e7dc849e37bfcf\"\n"),
+               19, "cookies.previous_secret", "the same as cookies.secret");
+  expect_error(edited(0, "", "[cookies]\nrequire = true\n"), 18, "cookies.require",
+               "unknown key");
+}

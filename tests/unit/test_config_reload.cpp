@@ -64,6 +64,8 @@ BOOST_AUTO_TEST_CASE(sockets_timers_and_identity_wait_for_a_restart) {
   moved.replicas.pop_back();
   BOOST_TEST(app::plan_reload(running, parse(text("[rrl]\nresponses_per_second = 5\n")))
                  .restart_only == std::vector<std::string>{"[rrl]"});
+  BOOST_TEST(app::plan_reload(running, parse(text("[cookies]\nenabled = false\n")))
+                 .restart_only == std::vector<std::string>{"[cookies]"});
   const auto stats = parse(text("[stats]\nlisten = \"127.0.0.1:9301\"\n"));
   BOOST_TEST(app::plan_reload(running, stats).restart_only ==
              std::vector<std::string>{"[stats] listen"});

@@ -220,6 +220,11 @@ BOOST_AUTO_TEST_CASE(prometheus_text) {
   s.queries.truncated = 6;
   s.queries.rate_limited_dropped = 11;
   s.queries.rate_limited_slipped = 12;
+  s.queries.cookie[std::size_t(dns::CookieVerdict::client_only)] = 13;
+  s.queries.cookie[std::size_t(dns::CookieVerdict::valid)] = 14;
+  s.queries.cookie[std::size_t(dns::CookieVerdict::invalid)] = 15;
+  s.queries.cookie[std::size_t(dns::CookieVerdict::malformed)] = 16;
+  s.queries.rcode[dns::rcode::BADCOOKIE] = 17;
   s.updates[dns::rcode::NOTAUTH] = 7;
   s.tcp_connections = 3;
   s.replica.replica = 1;
@@ -263,6 +268,11 @@ BOOST_AUTO_TEST_CASE(prometheus_text) {
   BOOST_TEST(value("vrdns_dns_truncated_total") == "6");
   BOOST_TEST(value(R"(vrdns_dns_rate_limited_total{action="drop"})") == "11");
   BOOST_TEST(value(R"(vrdns_dns_rate_limited_total{action="slip"})") == "12");
+  BOOST_TEST(value(R"(vrdns_dns_cookies_total{result="client_only"})") == "13");
+  BOOST_TEST(value(R"(vrdns_dns_cookies_total{result="valid"})") == "14");
+  BOOST_TEST(value(R"(vrdns_dns_cookies_total{result="invalid"})") == "15");
+  BOOST_TEST(value(R"(vrdns_dns_cookies_total{result="malformed"})") == "16");
+  BOOST_TEST(value(R"(vrdns_dns_responses_total{rcode="BADCOOKIE"})") == "17");
   BOOST_TEST(value("vrdns_dns_tcp_connections") == "3");
   BOOST_TEST(value(R"(vrdns_updates_total{rcode="NOERROR"})") == "0");
   BOOST_TEST(value(R"(vrdns_updates_total{rcode="NOTAUTH"})") == "7");

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "actors/dns_frontend.hpp"
+#include "dns/query_parser.hpp"
 #include "dns/responder.hpp"
 #include "dns/zone.hpp"
 #include "net/dns_server.hpp"
@@ -343,6 +344,97 @@ BOOST_AUTO_TEST_CASE(udp_answers_are_rate_limited) {
     BOOST_REQUIRE(!r.empty());
     BOOST_TEST(((r[6] << 8) | r[7]) > 0);
   }
+}
+
+/// `q` (made with edns = true: its OPT is last, without options) with a COOKIE option.
+Bytes with_cookie(Bytes q, const Bytes& cookie) {
+  BOOST_REQUIRE(q.size() > 2 && q[q.size() - 1] == 0 && q[q.size() - 2] == 0);
+  q[q.size() - 1] = uint8_t(4 + cookie.size());
+  q.push_back(0);
+  q.push_back(uint8_t(vrdns::dns::edns_option_cookie));
+  q.push_back(0);
+  q.push_back(uint8_t(cookie.size()));
+  q.insert(q.end(), cookie.begin(), cookie.end());
+  return q;
+}
+
+/// The COOKIE option data at the end of reply `r` (the responder writes the OPT last).
+Bytes cookie_of(const Bytes& r) {
+  const std::size_t n = vrdns::dns::reply_cookie_size;
+  if (r.size() < n + 4 || r[r.size() - n - 3] != vrdns::dns::edns_option_cookie) return {};
+  return Bytes(r.end() - std::ptrdiff_t(n), r.end());
+}
+
+// DNS cookies on the real UDP and TCP paths, with response rate limiting: a client that sent
+// only its client cookie and is limited gets BADCOOKIE with our server cookie instead of a
+// truncated answer; once it sends that server cookie back, it is never limited.
+BOOST_AUTO_TEST_CASE(udp_cookies_are_answered_and_spare_the_limit) {
+  auto secrets = std::make_shared<vrdns::dns::CookieSecrets>();
+  secrets->current = vrdns::dns::random_cookie_secret();
+  vrdns::net::ServerOptions o;
+  o.cookies = secrets;
+  o.rate_limit.responses_per_second = 3;
+  o.rate_limit.slip = 2;
+  o.rate_limit.now_seconds = [] { return uint32_t(1000); };
+  Server s(o);
+  UdpClient u(s.port());
+  const Bytes client_cookie = {1, 2, 3, 4, 5, 6, 7, 8};
+  for (uint16_t id = 1; id <= 10; ++id)
+    u.send(with_cookie(make_query("www.example.test.", LDNS_RR_TYPE_A, id, true), client_cookie));
+  u.send(make_query("mail.example.test.", LDNS_RR_TYPE_A, 99));
+  int full = 0, badcookie = 0;
+  Bytes server_cookie;
+  for (;;) {
+    const Bytes r = u.receive();
+    BOOST_REQUIRE_MESSAGE(!r.empty(), "the marker's answer never came");
+    if (((r[0] << 8) | r[1]) == 99) break;
+    const Bytes cookie = cookie_of(r);
+    BOOST_REQUIRE_EQUAL(cookie.size(), vrdns::dns::reply_cookie_size);
+    BOOST_TEST(std::equal(client_cookie.begin(), client_cookie.end(), cookie.begin()));
+    BOOST_TEST(!tc_of(r));
+    if (rcode_of(r) == (vrdns::dns::rcode::BADCOOKIE & 0x0F)) {
+      ++badcookie;
+      BOOST_TEST(((r[6] << 8) | r[7]) == 0);   // the question and the OPT alone
+      server_cookie = cookie;
+    } else {
+      BOOST_TEST(rcode_of(r) == vrdns::dns::rcode::NOERROR);
+      ++full;
+    }
+  }
+  BOOST_TEST(full == 3);
+  BOOST_TEST(badcookie == 3);   // 7 limited: drop, slip, drop, slip, drop, slip, drop
+  BOOST_REQUIRE(!server_cookie.empty());
+  // The same name, same client, same second: only the cookie differs, and nothing is limited.
+  for (uint16_t id = 101; id <= 110; ++id)
+    u.send(with_cookie(make_query("www.example.test.", LDNS_RR_TYPE_A, id, true), server_cookie));
+  for (int i = 0; i < 10; ++i) {
+    const Bytes r = u.receive();
+    BOOST_REQUIRE_MESSAGE(!r.empty(), "an answer to a query with a valid cookie went missing");
+    BOOST_TEST(rcode_of(r) == vrdns::dns::rcode::NOERROR);
+    BOOST_TEST(((r[6] << 8) | r[7]) > 0);
+    BOOST_TEST(cookie_of(r) == server_cookie);   // young: echoed as it came
+  }
+  // TCP answers cookies too, and this client's cookie is valid there (the same address).
+  TcpClient t(s.port());
+  t.send(with_cookie(make_query("www.example.test.", LDNS_RR_TYPE_A, 7, true), server_cookie));
+  const Bytes r = t.receive();
+  BOOST_TEST(cookie_of(r) == server_cookie);
+  // A malformed cookie: FORMERR, and no cookie back.
+  const Bytes bad = u.ask(with_cookie(make_query("www.example.test.", LDNS_RR_TYPE_A, 8, true),
+                                      Bytes{1, 2, 3}));
+  BOOST_TEST(rcode_of(bad) == vrdns::dns::rcode::FORMERR);
+  BOOST_TEST(cookie_of(bad).empty());
+
+  const vrdns::net::QueryTotals q = s.server->stats().totals();
+  using vrdns::dns::CookieVerdict;
+  BOOST_TEST(q.cookie[std::size_t(CookieVerdict::client_only)] == 10u);
+  BOOST_TEST(q.cookie[std::size_t(CookieVerdict::valid)] == 11u);
+  BOOST_TEST(q.cookie[std::size_t(CookieVerdict::malformed)] == 1u);
+  BOOST_TEST(q.cookie[std::size_t(CookieVerdict::invalid)] == 0u);
+  BOOST_TEST(q.rcode[vrdns::dns::rcode::BADCOOKIE] == 3u);
+  BOOST_TEST(q.rate_limited_slipped == 3u);
+  BOOST_TEST(q.rate_limited_dropped == 4u);
+  BOOST_TEST(q.truncated == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(tcp_answers_and_pipelining) {

@@ -61,7 +61,7 @@ Bytes signed_query(const char* name, ldns_rr_type type, const char* key_name,
 
 Bytes ask(const Bytes& q, dns::Transport t) {
   Bytes out(65535);
-  const std::size_t n = handler()(q.data(), q.size(), t, *serving(), out.data(), out.size());
+  const std::size_t n = handler()(q.data(), q.size(), t, *serving(), out.data(), out.size(), nullptr);
   out.resize(n);
   return out;
 }
@@ -170,7 +170,7 @@ BOOST_AUTO_TEST_CASE(mutated_signed_queries_get_a_well_formed_answer_or_none) {
         break;
     }
     const auto t = rng() % 2 ? dns::Transport::udp : dns::Transport::tcp;
-    const std::size_t n = h(m.data(), m.size(), t, *state, out.data(), out.size());
+    const std::size_t n = h(m.data(), m.size(), t, *state, out.data(), out.size(), nullptr);
     if (n == 0) continue;
     ++answered;
     BOOST_REQUIRE_GE(n, 12u);
