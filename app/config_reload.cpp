@@ -41,6 +41,7 @@ ReloadPlan plan_reload(const config::NodeConfig& running, const config::NodeConf
   restart_if(d0.edns_udp_size != d1.edns_udp_size, "[dns] edns_udp_size");
   restart_if(d0.tcp_idle_timeout_ms != d1.tcp_idle_timeout_ms, "[dns] tcp_idle_timeout_ms");
   restart_if(d0.tcp_max_connections != d1.tcp_max_connections, "[dns] tcp_max_connections");
+  restart_if(d0.nsid != d1.nsid, "[dns] nsid");
   restart_if(running.stats.listen != loaded.stats.listen, "[stats] listen");
   restart_if(running.rrl != loaded.rrl, "[rrl]");
   restart_if(running.cookies != loaded.cookies, "[cookies]");

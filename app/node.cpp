@@ -84,6 +84,7 @@ dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg, dns::Z
   s->status = "replica=" + std::to_string(cfg.replica) +
               " view=0 status=normal primary=0 op=0 commit=0";
   s->options.edns_udp_max = cfg.dns.edns_udp_size;
+  s->options.nsid = cfg.dns.nsid;
   return s;
 }
 

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "dns/name.hpp"
+#include "dns/responder.hpp"
 
 namespace vrdns::config {
 
@@ -108,7 +109,7 @@ class Reader {
     const auto& dns = table(root_, "dns", "dns");
     check_keys(dns, "dns",
                {"listen", "udp_workers", "tcp_workers", "edns_udp_size", "tcp_idle_timeout_ms",
-                "tcp_max_connections"});
+                "tcp_max_connections", "nsid"});
     c.dns.listen = endpoints(dns, "listen", "dns.listen");
     c.dns.udp_workers = unsigned(integer(dns, "udp_workers", "dns.udp_workers", 1, 64, 2));
     c.dns.tcp_workers = unsigned(integer(dns, "tcp_workers", "dns.tcp_workers", 1, 16, 1));
@@ -118,6 +119,10 @@ class Reader {
         integer(dns, "tcp_idle_timeout_ms", "dns.tcp_idle_timeout_ms", 100, 3600000, 10000));
     c.dns.tcp_max_connections = uint32_t(
         integer(dns, "tcp_max_connections", "dns.tcp_max_connections", 1, 1000000, 1024));
+    c.dns.nsid = string(dns, "nsid", "dns.nsid", "");
+    if (dns.get("nsid") && (c.dns.nsid.empty() || c.dns.nsid.size() > dns::max_nsid_length))
+      fail(line_of(*dns.get("nsid")), "dns.nsid",
+           "must be 1.." + std::to_string(dns::max_nsid_length) + " bytes");
 
     read_replication(c);
     read_stats(c);

@@ -16,6 +16,9 @@
 //                                         (1232 avoids IP fragmentation, DNS flag day 2020)
 //   tcp_idle_timeout_ms = 10000           optional, 100..3600000 (RFC 7766 §6.2.3 suggests s)
 //   tcp_max_connections = 1024            optional, 1..1000000: beyond it new ones are closed
+//   nsid = "ns1-fra"                      optional, 1..128 bytes: sent to clients that ask for the
+//                                         server's identifier (RFC 5001, dig +nsid); not sent
+//                                         without it
 //   [[zone]]                              zero or more
 //   name = "example.test."                required; the apex, unique across zones
 //   file = "example.test.zone"            required; RFC 1035 master file, loaded and validated
@@ -120,6 +123,7 @@ struct DnsConfig {
   uint16_t edns_udp_size = 1232;
   uint32_t tcp_idle_timeout_ms = 10000;
   uint32_t tcp_max_connections = 1024;
+  std::string nsid;   ///< RFC 5001 server identifier; empty: not sent
 };
 
 /// [transfer]: who may take zone transfers (AXFR, IXFR). Nobody by default.

@@ -81,6 +81,7 @@ bool opt_well_formed(const uint8_t* msg, std::size_t owner, const RRHead& rr, Pa
     const uint16_t optlen = get16(msg + at + 2);
     at += 4;
     if (end - at < optlen) return false;
+    if (code == edns_option_nsid) q.nsid = true;   // its payload is empty; ignored if not
     if (code == 10) {   // COOKIE
       if (q.cookie) {
         q.cookie_repeated = true;

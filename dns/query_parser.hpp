@@ -17,6 +17,14 @@ inline constexpr uint8_t NOERROR = 0, FORMERR = 1, SERVFAIL = 2, NXDOMAIN = 3, N
 inline constexpr uint16_t BADVERS = 16;   ///< extended: OPT ext-rcode 1, header rcode 0
 inline constexpr uint16_t BADCOOKIE = 23;   ///< extended: OPT ext-rcode 1, header rcode 7
 }
+/// EDNS option codes (the COOKIE option's is in dns/cookie.hpp).
+inline constexpr uint16_t edns_option_nsid = 3;   ///< RFC 5001
+inline constexpr uint16_t edns_option_ede = 15;   ///< RFC 8914 Extended DNS Errors
+/// Extended DNS Error info codes (RFC 8914 §4) this server gives.
+namespace ede {
+inline constexpr uint16_t NOT_READY = 14;           ///< no committed state to answer from yet
+inline constexpr uint16_t NOT_AUTHORITATIVE = 20;   ///< a name outside every zone we serve
+}
 
 inline constexpr std::size_t header_size = 12;
 
@@ -58,6 +66,7 @@ struct ParsedQuery {
   const uint8_t* cookie = nullptr;
   uint16_t cookie_length = 0;
   bool cookie_repeated = false;
+  bool nsid = false;   ///< RFC 5001: the client asks which server answered
 };
 
 /// False when the message must be dropped unanswered: shorter than a header, or QR=1.

@@ -106,8 +106,8 @@ Lookup lookup(const Zone& zone, const KeyName& name, unsigned apex_labels, uint1
 class ReplyBuilder {
  public:
   ReplyBuilder(const ServingState& state, const ParsedQuery& q, const CookieCheck& cookie,
-               Transport transport, WireWriter& w)
-      : state_(state), q_(q), cookie_(cookie), transport_(transport), w_(w) {}
+               Transport transport, WireWriter& w, std::size_t limit)
+      : state_(state), q_(q), cookie_(cookie), transport_(transport), w_(w), limit_(limit) {}
 
   AnswerResult build();
 
@@ -127,7 +127,9 @@ class ReplyBuilder {
   const CookieCheck& cookie_;
   const Transport transport_;
   WireWriter& w_;
+  const std::size_t limit_;   // the reply's size limit, OPT included
   std::size_t question_end_ = header_size;
+  uint16_t ede_ = 0;   // an Extended DNS Error info code (RFC 8914) to send; 0: none
   uint16_t an_ = 0, ns_ = 0, ar_ = 0;
   bool aa_ = false, tc_ = false, wildcard_ = false;
   uint8_t rcode_ = rcode::NOERROR;
@@ -159,16 +161,29 @@ void ReplyBuilder::put_question() {
 AnswerResult ReplyBuilder::finish(uint16_t rcode, Disposition what) {
   // The OPT record goes into the room kept free for it below the size limit.
   w_.set_limit(max_message_size);
-  std::size_t cookie_at = 0;
+  std::size_t opt_at = 0, cookie_at = 0;
   if (q_.edns) {
     const uint16_t udp_size = std::max<uint16_t>(state_.options.edns_udp_max, min_udp_size);
-    if (carries_cookie(cookie_.verdict)) {
-      cookie_at = w_.size() + opt_rr_size + 4;   // after the OPT's fixed part and option head
-      put_opt(w_, udp_size, rcode, q_.edns_do, edns_option_cookie, cookie_.reply,
-              reply_cookie_size);
-    } else {
-      put_opt(w_, udp_size, rcode, q_.edns_do);
+    const bool cookie = carries_cookie(cookie_.verdict);
+    opt_at = w_.size();
+    const std::size_t rdlength_at = begin_opt(w_, udp_size, rcode, q_.edns_do);
+    const std::string& nsid = state_.options.nsid;
+    if (q_.nsid && !nsid.empty()) {   // room reserved by answer()
+      put_edns_option(w_, edns_option_nsid, reinterpret_cast<const uint8_t*>(nsid.data()),
+                      uint16_t(nsid.size()));
     }
+    // Not reserved: it comes with errors, whose replies hold no records, so it fits in
+    // practice; where it would not, the error goes without its explanation.
+    const std::size_t cookie_room = cookie ? edns_option_head + reply_cookie_size : 0;
+    if (ede_ != 0 && w_.size() + edns_option_head + 2 + cookie_room <= limit_) {
+      const uint8_t info[2] = {uint8_t(ede_ >> 8), uint8_t(ede_)};
+      put_edns_option(w_, edns_option_ede, info, 2);
+    }
+    if (cookie) {
+      cookie_at = w_.size() + edns_option_head;
+      put_edns_option(w_, edns_option_cookie, cookie_.reply, reply_cookie_size);
+    }
+    end_opt(w_, rdlength_at);
     ++ar_;
   }
   if (!w_.ok()) return {};   // only when `out` cannot hold even a minimal reply
@@ -185,6 +200,7 @@ AnswerResult ReplyBuilder::finish(uint16_t rcode, Disposition what) {
   r.truncated = tc_;
   r.wildcard = wildcard_;
   r.cookie = cookie_.verdict;
+  r.opt_at = uint16_t(opt_at);
   r.cookie_at = uint16_t(cookie_at);
   return r;
 }
@@ -273,8 +289,14 @@ AnswerResult ReplyBuilder::answer_in() {
   if ((q_.qtype == rrtype::AXFR || q_.qtype == rrtype::IXFR) && transport_ == Transport::tcp)
     return finish(rcode::REFUSED, Disposition::transfer);
   const Zone* zone = state_.zones ? state_.zones->find_zone(qkey_.view()) : nullptr;
-  if (zone == nullptr) return finish(rcode::REFUSED);   // not ours: no AA (RFC 1034 §4.3.2)
-  if (!state_.has_state) return finish(rcode::SERVFAIL);   // ours, but nothing to vouch for
+  if (zone == nullptr) {   // not ours: no AA (RFC 1034 §4.3.2)
+    ede_ = ede::NOT_AUTHORITATIVE;
+    return finish(rcode::REFUSED);
+  }
+  if (!state_.has_state) {   // ours, but nothing to vouch for
+    ede_ = ede::NOT_READY;
+    return finish(rcode::SERVFAIL);
+  }
   // AXFR is defined over TCP only (RFC 5936 §4.2): over UDP it is NOTIMP, as NSD and Knot
   // answer. IXFR over UDP (RFC 1995 §2) is not offered: clients fall back to TCP.
   if (q_.qtype == rrtype::AXFR) return finish(rcode::NOTIMP);
@@ -425,12 +447,14 @@ AnswerResult answer(const ServingState& state, const uint8_t* query, std::size_t
   }
   limit = limit > tail_reserve ? limit - tail_reserve : 0;
   std::size_t reserve = q.edns ? opt_rr_size : 0;
-  if (carries_cookie(cookie.verdict)) reserve += 4 + reply_cookie_size;
+  if (carries_cookie(cookie.verdict)) reserve += edns_option_head + reply_cookie_size;
+  if (q.edns && q.nsid && !state.options.nsid.empty())
+    reserve += edns_option_head + state.options.nsid.size();
   if (limit < header_size + reserve) return {};
 
   WireWriter w(out, capacity);
   w.set_limit(limit - reserve);
-  ReplyBuilder builder(state, q, cookie, transport, w);
+  ReplyBuilder builder(state, q, cookie, transport, w, limit);
   AnswerResult result = builder.build();
   assert(result.what == Disposition::drop || result.length <= limit);
   // A signed query wants a signed answer (RFC 8945 §5.3): the front end's keys are needed.

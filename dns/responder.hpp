@@ -16,7 +16,10 @@ namespace vrdns::dns {
 
 struct ResponderOptions {
   uint16_t edns_udp_max = 1232;   ///< cap on the requestor's advertised EDNS0 UDP size
+  /// RFC 5001: sent in the NSID option to clients that ask (dig +nsid); empty: never.
+  std::string nsid;
 };
+inline constexpr std::size_t max_nsid_length = 128;
 
 struct ServingState {
   ZoneSetPtr zones;
@@ -55,7 +58,9 @@ struct AnswerResult {
   bool truncated = false;  ///< TC set
   bool wildcard = false;   ///< the answer was synthesized from a wildcard (RFC 4592)
   CookieVerdict cookie = CookieVerdict::none;   ///< what the query's COOKIE option was
-  /// Where the reply's COOKIE option data (reply_cookie_size bytes) starts; 0: no cookie.
+  /// Where the reply's OPT RR starts, and its COOKIE option's data (reply_cookie_size bytes);
+  /// 0: none.
+  uint16_t opt_at = 0;
   uint16_t cookie_at = 0;
 };
 

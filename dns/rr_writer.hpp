@@ -67,27 +67,36 @@ inline void put_rrset(WireWriter& w, std::string_view owner, const RRset& rrset,
       [&](std::string_view rdata) { put_record(w, owner, rrset.type, rclass, ttl, rdata); });
 }
 
-/// An OPT RR (RFC 6891 §6.1.2): root owner, the UDP size we accept, the upper 8 bits of the
-/// extended rcode, version 0, the DO bit, and no option or one: `option_code` with
-/// option[0, option_length).
-inline void put_opt(WireWriter& w, uint16_t udp_size, uint16_t rcode, bool dnssec_ok,
-                    uint16_t option_code = 0, const uint8_t* option = nullptr,
-                    uint16_t option_length = 0) {
+/// Starts an OPT RR (RFC 6891 §6.1.2): root owner, the UDP size we accept, the upper 8 bits of
+/// the extended rcode, version 0, the DO bit. Options follow (put_edns_option); end_opt() sets
+/// the RDLENGTH at the offset this returns.
+inline std::size_t begin_opt(WireWriter& w, uint16_t udp_size, uint16_t rcode, bool dnssec_ok) {
   w.put_u8(0);
   w.put_u16(rrtype::OPT);
   w.put_u16(udp_size);
   w.put_u32((uint32_t(rcode >> 4) << 24) | (dnssec_ok ? 0x8000u : 0u));
-  if (option == nullptr) {
-    w.put_u16(0);
-    return;
-  }
-  w.put_u16(uint16_t(4 + option_length));
-  w.put_u16(option_code);
-  w.put_u16(option_length);
-  w.put_bytes(option, option_length);
+  const std::size_t rdlength_at = w.size();
+  w.put_u16(0);
+  return rdlength_at;
 }
 
-/// The size of an OPT RR from put_opt without an option.
+inline void put_edns_option(WireWriter& w, uint16_t code, const uint8_t* data, uint16_t length) {
+  w.put_u16(code);
+  w.put_u16(length);
+  w.put_bytes(data, length);
+}
+
+inline void end_opt(WireWriter& w, std::size_t rdlength_at) {
+  if (w.ok()) w.patch_u16(rdlength_at, uint16_t(w.size() - rdlength_at - 2));
+}
+
+/// An OPT RR without options.
+inline void put_opt(WireWriter& w, uint16_t udp_size, uint16_t rcode, bool dnssec_ok) {
+  begin_opt(w, udp_size, rcode, dnssec_ok);
+}
+
+/// The size of an OPT RR without options, and of one option's code and length.
 inline constexpr std::size_t opt_rr_size = 11;
+inline constexpr std::size_t edns_option_head = 4;
 
 }  // namespace vrdns::dns

@@ -152,25 +152,35 @@ std::size_t truncate_to_question(uint8_t* reply, std::size_t length) {
   return end;
 }
 
-std::size_t badcookie_to_question(uint8_t* reply, std::size_t length, std::size_t cookie_at) {
-  // The OPT that finish() wrote last: its fixed 11 bytes, the option head, the cookie.
-  constexpr std::size_t opt_size = dns::opt_rr_size + 4 + dns::reply_cookie_size;
-  if (cookie_at < dns::opt_rr_size + 4 || cookie_at + dns::reply_cookie_size != length) return 0;
-  const std::size_t opt_at = cookie_at - dns::opt_rr_size - 4;
-  const uint8_t* opt = reply + opt_at;
+std::size_t badcookie_to_question(uint8_t* reply, std::size_t length, std::size_t opt_at,
+                                  std::size_t cookie_at) {
+  constexpr std::size_t option_size = dns::edns_option_head + dns::reply_cookie_size;
   auto get16 = [](const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); };
+  // Both offsets come from the responder; check them against the bytes anyway.
+  if (opt_at < dns::header_size || opt_at + dns::opt_rr_size + option_size > length ||
+      cookie_at < opt_at + dns::opt_rr_size + dns::edns_option_head ||
+      cookie_at + dns::reply_cookie_size > length)
+    return 0;
+  const uint8_t* opt = reply + opt_at;
+  const uint8_t* option = reply + cookie_at - dns::edns_option_head;
   if (opt[0] != 0 || get16(opt + 1) != dns::rrtype::OPT ||
-      get16(opt + 9) != 4 + dns::reply_cookie_size || get16(opt + 11) != dns::edns_option_cookie ||
-      get16(opt + 13) != dns::reply_cookie_size)
-    return 0;   // not the OPT the responder writes with a cookie
+      get16(option) != dns::edns_option_cookie || get16(option + 2) != dns::reply_cookie_size)
+    return 0;
   const std::size_t end = truncate_to_question(reply, length);
   if (end == 0 || end > opt_at) return 0;
   reply[2] &= uint8_t(~0x02);   // not truncated: the answer is "ask again with this cookie"
   reply[3] = uint8_t((reply[3] & 0xF0) | (dns::rcode::BADCOOKIE & 0x0F));
   reply[11] = 1;   // ARCOUNT: the OPT
-  std::memmove(reply + end, reply + opt_at, opt_size);
-  reply[end + 5] = uint8_t(dns::rcode::BADCOOKIE >> 4);   // the OPT's extended rcode bits
-  return end + opt_size;
+  // The OPT's fixed part, then its cookie alone: moving left, each copy's source lies at or
+  // after its destination and after everything written before it.
+  std::memmove(reply + end, reply + opt_at, dns::opt_rr_size);
+  std::memmove(reply + end + dns::opt_rr_size, reply + cookie_at - dns::edns_option_head,
+               option_size);
+  uint8_t* moved = reply + end;
+  moved[5] = uint8_t(dns::rcode::BADCOOKIE >> 4);   // the extended rcode bits
+  moved[9] = 0;                                     // RDLENGTH: the cookie option alone
+  moved[10] = uint8_t(option_size);
+  return end + dns::opt_rr_size + option_size;
 }
 
 }  // namespace vrdns::net

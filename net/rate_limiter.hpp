@@ -78,10 +78,12 @@ class ResponseRateLimiter {
 std::size_t truncate_to_question(uint8_t* reply, std::size_t length);
 
 /// The slip form for a client that sent a DNS cookie (RFC 7873 §5.2.3, as BIND slips): the
-/// header with rcode BADCOOKIE, the question, and the reply's OPT with its fresh server cookie,
-/// whose option data starts at reply[cookie_at] (dns::AnswerResult::cookie_at). The client can
-/// then ask again with that cookie, which the limiter spares, instead of falling back to TCP.
-/// Returns the new length (0 if the answer has no question to keep).
-std::size_t badcookie_to_question(uint8_t* reply, std::size_t length, std::size_t cookie_at);
+/// header with rcode BADCOOKIE, the question, and the reply's OPT (at reply[opt_at]) with only
+/// its COOKIE option, whose data starts at reply[cookie_at] (dns::AnswerResult::opt_at and
+/// cookie_at). The client can then ask again with that cookie, which the limiter spares,
+/// instead of falling back to TCP. Returns the new length (0 if there is no question to keep,
+/// or the offsets do not point at an OPT and a cookie).
+std::size_t badcookie_to_question(uint8_t* reply, std::size_t length, std::size_t opt_at,
+                                  std::size_t cookie_at);
 
 }  // namespace vrdns::net

@@ -173,7 +173,7 @@ void UdpServer::run(Worker& w) {
         w.counters.signed_queries.add();
         if (r.length == 0) continue;
         r.rcode = rcode_after_hook(r.rcode, reply);
-        r.cookie_at = 0;   // the hook wrote a reply of its own layout
+        r.opt_at = r.cookie_at = 0;   // the hook wrote a reply of its own layout
       }
       // Signed queries that verified come from keyholders (secondaries), and a truncated
       // answer would lose its TSIG: they are not limited. A forged signature's NOTAUTH is.
@@ -190,7 +190,7 @@ void UdpServer::run(Worker& w) {
           case RateDecision::slip:
             w.counters.rate_limited_slipped.add();
             if (r.cookie_at != 0) {   // it sent a cookie: tell it ours rather than go to TCP
-              r.length = badcookie_to_question(reply, r.length, r.cookie_at);
+              r.length = badcookie_to_question(reply, r.length, r.opt_at, r.cookie_at);
               if (r.length == 0) continue;
               r.rcode = dns::rcode::BADCOOKIE;
               break;

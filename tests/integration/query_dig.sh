@@ -19,6 +19,7 @@ FAILURES=0
 fail() { echo "FAIL: $*"; FAILURES=$((FAILURES + 1)); }
 pass() { echo "ok: $*"; }
 
+NODE_DNS_EXTRA='nsid = "itest-nsid"'
 node_start ""
 echo "started: $READY"
 expected="vrdns: replica 0 serving 1 zone(s) on 127.0.0.1:$PORT (udp+tcp)"
@@ -106,6 +107,16 @@ out=$($D +cookie=0102030405 www.example.test A)
 check "dig malformed cookie: FORMERR" "$out" "status: FORMERR"
 out=$($K +cookie www.example.test A)
 check "kdig cookie answered" "$out" ";; COOKIE: [0-9A-Fa-f]{48}"
+
+# --- NSID (RFC 5001) and Extended DNS Errors (RFC 8914) ---------------------------------------
+out=$($D +nsid www.example.test A)
+check "dig +nsid" "$out" '^; NSID: .*\("itest-nsid"\)$'
+out=$($D www.example.test A)
+check_not "no NSID unasked" "$out" "NSID"
+out=$($K +nsid www.example.test A)
+check "kdig +nsid" "$out" ';; NSID: [0-9A-Fa-f]+ "itest-nsid"'
+out=$($D www.example.org A)
+check "dig REFUSED: EDE Not Authoritative" "$out" "^; EDE: 20 \(Not Authoritative\)"
 
 # --- stop: SIGTERM must give a clean exit 0 ----------------------------------------------
 node_stop

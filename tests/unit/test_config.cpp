@@ -439,6 +439,26 @@ BOOST_AUTO_TEST_CASE(rate_limiting) {
   expect_error(edited(0, "", "[rrl]\nwindow = 5\n"), 18, "rrl.window", "unknown key");
 }
 
+BOOST_AUTO_TEST_CASE(nsid) {
+  Dir dir;
+  BOOST_TEST(load_config(dir.write("a.toml", edited(0, ""))).dns.nsid.empty());
+  std::string text = edited(0, "");
+  const std::string dns = "[dns]\n";
+  const auto at = text.find(dns);
+  BOOST_REQUIRE(at != std::string::npos);
+  auto with = [&](const std::string& line) {
+    std::string t = text;
+    t.insert(at + dns.size(), line + "\n");
+    return t;
+  };
+  BOOST_TEST(load_config(dir.write("b.toml", with("nsid = \"ns1-fra\""))).dns.nsid == "ns1-fra");
+  const std::size_t line = std::size_t(std::count(text.begin(), text.begin() + long(at), '\n')) + 2;
+  expect_error(with("nsid = \"\""), line, "dns.nsid", "must be 1..128 bytes");
+  expect_error(with("nsid = \"" + std::string(129, 'x') + "\""), line, "dns.nsid",
+               "must be 1..128 bytes");
+  expect_error(with("nsid = 5"), line, "dns.nsid", "expected string");
+}
+
 BOOST_AUTO_TEST_CASE(cookies) {
   Dir dir;
   auto plain = load_config(dir.write("a.toml", edited(0, "")));

@@ -66,6 +66,9 @@ BOOST_AUTO_TEST_CASE(sockets_timers_and_identity_wait_for_a_restart) {
                  .restart_only == std::vector<std::string>{"[rrl]"});
   BOOST_TEST(app::plan_reload(running, parse(text("[cookies]\nenabled = false\n")))
                  .restart_only == std::vector<std::string>{"[cookies]"});
+  BOOST_TEST(app::plan_reload(running, parse(text("", "listen = [\"127.0.0.1:5301\"]\n"
+                                                      "nsid = \"ns1\"\n")))
+                 .restart_only == std::vector<std::string>{"[dns] nsid"});
   const auto stats = parse(text("[stats]\nlisten = \"127.0.0.1:9301\"\n"));
   BOOST_TEST(app::plan_reload(running, stats).restart_only ==
              std::vector<std::string>{"[stats] listen"});

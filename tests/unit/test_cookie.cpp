@@ -427,7 +427,8 @@ BOOST_AUTO_TEST_CASE(badcookie_form) {
   Answered a = ask(query("www.example.test.", rrtype::A, {"2464c4abcf10c957"}), &context);
   const std::string cookie = reply_cookie(a);
   const std::size_t question_end = header_size + name_from_text("www.example.test.")->size() + 4;
-  const std::size_t n = net::badcookie_to_question(a.bytes.data(), a.bytes.size(), a.result.cookie_at);
+  const std::size_t n = net::badcookie_to_question(a.bytes.data(), a.bytes.size(),
+                                                   a.result.opt_at, a.result.cookie_at);
   BOOST_REQUIRE(n == question_end + opt_rr_size + 4 + reply_cookie_size);
   a.bytes.resize(n);
   BOOST_TEST((a.bytes[2] & 0x02) == 0);   // not truncated
@@ -443,8 +444,9 @@ BOOST_AUTO_TEST_CASE(badcookie_form) {
 
   // Nothing to rewrite without a cookie at the end of the reply.
   Answered plain = ask(query("www.example.test.", rrtype::A, {}), &context);
-  BOOST_TEST(net::badcookie_to_question(plain.bytes.data(), plain.bytes.size(), 0) == 0u);
+  BOOST_TEST(net::badcookie_to_question(plain.bytes.data(), plain.bytes.size(), 0, 0) == 0u);
   BOOST_TEST(net::badcookie_to_question(plain.bytes.data(), plain.bytes.size(),
+                                        plain.result.opt_at,
                                         plain.bytes.size() - reply_cookie_size) == 0u);
 }
 

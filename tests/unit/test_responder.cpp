@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstring>
 #include <random>
 #include <set>
@@ -53,6 +54,7 @@ struct QueryOptions {
   bool rd = true;
   bool cd = false;
   uint16_t id = 0x5A5A;
+  bool nsid = false;   ///< an empty NSID option in the OPT (RFC 5001)
 };
 
 std::string wire(const std::string& text) {
@@ -86,9 +88,34 @@ std::vector<uint8_t> make_query(const std::string& name, uint16_t type, QueryOpt
     m.push_back(0);
     m.push_back(o.version);
     put16(m, o.dnssec_ok ? 0x8000 : 0);
-    put16(m, 0);
+    put16(m, o.nsid ? 4 : 0);
+    if (o.nsid) {
+      put16(m, edns_option_nsid);
+      put16(m, 0);
+    }
   }
   return m;
+}
+
+/// The options of the reply's OPT (at result.opt_at), code -> data, checked for shape.
+std::map<uint16_t, std::string> edns_options(const std::vector<uint8_t>& reply,
+                                             const AnswerResult& r) {
+  std::map<uint16_t, std::string> out;
+  const std::size_t at = r.opt_at;
+  BOOST_REQUIRE(at != 0 && at + 11 <= reply.size());
+  BOOST_REQUIRE(reply[at] == 0 && ((reply[at + 1] << 8) | reply[at + 2]) == rrtype::OPT);
+  const std::size_t end = at + 11 + ((reply[at + 9] << 8) | reply[at + 10]);
+  BOOST_REQUIRE(end <= reply.size());
+  for (std::size_t p = at + 11; p < end;) {
+    BOOST_REQUIRE(end - p >= 4);
+    const uint16_t code = uint16_t((reply[p] << 8) | reply[p + 1]);
+    const std::size_t len = std::size_t((reply[p + 2] << 8) | reply[p + 3]);
+    BOOST_REQUIRE(end - p - 4 >= len);
+    BOOST_TEST(!out.count(code));
+    out[code] = std::string(reinterpret_cast<const char*>(reply.data()) + p + 4, len);
+    p += 4 + len;
+  }
+  return out;
 }
 
 /// The raw reply plus its ldns parse.
@@ -614,6 +641,68 @@ BOOST_AUTO_TEST_CASE(unknown_version_is_badvers) {
   BOOST_TEST(ldns_pkt_edns_version(r.pkt) == 0);
   BOOST_TEST(r.count(LDNS_SECTION_ANSWER) == 0u);
   BOOST_TEST(!r.aa());
+}
+
+// RFC 5001: the identifier goes only to a client that asks, and only if one is configured.
+BOOST_AUTO_TEST_CASE(nsid_when_asked_and_configured) {
+  ServingState st = state();
+  st.options.nsid = "ns1-fra";
+  QueryOptions o;
+  o.edns = true;
+  o.nsid = true;
+  Reply asked;
+  run(asked, make_query("www.example.test.", rrtype::A, o), Transport::udp, st);
+  BOOST_TEST(asked.rcode() == rcode::NOERROR);
+  BOOST_TEST(asked.answer() == Set{"www.example.test. 3600 IN A 192.0.2.10"});
+  BOOST_TEST(edns_options(asked.bytes, asked.result) ==
+             (std::map<uint16_t, std::string>{{edns_option_nsid, "ns1-fra"}}));
+  Reply unset;   // asked, but none configured
+  run(unset, make_query("www.example.test.", rrtype::A, o));
+  BOOST_TEST(edns_options(unset.bytes, unset.result).empty());
+  o.nsid = false;
+  Reply not_asked;
+  run(not_asked, make_query("www.example.test.", rrtype::A, o), Transport::udp, st);
+  BOOST_TEST(edns_options(not_asked.bytes, not_asked.result).empty());
+  // Its room is kept like the OPT's: a reply cut to the UDP size keeps it and fits.
+  st.options.nsid = std::string(max_nsid_length, 'n');
+  o.nsid = true;
+  o.udp_size = 512;
+  Reply big;
+  run(big, make_query("big.example.test.", rrtype::A, o), Transport::udp, st);
+  BOOST_TEST(big.tc());
+  BOOST_TEST(big.bytes.size() <= 512u);
+  BOOST_TEST(edns_options(big.bytes, big.result).at(edns_option_nsid) == st.options.nsid);
+}
+
+// RFC 8914: why an error, for the errors whose reason a client cannot guess.
+BOOST_AUTO_TEST_CASE(extended_errors) {
+  QueryOptions o;
+  o.edns = true;
+  auto ede_of = [](const Reply& r) {
+    const auto options = edns_options(r.bytes, r.result);
+    const auto it = options.find(edns_option_ede);
+    if (it == options.end()) return -1;
+    BOOST_REQUIRE(it->second.size() == 2u);   // the info code; no extra text
+    return (uint8_t(it->second[0]) << 8) | uint8_t(it->second[1]);
+  };
+  Reply foreign;
+  run(foreign, make_query("www.example.org.", rrtype::A, o));
+  BOOST_TEST(foreign.rcode() == rcode::REFUSED);
+  BOOST_TEST(ede_of(foreign) == int(ede::NOT_AUTHORITATIVE));
+  ServingState st = state();
+  st.has_state = false;
+  Reply not_ready;
+  run(not_ready, make_query("www.example.test.", rrtype::A, o), Transport::udp, st);
+  BOOST_TEST(not_ready.rcode() == rcode::SERVFAIL);
+  BOOST_TEST(ede_of(not_ready) == int(ede::NOT_READY));
+  Reply fine;
+  run(fine, make_query("nothere.example.test.", rrtype::A, o));
+  BOOST_TEST(fine.rcode() == rcode::NXDOMAIN);
+  BOOST_TEST(ede_of(fine) == -1);
+  Reply plain;   // without EDNS there is nowhere to put it
+  run(plain, make_query("www.example.org.", rrtype::A), Transport::udp, st);
+  BOOST_TEST(plain.rcode() == rcode::REFUSED);
+  BOOST_TEST(!ldns_pkt_edns(plain.pkt));
 }
 
 BOOST_AUTO_TEST_CASE(broken_opt_is_formerr_without_opt) {

@@ -3,7 +3,8 @@
 #
 # The caller sets VRDNS, TMP, ZONE and defines fail/pass. node_start <extra TOML> writes
 # $TMP/node.toml (the example zone, one replica, DNS on $PORT, the replica on $PORT+1, and
-# <extra TOML> appended, where @PORT2@ stands for $PORT+2) and starts the node; it sets PORT,
+# <extra TOML> appended, where @PORT2@ stands for $PORT+2; NODE_DNS_EXTRA, if set, goes into
+# its [dns] table) and starts the node; it sets PORT,
 # PID and READY (the ready line), retrying on other ports when one is taken. node_stop sends
 # SIGTERM and checks the exit status 0.
 
@@ -25,6 +26,7 @@ data_dir = "data"
 [dns]
 listen = ["127.0.0.1:$try"]
 udp_workers = 2
+${NODE_DNS_EXTRA:-}
 [[zone]]
 name = "example.test."
 file = "$ZONE"
