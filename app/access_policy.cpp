@@ -20,6 +20,8 @@ AccessPolicyPtr access_policy_of(const config::NodeConfig& cfg) {
     if (z.update_allow) p->zone_update_allowed.emplace(key, keyring_of(cfg, *z.update_allow));
     if (z.transfer_allow)
       p->zone_transfer_allowed.emplace(key, keyring_of(cfg, *z.transfer_allow));
+    if (z.transfer_allow_addresses)
+      p->zone_transfer_addresses.emplace(key, *z.transfer_allow_addresses);
   }
   return p;
 }

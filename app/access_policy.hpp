@@ -1,6 +1,6 @@
 // Who may do what with which TSIG key: [[key]], [update] allow, [control] allow,
 // [transfer]'s access lists, and the lists of single zones ([[zone]] update_allow,
-// transfer_allow).
+// transfer_allow, transfer_allow_addresses).
 //
 // The one part of a node's config that changes while it runs: SIGHUP replaces it
 // (app/config_reload.hpp), so that an operator can roll a key or let a new secondary transfer
@@ -34,6 +34,8 @@ struct AccessPolicy {
   /// [[zone]] update_allow / transfer_allow, by apex key: for those zones, instead of the
   /// global lists.
   std::map<std::string, dns::Keyring> zone_update_allowed, zone_transfer_allowed;
+  /// [[zone]] transfer_allow_addresses, by apex key: instead of transfer_addresses.
+  std::map<std::string, std::vector<net::AddressPrefix>> zone_transfer_addresses;
 
   /// The keys that may UPDATE / transfer the zone at `apex_key` (key form).
   const dns::Keyring& update_keys(std::string_view apex_key) const {
@@ -42,12 +44,17 @@ struct AccessPolicy {
   const dns::Keyring& transfer_keys(std::string_view apex_key) const {
     return pick(zone_transfer_allowed, apex_key, transfer_allowed);
   }
+  /// The addresses that may transfer the zone at `apex_key` without TSIG.
+  const std::vector<net::AddressPrefix>& transfer_addresses_of(std::string_view apex_key) const {
+    return pick(zone_transfer_addresses, apex_key, transfer_addresses);
+  }
   /// Whether `key` may UPDATE some zone (before the message says which).
   bool may_update_any(std::string_view key) const;
 
  private:
-  static const dns::Keyring& pick(const std::map<std::string, dns::Keyring>& by_zone,
-                                  std::string_view apex_key, const dns::Keyring& fallback) {
+  template <class T>
+  static const T& pick(const std::map<std::string, T>& by_zone, std::string_view apex_key,
+                       const T& fallback) {
     const auto it = by_zone.find(std::string(apex_key));
     return it == by_zone.end() ? fallback : it->second;
   }

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <tuple>
 #include <string>
 #include <vector>
 #include <utility>
@@ -58,9 +59,12 @@ ReloadPlan plan_reload(const config::NodeConfig& running, const config::NodeConf
   const bool keys_changed = running.keys != loaded.keys;
   // The zones' own key lists, by zone.
   auto zone_lists = [](const config::NodeConfig& c) {
-    std::map<std::string, std::pair<std::optional<std::vector<std::string>>,
-                                    std::optional<std::vector<std::string>>>> out;
-    for (const auto& [key, z] : zones_by_key(c)) out[key] = {z->update_allow, z->transfer_allow};
+    std::map<std::string, std::tuple<std::optional<std::vector<std::string>>,
+                                     std::optional<std::vector<std::string>>,
+                                     std::optional<std::vector<net::AddressPrefix>>>>
+        out;
+    for (const auto& [key, z] : zones_by_key(c))
+      out[key] = {z->update_allow, z->transfer_allow, z->transfer_allow_addresses};
     return out;
   };
   plan.policy_changed = keys_changed || zone_lists(running) != zone_lists(loaded) ||

@@ -223,8 +223,9 @@ std::unique_ptr<net::OutgoingTransfer> reply_only(const AccessPolicy& policy,
   return std::make_unique<SingleMessage>(std::move(m));
 }
 
-bool address_allowed(const AccessPolicy& policy, const sockaddr_storage& peer) {
-  for (const auto& p : policy.transfer_addresses)
+bool address_allowed(const AccessPolicy& policy, std::string_view apex_key,
+                     const sockaddr_storage& peer) {
+  for (const auto& p : policy.transfer_addresses_of(apex_key))
     if (p.contains(peer)) return true;
   return false;
 }
@@ -278,10 +279,16 @@ std::unique_ptr<net::OutgoingTransfer> handle(const std::shared_ptr<const Transf
   const std::string_view qkey(reinterpret_cast<const char*>(key), q.qname_len);
   // The zone's own key list ([[zone]] transfer_allow), or [transfer] allow.
   if (!(signed_ok && policy->transfer_keys(qkey).find(verdict.key_name)) &&
-      !address_allowed(*policy, req.peer)) {
-    const bool own_list = policy->zone_transfer_allowed.count(std::string(qkey)) > 0;
-    refusal(!signed_ok ? "refused, not signed and the address is not in [transfer] allow_addresses"
-            : own_list ? "refused, key not in the zone's transfer_allow"
+      !address_allowed(*policy, qkey, req.peer)) {
+    const std::string zone_key(qkey);
+    const bool own_keys = policy->zone_transfer_allowed.count(zone_key) > 0;
+    const bool own_addresses = policy->zone_transfer_addresses.count(zone_key) > 0;
+    refusal(!signed_ok
+                ? (own_addresses
+                       ? "refused, not signed and the address is not in the zone's "
+                         "transfer_allow_addresses"
+                       : "refused, not signed and the address is not in [transfer] allow_addresses")
+            : own_keys ? "refused, key not in the zone's transfer_allow"
                        : "refused, key not in [transfer] allow");
     return count(path->counters->refused, reply_only(*policy, q, verdict, dns::rcode::REFUSED));
   }

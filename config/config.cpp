@@ -475,7 +475,8 @@ class Reader {
     for (std::size_t i = 0; i < zones->size(); ++i) {
       const toml::table& t = *zones->get(i)->as_table();
       std::string prefix = "zone[" + std::to_string(i) + "]";
-      check_keys(t, prefix, {"name", "file", "update_allow", "transfer_allow"});
+      check_keys(t, prefix,
+                 {"name", "file", "update_allow", "transfer_allow", "transfer_allow_addresses"});
       ZoneConfig z;
       z.name = string(t, "name", prefix + ".name", std::nullopt);
       std::size_t name_line = line_of(*t.get("name"));
@@ -495,6 +496,9 @@ class Reader {
         z.update_allow = key_names(c, t, prefix + ".update_allow", "update_allow");
       if (t.get("transfer_allow"))
         z.transfer_allow = key_names(c, t, prefix + ".transfer_allow", "transfer_allow");
+      if (t.get("transfer_allow_addresses"))
+        z.transfer_allow_addresses =
+            prefixes(t, "transfer_allow_addresses", prefix + ".transfer_allow_addresses");
       if (zone_files_ == ZoneFiles::load) z.zone = load_zone_at(file_, i, z);
       c.zones.push_back(std::move(z));
     }

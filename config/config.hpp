@@ -25,8 +25,10 @@
 //   update_allow = ["zone-key."]          optional; the keys that may UPDATE this zone, instead
 //                                         of [update] allow ([] = none)
 //   transfer_allow = ["xfr-key."]         optional; the keys that may transfer this zone,
-//                                         instead of [transfer] allow (allow_addresses still
-//                                         apply)
+//                                         instead of [transfer] allow
+//   transfer_allow_addresses = ["192.0.2.53"]
+//                                         optional; who may transfer this zone without TSIG,
+//                                         instead of [transfer] allow_addresses ([] = nobody)
 //   [[key]]                               zero or more TSIG keys
 //   name = "update-key."                  required; unique
 //   algorithm = "hmac-sha256"             required; hmac-md5|sha1|sha224|sha256|sha384|sha512
@@ -107,6 +109,8 @@ struct ZoneConfig {
   std::size_t file_line = 0;   ///< where `file` is set, for errors of a deferred load
   /// Keys for this zone alone (normalised like update_allow); unset: the global lists.
   std::optional<std::vector<std::string>> update_allow, transfer_allow;
+  /// Addresses that may transfer this zone without TSIG; unset: [transfer] allow_addresses.
+  std::optional<std::vector<net::AddressPrefix>> transfer_allow_addresses;
 };
 
 struct TsigKey {

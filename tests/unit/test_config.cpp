@@ -439,6 +439,23 @@ BOOST_AUTO_TEST_CASE(rate_limiting) {
   expect_error(edited(0, "", "[rrl]\nwindow = 5\n"), 18, "rrl.window", "unknown key");
 }
 
+BOOST_AUTO_TEST_CASE(zone_transfer_addresses) {
+  Dir dir;
+  auto plain = load_config(dir.write("a.toml", edited(0, "")));
+  BOOST_TEST(!plain.zones.at(0).transfer_allow_addresses.has_value());   // the global list
+  auto cfg = load_config(dir.write(
+      "b.toml", edited(10, "file = \"example.test.zone\"\n"
+                           "transfer_allow_addresses = [\"192.0.2.1\", \"2001:db8::/48\"]")));
+  BOOST_REQUIRE(cfg.zones.at(0).transfer_allow_addresses.has_value());
+  BOOST_TEST(cfg.zones[0].transfer_allow_addresses->size() == 2u);
+  auto none = load_config(dir.write(
+      "c.toml", edited(10, "file = \"example.test.zone\"\ntransfer_allow_addresses = []")));
+  BOOST_REQUIRE(none.zones.at(0).transfer_allow_addresses.has_value());   // nobody, unsigned
+  BOOST_TEST(none.zones[0].transfer_allow_addresses->empty());
+  expect_error(edited(10, "file = \"example.test.zone\"\ntransfer_allow_addresses = [\"x\"]"),
+               11, "zone[0].transfer_allow_addresses", "expected an IPv4 or IPv6 address");
+}
+
 BOOST_AUTO_TEST_CASE(nsid) {
   Dir dir;
   BOOST_TEST(load_config(dir.write("a.toml", edited(0, ""))).dns.nsid.empty());

@@ -116,6 +116,11 @@ BOOST_AUTO_TEST_CASE(keys_and_access_lists_are_the_policy) {
   auto transfer_keys = parse(text());
   transfer_keys.zones[0].transfer_allow = std::vector<std::string>{"k1."};
   BOOST_TEST(app::plan_reload(transfer_keys, parse(text())).policy_changed);
+  auto transfer_addresses = parse(text());
+  transfer_addresses.zones[0].transfer_allow_addresses =
+      std::vector<net::AddressPrefix>{*net::AddressPrefix::parse("192.0.2.1")};
+  BOOST_TEST(app::plan_reload(parse(text()), transfer_addresses).policy_changed);
+  BOOST_TEST(!app::plan_reload(transfer_addresses, transfer_addresses).policy_changed);
 }
 
 BOOST_AUTO_TEST_CASE(notify_targets_and_their_key) {

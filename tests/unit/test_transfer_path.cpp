@@ -193,7 +193,7 @@ BOOST_AUTO_TEST_CASE(a_key_not_allowed_is_refused_and_an_unknown_key_is_notauth)
 }
 
 // [[zone]] transfer_allow: that zone's own keys instead of [transfer] allow; the addresses of
-// allow_addresses still apply.
+// [transfer] allow_addresses still apply (the zone has no transfer_allow_addresses).
 BOOST_AUTO_TEST_CASE(a_zone_with_its_own_keys) {
   const auto state = serving(3);
   auto cfg = node_config();
@@ -215,6 +215,31 @@ BOOST_AUTO_TEST_CASE(a_zone_with_its_own_keys) {
   const auto by_address = transfer(axfr, "192.0.2.7", state, nullptr, handler);
   BOOST_REQUIRE(!by_address.empty());
   BOOST_TEST(rcode_of(by_address[0]) == LDNS_RCODE_NOERROR);
+}
+
+// [[zone]] transfer_allow_addresses: that zone's own addresses instead of [transfer]
+// allow_addresses; keys still work.
+BOOST_AUTO_TEST_CASE(a_zone_with_its_own_addresses) {
+  const auto state = serving(3);
+  auto cfg = node_config();
+  config::ZoneConfig z;
+  z.name = "example.test.";
+  z.transfer_allow_addresses =
+      std::vector<net::AddressPrefix>{*net::AddressPrefix::parse("198.51.100.0/24")};
+  cfg.zones.push_back(z);
+  const auto handler = handler_of(cfg);
+  const Bytes axfr = query("example.test.", LDNS_RR_TYPE_AXFR);
+  const auto by_own = transfer(axfr, "198.51.100.9", state, nullptr, handler);
+  BOOST_REQUIRE(!by_own.empty());
+  BOOST_TEST(rcode_of(by_own[0]) == LDNS_RCODE_NOERROR);
+  BOOST_TEST(answers(by_own) > 3u);
+  const auto by_global = transfer(axfr, "192.0.2.77", state, nullptr, handler);   // global list
+  BOOST_REQUIRE_EQUAL(by_global.size(), 1u);
+  BOOST_TEST(rcode_of(by_global[0]) == LDNS_RCODE_REFUSED);
+  const auto by_key = transfer(signed_with(axfr, "xfr-key."), "127.0.0.1", state, nullptr,
+                               handler);
+  BOOST_REQUIRE(!by_key.empty());
+  BOOST_TEST(rcode_of(by_key[0]) == LDNS_RCODE_NOERROR);
 }
 
 // The statistics endpoint's view (app/node_stats.hpp TransferCounters): each answer counted
