@@ -31,7 +31,11 @@ std::size_t answer_signed(const dns::Keyring& keys, const uint8_t* query, std::s
   } else {
     dns::ParsedQuery q;
     if (!dns::parse_query(query, length, q)) return 0;   // a response, or no header: drop
-    reply = dns::make_error_reply(q, 0);   // sign_reply sets FORMERR, or NOTAUTH + TSIG error
+    dns::CookieCheck cookie;
+    if (cookies && q.edns && q.cookie)
+      cookie = dns::check_cookie(*cookies, q.cookie, q.cookie_length, q.cookie_repeated);
+    // sign_reply sets FORMERR, or NOTAUTH + TSIG error.
+    reply = dns::make_error_reply(q, 0, false, &cookie);
   }
   if (!dns::sign_reply(reply, verdict, keys, now) || reply.size() > capacity) return 0;
   std::memcpy(out, reply.data(), reply.size());

@@ -6,12 +6,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "dns/cookie.hpp"
 #include "dns/query_parser.hpp"
 
 namespace vrdns::dns {
 
 /// `q` as parse_query filled it (the question is echoed only when it was read). QR set, the
-/// request's opcode and RD, AA as given.
-std::vector<uint8_t> make_error_reply(const ParsedQuery& q, uint8_t rcode, bool aa = false);
+/// request's opcode and RD, AA as given. With `cookie` (check_cookie's verdict on the request's
+/// COOKIE option), the OPT carries the reply cookie (RFC 7873: every answer to a request with
+/// a cookie has one).
+std::vector<uint8_t> make_error_reply(const ParsedQuery& q, uint8_t rcode, bool aa = false,
+                                      const CookieCheck* cookie = nullptr);
 
 }  // namespace vrdns::dns

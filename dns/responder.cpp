@@ -219,6 +219,12 @@ AnswerResult ReplyBuilder::build() {
     if (q_.opcode == opcode::UPDATE) return finish(rcode::REFUSED, Disposition::update);
     return finish(rcode::NOTIMP);
   }
+  // RFC 7873 §5.4: a query with a cookie and no question asks for a server cookie alone.
+  if (q_.qdcount == 0 && q_.body_ok && q_.ancount == 0 && q_.nscount == 0 &&
+      carries_cookie(cookie_.verdict)) {
+    if (q_.edns_version > 0) return finish(rcode::BADVERS);
+    return finish(cookie_.verdict == CookieVerdict::invalid ? rcode::BADCOOKIE : rcode::NOERROR);
+  }
   if (!one_question) return finish(rcode::FORMERR);
   put_question();
   w_.patch_u16(4, 1);

@@ -121,5 +121,30 @@ check "dig REFUSED: EDE Not Authoritative" "$out" "^; EDE: 20 \(Not Authoritativ
 # --- stop: SIGTERM must give a clean exit 0 ----------------------------------------------
 node_stop
 
+# --- [cookies] reaches the server: nodes (here: two runs) that share a secret accept each
+# other's cookies; another secret does not; enabled = false sends none. -----------------------
+cookie_run() {   # cookie_run <[cookies] body> <cookie to send>: sets COOKIE to the answer's
+  node_start "[cookies]
+$1"
+  COOKIE=$(dig @127.0.0.1 -p "$PORT" +norec +time=2 +tries=1 +cookie="$2" www.example.test A |
+           awk '/^; COOKIE:/ {print $3}')
+  node_stop
+}
+shared='secret = "e5e973e5a6b2a43f48e7dc849e37bfcf"'
+cookie_run "$shared" 0102030405060708; first=$COOKIE
+check "cookie from a node with a set secret" "$first" "^0102030405060708[0-9a-f]{32}$"
+cookie_run "$shared" "$first"; again=$COOKIE
+check "the same secret after a restart: the cookie is valid (echoed)" "$again" "^$first$"
+cookie_run 'secret = "dd3bdf9344b678b185a6f5cb60fca715"' "$first"; other=$COOKIE
+check "another secret: a fresh cookie" "$other" "^0102030405060708[0-9a-f]{32}$"
+check_not "another secret: not the old cookie" "$other" "^$first$"
+cookie_run 'secret = "dd3bdf9344b678b185a6f5cb60fca715"
+previous_secret = "e5e973e5a6b2a43f48e7dc849e37bfcf"' "$first"; rolled=$COOKIE
+check "rolled: the previous secret's cookie is renewed under the new one" "$rolled" \
+  "^0102030405060708[0-9a-f]{32}$"
+check_not "rolled: renewed, not echoed" "$rolled" "^$first$"
+cookie_run 'enabled = false' "$first"; off=$COOKIE
+[ -z "$off" ] && pass "enabled = false: no cookie" || fail "enabled = false sent a cookie: $off"
+
 if [ "$FAILURES" -ne 0 ]; then echo "$FAILURES check(s) failed"; exit 1; fi
 echo "all checks passed"

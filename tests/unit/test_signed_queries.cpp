@@ -5,6 +5,8 @@
 #define BOOST_TEST_MODULE test_signed_queries
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+
 #include <ctime>
 #include <memory>
 #include <random>
@@ -145,6 +147,63 @@ BOOST_AUTO_TEST_CASE(over_udp_the_answer_and_its_tsig_fit_the_clients_size) {
   BOOST_TEST(!ldns_pkt_tc(t.pkt));
   BOOST_TEST(ldns_pkt_ancount(t.pkt) == 60u);
   BOOST_TEST(verifies(over_tcp, mac));
+}
+
+// DNS cookies: a signed answer and a TSIG error carry the reply cookie too (RFC 7873 wants
+// one in every answer to a request that had one), within the client's size, TSIG included.
+BOOST_AUTO_TEST_CASE(signed_answers_and_tsig_errors_carry_the_cookie) {
+  dns::CookieSecrets secrets;
+  secrets.current = dns::random_cookie_secret();
+  dns::CookieContext context;
+  context.secrets = &secrets;
+  context.client.length = 4;
+  context.client.bytes[0] = 127;
+  context.client.bytes[3] = 1;
+  context.now = 1800000000u;
+  const uint8_t option[] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};   // COOKIE, a client cookie
+  auto make = [&](const char* name, const char* key, const char* key_secret, Bytes* mac,
+                  uint16_t udp_size) {
+    ldns_pkt* p = ldns_pkt_query_new(ldns_dname_new_frm_str(name), LDNS_RR_TYPE_A,
+                                     LDNS_RR_CLASS_IN, 0);
+    ldns_pkt_set_id(p, 778);
+    ldns_pkt_set_edns_udp_size(p, udp_size);
+    ldns_pkt_set_edns_data(p, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, sizeof option, option));
+    BOOST_REQUIRE(ldns_pkt_tsig_sign(p, key, key_secret, 300, "hmac-sha256.", nullptr) ==
+                  LDNS_STATUS_OK);
+    if (mac) {
+      const ldns_rdf* m = ldns_rr_rdf(ldns_pkt_tsig(p), 3);
+      mac->assign(ldns_rdf_data(m), ldns_rdf_data(m) + ldns_rdf_size(m));
+    }
+    return wire_of(p);
+  };
+  auto ask_with_cookies = [&](const Bytes& q) {
+    Bytes out(65535);
+    out.resize(handler()(q.data(), q.size(), dns::Transport::udp, *serving(), out.data(),
+                         out.size(), &context));
+    return out;
+  };
+  // The reply cookie: our client cookie, then 16 bytes of server cookie, inside the OPT.
+  auto has_cookie = [&](const Bytes& reply) {
+    const uint8_t head[] = {0, 10, 0, 24, 1, 2, 3, 4, 5, 6, 7, 8};
+    return std::search(reply.begin(), reply.end(), head, head + sizeof head) != reply.end();
+  };
+  Bytes mac;
+  const Bytes good = ask_with_cookies(make("example.test.", "query-key.", secret, &mac, 1232));
+  BOOST_REQUIRE(!good.empty());
+  BOOST_TEST(has_cookie(good));
+  BOOST_TEST(verifies(good, mac));
+  const Bytes bad = ask_with_cookies(make("example.test.", "query-key.", wrong, nullptr, 1232));
+  BOOST_REQUIRE(!bad.empty());
+  Reply r(bad);
+  BOOST_TEST(ldns_pkt_get_rcode(r.pkt) == LDNS_RCODE_NOTAUTH);
+  BOOST_TEST(r.tsig_error() == 16);   // BADSIG
+  BOOST_TEST(has_cookie(bad));
+  // 60 records at 512 bytes: cut to fit with the OPT, its cookie and the TSIG.
+  const Bytes big = ask_with_cookies(make("big.example.test.", "query-key.", secret, &mac, 512));
+  BOOST_REQUIRE(!big.empty());
+  BOOST_TEST(big.size() <= 512u);
+  BOOST_TEST(has_cookie(big));
+  BOOST_TEST(verifies(big, mac));
 }
 
 // Untrusted input: signed queries with random bytes changed, cut short or extended never crash
