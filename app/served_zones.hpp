@@ -27,6 +27,7 @@ class ServedZones {
     auto out = std::make_shared<dns::ZoneSet>();
     out->zones.reserve(zones.zones.size());
     for (const dns::ZonePtr& z : zones.zones) out->zones.push_back(dns::ZoneEditor(z->apex()).finish());
+    if (zones.sorted_by_apex) out->mark_sorted();   // same apexes, same order
     return out;
   }
 

@@ -173,8 +173,21 @@ void validate_zone(const Zone& z, const std::string& label);
 /// The zones one node serves. Immutable; swapped as a whole (it only holds pointers).
 struct ZoneSet {
   std::vector<ZonePtr> zones;
+  /// True once mark_sorted() found `zones` sorted by apex key without duplicates: find_zone
+  /// then binary-searches (a server with thousands of zones answers as fast as with one).
+  /// Replacing a zone by a version of itself (same apex) keeps it true; anything else that
+  /// changes `zones` must build a new set.
+  bool sorted_by_apex = false;
+
   /// The zone with the longest apex that `qname_key` is at or below; nullptr if none.
   const Zone* find_zone(std::string_view qname_key) const;
+  /// The position of that zone in `zones`; -1 if none.
+  int find_zone_index(std::string_view qname_key) const;
+  /// The position of the zone whose apex is exactly `apex_key`; -1 if none.
+  int index_of(std::string_view apex_key) const;
+  /// Sets sorted_by_apex; throws std::invalid_argument unless `zones` are sorted by apex key,
+  /// unique and not null.
+  void mark_sorted();
 };
 using ZoneSetPtr = std::shared_ptr<const ZoneSet>;
 

@@ -525,3 +525,55 @@ BOOST_AUTO_TEST_CASE(zone_set_longest_match) {
   BOOST_CHECK(set.find_zone(wire("org.")) == nullptr);
   BOOST_CHECK(set.find_zone(wire(".")) == nullptr);
 }
+
+// A sorted set binary-searches (ZoneSet::mark_sorted): it must find exactly what a scan finds,
+// nested zones and names outside every zone included.
+BOOST_AUTO_TEST_CASE(zone_set_search_agrees_with_scan) {
+  std::mt19937 rng(20261128);
+  const char* labels[] = {"a", "b", "c", "zz", "Mixed", "x-1", "0", "ab"};
+  auto random_name = [&](int max_depth, const char* top = "test.") {
+    std::string text;
+    const int depth = 1 + int(rng() % unsigned(max_depth));
+    for (int i = 0; i < depth; ++i) {
+      text += labels[rng() % std::size(labels)];
+      text += '.';
+    }
+    return text + top;
+  };
+  std::map<std::string, ZonePtr> by_key;   // unique apexes
+  for (int i = 0; i < 300; ++i) {
+    ZonePtr z = load_zone_text("@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n", random_name(3));
+    by_key.emplace(z->apex_key(), z);
+  }
+  ZoneSet scan;
+  for (const auto& [key, z] : by_key) scan.zones.push_back(z);   // sorted by apex key
+  BOOST_REQUIRE_GT(scan.zones.size(), 100u);
+  ZoneSet search = scan;
+  search.mark_sorted();
+  BOOST_REQUIRE(search.sorted_by_apex);
+  BOOST_REQUIRE(!scan.sorted_by_apex);
+  int inside = 0;
+  for (int i = 0; i < 5000; ++i) {
+    // Lower case, as queries are; one in ten under a name no zone is at or above.
+    const std::string key = name_key(wire(random_name(5, i % 10 == 0 ? "org." : "test.")));
+    const int want = scan.find_zone_index(key);
+    BOOST_TEST(search.find_zone_index(key) == want, key.size());
+    if (want >= 0) {
+      ++inside;
+      // The longest match: no zone between it and the name.
+      BOOST_TEST(search.find_zone(key) == scan.zones[std::size_t(want)].get());
+    }
+  }
+  BOOST_TEST(inside > 1000);
+  BOOST_TEST(inside < 5000);   // some names lie outside every zone
+  for (std::size_t i = 0; i < search.zones.size(); ++i)
+    BOOST_TEST(search.index_of(search.zones[i]->apex_key()) == int(i));
+  BOOST_TEST(search.index_of(wire("nothere.test.")) == -1);
+
+  ZoneSet unsorted = scan;
+  std::swap(unsorted.zones[0], unsorted.zones[1]);
+  BOOST_CHECK_THROW(unsorted.mark_sorted(), std::invalid_argument);
+  ZoneSet twice = scan;
+  twice.zones[1] = twice.zones[0];
+  BOOST_CHECK_THROW(twice.mark_sorted(), std::invalid_argument);
+}
