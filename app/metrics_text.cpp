@@ -221,6 +221,14 @@ std::string render_metrics(const MetricsSnapshot& s) {
   w.family("vrdns_zone_records", "gauge", "Records in each zone served here.");
   for (const auto& z : s.zones)
     w.sample("vrdns_zone_records", "zone=\"" + label(z.name) + "\"", z.records);
+  w.family("vrdns_zone_queries_total", "counter",
+           "Queries answered from each zone here, since the process started (zone=\"(others)\": "
+           "every zone beyond the first 4095 this node served).");
+  for (const auto& z : s.zones)
+    if (z.queries)
+      w.sample("vrdns_zone_queries_total", "zone=\"" + label(z.name) + "\"", *z.queries);
+  if (s.other_zone_queries > 0)
+    w.sample("vrdns_zone_queries_total", "zone=\"(others)\"", s.other_zone_queries);
   return w.take();
 }
 

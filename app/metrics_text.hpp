@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct ZoneReading {
   std::string name;   ///< presentation form, as served
   uint32_t serial = 0;
   uint64_t records = 0;
+  std::optional<uint64_t> queries;   ///< none: counted with the other zones beyond the slots
 };
 
 /// Everything one scrape reports, gathered first so that rendering is a pure function.
@@ -29,6 +31,7 @@ struct MetricsSnapshot {
   uint32_t tcp_connections = 0;
   ReplicaReading replica;
   std::vector<ZoneReading> zones;   ///< what the front end serves now
+  uint64_t other_zone_queries = 0;  ///< queries of zones beyond net::zone_slots - 1
   /// NOTIFY (net::NotifyCounters) and zone transfers (TransferCounters), read at one moment.
   uint64_t notify_sent = 0, notify_answered = 0, notify_ignored = 0, notify_given_up = 0;
   uint64_t transfers_full = 0, transfers_incremental = 0, transfers_up_to_date = 0,

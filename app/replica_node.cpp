@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <system_error>
@@ -40,11 +41,14 @@
 #include "dns/tsig.hpp"
 #include "dns/zone.hpp"
 #include "net/notifier.hpp"
+#include "net/zone_slots.hpp"
 #include "storage/posix_file.hpp"
 #include "storage/replica_store.hpp"
 #include "storage/view_state.hpp"
 
 namespace vrdns::app {
+
+using ZoneSlotList = std::shared_ptr<const std::vector<uint16_t>>;
 
 namespace {
 
@@ -249,6 +253,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     // Statistics (GET /metrics): the front end's workers, the UPDATE path and the replica
     // each write their own numbers; the endpoint only reads them.
     auto front_stats = std::make_shared<net::FrontEndStats>();
+    auto zone_slots = std::make_shared<net::ZoneSlots>();
     auto update_counters = std::make_shared<UpdateCounters>();
     auto gauges = std::make_shared<ReplicaGauges>(uint32_t(me));
     net::ServerOptions options;
@@ -337,12 +342,17 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     actors_.push_back(adder);
     adder_ = adder;
     auto has_state = std::make_shared<bool>(initial->has_state);   // replica thread only
+    // The statistics slot of each served zone (net/zone_slots.hpp), worked out again only
+    // when the zone list changes: every other publish keeps the same zones in the same order.
+    auto slots_of_list = std::make_shared<std::pair<uint64_t, ZoneSlotList>>(
+        std::numeric_limits<uint64_t>::max(), nullptr);   // replica thread only
     auto zone_list_seen = std::make_shared<uint64_t>(service->zone_list_version());
     // The zone list the adder last checked (replica thread only); none before the first check.
     auto zones_checked = std::make_shared<std::optional<uint64_t>>();
     auto marker_due = std::make_shared<bool>(true);                // replica thread only
     if (!blank) *marker_due = !leave_marker(cfg.data_dir);
     ro.on_change = [service, initial, publisher, has_state, from_disk, commit_hint, disk_error,
+                    zone_slots, slots_of_list,
                     marker_due, data_dir = cfg.data_dir, me, served_zones, zone_list_seen,
                     adder, zones_checked, gauges](const protocol::replica_state& vr) {
       // Vouched for once normal (recovered), or after a restart from disk once it has executed
@@ -376,6 +386,9 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       gauges->record(vr, *has_state, !disk_error->empty());
       auto s = std::make_shared<dns::ServingState>(*initial);
       s->zones = service->zones();
+      if (slots_of_list->first != service->zone_list_version() || !slots_of_list->second)
+        *slots_of_list = {service->zone_list_version(), zone_slots->slots_for(*s->zones)};
+      s->zone_slots = slots_of_list->second;
       s->status = status_line(vr);
       if (!disk_error->empty()) s->status += " disk=error";
       s->has_state = *has_state;
@@ -422,7 +435,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
                                      .count();
       metrics_ = std::make_unique<net::MetricsServer>(
           *cfg.stats.listen,
-          [fixed, front_stats, update_counters, gauges, slot = notifier_,
+          [fixed, front_stats, update_counters, gauges, zone_slots, slot = notifier_,
            notify = notify_counters_, transfers = transfer_counters] {
             constexpr auto relaxed = std::memory_order_relaxed;
             MetricsSnapshot s = fixed;
@@ -441,9 +454,17 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
             s.transfers_busy = transfers->busy.load(relaxed);
             // Zones only once served from committed state: before that they are placeholders.
             const dns::ServingStatePtr served = slot->served.load();
-            if (served && served->has_state)
-              for (const auto& z : served->zones->zones)
-                s.zones.push_back({dns::name_to_text(z->apex()), z->serial(), z->record_count()});
+            if (served && served->has_state) {
+              for (const auto& z : served->zones->zones) {
+                ZoneReading reading{dns::name_to_text(z->apex()), z->serial(), z->record_count(),
+                                    std::nullopt};
+                const auto zone_slot = zone_slots->find(z->apex_key());
+                if (zone_slot && *zone_slot != net::ZoneSlots::shared_slot)
+                  reading.queries = s.queries.zone[*zone_slot];
+                s.zones.push_back(std::move(reading));
+              }
+              s.other_zone_queries = s.queries.zone[net::ZoneSlots::shared_slot];
+            }
             return render_metrics(s);
           });
       metrics_->start();

@@ -130,6 +130,7 @@ class ReplyBuilder {
   const std::size_t limit_;   // the reply's size limit, OPT included
   std::size_t question_end_ = header_size;
   uint16_t ede_ = 0;   // an Extended DNS Error info code (RFC 8914) to send; 0: none
+  int zone_index_ = -1;   // the zone answered from, by position in the state's zone set
   uint16_t an_ = 0, ns_ = 0, ar_ = 0;
   bool aa_ = false, tc_ = false, wildcard_ = false;
   uint8_t rcode_ = rcode::NOERROR;
@@ -200,6 +201,7 @@ AnswerResult ReplyBuilder::finish(uint16_t rcode, Disposition what) {
   r.truncated = tc_;
   r.wildcard = wildcard_;
   r.cookie = cookie_.verdict;
+  r.zone = zone_index_;
   r.opt_at = uint16_t(opt_at);
   r.cookie_at = uint16_t(cookie_at);
   return r;
@@ -294,7 +296,8 @@ AnswerResult ReplyBuilder::answer_in() {
   // REFUSED is only the fallback of a front end without one.
   if ((q_.qtype == rrtype::AXFR || q_.qtype == rrtype::IXFR) && transport_ == Transport::tcp)
     return finish(rcode::REFUSED, Disposition::transfer);
-  const Zone* zone = state_.zones ? state_.zones->find_zone(qkey_.view()) : nullptr;
+  zone_index_ = state_.zones ? state_.zones->find_zone_index(qkey_.view()) : -1;
+  const Zone* zone = zone_index_ < 0 ? nullptr : state_.zones->zones[std::size_t(zone_index_)].get();
   if (zone == nullptr) {   // not ours: no AA (RFC 1034 §4.3.2)
     ede_ = ede::NOT_AUTHORITATIVE;
     return finish(rcode::REFUSED);

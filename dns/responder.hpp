@@ -31,6 +31,9 @@ struct ServingState {
   /// which would make the zone go back in time. `zones` then only says which apexes are ours.
   bool has_state = true;
   ResponderOptions options;
+  /// The front end's statistics slot of each zone, by position in zones->zones
+  /// (net/zone_slots.hpp); null: zones are not counted apart.
+  std::shared_ptr<const std::vector<uint16_t>> zone_slots;
 };
 using ServingStatePtr = std::shared_ptr<const ServingState>;
 
@@ -58,6 +61,7 @@ struct AnswerResult {
   bool truncated = false;  ///< TC set
   bool wildcard = false;   ///< the answer was synthesized from a wildcard (RFC 4592)
   CookieVerdict cookie = CookieVerdict::none;   ///< what the query's COOKIE option was
+  int32_t zone = -1;   ///< the position in state.zones->zones of the zone answered from; -1: none
   /// Where the reply's OPT RR starts, and its COOKIE option's data (reply_cookie_size bytes);
   /// 0: none.
   uint16_t opt_at = 0;

@@ -37,6 +37,7 @@ QueryTotals FrontEndStats::totals() const {
     for (std::size_t i = 0; i < t.rcode.size(); ++i) t.rcode[i] += c->rcode[i].read();
     for (std::size_t i = 0; i < t.qtype.size(); ++i) t.qtype[i] += c->qtype[i].read();
     for (std::size_t i = 0; i < t.cookie.size(); ++i) t.cookie[i] += c->cookie[i].read();
+    for (std::size_t i = 0; i < zone_slots; ++i) t.zone[i] += c->zone[i].read();
   }
   return t;
 }

@@ -35,6 +35,8 @@ class StatCounter {
 /// use, CAA's 257 included); the last slot holds all others.
 inline constexpr std::size_t qtype_slots = 512;
 inline constexpr std::size_t rcode_slots = 32;   ///< rcodes up to 31; larger ones share the last
+/// Zones counted apart (net/zone_slots.hpp); the last slot is shared by any zones beyond.
+inline constexpr std::size_t zone_slots = 4096;
 
 /// One worker's counters. Aligned so that two workers' blocks never share a cache line.
 struct alignas(64) QueryCounters {
@@ -50,9 +52,17 @@ struct alignas(64) QueryCounters {
   std::array<StatCounter, qtype_slots> qtype;   ///< opcode QUERY with a question, by qtype
   /// Queries by what their DNS cookie was (dns::CookieVerdict; `none` is not counted).
   std::array<StatCounter, dns::cookie_verdicts> cookie;
+  /// Queries answered from each zone, by the zone's slot (net/zone_slots.hpp).
+  std::array<StatCounter, zone_slots> zone;
 
   /// Counts one message the responder looked at (`r.what` may be drop).
   void count_request(const dns::AnswerResult& r) noexcept;
+  /// Counts the answer `r` under its zone's slot, if it came from a zone of `state`.
+  void count_zone(const dns::ServingState& state, const dns::AnswerResult& r) noexcept {
+    if (r.zone < 0 || !state.zone_slots) return;
+    const auto& slots = *state.zone_slots;
+    if (std::size_t(r.zone) < slots.size()) zone[slots[std::size_t(r.zone)]].add();
+  }
   /// Counts an answer sent by the front end itself with this rcode (UPDATEs and zone
   /// transfers are answered elsewhere and counted there).
   void count_answer(uint16_t code) noexcept {
@@ -69,6 +79,7 @@ struct QueryTotals {
   std::array<uint64_t, rcode_slots> rcode{};
   std::array<uint64_t, qtype_slots> qtype{};
   std::array<uint64_t, dns::cookie_verdicts> cookie{};
+  std::vector<uint64_t> zone = std::vector<uint64_t>(zone_slots);   ///< by slot
 };
 
 /// The blocks of one front end. Workers get theirs when the server is built; the statistics

@@ -278,6 +278,7 @@ class TcpServer::Worker {
                                         answer_.data(), answer_.size(), 0, cookies);
       counters_.count_request(r);
       if (r.what == dns::Disposition::drop) continue;
+      counters_.count_zone(state, r);
       if (r.what == dns::Disposition::update && server_.update_handler_) {
         ++c.updates_pending;
         hand_off_update(c, query, length);

@@ -152,6 +152,7 @@ void UdpServer::run(Worker& w) {
                                         slot_size, 0, cookies);
       w.counters.count_request(r);
       if (r.what == dns::Disposition::drop) continue;
+      w.counters.count_zone(state, r);
       assert(r.length <= slot_size);
       if (r.what == dns::Disposition::update && update_handler_) {
         UpdateRequest req;

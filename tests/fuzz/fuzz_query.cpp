@@ -1,5 +1,7 @@
 // libFuzzer entry point for the query path: any byte string handed to dns::answer() over UDP
-// and TCP must produce either no reply or a well-formed reply that fits, and never crash.
+// and TCP, without and with DNS cookies (and NSID), must produce either no reply or a
+// well-formed reply that fits, and never crash; a reply with a cookie must also give a
+// well-formed BADCOOKIE slip (net::badcookie_to_question).
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -7,9 +9,11 @@
 #include <memory>
 #include <vector>
 
+#include "dns/cookie.hpp"
 #include "dns/query_parser.hpp"
 #include "dns/responder.hpp"
 #include "dns/zone.hpp"
+#include "net/rate_limiter.hpp"
 
 namespace {
 
@@ -26,6 +30,32 @@ const vrdns::dns::ServingState& serving_state() {
     return s;
   }();
   return *state;
+}
+
+/// The same zones, with an NSID to send.
+const vrdns::dns::ServingState& serving_state_with_nsid() {
+  static const auto state = [] {
+    auto s = std::make_shared<vrdns::dns::ServingState>(serving_state());
+    s->options.nsid = "fuzz-nsid";
+    return s;
+  }();
+  return *state;
+}
+
+const vrdns::dns::CookieContext& cookie_context() {
+  static const vrdns::dns::CookieSecrets secrets{vrdns::dns::CookieSecret{1, 2, 3, 4, 5, 6, 7, 8, 9,
+                                                                          10, 11, 12, 13, 14, 15, 16},
+                                                 std::nullopt};
+  static const vrdns::dns::CookieContext context = [] {
+    vrdns::dns::CookieContext c;
+    c.secrets = &secrets;
+    c.client.length = 4;
+    c.client.bytes[0] = 192;
+    c.client.bytes[3] = 7;
+    c.now = 1800000000u;
+    return c;
+  }();
+  return context;
 }
 
 uint16_t get16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
@@ -96,14 +126,31 @@ void check_reply(const uint8_t* query, size_t size, vrdns::dns::Transport transp
   }
 }
 
+/// A reply with a cookie: its COOKIE option is where cookie_at says, and its BADCOOKIE slip
+/// is a well-formed message.
+void check_cookie(const vrdns::dns::AnswerResult& r, uint8_t* out) {
+  if (r.what == vrdns::dns::Disposition::drop || r.cookie_at == 0) return;
+  if (r.cookie_at < 4 || r.cookie_at + vrdns::dns::reply_cookie_size > r.length) std::abort();
+  if (get16(out + r.cookie_at - 4) != vrdns::dns::edns_option_cookie ||
+      get16(out + r.cookie_at - 2) != vrdns::dns::reply_cookie_size)
+    std::abort();
+  const std::size_t n = vrdns::net::badcookie_to_question(out, r.length, r.opt_at, r.cookie_at);
+  if (n == 0) return;   // no question to keep
+  if (n > r.length || !well_formed(out, n)) std::abort();
+  if ((out[3] & 0x0F) != (vrdns::dns::rcode::BADCOOKIE & 0x0F)) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static std::vector<uint8_t> out(vrdns::dns::max_message_size);
-  const auto& state = serving_state();
   for (auto transport : {vrdns::dns::Transport::udp, vrdns::dns::Transport::tcp}) {
-    auto r = vrdns::dns::answer(state, data, size, transport, out.data(), out.size());
+    auto r = vrdns::dns::answer(serving_state(), data, size, transport, out.data(), out.size());
     check_reply(data, size, transport, r, out.data(), out.size());
+    r = vrdns::dns::answer(serving_state_with_nsid(), data, size, transport, out.data(),
+                           out.size(), 0, &cookie_context());
+    check_reply(data, size, transport, r, out.data(), out.size());
+    check_cookie(r, out.data());
   }
   return 0;
 }

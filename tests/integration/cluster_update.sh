@@ -227,6 +227,9 @@ d="$d $(delta 'vrdns_dns_query_types_total{qtype="A"}') $(delta 'vrdns_dns_query
 d="$d $(delta 'vrdns_dns_responses_total{rcode="NOERROR"}') $(delta 'vrdns_dns_responses_total{rcode="NXDOMAIN"}')"
 [ "$d" = "3 1 3 1 3 1" ] && pass "metrics: node 2 counted 3 UDP + 1 TCP queries by type and rcode" ||
   fail "metrics: node 2 deltas (udp tcp A AAAA NOERROR NXDOMAIN) '$d'"
+z=$(delta 'vrdns_zone_queries_total{zone="example.test."}')
+[ "$z" = 4 ] && pass "metrics: node 2 counted the 4 queries under example.test." ||
+  fail "metrics: node 2 counted $z queries under example.test. (want 4)"
 
 # --- fail the primary: a new view takes UPDATEs ----------------------------------------------
 kill -KILL "${PIDS[0]}"

@@ -240,8 +240,9 @@ BOOST_AUTO_TEST_CASE(prometheus_text) {
   s.notify_given_up = 1;
   s.transfers_incremental = 8;
   s.transfers_refused = 2;
-  s.zones.push_back({"example.test.", 2026112701, 42});
-  s.zones.push_back({"we\\\"ird.test.", 7, 3});
+  s.zones.push_back({"example.test.", 2026112701, 42, 19});
+  s.zones.push_back({"we\\\"ird.test.", 7, 3, std::nullopt});   // beyond the slots
+  s.other_zone_queries = 23;
 
   const auto m = samples(app::render_metrics(s));
   auto value = [&](const std::string& series) {
@@ -297,6 +298,9 @@ BOOST_AUTO_TEST_CASE(prometheus_text) {
   BOOST_TEST(value(R"(vrdns_zone_serial{zone="example.test."})") == "2026112701");
   BOOST_TEST(value(R"(vrdns_zone_records{zone="example.test."})") == "42");
   BOOST_TEST(value(R"(vrdns_zone_serial{zone="we\\\"ird.test."})") == "7");
+  BOOST_TEST(value(R"(vrdns_zone_queries_total{zone="example.test."})") == "19");
+  BOOST_TEST(!m.count(R"(vrdns_zone_queries_total{zone="we\\\"ird.test."})"));
+  BOOST_TEST(value(R"x(vrdns_zone_queries_total{zone="(others)"})x") == "23");
 
   // A backup in a view change is not the primary, whatever the view's primary number says.
   s.replica.status = protocol::replica_status::view_change;

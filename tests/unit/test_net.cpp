@@ -27,6 +27,7 @@
 #include "dns/query_parser.hpp"
 #include "dns/responder.hpp"
 #include "dns/zone.hpp"
+#include "net/zone_slots.hpp"
 #include "net/dns_server.hpp"
 #include "net/socket.hpp"
 #include "net/transfer_hook.hpp"
@@ -363,6 +364,37 @@ Bytes cookie_of(const Bytes& r) {
   const std::size_t n = vrdns::dns::reply_cookie_size;
   if (r.size() < n + 4 || r[r.size() - n - 3] != vrdns::dns::edns_option_cookie) return {};
   return Bytes(r.end() - std::ptrdiff_t(n), r.end());
+}
+
+// Per-zone query counts (net/zone_slots.hpp): each answer from a zone counted under its
+// slot, over UDP and TCP; answers from no zone (REFUSED) under none.
+BOOST_AUTO_TEST_CASE(queries_are_counted_by_zone) {
+  auto zones = std::make_shared<vrdns::dns::ZoneSet>();
+  zones->zones.push_back(state_a()->zones->zones.at(0));   // example.test.
+  zones->zones.push_back(vrdns::dns::load_zone_text(
+      "$ORIGIN other.test.\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.9\n", "other.test."));
+  auto state = std::make_shared<vrdns::dns::ServingState>(*state_a());
+  state->zones = zones;
+  vrdns::net::ZoneSlots slots;
+  state->zone_slots = slots.slots_for(*zones);
+  Server s({}, state);
+  UdpClient u(s.port());
+  for (uint16_t id = 1; id <= 3; ++id)
+    BOOST_REQUIRE(!u.ask(make_query("www.example.test.", LDNS_RR_TYPE_A, id)).empty());
+  BOOST_REQUIRE(!u.ask(make_query("nothere.other.test.", LDNS_RR_TYPE_A, 4)).empty());
+  BOOST_REQUIRE(!u.ask(make_query("www.example.org.", LDNS_RR_TYPE_A, 5)).empty());   // REFUSED
+  TcpClient t(s.port());
+  t.send(make_query("ns1.other.test.", LDNS_RR_TYPE_A, 6));
+  BOOST_REQUIRE(!t.receive().empty());
+  const vrdns::net::QueryTotals q = s.server->stats().totals();
+  const auto slot_of = [&](const char* apex) {
+    return *slots.find(vrdns::dns::name_key(*vrdns::dns::name_from_text(apex)));
+  };
+  BOOST_TEST(q.zone[slot_of("example.test.")] == 3u);
+  BOOST_TEST(q.zone[slot_of("other.test.")] == 2u);
+  uint64_t all = 0;
+  for (uint64_t n : q.zone) all += n;
+  BOOST_TEST(all == 5u);   // the REFUSED one is nobody's
 }
 
 // DNS cookies on the real UDP and TCP paths, with response rate limiting: a client that sent
