@@ -288,7 +288,8 @@ std::optional<std::uint64_t> checkpoint_store::latest_op() const {
   return latest_op_;
 }
 
-io_error checkpoint_store::write_file_synced(const std::string& name, std::string_view bytes) {
+io_error checkpoint_store::write_file(const std::string& name, std::string_view bytes,
+                                      bool sync) {
   auto f = dir_.open(name, true);
   if (!f.ok())
     return f.error;
@@ -299,7 +300,7 @@ io_error checkpoint_store::write_file_synced(const std::string& name, std::strin
   for (std::size_t at = 0; at < bytes.size(); at += options_.piece_size)
     if (io_error e = f.value->write_at(at, bytes.substr(at, options_.piece_size)); !e.ok())
       return e;
-  return f.value->sync();
+  return sync ? f.value->sync() : io_error{};
 }
 
 io_error checkpoint_store::write_part(std::uint64_t op, const protocol::snapshot_part& part,
@@ -307,7 +308,9 @@ io_error checkpoint_store::write_part(std::uint64_t op, const protocol::snapshot
   // The checksum is taken from the caller's bytes (not read back): it records what was meant
   // to be written, so anything the disk changes later fails the check at load.
   crc = crc32c(part.bytes);
-  return write_file_synced(part_file_name(op, part.name), part.bytes);
+  // Not synced here: write() makes every part durable with one sync_files() (a node with
+  // 2,000 zones spent ~19 s in 2,000 fdatasyncs per checkpoint; syncfs takes well under 1 s).
+  return write_file(part_file_name(op, part.name), part.bytes, false);
 }
 
 void checkpoint_store::remove_quietly(const std::vector<std::string>& names) {
@@ -341,13 +344,15 @@ io_error checkpoint_store::write(const protocol::checkpoint& c) {
       return give_up(std::move(e));
     meta.parts.push_back({p.name, p.bytes.size(), crc});
   }
-  // The part names must be durable before the meta that points at them can be.
+  // The parts' data, then their names, must be durable before the meta that points at them.
+  if (io_error e = dir_.sync_files(); !e.ok())
+    return give_up(std::move(e));
   if (io_error e = dir_.sync(); !e.ok())
     return give_up(std::move(e));
   const std::string final_name = meta_name(c.op_number);
   const std::string temp_name = final_name + std::string(temp_suffix);
   attempt.push_back(temp_name);
-  if (io_error e = write_file_synced(temp_name, encode_checkpoint_meta(meta)); !e.ok())
+  if (io_error e = write_file(temp_name, encode_checkpoint_meta(meta), true); !e.ok())
     return give_up(std::move(e));
   if (io_error e = dir_.rename(temp_name, final_name); !e.ok())
     return give_up(std::move(e));

@@ -6,7 +6,9 @@
 //                                         service's parts are master files an operator can read)
 //   checkpoint-<20-digit N>.meta          op_number, view_number, per part name, size, CRC32C;
 //                                         the meta's own CRC32C at the end
-// The parts are written and fsynced first, then the directory; the meta is built under
+// The parts are written first and made durable with one directory::sync_files() (syncfs: one
+// flush for thousands of parts, where an fdatasync each took seconds), then the directory; the
+// meta is built under
 // `checkpoint-<N>.meta.tmp`, fsynced, renamed into place and the directory fsynced: that rename
 // is the commit point. A checkpoint counts only if its meta is valid and every part it lists has
 // the size and CRC32C it records, so a crash at any step leaves the previous checkpoint (removed
@@ -91,7 +93,8 @@ private:
 
   io_error write_part(std::uint64_t op, const protocol::snapshot_part& part,
                       std::uint32_t& crc);
-  io_error write_file_synced(const std::string& name, std::string_view bytes);
+  /// Writes `bytes` as the whole of file `name`; fdatasyncs it if `sync`.
+  io_error write_file(const std::string& name, std::string_view bytes, bool sync);
   void remove_quietly(const std::vector<std::string>& names);
 
   directory& dir_;

@@ -5,6 +5,8 @@
 // Durability contract (POSIX, and what memory_disk models):
 //   * file::write_at / file::truncate change the file at once for readers, but survive a crash
 //     only after file::sync() returned success;
+//   * directory::sync_files() does what file::sync() does, for every file of the directory at
+//     once (one filesystem flush instead of one per file: thousands of checkpoint parts);
 //   * directory::open(create) / rename / remove survive a crash only after directory::sync();
 //   * a failed file::sync() means the written data may be lost even if a later sync succeeds
 //     (Linux drops the dirty pages and clears the error: "fsyncgate"), so callers must treat it
@@ -79,6 +81,9 @@ public:
   virtual io_result<std::vector<std::string>> list() = 0;
   // fsync of the directory itself: makes creates, renames and removes durable.
   virtual io_error sync() = 0;
+  // file::sync() of every file written so far (not the entries: sync() does those). A failure
+  // means what a failed file::sync() means, for every file written since the last sync.
+  virtual io_error sync_files() = 0;
 };
 
 } // namespace vrdns::storage

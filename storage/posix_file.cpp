@@ -172,4 +172,10 @@ io_error posix_directory::sync() {
   return {};
 }
 
+io_error posix_directory::sync_files() {
+  if (::syncfs(fd_) != 0)
+    return errno_error("syncfs", path_);
+  return {};
+}
+
 } // namespace vrdns::storage

@@ -24,6 +24,9 @@ public:
   io_error remove(const std::string& name) override;
   io_result<std::vector<std::string>> list() override;
   io_error sync() override;
+  // syncfs(2): the whole filesystem in one flush. Since Linux 5.8 it reports writeback errors
+  // of any file of the filesystem since this directory was opened.
+  io_error sync_files() override;
 
   const std::string& path() const { return path_; }
 
