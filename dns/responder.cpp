@@ -106,14 +106,22 @@ Lookup lookup(const Zone& zone, const KeyName& name, unsigned apex_labels, uint1
 class ReplyBuilder {
  public:
   ReplyBuilder(const ServingState& state, const ParsedQuery& q, const CookieCheck& cookie,
-               Transport transport, WireWriter& w, std::size_t limit)
-      : state_(state), q_(q), cookie_(cookie), transport_(transport), w_(w), limit_(limit) {}
+               Transport transport, WireWriter& w, std::size_t limit, bool nsid)
+      : state_(state),
+        q_(q),
+        cookie_(cookie),
+        transport_(transport),
+        w_(w),
+        limit_(limit),
+        nsid_(nsid) {}
 
   AnswerResult build();
 
  private:
   AnswerResult finish(uint16_t rcode, Disposition what = Disposition::reply);
-  void put_question();
+  /// False (and nothing counted) when the question does not fit the size limit.
+  bool put_question();
+  AnswerResult finish_without_question();
   AnswerResult answer_chaos();
   AnswerResult answer_in();
   void resolve(const Zone& zone);
@@ -128,6 +136,7 @@ class ReplyBuilder {
   const Transport transport_;
   WireWriter& w_;
   const std::size_t limit_;   // the reply's size limit, OPT included
+  const bool nsid_;           // send the NSID option (answer() kept room for it)
   std::size_t question_end_ = header_size;
   uint16_t ede_ = 0;   // an Extended DNS Error info code (RFC 8914) to send; 0: none
   int zone_index_ = -1;   // the zone answered from, by position in the state's zone set
@@ -152,11 +161,22 @@ void ReplyBuilder::put_tracked(std::string_view owner, const RRset& rrset,
   if (n_placed_ < max_tracked_rrsets) placed_[n_placed_++] = &rrset;
 }
 
-void ReplyBuilder::put_question() {
+bool ReplyBuilder::put_question() {
   w_.put_name(q_.qname, q_.qname_len, true);   // case as received (and the first target)
   w_.put_u16(q_.qtype);
   w_.put_u16(q_.qclass);
+  if (!w_.ok()) return false;
   question_end_ = w_.size();
+  w_.patch_u16(4, 1);
+  return true;
+}
+
+AnswerResult ReplyBuilder::finish_without_question() {
+  // Only a tiny size limit with a long name and a large TSIG: no room even for the question.
+  // A header with TC (and the OPT, whose room is kept) sends the client to TCP, where it fits.
+  w_.rollback(header_size);
+  tc_ = true;
+  return finish(rcode::NOERROR);
 }
 
 AnswerResult ReplyBuilder::finish(uint16_t rcode, Disposition what) {
@@ -169,7 +189,7 @@ AnswerResult ReplyBuilder::finish(uint16_t rcode, Disposition what) {
     opt_at = w_.size();
     const std::size_t rdlength_at = begin_opt(w_, udp_size, rcode, q_.edns_do);
     const std::string& nsid = state_.options.nsid;
-    if (q_.nsid && !nsid.empty()) {   // room reserved by answer()
+    if (nsid_) {   // room reserved by answer()
       put_edns_option(w_, edns_option_nsid, reinterpret_cast<const uint8_t*>(nsid.data()),
                       uint16_t(nsid.size()));
     }
@@ -213,11 +233,11 @@ AnswerResult ReplyBuilder::build() {
   const bool one_question = q_.qdcount == 1 && q_.question_ok;
 
   if (q_.opcode != opcode::QUERY) {
-    if (one_question) {
-      put_question();
-      w_.patch_u16(4, 1);
-    }
     // UPDATE gets a REFUSED fallback; the front end may hand the query to the update path.
+    if (one_question && !put_question()) {
+      if (q_.opcode != opcode::UPDATE) return finish_without_question();
+      w_.rollback(header_size);   // the update path answers it, not this fallback
+    }
     if (q_.opcode == opcode::UPDATE) return finish(rcode::REFUSED, Disposition::update);
     return finish(rcode::NOTIMP);
   }
@@ -228,8 +248,7 @@ AnswerResult ReplyBuilder::build() {
     return finish(cookie_.verdict == CookieVerdict::invalid ? rcode::BADCOOKIE : rcode::NOERROR);
   }
   if (!one_question) return finish(rcode::FORMERR);
-  put_question();
-  w_.patch_u16(4, 1);
+  if (!put_question()) return finish_without_question();
   // Like NSD: a query carries no answer or authority records (IXFR: its SOA in authority).
   if (!q_.body_ok || q_.ancount != 0 || (q_.nscount != 0 && q_.qtype != rrtype::IXFR)) {
     return finish(rcode::FORMERR);
@@ -457,13 +476,18 @@ AnswerResult answer(const ServingState& state, const uint8_t* query, std::size_t
   limit = limit > tail_reserve ? limit - tail_reserve : 0;
   std::size_t reserve = q.edns ? opt_rr_size : 0;
   if (carries_cookie(cookie.verdict)) reserve += edns_option_head + reply_cookie_size;
-  if (q.edns && q.nsid && !state.options.nsid.empty())
-    reserve += edns_option_head + state.options.nsid.size();
   if (limit < header_size + reserve) return {};
+  // NSID is kept room for too, unless that would leave none for the question (a small size
+  // with a large TSIG): it is a diagnostic, the question is not.
+  const std::size_t question_size = q.question_ok ? q.qname_len + 4 : 0;
+  const std::size_t nsid_size = edns_option_head + state.options.nsid.size();
+  const bool nsid = q.edns && q.nsid && !state.options.nsid.empty() &&
+                    limit >= header_size + question_size + reserve + nsid_size;
+  if (nsid) reserve += nsid_size;
 
   WireWriter w(out, capacity);
   w.set_limit(limit - reserve);
-  ReplyBuilder builder(state, q, cookie, transport, w, limit);
+  ReplyBuilder builder(state, q, cookie, transport, w, limit, nsid);
   AnswerResult result = builder.build();
   assert(result.what == Disposition::drop || result.length <= limit);
   // A signed query wants a signed answer (RFC 8945 §5.3): the front end's keys are needed.

@@ -674,6 +674,42 @@ BOOST_AUTO_TEST_CASE(nsid_when_asked_and_configured) {
   BOOST_TEST(edns_options(big.bytes, big.result).at(edns_option_nsid) == st.options.nsid);
 }
 
+// A size too small for the question after the OPT, an NSID and the caller's TSIG room (a long
+// name, EDNS 512, a large key): never a reply whose header counts a question it lacks. NSID
+// then gives way; with no room for the question at all, a header with TC sends it to TCP.
+BOOST_AUTO_TEST_CASE(no_room_for_the_question) {
+  ServingState st = state();
+  st.options.nsid = std::string(max_nsid_length, 'n');
+  std::string long_name;   // 240 characters: a 242-byte name, nearly the longest there is
+  for (int i = 0; i < 3; ++i) long_name += std::string(61, char('a' + i)) + ".";
+  long_name += std::string(40, 'd') + ".example.test.";
+  QueryOptions o;
+  o.edns = true;
+  o.nsid = true;
+  o.udp_size = 512;
+  const auto q = make_query(long_name, rrtype::A, o);
+  for (std::size_t tail : {0u, 100u, 150u, 200u, 250u, 300u, 400u, 460u}) {
+    BOOST_TEST_CONTEXT("TSIG room " << tail) {
+      std::vector<uint8_t> out(max_message_size);
+      const AnswerResult r =
+          answer(st, q.data(), q.size(), Transport::udp, out.data(), out.size(), tail);
+      if (r.what == Disposition::drop) {
+        BOOST_TEST(tail + header_size + 11 > 512u);   // not even a header and an OPT
+        continue;
+      }
+      BOOST_TEST(r.length + tail <= 512u);
+      out.resize(r.length);
+      ldns_pkt* pkt = nullptr;
+      BOOST_REQUIRE_MESSAGE(ldns_wire2pkt(&pkt, out.data(), out.size()) == LDNS_STATUS_OK,
+                            "unparsable reply of " << r.length << " bytes");
+      const bool has_question = ldns_pkt_qdcount(pkt) == 1;
+      BOOST_TEST((has_question || ldns_pkt_tc(pkt)));
+      BOOST_TEST(ldns_pkt_edns(pkt));
+      ldns_pkt_free(pkt);
+    }
+  }
+}
+
 // RFC 8914: why an error, for the errors whose reason a client cannot guess.
 BOOST_AUTO_TEST_CASE(extended_errors) {
   QueryOptions o;

@@ -724,6 +724,50 @@ BOOST_AUTO_TEST_CASE(an_added_zone_takes_updates_and_survives_a_checkpoint) {
   BOOST_CHECK(parts_of(restored) == parts_of(s));
 }
 
+// With many zones the service's set is searched, not scanned (ZoneSet::mark_sorted): UPDATEs,
+// single or in a batch, and zones added among them still find their own zone.
+BOOST_AUTO_TEST_CASE(many_zones_are_searched_and_find_their_own) {
+  ZoneSet many;
+  for (int i = 0; i < 40; ++i) {
+    std::string apex = "z";
+    apex += std::to_string(i);
+    apex += ".test.";
+    many.zones.push_back(load_zone_text("@ 300 IN SOA ns1 h 1 7200 3600 1209600 300\n"
+                                        "@ 300 IN NS ns1\nns1 300 IN A 192.0.2.53\n",
+                                        apex));
+  }
+  ZoneService s(many);
+  BOOST_REQUIRE(s.zones()->sorted_by_apex);
+  BOOST_REQUIRE_GE(s.zones()->zones.size(), 24u);   // beyond the scan threshold
+  auto update_of = [&](const ZoneSet& zones, int zone, int id) {
+    std::string apex = "z";
+    apex += std::to_string(zone);
+    apex += ".test.";
+    std::string record = "n";   // appended piecewise: GCC 12 -O3 -Wrestrict
+    record += std::to_string(id);
+    record += '.';
+    record += apex;
+    record += " IN A 192.0.2.7";
+    return request_in(zones, apex, {rec(record)}, uint16_t(id), 1000 + uint64_t(id));
+  };
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(update_of(many, 17, 1))), int(rcode::NOERROR));
+  BOOST_CHECK((rcodes_of_batch(s.execute(batch_of({update_of(many, 3, 2), update_of(many, 39, 3),
+                                                   add_op(added_zone, "added.test.")}))) ==
+               std::vector<int>{0, 0, 0}));
+  BOOST_REQUIRE(s.zones()->sorted_by_apex);   // the add built a new, sorted set
+  BOOST_CHECK(zone_at(s, "z17.test.")->find(name_key(wire("n1.z17.test."))) != nullptr);
+  BOOST_CHECK(zone_at(s, "z3.test.")->find(name_key(wire("n2.z3.test."))) != nullptr);
+  BOOST_CHECK(zone_at(s, "z39.test.")->find(name_key(wire("n3.z39.test."))) != nullptr);
+  BOOST_CHECK(zone_at(s, "z17.test.")->find(name_key(wire("n2.z3.test."))) == nullptr);
+  BOOST_CHECK(zone_at(s, "www.added.test.") != nullptr);
+  ZoneSet with_added = many;
+  with_added.zones.push_back(load_zone_text(added_zone, "added.test."));
+  const std::string upd = request_in(with_added, "added.test.",
+                                     {rec("new.added.test. IN A 192.0.2.8")}, 4, 2000);
+  BOOST_CHECK_EQUAL(rcode_of(s.execute(upd)), int(rcode::NOERROR));
+  BOOST_CHECK(zone_at(s, "added.test.")->find(name_key(wire("new.added.test."))) != nullptr);
+}
+
 BOOST_AUTO_TEST_CASE(an_add_in_an_op_batch_runs_like_consecutive_ops) {
   // UPDATEs to a zone before the add and after it, and to the added zone (its index is new):
   // the batch must give what the ops give one at a time.
