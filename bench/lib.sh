@@ -333,7 +333,8 @@ vr_stop() { bench_stop "${VR_PIDS[$1]}"; VR_PIDS[$1]=""; }
 
 # dig prints its errors (";; connection refused", "timed out") to stdout, even with +short:
 # those lines are dropped, so an empty result means no answer.
-vr_status() { dig @127.0.0.1 -p "${VR_DNS[$1]}" +short +time=1 +tries=1 CH TXT status.vrdns. 2>/dev/null | grep -v '^;' | tr -d '"'; }
+# (`|| true`: no answer yet is an empty result, not a failed pipeline that set -e acts on.)
+vr_status() { { dig @127.0.0.1 -p "${VR_DNS[$1]}" +short +time=1 +tries=1 CH TXT status.vrdns. 2>/dev/null | grep -v '^;' | tr -d '"'; } || true; }
 vr_field() { sed -n "s/.* $2=\\([^ ]*\\).*/\\1/p" <<<" $1"; }
 # vr_serial I ZONE [TRIES]: the SOA serial node I serves; empty while it answers SERVFAIL. TRIES
 # (default 1: timing loops must not wait out retries) for a node under load, which may drop one.
