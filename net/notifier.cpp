@@ -57,7 +57,11 @@ void Notifier::published(const dns::ServingState& state) {
   bool queued = false;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& zone : state.zones->zones) {
+    const auto& zones = state.zones->zones;
+    const bool same_list = seen_ && seen_->zones.size() == zones.size();
+    for (std::size_t i = 0; i < zones.size(); ++i) {
+      const auto& zone = zones[i];
+      if (same_list && seen_->zones[i] == zone) continue;   // the very object seen last time
       auto [it, fresh] = notified_.try_emplace(zone->apex_key(), zone->serial());
       if (!fresh && it->second == zone->serial()) continue;
       it->second = zone->serial();
@@ -76,6 +80,7 @@ void Notifier::published(const dns::ServingState& state) {
       pending_[zone->apex_key()] = std::move(p);   // replaces an older serial's
       queued = true;
     }
+    seen_ = state.zones;
   }
   if (queued) {
     uint64_t one = 1;

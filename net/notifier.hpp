@@ -104,6 +104,11 @@ class Notifier {
   Fd wake_;                                    // eventfd: new work or stop
   mutable std::mutex mutex_;
   std::map<std::string, uint32_t> notified_;  // apex key -> serial last queued
+  // The zone set of the last state looked at: a zone object still at its position has not
+  // changed (zones are immutable), so with thousands of zones a publish that changed one costs
+  // a pointer compare per zone, not a map lookup. Held, not just remembered by address: a
+  // freed zone's address may come back as another zone.
+  dns::ZoneSetPtr seen_;
   std::map<std::string, Pending> pending_;    // apex key -> what is being notified
   std::map<std::string, std::chrono::steady_clock::time_point> last_round_;   // its first send
   uint16_t next_id_ = 1;

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include <set>
+
 #include "dns/name.hpp"
 #include "dns/notify.hpp"
 #include "dns/responder.hpp"
@@ -285,4 +287,68 @@ BOOST_AUTO_TEST_CASE(a_signed_notify_is_answered_only_by_a_signed_answer) {
   std::lock_guard lock(m);
   BOOST_REQUIRE_EQUAL(logs.size(), 1u);
   BOOST_TEST(logs[0].find("answer ignored (rcode 0), unsigned") != std::string::npos, logs[0]);
+}
+
+// Of many zones, only the one that changed is notified: unchanged zone objects are passed over
+// by identity (the notifier holds the last set), and a new list falls back to the serials.
+BOOST_AUTO_TEST_CASE(only_changed_zones_of_many_are_notified) {
+  auto zone = [](int i, uint32_t serial) {
+    std::string apex = "z";
+    apex += std::to_string(i);
+    apex += ".test.";
+    std::string text = "$TTL 300\n@ SOA ns1 hostmaster ";
+    text += std::to_string(serial);
+    text += " 1 2 3 4\n@ NS ns1\nns1 A 192.0.2.1\n";
+    return dns::load_zone_text(text, apex);
+  };
+  // The owner of a NOTIFY's question, and its SOA serial.
+  auto what = [](const Bytes& m) {
+    ldns_pkt* p = nullptr;
+    BOOST_REQUIRE(ldns_wire2pkt(&p, m.data(), m.size()) == LDNS_STATUS_OK);
+    char* owner = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(p), 0)));
+    std::string out = owner;
+    free(owner);
+    out += ' ';
+    out += std::to_string(ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 2)));
+    ldns_pkt_free(p);
+    return out;
+  };
+  Secondary a;
+  net::NotifyOptions o;
+  o.targets = {a.endpoint()};
+  o.retry = 100ms;
+  o.min_interval = 0ms;
+  net::Notifier n(o);
+  auto set = std::make_shared<dns::ZoneSet>();
+  for (int i = 0; i < 30; ++i) set->zones.push_back(zone(i, 1));
+  dns::ServingState s;
+  s.zones = set;
+  n.published(s);
+  std::set<std::string> first;
+  for (int i = 0; i < 30; ++i) {
+    sockaddr_storage from{};
+    const Bytes m = a.receive(3000ms, &from);
+    BOOST_REQUIRE(!m.empty());
+    first.insert(what(m));
+    a.answer(m, from);
+  }
+  BOOST_TEST(first.size() == 30u);
+  BOOST_REQUIRE(answered_at_least(n, 30));
+  // The next state: zone 7 has a new version, every other zone is the same object.
+  auto next = std::make_shared<dns::ZoneSet>(*set);
+  next->zones[7] = zone(7, 2);
+  s.zones = next;
+  n.published(s);
+  sockaddr_storage from{};
+  const Bytes m = a.receive(3000ms, &from);
+  BOOST_REQUIRE(!m.empty());
+  BOOST_TEST(what(m) == "z7.test. 2");
+  a.answer(m, from);
+  BOOST_REQUIRE(answered_at_least(n, 31));
+  // A new list (a zone gone, the others new objects with the serials already notified): none.
+  auto fewer = std::make_shared<dns::ZoneSet>();
+  for (int i = 1; i < 30; ++i) fewer->zones.push_back(zone(i, i == 7 ? 2 : 1));
+  s.zones = fewer;
+  n.published(s);
+  BOOST_TEST(a.receive(400ms).empty());
 }
