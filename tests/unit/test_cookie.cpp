@@ -20,6 +20,7 @@
 #include "dns/rr_writer.hpp"
 #include "dns/siphash.hpp"
 #include "dns/zone.hpp"
+#include "example_state.hpp"
 #include "net/cookie_address.hpp"
 #include "net/rate_limiter.hpp"
 
@@ -261,18 +262,7 @@ BOOST_AUTO_TEST_SUITE_END()
 
 namespace {
 
-const ServingState& serving() {
-  static const ServingState s = [] {
-    ServingState st;
-    auto zones = std::make_shared<ZoneSet>();
-    zones->zones.push_back(
-        load_zone_file(VRDNS_SOURCE_DIR "/configs/example.test.zone", "example.test."));
-    st.zones = zones;
-    st.options.edns_udp_max = 1232;
-    return st;
-  }();
-  return s;
-}
+const ServingState& serving() { return vrdns::test::example_state(); }
 
 void put16(std::vector<uint8_t>& m, uint16_t v) {
   m.push_back(uint8_t(v >> 8));

@@ -18,6 +18,7 @@
 #include "dns/record.hpp"
 #include "dns/responder.hpp"
 #include "dns/zone.hpp"
+#include "example_state.hpp"
 
 // After every C++ header: ldns/common.h #defines `false`, which breaks <optional>'s
 // operator<=> when <optional> comes later.
@@ -28,21 +29,7 @@ using Set = std::set<std::string>;
 
 namespace {
 
-const ServingState& state() {
-  static const ServingState s = [] {
-    ServingState st;
-    auto zones = std::make_shared<ZoneSet>();
-    zones->zones.push_back(
-        load_zone_file(VRDNS_SOURCE_DIR "/configs/example.test.zone", "example.test."));
-    st.zones = zones;
-    st.identity = "node-1";
-    st.version = "vrdns test";
-    st.status = "replica=0 view=3 status=normal";
-    st.options.edns_udp_max = 1232;
-    return st;
-  }();
-  return s;
-}
+const ServingState& state() { return vrdns::test::example_state(); }
 
 struct QueryOptions {
   uint16_t qclass = rrclass::IN;
