@@ -338,7 +338,7 @@ vr_status() { { dig @127.0.0.1 -p "${VR_DNS[$1]}" +short +time=1 +tries=1 CH TXT
 vr_field() { sed -n "s/.* $2=\\([^ ]*\\).*/\\1/p" <<<" $1"; }
 # vr_serial I ZONE [TRIES]: the SOA serial node I serves; empty while it answers SERVFAIL. TRIES
 # (default 1: timing loops must not wait out retries) for a node under load, which may drop one.
-vr_serial() { dig @127.0.0.1 -p "${VR_DNS[$1]}" +short +time=1 +tries="${3:-1}" "$2" SOA 2>/dev/null | awk 'NF == 7 {print $3}'; }
+vr_serial() { { dig @127.0.0.1 -p "${VR_DNS[$1]}" +short +time=1 +tries="${3:-1}" "$2" SOA 2>/dev/null | awk 'NF == 7 {print $3}'; } || true; }
 
 # vr_wait_normal SECONDS I...: until every listed node reports status=normal with the same view,
 # op and commit (bounded). Sets VR_STATUS (first node's line). Fails on timeout.

@@ -22,7 +22,7 @@ while (($#)); do
   esac
 done
 ((zones >= 1 && zones <= 100000)) || { echo "--zones 1..100000" >&2; exit 1; }
-bench_require "$build" dnsperf dig python3
+bench_require "$build" dnsperf dig python3 bc
 
 work=$(mktemp -d /tmp/vrdns-zones-bench.XXXXXX)
 trap 'bench_cleanup; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT

@@ -121,7 +121,8 @@ class ReplyBuilder {
   AnswerResult finish(uint16_t rcode, Disposition what = Disposition::reply);
   /// False (and nothing counted) when the question does not fit the size limit.
   bool put_question();
-  AnswerResult finish_without_question();
+  /// A header with TC and `rcode` (and the OPT): the question did not fit.
+  AnswerResult finish_without_question(uint16_t rcode);
   AnswerResult answer_chaos();
   AnswerResult answer_in();
   void resolve(const Zone& zone);
@@ -171,12 +172,12 @@ bool ReplyBuilder::put_question() {
   return true;
 }
 
-AnswerResult ReplyBuilder::finish_without_question() {
+AnswerResult ReplyBuilder::finish_without_question(uint16_t rcode) {
   // Only a tiny size limit with a long name and a large TSIG: no room even for the question.
   // A header with TC (and the OPT, whose room is kept) sends the client to TCP, where it fits.
   w_.rollback(header_size);
   tc_ = true;
-  return finish(rcode::NOERROR);
+  return finish(rcode);
 }
 
 AnswerResult ReplyBuilder::finish(uint16_t rcode, Disposition what) {
@@ -235,7 +236,7 @@ AnswerResult ReplyBuilder::build() {
   if (q_.opcode != opcode::QUERY) {
     // UPDATE gets a REFUSED fallback; the front end may hand the query to the update path.
     if (one_question && !put_question()) {
-      if (q_.opcode != opcode::UPDATE) return finish_without_question();
+      if (q_.opcode != opcode::UPDATE) return finish_without_question(rcode::NOTIMP);
       w_.rollback(header_size);   // the update path answers it, not this fallback
     }
     if (q_.opcode == opcode::UPDATE) return finish(rcode::REFUSED, Disposition::update);
@@ -248,7 +249,7 @@ AnswerResult ReplyBuilder::build() {
     return finish(cookie_.verdict == CookieVerdict::invalid ? rcode::BADCOOKIE : rcode::NOERROR);
   }
   if (!one_question) return finish(rcode::FORMERR);
-  if (!put_question()) return finish_without_question();
+  if (!put_question()) return finish_without_question(rcode::NOERROR);
   // Like NSD: a query carries no answer or authority records (IXFR: its SOA in authority).
   if (!q_.body_ok || q_.ancount != 0 || (q_.nscount != 0 && q_.qtype != rrtype::IXFR)) {
     return finish(rcode::FORMERR);

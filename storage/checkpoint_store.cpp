@@ -308,8 +308,8 @@ io_error checkpoint_store::write_part(std::uint64_t op, const protocol::snapshot
   // The checksum is taken from the caller's bytes (not read back): it records what was meant
   // to be written, so anything the disk changes later fails the check at load.
   crc = crc32c(part.bytes);
-  // Not synced here: write() makes every part durable with one sync_files() (a node with
-  // 2,000 zones spent ~19 s in 2,000 fdatasyncs per checkpoint; syncfs takes well under 1 s).
+  // Not synced here: write() syncs every part once all are written, after one flush_all()
+  // (a node with 2,000 zones spent seconds in 2,000 write+fdatasync rounds per checkpoint).
   return write_file(part_file_name(op, part.name), part.bytes, false);
 }
 
@@ -345,8 +345,16 @@ io_error checkpoint_store::write(const protocol::checkpoint& c) {
     meta.parts.push_back({p.name, p.bytes.size(), crc});
   }
   // The parts' data, then their names, must be durable before the meta that points at them.
-  if (io_error e = dir_.sync_files(); !e.ok())
-    return give_up(std::move(e));
+  // Each part's own fdatasync is what counts (and reports its errors); the flush before makes
+  // them cheap.
+  dir_.flush_all();
+  for (const auto& p : c.parts) {
+    auto f = dir_.open(part_file_name(c.op_number, p.name), false);
+    if (!f.ok())
+      return give_up(std::move(f.error));
+    if (io_error e = f.value->sync(); !e.ok())
+      return give_up(std::move(e));
+  }
   if (io_error e = dir_.sync(); !e.ok())
     return give_up(std::move(e));
   const std::string final_name = meta_name(c.op_number);

@@ -6,9 +6,9 @@
 //                                         service's parts are master files an operator can read)
 //   checkpoint-<20-digit N>.meta          op_number, view_number, per part name, size, CRC32C;
 //                                         the meta's own CRC32C at the end
-// The parts are written first and made durable with one directory::sync_files() (syncfs: one
-// flush for thousands of parts, where an fdatasync each took seconds), then the directory; the
-// meta is built under
+// The parts are written first, then each fdatasynced (after one directory::flush_all(), syncfs,
+// which makes those cheap: thousands of parts took seconds one write+fdatasync at a time), then
+// the directory; the meta is built under
 // `checkpoint-<N>.meta.tmp`, fsynced, renamed into place and the directory fsynced: that rename
 // is the commit point. A checkpoint counts only if its meta is valid and every part it lists has
 // the size and CRC32C it records, so a crash at any step leaves the previous checkpoint (removed

@@ -5,8 +5,8 @@
 // Durability contract (POSIX, and what memory_disk models):
 //   * file::write_at / file::truncate change the file at once for readers, but survive a crash
 //     only after file::sync() returned success;
-//   * directory::sync_files() does what file::sync() does, for every file of the directory at
-//     once (one filesystem flush instead of one per file: thousands of checkpoint parts);
+//   * directory::flush_all() durably guarantees nothing: it is a hint (syncfs) that writes
+//     back everything at once, after which each file::sync() finds little left to do;
 //   * directory::open(create) / rename / remove survive a crash only after directory::sync();
 //   * a failed file::sync() means the written data may be lost even if a later sync succeeds
 //     (Linux drops the dirty pages and clears the error: "fsyncgate"), so callers must treat it
@@ -81,9 +81,9 @@ public:
   virtual io_result<std::vector<std::string>> list() = 0;
   // fsync of the directory itself: makes creates, renames and removes durable.
   virtual io_error sync() = 0;
-  // file::sync() of every file written so far (not the entries: sync() does those). A failure
-  // means what a failed file::sync() means, for every file written since the last sync.
-  virtual io_error sync_files() = 0;
+  // A hint before many file::sync() calls: write everything back in one go. Guarantees
+  // nothing and reports nothing (its errors may be other files'); file::sync() still does.
+  virtual void flush_all() {}
 };
 
 } // namespace vrdns::storage

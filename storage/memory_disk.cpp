@@ -146,19 +146,6 @@ io_error memory_disk::sync() {
   return {};
 }
 
-io_error memory_disk::sync_files() {
-  std::lock_guard lock(mutex_);
-  ++whole_syncs_;
-  // As file::sync() of each file: in order on success; dropped on failure (fsyncgate).
-  if (!eio_on_sync_)
-    for (const pending_op& op : pending_)
-      apply(op.target->durable, op, op.bytes.size());
-  pending_.clear();
-  if (eio_on_sync_)
-    return {EIO, std::string("syncfs: ") + std::strerror(EIO)};
-  return {};
-}
-
 void memory_disk::crash() {
   std::lock_guard lock(mutex_);
   crash_locked();

@@ -50,7 +50,6 @@ public:
   io_error remove(const std::string& name) override;
   io_result<std::vector<std::string>> list() override;
   io_error sync() override;
-  io_error sync_files() override;
 
   // --- faults ---
   void crash();
@@ -73,10 +72,6 @@ public:
   std::uint64_t file_syncs() const {
     std::lock_guard lock(mutex_);
     return file_syncs_;
-  }
-  std::uint64_t whole_syncs() const {   // sync_files() calls
-    std::lock_guard lock(mutex_);
-    return whole_syncs_;
   }
   std::uint64_t directory_syncs() const {
     std::lock_guard lock(mutex_);
@@ -122,7 +117,6 @@ private:
   bool eio_on_sync_ = false;
   std::uint64_t file_syncs_ = 0;
   std::uint64_t directory_syncs_ = 0;
-  std::uint64_t whole_syncs_ = 0;
 };
 
 } // namespace vrdns::storage

@@ -172,10 +172,6 @@ io_error posix_directory::sync() {
   return {};
 }
 
-io_error posix_directory::sync_files() {
-  if (::syncfs(fd_) != 0)
-    return errno_error("syncfs", path_);
-  return {};
-}
+void posix_directory::flush_all() { (void)::syncfs(fd_); }
 
 } // namespace vrdns::storage

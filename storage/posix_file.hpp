@@ -24,9 +24,11 @@ public:
   io_error remove(const std::string& name) override;
   io_result<std::vector<std::string>> list() override;
   io_error sync() override;
-  // syncfs(2): the whole filesystem in one flush. Since Linux 5.8 it reports writeback errors
-  // of any file of the filesystem since this directory was opened.
-  io_error sync_files() override;
+  // syncfs(2), its result ignored: one journal commit for the whole filesystem, so that the
+  // fdatasync of each of thousands of files written just before costs little. Its errors are
+  // not the caller's to judge (they may be any file's of the filesystem, and kernels before
+  // 5.17 drop some); each file's own fdatasync reports that file's.
+  void flush_all() override;
 
   const std::string& path() const { return path_; }
 

@@ -51,7 +51,6 @@ public:
     return inner_.list();
   }
   io_error sync() override { return spend() ? inner_.sync() : cut_error(); }
-  io_error sync_files() override { return spend() ? inner_.sync_files() : cut_error(); }
 
 private:
   class cut_file final : public file {

@@ -417,7 +417,6 @@ public:
   io_error remove(const std::string& n) override { return inner_.remove(n); }
   io_result<std::vector<std::string>> list() override { return inner_.list(); }
   io_error sync() override { return inner_.sync(); }
-  io_error sync_files() override { return inner_.sync_files(); }
 
 private:
   class refusing_file final : public file {

@@ -52,7 +52,6 @@ public:
   }
   io_result<std::vector<std::string>> list() override { return inner_.list(); }
   io_error sync() override { return inner_.sync(); }
-  io_error sync_files() override { return inner_.sync_files(); }
 
 private:
   directory& inner_;
