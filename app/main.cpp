@@ -129,7 +129,8 @@ int run_local(const std::vector<std::string_view>& args) {
       std::string toml = cluster + "[node]\nreplica = " + std::to_string(r) +
                          "\ndata_dir = \"" + data_root + "/n" + std::to_string(r) +
                          "\"\n[dns]\nlisten = [\"127.0.0.1:" + std::to_string(port + r) +
-                         "\"]\nnsid = \"vrdns-" + std::to_string(r) + "\"\n[stats]\nlisten = \"127.0.0.1:" + std::to_string(9301 + r) +
+                         "\"]\nnsid = \"vrdns-" + std::to_string(r) +
+                         "\"\n[stats]\nlisten = \"127.0.0.1:" + std::to_string(9301 + r) +
                          "\"\n[[zone]]\nname = \"" + origin + "\"\nfile = \"" + zone_file +
                          "\"\n" + local_key_config;
       cfgs.push_back(vrdns::config::parse_config(toml, "<vrdns local>"));

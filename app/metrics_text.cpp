@@ -222,8 +222,9 @@ std::string render_metrics(const MetricsSnapshot& s) {
   for (const auto& z : s.zones)
     w.sample("vrdns_zone_records", "zone=\"" + label(z.name) + "\"", z.records);
   w.family("vrdns_zone_queries_total", "counter",
-           "Queries for names in each zone here (rate-limited ones included), since the process started (zone=\"(others)\": "
-           "every zone beyond the first 4095 this node served).");
+           "Queries for names in each zone here (rate-limited ones included), since the "
+           "process started (zone=\"(others)\": every zone beyond the first 4095 this node "
+           "served).");
   for (const auto& z : s.zones)
     if (z.queries)
       w.sample("vrdns_zone_queries_total", "zone=\"" + label(z.name) + "\"", *z.queries);

@@ -543,8 +543,8 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
                    (plan.notify_changed ? "replaced" : "unchanged") + ", " +
                    (listed.empty() ? std::string("no zone newly listed")
                                    : "zones newly listed:" + listed));
-  // Keep the [node], [dns], [rrl], [cookies], [stats] and [replication] this process runs with: they are what
-  // the next reload must be compared with until a restart applies them.
+  // Keep the [node], [dns], [rrl], [cookies], [stats] and [replication] this process runs
+  // with: they are what the next reload must be compared with until a restart applies them.
   config::NodeConfig next = std::move(loaded);
   next.name = running_.name;
   next.data_dir = running_.data_dir;

@@ -317,7 +317,8 @@ AnswerResult ReplyBuilder::answer_in() {
   if ((q_.qtype == rrtype::AXFR || q_.qtype == rrtype::IXFR) && transport_ == Transport::tcp)
     return finish(rcode::REFUSED, Disposition::transfer);
   zone_index_ = state_.zones ? state_.zones->find_zone_index(qkey_.view()) : -1;
-  const Zone* zone = zone_index_ < 0 ? nullptr : state_.zones->zones[std::size_t(zone_index_)].get();
+  const Zone* zone =
+      zone_index_ < 0 ? nullptr : state_.zones->zones[std::size_t(zone_index_)].get();
   if (zone == nullptr) {   // not ours: no AA (RFC 1034 §4.3.2)
     ede_ = ede::NOT_AUTHORITATIVE;
     return finish(rcode::REFUSED);

@@ -43,9 +43,9 @@ const vrdns::dns::ServingState& serving_state_with_nsid() {
 }
 
 const vrdns::dns::CookieContext& cookie_context() {
-  static const vrdns::dns::CookieSecrets secrets{vrdns::dns::CookieSecret{1, 2, 3, 4, 5, 6, 7, 8, 9,
-                                                                          10, 11, 12, 13, 14, 15, 16},
-                                                 std::nullopt};
+  static const vrdns::dns::CookieSecrets secrets{
+      vrdns::dns::CookieSecret{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+      std::nullopt};
   static const vrdns::dns::CookieContext context = [] {
     vrdns::dns::CookieContext c;
     c.secrets = &secrets;

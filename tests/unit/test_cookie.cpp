@@ -345,7 +345,8 @@ BOOST_AUTO_TEST_SUITE(answers)
 BOOST_AUTO_TEST_CASE(the_reply_carries_the_server_cookie) {
   CookieContext context{&rfc_secrets(), address(a1_client), a1_issued};
   for (Transport t : {Transport::udp, Transport::tcp}) {
-    const Answered a = ask(query("www.example.test.", rrtype::A, {"2464c4abcf10c957"}), &context, t);
+    const Answered a =
+        ask(query("www.example.test.", rrtype::A, {"2464c4abcf10c957"}), &context, t);
     BOOST_TEST((a.bytes[3] & 0x0F) == rcode::NOERROR);
     BOOST_TEST(get16(a.bytes, 6) >= 1);   // answered as without a cookie
     BOOST_TEST(int(a.result.cookie) == int(CookieVerdict::client_only));

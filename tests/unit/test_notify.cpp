@@ -309,7 +309,8 @@ BOOST_AUTO_TEST_CASE(only_changed_zones_of_many_are_notified) {
     std::string out = owner;
     free(owner);
     out += ' ';
-    out += std::to_string(ldns_rdf2native_int32(ldns_rr_rdf(ldns_rr_list_rr(ldns_pkt_answer(p), 0), 2)));
+    const ldns_rr* soa = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+    out += std::to_string(ldns_rdf2native_int32(ldns_rr_rdf(soa, 2)));
     ldns_pkt_free(p);
     return out;
   };

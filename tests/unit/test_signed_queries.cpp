@@ -63,7 +63,8 @@ Bytes signed_query(const char* name, ldns_rr_type type, const char* key_name,
 
 Bytes ask(const Bytes& q, dns::Transport t) {
   Bytes out(65535);
-  const std::size_t n = handler()(q.data(), q.size(), t, *serving(), out.data(), out.size(), nullptr);
+  const std::size_t n =
+      handler()(q.data(), q.size(), t, *serving(), out.data(), out.size(), nullptr);
   out.resize(n);
   return out;
 }
