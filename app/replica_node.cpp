@@ -9,7 +9,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 #include <random>
 #include <stdexcept>
 #include <system_error>
@@ -344,8 +343,8 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     auto has_state = std::make_shared<bool>(initial->has_state);   // replica thread only
     // The statistics slot of each served zone (net/zone_slots.hpp), worked out again only
     // when the zone list changes: every other publish keeps the same zones in the same order.
-    auto slots_of_list = std::make_shared<std::pair<uint64_t, ZoneSlotList>>(
-        std::numeric_limits<uint64_t>::max(), nullptr);   // replica thread only
+    auto slots_of_list =
+        std::make_shared<std::pair<uint64_t, ZoneSlotList>>();   // replica thread only
     auto zone_list_seen = std::make_shared<uint64_t>(service->zone_list_version());
     // The zone list the adder last checked (replica thread only); none before the first check.
     auto zones_checked = std::make_shared<std::optional<uint64_t>>();

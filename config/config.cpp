@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "dns/hex.hpp"
 #include "dns/name.hpp"
 #include "dns/responder.hpp"
 
@@ -376,21 +377,11 @@ class Reader {
   std::optional<dns::CookieSecret> cookie_secret(const toml::table& t, std::string_view name,
                                                  const std::string& key) const {
     if (!t.get(name)) return std::nullopt;
-    const std::string text = string(t, name, key, std::nullopt);
     dns::CookieSecret secret{};
-    auto digit = [](char ch) -> int {
-      if (ch >= '0' && ch <= '9') return ch - '0';
-      if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-      if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-      return -1;
-    };
-    bool ok = text.size() == 2 * secret.size();
-    for (std::size_t i = 0; ok && i < secret.size(); ++i) {
-      const int hi = digit(text[2 * i]), lo = digit(text[2 * i + 1]);
-      ok = hi >= 0 && lo >= 0;
-      secret[i] = uint8_t(hi << 4 | lo);
-    }
-    if (!ok) fail(line_of(*t.get(name)), key, "expected 32 hexadecimal digits (16 bytes)");
+    const auto bytes = dns::hex_decode(string(t, name, key, std::nullopt));
+    if (!bytes || bytes->size() != secret.size())
+      fail(line_of(*t.get(name)), key, "expected 32 hexadecimal digits (16 bytes)");
+    std::copy(bytes->begin(), bytes->end(), secret.begin());
     return secret;
   }
 

@@ -60,6 +60,12 @@ enum class CookieVerdict : uint8_t {
 };
 inline constexpr std::size_t cookie_verdicts = 5;
 
+/// Whether a reply to a query with this verdict carries a COOKIE option (RFC 7873 §5.2).
+constexpr bool carries_cookie(CookieVerdict v) {
+  return v == CookieVerdict::client_only || v == CookieVerdict::valid ||
+         v == CookieVerdict::invalid;
+}
+
 /// One query's view of cookies: the secrets, who asked, and when.
 struct CookieContext {
   const CookieSecrets* secrets = nullptr;   ///< null: cookies are off

@@ -23,9 +23,7 @@ std::vector<uint8_t> make_error_reply(const ParsedQuery& q, uint8_t rcode, bool 
     m.insert(m.end(), tail, tail + 4);
   }
   if (q.edns) {
-    const bool with_cookie = cookie != nullptr && (cookie->verdict == CookieVerdict::client_only ||
-                                                   cookie->verdict == CookieVerdict::valid ||
-                                                   cookie->verdict == CookieVerdict::invalid);
+    const bool with_cookie = cookie != nullptr && carries_cookie(cookie->verdict);
     const uint8_t rdlength = with_cookie ? uint8_t(4 + reply_cookie_size) : 0;
     const uint8_t opt[11] = {0, uint8_t(rrtype::OPT >> 8), uint8_t(rrtype::OPT & 0xFF),
                              uint8_t(1232 >> 8), uint8_t(1232 & 0xFF), 0, 0, 0, 0, 0, rdlength};

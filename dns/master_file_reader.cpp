@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "dns/hex.hpp"
 #include "dns/master_file.hpp"
 #include "dns/name.hpp"
 #include "dns/zone_builder.hpp"
@@ -161,20 +162,7 @@ std::optional<std::string> parse_generic_rdata(std::string_view text) {
   if (next_field(text) != "\\#") return std::nullopt;
   const auto len = parse_number<std::size_t>(next_field(text), 0xFFFF);
   if (!len || text.size() != 2 * *len) return std::nullopt;
-  std::string out;
-  out.reserve(*len);
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (std::size_t i = 0; i < text.size(); i += 2) {
-    const int hi = nibble(text[i]), lo = nibble(text[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += char(hi << 4 | lo);
-  }
-  return out;
+  return hex_decode(text);
 }
 
 /// What ldns makes of one line (absolute names only: no origin); nullopt if it rejects it.

@@ -1,5 +1,7 @@
 #include "dns/query_parser.hpp"
 
+#include "dns/cookie.hpp"
+
 #include "dns/name.hpp"
 #include "dns/record.hpp"
 
@@ -82,7 +84,7 @@ bool opt_well_formed(const uint8_t* msg, std::size_t owner, const RRHead& rr, Pa
     at += 4;
     if (end - at < optlen) return false;
     if (code == edns_option_nsid) q.nsid = true;   // its payload is empty; ignored if not
-    if (code == 10) {   // COOKIE
+    if (code == edns_option_cookie) {
       if (q.cookie) {
         q.cookie_repeated = true;
       } else {

@@ -68,12 +68,6 @@ struct AnswerResult {
   uint16_t cookie_at = 0;
 };
 
-/// Whether a reply to a query with this verdict carries a COOKIE option (RFC 7873 §5.2).
-constexpr bool carries_cookie(CookieVerdict v) {
-  return v == CookieVerdict::client_only || v == CookieVerdict::valid ||
-         v == CookieVerdict::invalid;
-}
-
 /// Minimum `out` capacity answer() needs: a TCP reply may be 65535 bytes.
 inline constexpr std::size_t max_message_size = 65535;
 
