@@ -39,12 +39,13 @@ struct UpdatePath {
   std::shared_ptr<UpdateCounters> counters;
 };
 
-/// Answers with `rcode`, signed as `verdict` requires (see dns/tsig.hpp sign_reply) with the
-/// keys that verified the request, and counts the answer.
+/// Answers with `rcode` (with the request's OPT, if it had one), signed as `verdict` requires
+/// (see dns/tsig.hpp sign_reply) with the keys that verified the request, and counts the answer.
 void answer(UpdateCounters& counters, const AccessPolicy& policy, const net::UpdateRequest& req,
-            const dns::TsigVerdict& verdict, uint8_t rcode) {
+            const dns::TsigVerdict& verdict, uint16_t rcode) {
   counters.count(rcode);
-  auto reply = dns::make_update_reply(req.message.data(), req.message.size(), rcode);
+  auto reply = dns::make_update_reply(req.message.data(), req.message.size(), rcode,
+                                      req.opt.empty() ? nullptr : req.opt.data(), req.opt.size());
   dns::sign_reply(reply, verdict, policy.keys, int64_t(std::time(nullptr)));
   req.reply(reply.data(), reply.size());
 }
@@ -96,13 +97,19 @@ void handle(const std::shared_ptr<UpdatePath>& path, net::UpdateRequest req) {
   const AccessPolicyPtr policy = path->policy->get();   // this UPDATE's, to its answer
   auto verdict = dns::verify_request(msg.data(), msg.size(), policy->keys,
                                      int64_t(std::time(nullptr)));
-  if (verdict.status == dns::TsigStatus::not_signed) {
-    answer(*path->counters, *policy, req, verdict, dns::rcode::REFUSED);
-    return;
-  }
-  if (verdict.status != dns::TsigStatus::ok) {
+  if (verdict.status != dns::TsigStatus::ok && verdict.status != dns::TsigStatus::not_signed) {
     // sign_reply sets the real rcode (NOTAUTH, with the TSIG error).
     answer(*path->counters, *policy, req, verdict, dns::rcode::NOTAUTH);
+    return;
+  }
+  // A malformed OPT or COOKIE, or an EDNS version we do not speak, is answered as such before
+  // the UPDATE is looked at (RFC 6891 §7: BADVERS means "not processed"); signed if it was.
+  if (req.edns_rcode != 0) {
+    answer(*path->counters, *policy, req, verdict, req.edns_rcode);
+    return;
+  }
+  if (verdict.status == dns::TsigStatus::not_signed) {
+    answer(*path->counters, *policy, req, verdict, dns::rcode::REFUSED);
     return;
   }
   const std::vector<uint8_t> body = dns::strip_tsig(msg.data(), msg.size(), verdict);

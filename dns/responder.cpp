@@ -123,6 +123,8 @@ class ReplyBuilder {
   bool put_question();
   /// A header with TC and `rcode` (and the OPT): the question did not fit.
   AnswerResult finish_without_question(uint16_t rcode);
+  /// An UPDATE's fallback: FORMERR or BADVERS when its EDNS is wrong, otherwise REFUSED.
+  uint16_t update_fallback_rcode() const;
   AnswerResult answer_chaos();
   AnswerResult answer_in();
   void resolve(const Zone& zone);
@@ -228,6 +230,16 @@ AnswerResult ReplyBuilder::finish(uint16_t rcode, Disposition what) {
   return r;
 }
 
+uint16_t ReplyBuilder::update_fallback_rcode() const {
+  // What is wrong with the message's EDNS is decided here, where the OPT was read, in the
+  // order of the query path below; the update path answers with it (after TSIG, so that a
+  // signed request's error is signed too).
+  if (q_.qdcount == 1 && q_.question_ok && !q_.body_ok) return rcode::FORMERR;   // e.g. two OPTs
+  if (cookie_.verdict == CookieVerdict::malformed) return rcode::FORMERR;   // RFC 7873 §5.2.2
+  if (q_.edns && q_.edns_version > 0) return rcode::BADVERS;               // RFC 6891 §6.1.3
+  return rcode::REFUSED;
+}
+
 AnswerResult ReplyBuilder::build() {
   w_.put_u16(q_.id);
   for (int i = 0; i < 5; ++i) w_.put_u16(0);   // flags and counts, set by finish()
@@ -239,7 +251,7 @@ AnswerResult ReplyBuilder::build() {
       if (q_.opcode != opcode::UPDATE) return finish_without_question(rcode::NOTIMP);
       w_.rollback(header_size);   // the update path answers it, not this fallback
     }
-    if (q_.opcode == opcode::UPDATE) return finish(rcode::REFUSED, Disposition::update);
+    if (q_.opcode == opcode::UPDATE) return finish(update_fallback_rcode(), Disposition::update);
     return finish(rcode::NOTIMP);
   }
   // RFC 7873 §5.4: a query with a cookie and no question asks for a server cookie alone.

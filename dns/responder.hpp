@@ -43,7 +43,8 @@ enum class Disposition {
   reply,    ///< send out[0, length)
   drop,     ///< send nothing (not even a header could be parsed, or a response came in)
   update,   ///< opcode UPDATE: out holds a fallback reply; a front end with an update path
-            ///< hands the query there instead
+            ///< hands the query there instead, with the fallback's OPT and, when the request's
+            ///< EDNS is wrong, its rcode (FORMERR: a malformed OPT or COOKIE; BADVERS)
   transfer, ///< AXFR or IXFR over TCP: out holds a fallback reply (REFUSED); a front end with
             ///< a transfer path hands the query there instead
   signed_query,   ///< a query carrying TSIG: out holds the unsigned answer as a fallback; a

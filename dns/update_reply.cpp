@@ -1,34 +1,48 @@
 #include "dns/update_reply.hpp"
 
 #include "dns/name.hpp"
+#include "dns/record.hpp"
+#include "dns/rr_writer.hpp"
 
 namespace vrdns::dns {
 
 namespace {
 constexpr std::size_t header_size = 12;
 constexpr uint8_t opcode_update = 5;
+
+/// Root owner, type OPT, and an RDLENGTH that covers exactly the rest.
+bool is_opt_rr(const uint8_t* opt, std::size_t length) {
+  if (opt == nullptr || length < opt_rr_size || length > 0xFFFF) return false;
+  const unsigned type = unsigned(opt[1]) << 8 | opt[2];
+  const std::size_t rdlength = std::size_t(opt[9]) << 8 | opt[10];
+  return opt[0] == 0 && type == rrtype::OPT && opt_rr_size + rdlength == length;
+}
 }  // namespace
 
-std::vector<uint8_t> make_update_reply(const uint8_t* msg, std::size_t len, uint8_t rcode) {
+std::vector<uint8_t> make_update_reply(const uint8_t* msg, std::size_t len, uint16_t rcode,
+                                       const uint8_t* opt, std::size_t opt_length) {
   std::vector<uint8_t> out(header_size, 0);
-  if (msg == nullptr || len < header_size) {
-    out[2] = uint8_t(0x80 | (opcode_update << 3));
-    out[3] = uint8_t(rcode & 0x0F);
-    return out;
-  }
-  out[0] = msg[0];
-  out[1] = msg[1];
   out[2] = uint8_t(0x80 | (opcode_update << 3));
   out[3] = uint8_t(rcode & 0x0F);
-  // Echo the zone section (one entry: name, type, class) if ZOCOUNT >= 1 and it is readable.
-  // Only an uncompressed name is echoed: a compression pointer would point into the request.
-  const unsigned zocount = unsigned(msg[4]) << 8 | msg[5];
-  if (zocount >= 1) {
-    std::size_t name_len = name_wire_length(msg + header_size, len - header_size);
-    if (name_len > 0 && header_size + name_len + 4 <= len) {
-      out.insert(out.end(), msg + header_size, msg + header_size + name_len + 4);
-      out[5] = 1;
+  if (msg != nullptr && len >= header_size) {
+    out[0] = msg[0];
+    out[1] = msg[1];
+    // Echo the zone section (one entry: name, type, class) if ZOCOUNT >= 1 and it is readable.
+    // Only an uncompressed name is echoed: a compression pointer would point into the request.
+    const unsigned zocount = unsigned(msg[4]) << 8 | msg[5];
+    if (zocount >= 1) {
+      std::size_t name_len = name_wire_length(msg + header_size, len - header_size);
+      if (name_len > 0 && header_size + name_len + 4 <= len) {
+        out.insert(out.end(), msg + header_size, msg + header_size + name_len + 4);
+        out[5] = 1;
+      }
     }
+  }
+  if (is_opt_rr(opt, opt_length)) {
+    const std::size_t at = out.size();
+    out.insert(out.end(), opt, opt + opt_length);
+    out[at + 5] = uint8_t(rcode >> 4);   // the TTL's first byte: EXTENDED-RCODE (RFC 6891 §6.1.3)
+    out[11] = 1;                         // ARCOUNT
   }
   return out;
 }

@@ -281,7 +281,7 @@ class TcpServer::Worker {
       counters_.count_zone(state, r);
       if (r.what == dns::Disposition::update && server_.update_handler_) {
         ++c.updates_pending;
-        hand_off_update(c, query, length);
+        hand_off_update(c, query, length, r);
         continue;
       }
       if (r.what == dns::Disposition::transfer && server_.options_.transfer_handler) {
@@ -318,10 +318,13 @@ class TcpServer::Worker {
     return server_.options_.transfer_handler(req);
   }
 
-  void hand_off_update(const Connection& c, const uint8_t* query, std::size_t length) {
+  /// `fallback` is the responder's result for the query, whose reply is in answer_.
+  void hand_off_update(const Connection& c, const uint8_t* query, std::size_t length,
+                       const dns::AnswerResult& fallback) {
     UpdateRequest req;
     req.message.assign(query, query + length);
     req.transport = dns::Transport::tcp;
+    take_edns_from_fallback(req, answer_.data(), fallback);
     req.peer_length = sizeof req.peer;
     ::getpeername(c.fd.get(), reinterpret_cast<sockaddr*>(&req.peer), &req.peer_length);
     req.reply = [async = async_, id = c.id](const uint8_t* data, std::size_t len) {

@@ -160,6 +160,7 @@ void UdpServer::run(Worker& w) {
         req.transport = dns::Transport::udp;
         req.peer = w.peers[std::size_t(i)];
         req.peer_length = in.msg_hdr.msg_namelen;
+        take_edns_from_fallback(req, reply, r);
         req.reply = [sock = w.socket, peer = req.peer, len = req.peer_length](
                         const uint8_t* data, std::size_t length) {
           // UDP sendto on a shared socket is thread-safe; the Fd stays open while we hold it.

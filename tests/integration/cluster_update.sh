@@ -278,6 +278,40 @@ case "$s" in *" view=0 "*) fail "node 0 still in view 0: $s" ;; *) pass "node 0 
 ans=$(D "${DNS[0]}" +short wired2.example.test A)
 [ "$ans" = "192.0.2.55" ] && pass "restarted node serves the update it missed" || fail "node 0: '$ans'"
 
+# --- EDNS in UPDATE answers (RFC 6891 §7, RFC 7873): dig sends an UPDATE with an empty update
+# section (+opcode=update), which commits through VR like any other. Its answer carries the
+# OPT with a cookie, signed; a wrong EDNS version is BADVERS, a malformed cookie FORMERR. (Last:
+# the checks above count ops.) ----------------------------------------------------------------
+U() { local port=$1; shift; D "$port" +opcode=update "$@" example.test SOA; }
+KEY="hmac-sha256:update-key.:$SECRET"
+for i in 0 1; do   # a backup and the primary of view 1
+  for transport in "" "+tcp"; do
+    t=${transport:-udp}
+    out=$(U "${DNS[$i]}" -y "$KEY" $transport)
+    if grep -q "opcode: UPDATE, status: NOERROR" <<<"$out" &&
+       grep -Eq "^; COOKIE: [0-9a-f]{48} \(good\)$" <<<"$out" &&
+       grep -q "^; EDNS: version: 0" <<<"$out" && grep -q "TSIG PSEUDOSECTION" <<<"$out" &&
+       ! grep -Eq "Couldn't verify|WARNING" <<<"$out"; then
+      pass "node $i $t: a signed UPDATE with EDNS: NOERROR, cookie and TSIG good"
+    else
+      fail "node $i $t: signed UPDATE with EDNS: $out"
+    fi
+  done
+done
+out=$(U "${DNS[2]}" -y "$KEY" +noedns)
+grep -q "status: NOERROR" <<<"$out" && ! grep -q "OPT PSEUDOSECTION" <<<"$out" &&
+  pass "UPDATE without EDNS: no OPT back" || fail "UPDATE without EDNS: $out"
+out=$(U "${DNS[2]}" -y "$KEY" +edns=1 +noednsneg)
+grep -q "status: BADVERS" <<<"$out" && grep -q "TSIG PSEUDOSECTION" <<<"$out" &&
+  ! grep -Eq "Couldn't verify|WARNING" <<<"$out" &&
+  pass "UPDATE with EDNS version 1: BADVERS, signed" || fail "UPDATE EDNS 1: $out"
+out=$(U "${DNS[2]}" -y "$KEY" +cookie=0102030405)
+grep -q "status: FORMERR" <<<"$out" && pass "UPDATE with a malformed cookie: FORMERR" ||
+  fail "UPDATE malformed cookie: $out"
+out=$(U "${DNS[2]}")
+grep -q "status: REFUSED" <<<"$out" && grep -Eq "^; COOKIE: [0-9a-f]{48} \(good\)$" <<<"$out" &&
+  pass "unsigned UPDATE: REFUSED with a cookie" || fail "unsigned UPDATE with EDNS: $out"
+
 # --- stop all: SIGTERM -> exit 0 -------------------------------------------------------------
 for i in 0 1 2; do
   kill -TERM "${PIDS[$i]}"

@@ -19,10 +19,12 @@
 #include "dns/responder.hpp"
 #include "dns/rr_writer.hpp"
 #include "dns/siphash.hpp"
+#include "dns/update_reply.hpp"
 #include "dns/zone.hpp"
 #include "example_state.hpp"
 #include "net/cookie_address.hpp"
 #include "net/rate_limiter.hpp"
+#include "net/update_hook.hpp"
 
 #include <ldns/ldns.h>
 
@@ -469,6 +471,84 @@ BOOST_AUTO_TEST_CASE(badcookie_form) {
   BOOST_TEST(net::badcookie_to_question(plain.bytes.data(), plain.bytes.size(),
                                         plain.result.opt_at,
                                         plain.bytes.size() - reply_cookie_size) == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(updates)
+
+namespace {
+/// `q` (from query()) as an UPDATE of zone example.test.: opcode 5, the question is the zone.
+std::vector<uint8_t> as_update(std::vector<uint8_t> q) {
+  q[2] = uint8_t(opcode::UPDATE << 3);
+  q[3] = 0;
+  return q;
+}
+}  // namespace
+
+// RFC 7873 §5.4 and RFC 6891 §7 hold for UPDATE answers too: the responder's fallback carries
+// the OPT with the reply cookie, and the front end hands both it and any EDNS error to the
+// update path, whose answer (dns::make_update_reply) then carries that OPT.
+BOOST_AUTO_TEST_CASE(the_update_path_gets_the_opt_and_the_edns_errors) {
+  CookieContext context{&rfc_secrets(), address(a1_client), a1_issued};
+  for (Transport t : {Transport::udp, Transport::tcp}) {
+    const auto update = as_update(query("example.test.", rrtype::SOA, {"2464c4abcf10c957"}));
+    const Answered a = ask(update, &context, t);
+    BOOST_TEST((a.result.what == Disposition::update));
+    BOOST_TEST(a.result.rcode == rcode::REFUSED);   // the fallback of a node without the path
+    BOOST_TEST(reply_cookie(a) == a1_cookie);
+    net::UpdateRequest req;
+    net::take_edns_from_fallback(req, a.bytes.data(), a.result);
+    BOOST_TEST(req.edns_rcode == 0u);
+    BOOST_REQUIRE(req.opt.size() == opt_rr_size + 4 + reply_cookie_size);
+
+    // The update path's answer, e.g. NOERROR after the commit: the OPT with the same cookie.
+    Answered committed;
+    committed.bytes = make_update_reply(update.data(), update.size(), rcode::NOERROR,
+                                        req.opt.data(), req.opt.size());
+    committed.result.cookie_at = uint16_t(committed.bytes.size() - reply_cookie_size);
+    BOOST_TEST(reply_cookie(committed) == a1_cookie);
+    BOOST_TEST((committed.bytes[3] & 0x0F) == rcode::NOERROR);
+    BOOST_TEST(get16(committed.bytes, 10) == 1u);
+  }
+
+  // EDNS version 1: BADVERS, and a cookie in it.
+  const auto v1 = as_update(query("example.test.", rrtype::SOA, {"2464c4abcf10c957"}, 1));
+  const Answered badvers = ask(v1, &context);
+  BOOST_TEST((badvers.result.what == Disposition::update));
+  BOOST_TEST(badvers.result.rcode == rcode::BADVERS);
+  net::UpdateRequest req;
+  net::take_edns_from_fallback(req, badvers.bytes.data(), badvers.result);
+  BOOST_TEST(req.edns_rcode == rcode::BADVERS);
+  const auto reply = make_update_reply(v1.data(), v1.size(), req.edns_rcode, req.opt.data(),
+                                       req.opt.size());
+  ldns_pkt* pkt = nullptr;
+  BOOST_REQUIRE(ldns_wire2pkt(&pkt, reply.data(), reply.size()) == LDNS_STATUS_OK);
+  BOOST_TEST(ldns_pkt_edns(pkt));
+  BOOST_TEST(ldns_pkt_edns_extended_rcode(pkt) == 1);   // 16 >> 4
+  BOOST_TEST(ldns_pkt_get_rcode(pkt) == 0);
+  ldns_pkt_free(pkt);
+
+  // A malformed COOKIE is FORMERR (RFC 7873 §5.2.2), and no cookie is made for it.
+  const Answered formerr = ask(as_update(query("example.test.", rrtype::SOA, {"0102"})), &context);
+  BOOST_TEST((formerr.result.what == Disposition::update));
+  BOOST_TEST(formerr.result.rcode == rcode::FORMERR);
+  net::UpdateRequest bad;
+  net::take_edns_from_fallback(bad, formerr.bytes.data(), formerr.result);
+  BOOST_TEST(bad.edns_rcode == rcode::FORMERR);
+  BOOST_TEST(bad.opt.size() == opt_rr_size);
+
+  // Without an OPT (query() always writes one, without options last: cut it off): nothing
+  // to carry, no error.
+  const auto u = as_update(query("example.test.", rrtype::SOA, {}));
+  std::vector<uint8_t> u_no_opt(u.begin(), u.end() - std::ptrdiff_t(opt_rr_size));
+  u_no_opt[11] = 0;
+  const Answered none = ask(u_no_opt, &context);
+  BOOST_TEST(none.result.rcode == rcode::REFUSED);
+  net::UpdateRequest nothing;
+  net::take_edns_from_fallback(nothing, none.bytes.data(), none.result);
+  BOOST_TEST(nothing.opt.empty());
+  BOOST_TEST(nothing.edns_rcode == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

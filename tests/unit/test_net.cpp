@@ -18,12 +18,14 @@
 #include <cstring>
 #include <memory>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "actors/dns_frontend.hpp"
+#include "dns/rr_writer.hpp"
 #include "dns/query_parser.hpp"
 #include "dns/responder.hpp"
 #include "dns/zone.hpp"
@@ -626,11 +628,16 @@ BOOST_AUTO_TEST_CASE(swapping_state_under_load) {
     --running;
   };
   std::thread t1(udp_load, std::ref(u1)), t2(udp_load, std::ref(u2)), t3(tcp_load, std::ref(tc));
-  // Publish alternately for as long as the clients run (bounded in time).
+  // Publish alternately for as long as the clients run (bounded in time). Each publish is a
+  // new state object, as the replica's are: republishing the two static ones would keep every
+  // replaced pointer retired (the statics hold them), and the publisher's list of retired
+  // states, scanned under its lock, would grow without bound (it starved the workers for
+  // seconds here).
   auto deadline = Clock::now() + 20s;
   long publishes = 0;
   while (running > 0 && Clock::now() < deadline) {
-    s.server->publish(++publishes % 2 ? state_b() : state_a());
+    s.server->publish(
+        std::make_shared<vrdns::dns::ServingState>(++publishes % 2 ? *state_b() : *state_a()));
   }
   t1.join();
   t2.join();
@@ -722,6 +729,52 @@ struct LateReplies {
 };
 
 }  // namespace
+
+// The front ends hand an UPDATE over with the OPT its answer must carry (the reply cookie in
+// it) and with the EDNS error it must get (BADVERS, FORMERR), over UDP and TCP alike.
+BOOST_AUTO_TEST_CASE(updates_are_handed_over_with_their_opt) {
+  auto secrets = std::make_shared<vrdns::dns::CookieSecrets>();
+  secrets->current = vrdns::dns::random_cookie_secret();
+  vrdns::net::ServerOptions o;
+  o.cookies = secrets;
+  LateReplies late;
+  Server s(o, state_a(), late.handler());
+  const Bytes client_cookie = {1, 2, 3, 4, 5, 6, 7, 8};
+  const auto update = [](uint16_t id, bool edns) {
+    return make_query("example.test.", LDNS_RR_TYPE_SOA, id, edns, LDNS_PACKET_UPDATE);
+  };
+  UdpClient u(s.port());
+  u.send(with_cookie(update(1, true), client_cookie));
+  Bytes v1 = update(2, true);
+  v1[v1.size() - 5] = 1;   // the OPT's version (it is last, without options)
+  u.send(v1);
+  u.send(with_cookie(update(3, true), Bytes{1, 2, 3}));   // a malformed COOKIE
+  u.send(update(4, false));
+  TcpClient t(s.port());
+  t.send(with_cookie(update(5, true), client_cookie));
+  BOOST_REQUIRE(late.wait_for(5));
+  std::map<uint16_t, vrdns::net::UpdateRequest> by_id;
+  {
+    std::lock_guard lock(late.mutex);
+    for (auto& r : late.held) by_id[uint16_t(r.message[0] << 8 | r.message[1])] = r;
+  }
+  BOOST_REQUIRE(by_id.size() == 5u);
+  for (uint16_t id : {1, 5}) {
+    BOOST_TEST_INFO("id " << id);
+    const auto& r = by_id[id];
+    BOOST_TEST(r.edns_rcode == 0u);
+    BOOST_REQUIRE(r.opt.size() == vrdns::dns::opt_rr_size + 4 + vrdns::dns::reply_cookie_size);
+    BOOST_TEST(((r.opt[1] << 8) | r.opt[2]) == 41);   // OPT
+    const Bytes cookie = cookie_of(r.opt);
+    BOOST_TEST(std::equal(client_cookie.begin(), client_cookie.end(), cookie.begin()));
+  }
+  BOOST_TEST(by_id[2].edns_rcode == vrdns::dns::rcode::BADVERS);
+  BOOST_TEST(by_id[2].opt.size() == vrdns::dns::opt_rr_size);
+  BOOST_TEST(by_id[3].edns_rcode == vrdns::dns::rcode::FORMERR);
+  BOOST_TEST(by_id[4].edns_rcode == 0u);
+  BOOST_TEST(by_id[4].opt.empty());
+  late.answer_all();
+}
 
 // A client that sends its UPDATE over TCP and then shuts down its sending side still gets the
 // answer, which comes after the server has seen the end of its input.

@@ -76,3 +76,42 @@ BOOST_AUTO_TEST_CASE(short_input_never_read_past) {
   }
   BOOST_TEST(make_update_reply(nullptr, 0, 2).size() == 12u);
 }
+
+// RFC 6891 §7: the OPT the front end prepared goes into the additional section, with the
+// upper bits of the rcode in its EXTENDED-RCODE.
+BOOST_AUTO_TEST_CASE(the_opt_is_appended_with_the_extended_rcode) {
+  auto m = update_message();
+  // OPT: root, type 41, UDP size 1232, TTL (ext rcode 0, version 0, DO), one 4-byte option.
+  const std::vector<uint8_t> opt = {0, 0, 41, 0x04, 0xD0, 0, 0, 0x80, 0, 0, 8,
+                                    0, 10, 0, 4, 1, 2, 3, 4};
+  auto r = make_update_reply(m.data(), m.size(), 5, opt.data(), opt.size());
+  BOOST_REQUIRE(r.size() == 12u + 18u + opt.size());
+  BOOST_TEST(r[3] == 5);
+  BOOST_TEST(r[11] == 1);   // ARCOUNT
+  BOOST_TEST(std::vector<uint8_t>(r.begin() + 30, r.end()) == opt);
+
+  // BADVERS (16): header rcode 0, EXTENDED-RCODE 1; the rest of the OPT as it was.
+  r = make_update_reply(m.data(), m.size(), 16, opt.data(), opt.size());
+  BOOST_REQUIRE(r.size() == 12u + 18u + opt.size());
+  BOOST_TEST(r[3] == 0);
+  BOOST_TEST(r[30 + 5] == 1);
+  BOOST_TEST(r[30 + 7] == 0x80);   // DO kept
+  // Without a request header (no zone echoed) the OPT still comes.
+  r = make_update_reply(nullptr, 0, 1, opt.data(), opt.size());
+  BOOST_TEST(r.size() == 12u + opt.size());
+  BOOST_TEST(r[11] == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_broken_opt_is_left_out) {
+  auto m = update_message();
+  std::vector<uint8_t> opt = {0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 0};
+  BOOST_TEST(make_update_reply(m.data(), m.size(), 5, opt.data(), opt.size()).size() == 41u);
+  for (auto broken : {std::vector<uint8_t>(opt.begin(), opt.end() - 1),   // too short
+                      std::vector<uint8_t>{1, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 0},   // owner
+                      std::vector<uint8_t>{0, 0, 42, 4, 0xD0, 0, 0, 0, 0, 0, 0},   // type
+                      std::vector<uint8_t>{0, 0, 41, 4, 0xD0, 0, 0, 0, 0, 0, 2}}) {   // RDLENGTH
+    auto r = make_update_reply(m.data(), m.size(), 5, broken.data(), broken.size());
+    BOOST_TEST(r.size() == 30u);
+    BOOST_TEST(r[11] == 0);
+  }
+}
