@@ -16,7 +16,13 @@ void StatePublisher::publish(dns::ServingStatePtr state) {
   std::vector<dns::ServingStatePtr> unused;   // destroyed here, after the lock is released
   {
     std::lock_guard lock(mutex_);
-    retired_.push_back(std::move(state_));
+    if (state == state_) return;   // nothing changes
+    // Each state is retired once, and one that comes back is current, not retired: a caller
+    // that publishes states it also holds (so they never look unheld) cannot grow the list,
+    // which is scanned under the lock that workers take to pick up a new state.
+    retired_.erase(std::remove(retired_.begin(), retired_.end(), state), retired_.end());
+    if (std::find(retired_.begin(), retired_.end(), state_) == retired_.end())
+      retired_.push_back(state_);
     state_ = std::move(state);
     // Bumped under the lock, so current() always returns a state with its own generation.
     generation_.fetch_add(1, std::memory_order_release);

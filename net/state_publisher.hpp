@@ -24,8 +24,9 @@ class StatePublisher {
  public:
   explicit StatePublisher(dns::ServingStatePtr initial);
 
-  /// Replaces the state; workers pick it up at their next batch. `state` must not be null.
-  /// Destroys, on the caller's thread, the replaced states that no worker holds any more.
+  /// Replaces the state; workers pick it up at their next batch. `state` must not be null;
+  /// the current state again changes nothing. Destroys, on the caller's thread, the replaced
+  /// states that no worker holds any more.
   void publish(dns::ServingStatePtr state);
 
   /// Replaced states kept since the last publish() because a worker still held them then

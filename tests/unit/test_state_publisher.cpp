@@ -95,3 +95,28 @@ BOOST_AUTO_TEST_CASE(readers_on_threads_never_destroy_a_state) {
   BOOST_TEST(pub.retired() == 0u);
   BOOST_TEST(off_thread.load() == 0);
 }
+
+// States the caller keeps (tests republish two fixed ones) always look held: they must not pile
+// up in the retired list, which publish() scans under the lock the workers take.
+BOOST_AUTO_TEST_CASE(republished_states_are_retired_once) {
+  auto a = state("a"), b = state("b");
+  net::StatePublisher pub(a);
+  net::StateReader reader(pub);
+  const uint64_t g = pub.generation();
+  pub.publish(a);   // the current one again: nothing changes
+  BOOST_TEST(pub.generation() == g);
+  BOOST_TEST(pub.retired() == 0u);
+  for (int i = 0; i < 1000; ++i) {
+    pub.publish(i % 2 ? a : b);
+    BOOST_TEST_REQUIRE(pub.retired() <= 1u);   // the other one, held by this test
+    BOOST_TEST_REQUIRE(reader.refresh().status == (i % 2 ? "a" : "b"));
+  }
+  // Once the caller lets go, the next publish frees what no one holds.
+  std::weak_ptr<const dns::ServingState> watch_b = b;
+  b.reset();
+  pub.publish(state("c"));
+  reader.refresh();
+  pub.publish(state("d"));
+  BOOST_TEST(watch_b.expired());
+  BOOST_TEST(pub.current()->status == "d");
+}
