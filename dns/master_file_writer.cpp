@@ -162,8 +162,11 @@ bool is_generic_mnemonic(std::string_view m) { return m.starts_with("TYPE"); }
 /// (getservbyport for every bit, which is also slow).
 bool ldns_text_is_portable(uint16_t type) { return type != 11; }   // WKS
 
-/// True if ldns reads `line` as exactly `r` (owner bytes, type, class IN, TTL, RDATA).
-bool ldns_reads_back(const std::string& line, const Record& r) {
+/// True if ldns reads `tail` ("<TYPE> <RDATA>") as exactly `r`'s type and RDATA. The owner is
+/// not ldns's to read (the reader parses it itself: ldns refuses owner text over 255
+/// characters, which a valid name with escapes can need), so ldns sees a placeholder.
+bool ldns_reads_back(const std::string& tail, const Record& r) {
+  const std::string line = ". " + std::to_string(r.ttl) + " IN " + tail;
   ldns_rr* rr = nullptr;
   if (ldns_rr_new_frm_str(&rr, line.c_str(), 0, nullptr, nullptr) != LDNS_STATUS_OK) {
     if (rr) ldns_rr_free(rr);
@@ -171,8 +174,8 @@ bool ldns_reads_back(const std::string& line, const Record& r) {
   }
   const Record back = record_from_ldns(rr);
   ldns_rr_free(rr);
-  return back.owner == r.owner && back.type == r.type && back.rclass == rrclass::IN &&
-         back.ttl == r.ttl && back.rdata == r.rdata;
+  return back.type == r.type && back.rclass == rrclass::IN && back.ttl == r.ttl &&
+         back.rdata == r.rdata;
 }
 
 /// Candidate 2: "<TYPE> <ldns presentation of the RDATA>", if ldns reads it back unchanged.
@@ -198,9 +201,9 @@ std::optional<std::string> ldns_line(const Record& r, const std::string& prefix,
   if (rdata_text.empty()) return std::nullopt;
   for (char c : rdata_text)   // one record, one line: no tabs, newlines or other controls
     if (uint8_t(c) < 0x20 || uint8_t(c) == 0x7F) return std::nullopt;
-  std::string line = prefix + mnemonic + ' ' + rdata_text;
-  if (!ldns_reads_back(line, r)) return std::nullopt;
-  return line;
+  std::string tail = mnemonic + ' ' + rdata_text;
+  if (!ldns_reads_back(tail, r)) return std::nullopt;
+  return prefix + tail;
 }
 
 /// Candidate 3: RFC 3597 §5, "TYPE<n> \# <length> <hex>".
