@@ -221,8 +221,16 @@ void set_serial(ZoneEditor& ed, Next next) {
   ed.replace_rrset(r);
 }
 
-/// SOA serial += 1 (RFC 1982), keeping the rest of the SOA.
-void bump_serial(ZoneEditor& ed) { set_serial(ed, serial_next); }
+/// The apex SOA's serial as `ed` holds it now.
+uint32_t current_serial(const ZoneEditor& ed) {
+  const Node* apex = ed.find(ed.apex_key());
+  const RRset* soa = apex ? apex->find(rrtype::SOA) : nullptr;
+  if (soa == nullptr) throw std::invalid_argument("zone without apex SOA");
+  const std::string_view rdata = first_rdata(*soa);
+  const auto off = soa_serial_offset(rdata);
+  if (!off) throw std::invalid_argument("malformed SOA RDATA");
+  return get32(rdata, *off);
+}
 
 /// The updates of `u` (prerequisites already checked) on `ed`, then the serial bump if the
 /// records changed. `before(key)` is a name as it was before this UPDATE began. Returns
@@ -230,6 +238,7 @@ void bump_serial(ZoneEditor& ed) { set_serial(ed, serial_next); }
 /// part-way: the caller drops or rolls back its work.
 template <class Before>
 bool apply_updates(ZoneEditor& ed, const Update& u, const Before& before) {
+  const uint32_t serial_before = current_serial(ed);
   Applier applier(ed);
   for (const UpdateOp& op : u.updates) applier.apply(op);
   // "Changed" means the records differ, not that some edit happened: an update that adds
@@ -243,7 +252,12 @@ bool apply_updates(ZoneEditor& ed, const Update& u, const Before& before) {
       changed = true;
       break;
     }
-  if (changed && !applier.serial_raised) bump_serial(ed);
+  // Each SOA add is judged against the SOA as this UPDATE left it, so a chain of adds, each
+  // newer than the one before, can end at or behind where the zone began (RFC 1982 is not
+  // transitive): secondaries would then never transfer the change. A change always leaves the
+  // serial newer than before it: the update's own SOA when that is so, else the old one + 1.
+  if (changed && (!applier.serial_raised || !serial_less(serial_before, current_serial(ed))))
+    set_serial(ed, [serial_before](uint32_t) { return serial_next(serial_before); });
   return changed;
 }
 

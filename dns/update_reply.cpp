@@ -43,6 +43,10 @@ std::vector<uint8_t> make_update_reply(const uint8_t* msg, std::size_t len, uint
     out.insert(out.end(), opt, opt + opt_length);
     out[at + 5] = uint8_t(rcode >> 4);   // the TTL's first byte: EXTENDED-RCODE (RFC 6891 §6.1.3)
     out[11] = 1;                         // ARCOUNT
+  } else if (rcode > 0x0F) {
+    // An extended rcode cannot be said without an OPT; its low bits alone could read as
+    // NOERROR (BADVERS is 16). The request's EDNS was what went wrong: FORMERR.
+    out[3] = 1;
   }
   return out;
 }

@@ -8,7 +8,8 @@
 //   serial) unless it changed, the serial one up (or the update's own newer SOA) if it did,
 //   and validate_zone holds (one apex SOA, apex NS, no CNAME beside other data);
 // - the op-batch form (apply_update on a ZoneEditor, dns/zone_service.cpp's path) gives the
-//   same rcode and, byte for byte, the same checkpoint as the single-update form;
+//   same rcode and change and, byte for byte, the same checkpoint as the single-update form
+//   (the zone as it was when nothing changed);
 // - the changed zone's checkpoint (write_master_file) reads back (read_master_file) and
 //   writes the same text again: a zone that an UPDATE can make but a restart cannot load
 //   would stop every replica at its next restart;
@@ -102,6 +103,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> msg(data, data + size);
   msg[2] = uint8_t((msg[2] & 0x07) | (opcode::UPDATE << 3));   // QR clear, opcode UPDATE
   (void)make_update_reply(msg.data(), msg.size(), rcode::FORMERR);
+  // The input's tail offered as an OPT: taken only when it is one.
+  const std::size_t tail = size > 11 ? 11 + data[0] % (size - 11) : 0;
+  (void)make_update_reply(msg.data(), msg.size(), rcode::BADVERS, data + tail, size - tail);
 
   const ZoneSet& zones = zone_set();
   Update u;
@@ -119,8 +123,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint32_t old_serial = zone->serial();
   const UpdateResult r = apply_update(zone, u);
   check(r.zone != nullptr, "apply returned no zone");
+  // The op-batch form: the same rcode and change; unchanged, the editor is as it was.
+  ZoneEditor ed(zone);
+  const EditResult e = apply_update(ed, u);
+  check(e.rcode == r.rcode && e.changed == r.changed, "batch form: another result");
+  const ZonePtr batch_zone = ed.finish();
   if (!r.changed) {
     check(r.zone == zone, "an unchanged zone is a new snapshot");
+    check(write_master_file(*batch_zone) == write_master_file(*zone),
+          "batch form: an unchanged zone changed");
     return 0;
   }
   check(r.rcode == rcode::NOERROR, "changed, but not NOERROR");
@@ -133,12 +144,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fail("an UPDATE made an invalid zone");
   }
 
-  // The op-batch form gives the same zone.
-  ZoneEditor ed(zone);
-  const EditResult e = apply_update(ed, u);
-  check(e.rcode == r.rcode && e.changed == r.changed, "batch form: another result");
   const std::string text = write_master_file(*r.zone);
-  check(write_master_file(*ed.finish()) == text, "batch form: another zone");
+  check(write_master_file(*batch_zone) == text, "batch form: another zone");
 
   // The checkpoint loads again, as the same zone.
   ZonePtr reread;

@@ -62,6 +62,11 @@ SEEDS = {
                                           rr("alias." + Z, A, IN, 300, bytes([192, 0, 2, 3]))]),
     "soa-newer-serial": update(updates=[rr(Z, SOA, IN, 3600, soa(2026112700))]),
     "soa-older-serial": update(updates=[rr(Z, SOA, IN, 3600, soa(1))]),
+    # Each newer than the one before, the last behind the zone's 2026112601 (RFC 1982).
+    "soa-chain-back": update(updates=[
+        rr(Z, SOA, IN, 3600, soa((2026112601 + 0x7FFFFFFF) % 2**32)),
+        rr(Z, SOA, IN, 3600, soa((2026112601 + 0xC0000000) % 2**32)),
+        rr("x." + Z, A, IN, 60, bytes([192, 0, 2, 16]))]),
     "delete-rrset": update(updates=[rr("www." + Z, AAAA, ANY, 0)]),
     "delete-name": update(updates=[rr("mail." + Z, ANYTYPE, ANY, 0)]),
     "delete-record": update(updates=[rr("www." + Z, A, NONE, 0, bytes([192, 0, 2, 10]))]),

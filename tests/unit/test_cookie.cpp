@@ -517,6 +517,7 @@ BOOST_AUTO_TEST_CASE(the_update_path_gets_the_opt_and_the_edns_errors) {
   const Answered badvers = ask(v1, &context);
   BOOST_TEST((badvers.result.what == Disposition::update));
   BOOST_TEST(badvers.result.rcode == rcode::BADVERS);
+  BOOST_TEST(reply_cookie(badvers) == a1_cookie);
   net::UpdateRequest req;
   net::take_edns_from_fallback(req, badvers.bytes.data(), badvers.result);
   BOOST_TEST(req.edns_rcode == rcode::BADVERS);

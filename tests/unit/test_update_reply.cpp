@@ -40,7 +40,7 @@ BOOST_AUTO_TEST_CASE(header_and_zone_echoed) {
 BOOST_AUTO_TEST_CASE(rcode_is_four_bits) {
   auto m = update_message();
   BOOST_TEST(make_update_reply(m.data(), m.size(), 9)[3] == 9);      // NOTAUTH
-  BOOST_TEST(make_update_reply(m.data(), m.size(), 0x1A)[3] == 0x0A); // extended bits dropped
+  BOOST_TEST(make_update_reply(m.data(), m.size(), 0x0A)[3] == 0x0A); // NOTZONE
 }
 
 BOOST_AUTO_TEST_CASE(unreadable_zone_is_not_echoed) {
@@ -96,6 +96,10 @@ BOOST_AUTO_TEST_CASE(the_opt_is_appended_with_the_extended_rcode) {
   BOOST_TEST(r[3] == 0);
   BOOST_TEST(r[30 + 5] == 1);
   BOOST_TEST(r[30 + 7] == 0x80);   // DO kept
+  // An extended rcode without an OPT cannot be said: FORMERR, never its low bits (NOERROR).
+  r = make_update_reply(m.data(), m.size(), 16);
+  BOOST_TEST(r[3] == 1);
+  BOOST_TEST(r[11] == 0);
   // Without a request header (no zone echoed) the OPT still comes.
   r = make_update_reply(nullptr, 0, 1, opt.data(), opt.size());
   BOOST_TEST(r.size() == 12u + opt.size());
