@@ -9,7 +9,7 @@
 //   and validate_zone holds (one apex SOA, apex NS, no CNAME beside other data);
 // - the op-batch form (apply_update on a ZoneEditor, dns/zone_service.cpp's path) gives the
 //   same rcode and change and, byte for byte, the same checkpoint as the single-update form
-//   (the zone as it was when nothing changed);
+//   (the zone as it was when nothing changed), also for the UPDATE twice in one batch;
 // - the changed zone's checkpoint (write_master_file) reads back (read_master_file) and
 //   writes the same text again: a zone that an UPDATE can make but a restart cannot load
 //   would stop every replica at its next restart;
@@ -146,6 +146,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const std::string text = write_master_file(*r.zone);
   check(write_master_file(*batch_zone) == text, "batch form: another zone");
+  // The same UPDATE twice in one batch (one editor, the second after the first was kept)
+  // equals applying it twice in a row.
+  ZoneEditor twice(zone);
+  (void)apply_update(twice, u);
+  const EditResult e2 = apply_update(twice, u);
+  const UpdateResult r2 = apply_update(r.zone, u);
+  check(e2.rcode == r2.rcode && e2.changed == r2.changed, "batch of two: another result");
+  check(write_master_file(*twice.finish()) == write_master_file(*r2.zone),
+        "batch of two: another zone");
 
   // The checkpoint loads again, as the same zone.
   ZonePtr reread;
