@@ -16,9 +16,10 @@ namespace vrdns::dns {
 
 /// Never reads outside [msg, msg + len). A request shorter than a header gets a reply with
 /// ID 0 and no zone section. `rcode` is the full rcode: its upper 8 bits (BADVERS) go into
-/// the OPT, so they need one (without one the answer is FORMERR). `opt` (nullptr: none) is a complete OPT RR of `opt_length`
-/// bytes, appended as the additional section; one that is not a well-formed OPT (shorter
-/// than an OPT, or its RDLENGTH not its size) is left out rather than sent broken.
+/// the OPT, so they need one (without one the answer is FORMERR). `opt` (nullptr: none) is a
+/// complete OPT RR of `opt_length` bytes, appended as the additional section; one that is not
+/// a well-formed OPT (shorter than an OPT, or its RDLENGTH not its size) is left out rather
+/// than sent broken.
 std::vector<uint8_t> make_update_reply(const uint8_t* msg, std::size_t len, uint16_t rcode,
                                        const uint8_t* opt = nullptr, std::size_t opt_length = 0);
 

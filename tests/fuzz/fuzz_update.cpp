@@ -64,7 +64,8 @@ bool raises_serial_itself(const Update& u, uint32_t old_serial, uint32_t new_ser
     if (op.kind != UpdateKind::add || op.rr.type != rrtype::SOA || op.rr.rdata.size() < 20)
       continue;
     const auto* p = reinterpret_cast<const uint8_t*>(op.rr.rdata.data() + op.rr.rdata.size() - 20);
-    const uint32_t serial = uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+    const uint32_t serial =
+        uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
     if (serial == new_serial && serial_less(old_serial, serial)) return true;
   }
   return false;

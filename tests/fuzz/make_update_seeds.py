@@ -50,7 +50,8 @@ SEEDS = {
         rr("mx." + Z, MX, IN, 300, struct.pack("!H", 10) + name("mail." + Z)),
         rr("_x._tcp." + Z, SRV, IN, 60, struct.pack("!HHH", 1, 2, 443) + name("www." + Z))]),
     "add-txt-odd-bytes": update(updates=[
-        rr("t." + Z, TXT, IN, 1, txt(b'quote " and \\ backslash', b"", bytes(range(0, 32)), b";(){}$@"))]),
+        rr("t." + Z, TXT, IN, 1,
+           txt(b'quote " and \\ backslash', b"", bytes(range(0, 32)), b";(){}$@"))]),
     "add-owner-odd-bytes": update(updates=[
         rr("a\\.b." + Z, A, IN, 5, bytes([192, 0, 2, 1])),
         rr("sp ace.@.(x)." + Z, A, IN, 5, bytes([192, 0, 2, 2]))]),
