@@ -21,12 +21,16 @@
 //
 // Usage: vrdns-update-load --vrdns PATH --zone FILE [--trials N=7] [--clients N=4]
 //                          [--fault kill|stop] [--load-seconds S] (S > 0: only measure steady
-//                          load for S seconds)
+//                          load for S seconds) [--primary-timeout-ms MS] (default: the
+//                          product's, config/config.hpp) [--keep yes] (keep configs, data and
+//                          logs; each trial prints the fault's UTC time, as the logs stamp it)
 #include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
@@ -38,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "config/config.hpp"
 #include "tests/chaos/cluster.hpp"
 #include "tests/chaos/update_client.hpp"
 
@@ -49,6 +54,18 @@ namespace {
 
 constexpr uint16_t type_a = 1;
 const ClientKey key{"update-key.", "uqjV+TYQBrS28PCMsYonX//TMmtt4GFvzp50/uVRovI="};
+
+/// "HH:MM:SS.mmm" UTC, as the nodes' log lines stamp their time (actors/log_line.hpp).
+std::string utc_time_of_day(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = std::time_t(ms / 1000);
+  std::tm utc{};
+  ::gmtime_r(&secs, &utc);
+  char out[16];
+  std::snprintf(out, sizeof out, "%02d:%02d:%02d.%03d", utc.tm_hour, utc.tm_min, utc.tm_sec,
+                int(ms % 1000));
+  return out;
+}
 
 /// What the load threads report to the trial loop.
 struct Observations {
@@ -111,6 +128,8 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 int main(int argc, char** argv) {
   std::string vrdns, zone;
   int trials = 7, clients = 4, load_seconds = 0;
+  bool keep = false;
+  uint32_t primary_timeout_ms = vrdns::config::ReplicationConfig{}.primary_timeout_ms;   // keep the work dir (configs, data, logs) even when every trial passed
   std::string fault = "kill";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
@@ -126,6 +145,8 @@ int main(int argc, char** argv) {
       fault = v;
     }
     else if (k == "--load-seconds") load_seconds = std::max(0, std::atoi(v.c_str()));
+    else if (k == "--keep") keep = v == "1" || v == "yes";
+    else if (k == "--primary-timeout-ms") primary_timeout_ms = uint32_t(std::max(20, std::atoi(v.c_str())));
     else {
       std::cerr << "unknown option " << k << "\n";
       return 2;
@@ -133,7 +154,7 @@ int main(int argc, char** argv) {
   }
   if (vrdns.empty() || zone.empty()) {
     std::cerr << "usage: vrdns-update-load --vrdns PATH --zone FILE [--trials N] [--clients N] "
-                 "[--fault kill|stop] [--load-seconds S]\n";
+                 "[--fault kill|stop] [--load-seconds S] [--primary-timeout-ms MS] [--keep yes]\n";
     return 2;
   }
   char tmpl[] = "/tmp/vrdns-failover-XXXXXX";
@@ -147,6 +168,9 @@ int main(int argc, char** argv) {
     co.zone_file = std::filesystem::absolute(zone).string();
     co.work_dir = work;
     co.key = key;
+    // The product's default, not the test clusters' more patient 250 ms: failover is measured
+    // as an operator who leaves [replication] alone gets it.
+    co.primary_timeout_ms = primary_timeout_ms;
     Cluster cluster(co);
     if (!cluster.wait_converged(20s)) throw std::runtime_error("not normal: " + cluster.last_statuses());
 
@@ -188,6 +212,7 @@ int main(int argc, char** argv) {
           t0 = Clock::now();
           obs.kill_time = t0;
         }
+        const auto wall = std::chrono::system_clock::now();
         if (fault == "stop") cluster.pause(p);
         else cluster.kill(p);
         std::unique_lock<std::mutex> lock(obs.mu);
@@ -204,7 +229,9 @@ int main(int argc, char** argv) {
           any_ms.push_back(ms_between(t0, *first_any));
           new_ms.push_back(ms_between(t0, *first_new));
           std::cout << "trial " << t << ": " << fault << " primary " << p << ", any_ms=" << any_ms.back()
-                    << " new_ms=" << new_ms.back() << std::endl;
+                    << " new_ms=" << new_ms.back();
+          if (keep) std::cout << " at " << utc_time_of_day(wall);   // to find it in the node logs
+          std::cout << std::endl;
         }
         if (!cluster.restart(p)) throw std::runtime_error("restart failed: " + cluster.error());
         if (!cluster.wait_all_normal(30s)) throw std::runtime_error("not normal: " + cluster.last_statuses());
@@ -229,7 +256,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::error_code ec;
-  if (rc == 0) std::filesystem::remove_all(work, ec);
+  if (rc == 0 && !keep) std::filesystem::remove_all(work, ec);
   else std::cout << "logs kept in " << work << "\n";
   return rc;
 }
