@@ -42,10 +42,8 @@ ReloadPlan plan_reload(const config::NodeConfig& running, const config::NodeConf
   restart_if(d0.edns_udp_size != d1.edns_udp_size, "[dns] edns_udp_size");
   restart_if(d0.tcp_idle_timeout_ms != d1.tcp_idle_timeout_ms, "[dns] tcp_idle_timeout_ms");
   restart_if(d0.tcp_max_connections != d1.tcp_max_connections, "[dns] tcp_max_connections");
-  restart_if(d0.nsid != d1.nsid, "[dns] nsid");
   restart_if(running.stats.listen != loaded.stats.listen, "[stats] listen");
   restart_if(running.rrl != loaded.rrl, "[rrl]");
-  restart_if(running.cookies != loaded.cookies, "[cookies]");
   const auto& r0 = running.replication;
   const auto& r1 = loaded.replication;
   restart_if(r0.heartbeat_ms != r1.heartbeat_ms, "[replication] heartbeat_ms");
@@ -55,6 +53,8 @@ ReloadPlan plan_reload(const config::NodeConfig& running, const config::NodeConf
              "[replication] checkpoint_interval");
   restart_if(r0.log_margin != r1.log_margin, "[replication] log_margin");
   restart_if(r0.nice != r1.nice, "[replication] nice");
+
+  plan.responder_changed = d0.nsid != d1.nsid || running.cookies != loaded.cookies;
 
   const bool keys_changed = running.keys != loaded.keys;
   // The zones' own key lists, by zone.

@@ -25,6 +25,9 @@ struct ReloadPlan {
   std::vector<std::string> restart_only;
   bool policy_changed = false;   ///< keys or access lists differ
   bool notify_changed = false;   ///< [transfer] notify or notify_key differ (or a key it uses)
+  /// [dns] nsid or [cookies] differ: the responder gets them with the next serving state
+  /// (RFC 9018's secret roll is three reloads, no restart).
+  bool responder_changed = false;
   /// Zones listed now and not before: candidates to add (the cluster may have them already).
   std::vector<std::string> zones_listed;
   /// Zones listed before and not now. A zone leaves the cluster only by an explicit act, and

@@ -76,6 +76,23 @@ struct FailureNote {
 
 }  // namespace
 
+dns::ResponderOptions responder_options(const config::NodeConfig& cfg,
+                                        const dns::CookieSecrets* running) {
+  dns::ResponderOptions o;
+  o.edns_udp_max = cfg.dns.edns_udp_size;
+  o.nsid = cfg.dns.nsid;
+  if (cfg.cookies.enabled) {
+    auto secrets = std::make_shared<dns::CookieSecrets>();
+    if (cfg.cookies.secret)
+      secrets->current = *cfg.cookies.secret;
+    else
+      secrets->current = running ? running->current : dns::random_cookie_secret();
+    secrets->previous = cfg.cookies.previous_secret;
+    o.cookies = std::move(secrets);
+  }
+  return o;
+}
+
 dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg, dns::ZoneSetPtr zones) {
   auto s = std::make_shared<dns::ServingState>();
   s->zones = std::move(zones);
@@ -83,8 +100,7 @@ dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg, dns::Z
   s->version = std::string("vrdns ") + VRDNS_VERSION;
   s->status = "replica=" + std::to_string(cfg.replica) +
               " view=0 status=normal primary=0 op=0 commit=0";
-  s->options.edns_udp_max = cfg.dns.edns_udp_size;
-  s->options.nsid = cfg.dns.nsid;
+  s->options = responder_options(cfg);
   return s;
 }
 

@@ -8,8 +8,16 @@
 
 namespace vrdns::app {
 
-/// The serving state a node starts with: its zones, identity and the status line of a fresh
-/// replica (view 0, normal); the replica publishes its real status as soon as it runs.
+/// What [dns] and [cookies] ask of the responder: EDNS UDP size, NSID, cookie secrets. Without a
+/// configured `secret` the node keeps the one it runs with (`running`, from before a reload),
+/// or draws a random one at start, so a reload that changes nothing else keeps clients' cookies
+/// valid.
+dns::ResponderOptions responder_options(const config::NodeConfig& cfg,
+                                        const dns::CookieSecrets* running = nullptr);
+
+/// The serving state a node starts with: its zones, identity, responder options and the status
+/// line of a fresh replica (view 0, normal); the replica publishes its real status as soon as
+/// it runs.
 dns::ServingStatePtr initial_serving_state(const config::NodeConfig& cfg, dns::ZoneSetPtr zones);
 
 /// Serves until SIGTERM or SIGINT; SIGHUP reloads cfg.path (app/config_reload.hpp). Prints the

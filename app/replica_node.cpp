@@ -267,12 +267,6 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     options.rate_limit.ipv4_prefix = cfg.rrl.ipv4_prefix;
     options.rate_limit.ipv6_prefix = cfg.rrl.ipv6_prefix;
     options.rate_limit.exempt = cfg.rrl.exempt;
-    if (cfg.cookies.enabled) {
-      auto secrets = std::make_shared<dns::CookieSecrets>();
-      secrets->current = cfg.cookies.secret ? *cfg.cookies.secret : dns::random_cookie_secret();
-      secrets->previous = cfg.cookies.previous_secret;
-      options.cookies = std::move(secrets);
-    }
     auto transfer_counters = std::make_shared<TransferCounters>();
     options.tcp.transfer_handler =
         make_transfer_handler(policy_, "replica " + std::to_string(me) + ": ", transfer_counters);
@@ -329,8 +323,10 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       if (const std::shared_ptr<net::Notifier> notifier = slot->notifier.load())
         notifier->published(*keep);
     };
-    auto publisher = system.spawn(serving_publisher, std::move(publish), waiters);
+    auto publisher = system.spawn(serving_publisher, std::move(publish), waiters, initial->options);
     actors_.push_back(publisher);
+    publisher_ = publisher;
+    cookie_secrets_ = initial->options.cookies;
     ZoneAdderOptions zo;
     // Every replica reads an added zone's master file on its own thread: up to 8 MiB of it.
     zo.call_timeout = std::max(update_timeout, std::chrono::milliseconds(10000));
@@ -524,6 +520,14 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
     actors::log_line(label + "zone " + zone + ": its file changed; a zone file only seeds a new "
                      "cluster or an added zone, so what is served stays the cluster's");
   if (plan.policy_changed) policy_->set(std::move(policy));
+  if (plan.responder_changed) {
+    // [dns] edns_udp_size stays what the process started with (restart_only above).
+    config::NodeConfig effective = loaded;
+    effective.dns.edns_udp_size = running_.dns.edns_udp_size;
+    dns::ResponderOptions options = responder_options(effective, cookie_secrets_.get());
+    cookie_secrets_ = options.cookies;
+    caf::anon_send(publisher_, responder_options_atom::value, std::move(options));
+  }
   if (plan.notify_changed) {
     // The old sender's pending retries go with it; the new one notifies every zone served now.
     notifier_->notifier.store(notifier);
@@ -539,18 +543,20 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
   for (const auto& z : plan.zones_listed) listed += " " + z;
   actors::log_line(label + "configuration reloaded from " + loaded.path + ": keys and access " +
                    (plan.policy_changed ? "replaced" : "unchanged") + ", NOTIFY targets " +
-                   (plan.notify_changed ? "replaced" : "unchanged") + ", " +
+                   (plan.notify_changed ? "replaced" : "unchanged") + ", NSID and cookies " +
+                   (plan.responder_changed ? "replaced" : "unchanged") + ", " +
                    (listed.empty() ? std::string("no zone newly listed")
                                    : "zones newly listed:" + listed));
-  // Keep the [node], [dns], [rrl], [cookies], [stats] and [replication] this process runs
+  // Keep the [node], [dns] (but nsid), [rrl], [stats] and [replication] this process runs
   // with: they are what the next reload must be compared with until a restart applies them.
   config::NodeConfig next = std::move(loaded);
   next.name = running_.name;
   next.data_dir = running_.data_dir;
+  const std::string nsid = next.dns.nsid;
   next.dns = running_.dns;
+  next.dns.nsid = nsid;
   next.stats = running_.stats;
   next.rrl = running_.rrl;
-  next.cookies = running_.cookies;
   next.replication = running_.replication;
   running_ = std::move(next);
 }

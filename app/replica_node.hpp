@@ -78,6 +78,9 @@ class ReplicaNode {
   std::shared_ptr<NotifierSlot> notifier_;
   std::shared_ptr<ServedZones> served_zones_;
   caf::actor adder_;
+  caf::actor publisher_;   // app/serving_publisher.hpp: takes reloaded responder options
+  // The cookie secrets being served: a reload without a configured secret keeps them.
+  std::shared_ptr<const dns::CookieSecrets> cookie_secrets_;
   std::unique_ptr<net::MetricsServer> metrics_;   // [stats] listen; null without it
   std::shared_ptr<net::NotifyCounters> notify_counters_;   // outlives each Notifier
 };

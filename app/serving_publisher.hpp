@@ -3,6 +3,12 @@
 // call (a mutex and an atomic, actors/dns_frontend.hpp), so once it returned every worker's
 // next batch sees the new state and the waiting answers may go: the answers (TSIG signing and a
 // sendto each) then run on this actor's thread, not on the replica's.
+//
+// It also owns what the responder is told by the config (dns::ResponderOptions: NSID, cookie
+// secrets): each state is stamped with the current options before it goes out, and a reload
+// hands new options here, which republishes the newest state with them. Being the one actor
+// that publishes, it needs no lock for that: a state the replica made just before the reload
+// cannot overwrite the reloaded options.
 #pragma once
 
 #include <caf/all.hpp>
@@ -17,24 +23,28 @@
 namespace vrdns::app {
 
 struct Publication {
-  dns::ServingStatePtr state;
+  std::shared_ptr<dns::ServingState> state;   // its options are replaced by the publisher's
   std::vector<CommitWaiters::Key> executed;   // UPDATEs applied since the previous publication
 };
 
 }  // namespace vrdns::app
 
-// Travels only between actors of one process.
+// Travel only between actors of one process.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vrdns::app::Publication)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(vrdns::dns::ResponderOptions)
 
 namespace vrdns::app {
 
 using publication_atom = caf::atom_constant<caf::atom("publicat")>;
+using responder_options_atom = caf::atom_constant<caf::atom("respopts")>;
 
 using PublishFn = std::function<void(dns::ServingStatePtr)>;
 
 /// Messages: (publication_atom, Publication), handled in order, so states are swapped in the
-/// order the replica made them.
+/// order the replica made them; (responder_options_atom, dns::ResponderOptions): from now on,
+/// and at once for the state being served (if any was published yet).
 caf::behavior serving_publisher(caf::event_based_actor* self, PublishFn publish,
-                                std::shared_ptr<CommitWaiters> waiters);
+                                std::shared_ptr<CommitWaiters> waiters,
+                                dns::ResponderOptions options);
 
 }  // namespace vrdns::app

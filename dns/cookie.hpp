@@ -37,7 +37,7 @@ using CookieSecret = std::array<uint8_t, siphash_key_size>;
 /// 16 bytes from the system's random source (throws std::runtime_error without one).
 CookieSecret random_cookie_secret();
 
-/// The server's secrets, fixed for the life of a front end.
+/// The server's secrets, fixed for the life of a serving state (a reload publishes new ones).
 struct CookieSecrets {
   CookieSecret current{};
   std::optional<CookieSecret> previous;   ///< still accepted, never issued

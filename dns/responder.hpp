@@ -18,6 +18,10 @@ struct ResponderOptions {
   uint16_t edns_udp_max = 1232;   ///< cap on the requestor's advertised EDNS0 UDP size
   /// RFC 5001: sent in the NSID option to clients that ask (dig +nsid); empty: never.
   std::string nsid;
+  /// DNS cookies (RFC 7873, dns/cookie.hpp) of the front ends that answer from this state;
+  /// null: cookies are off. Part of the state, not of the servers, so that a reload (SIGHUP,
+  /// RFC 9018's secret roll) reaches every worker with its next state, lock-free.
+  std::shared_ptr<const CookieSecrets> cookies;
 };
 inline constexpr std::size_t max_nsid_length = 128;
 

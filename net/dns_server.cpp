@@ -53,10 +53,8 @@ DnsServer::DnsServer(ServerOptions o, dns::ServingStatePtr initial, UpdateHandle
   if (o.rate_limit.responses_per_second > 0)
     limiter = std::make_shared<ResponseRateLimiter>(o.rate_limit);
   udp_ = std::make_unique<UdpServer>(std::move(udp), publisher_, update_handler, o.udp_batch,
-                                     o.signed_query_handler, stats_, std::move(limiter),
-                                     o.cookies);
+                                     o.signed_query_handler, stats_, std::move(limiter));
   o.tcp.signed_query_handler = o.signed_query_handler;
-  o.tcp.cookies = o.cookies;
   o.tcp.stats = stats_;
   tcp_ = std::make_unique<TcpServer>(std::move(tcp), publisher_, o.tcp, update_handler);
 }

@@ -31,8 +31,7 @@ struct ServerOptions {
   std::shared_ptr<FrontEndStats> stats;
   /// Response rate limiting of UDP answers (net/rate_limiter.hpp); off by default.
   RateLimitOptions rate_limit;
-  /// DNS cookies over UDP and TCP (dns/cookie.hpp); null: off.
-  std::shared_ptr<const dns::CookieSecrets> cookies;
+  // DNS cookies over UDP and TCP: the published state's ResponderOptions::cookies.
 };
 
 class DnsServer {

@@ -262,7 +262,7 @@ class TcpServer::Worker {
     // peer keeps sending, and a query that arrives after a publish must see the new state.
     const dns::ServingState& state = reader_.refresh();
     dns::CookieContext cookie_context;
-    cookie_context.secrets = server_.options_.cookies.get();
+    cookie_context.secrets = state.options.cookies.get();
     cookie_context.client = c.client;
     if (cookie_context.secrets) cookie_context.now = cookie_now();
     const dns::CookieContext* cookies = cookie_context.secrets ? &cookie_context : nullptr;

@@ -38,8 +38,7 @@ struct TcpOptions {
   SignedQueryHandler signed_query_handler;
   /// Each worker counts what it answers in its own block of it (a new one if null).
   std::shared_ptr<FrontEndStats> stats;
-  /// DNS cookies (dns/cookie.hpp); null: a query's COOKIE option is ignored.
-  std::shared_ptr<const dns::CookieSecrets> cookies;
+  // DNS cookies come with the serving state (ResponderOptions::cookies), as over UDP.
 };
 
 class TcpServer {

@@ -82,11 +82,9 @@ UdpServer::UdpServer(std::vector<Fd> sockets, const StatePublisher& publisher,
                      UpdateHandler update_handler, std::size_t batch,
                      SignedQueryHandler signed_query_handler,
                      std::shared_ptr<FrontEndStats> stats,
-                     std::shared_ptr<ResponseRateLimiter> limiter,
-                     std::shared_ptr<const dns::CookieSecrets> cookies)
+                     std::shared_ptr<ResponseRateLimiter> limiter)
     : publisher_(publisher),
       limiter_(std::move(limiter)),
-      cookies_(std::move(cookies)),
       stats_(stats ? std::move(stats) : std::make_shared<FrontEndStats>()),
       update_handler_(std::move(update_handler)),
       signed_query_handler_(std::move(signed_query_handler)),
@@ -135,9 +133,9 @@ void UdpServer::run(Worker& w) {
     const dns::ServingState& state = reader.refresh();
     const uint32_t now = limiter_ ? limiter_->now() : 0;   // per batch
     dns::CookieContext cookie_context;
-    cookie_context.secrets = cookies_.get();
-    if (cookies_) cookie_context.now = cookie_now();   // per batch too
-    const dns::CookieContext* cookies = cookies_ ? &cookie_context : nullptr;
+    cookie_context.secrets = state.options.cookies.get();   // the state's: a reload swaps them
+    if (cookie_context.secrets) cookie_context.now = cookie_now();   // per batch too
+    const dns::CookieContext* cookies = cookie_context.secrets ? &cookie_context : nullptr;
     std::size_t out = 0;
     for (int i = 0; i < n; ++i) {
       const auto& in = w.rx_msgs[std::size_t(i)];

@@ -28,15 +28,14 @@ class UdpServer {
 
   /// Takes bound sockets (open_udp_socket). Threads start in start(). Each worker counts
   /// what it answers in its own block of `stats` (a new one if null). With an enabled
-  /// `limiter`, every answer goes through it (net/rate_limiter.hpp). With `cookies`, queries'
-  /// DNS cookies are checked and answered (dns/cookie.hpp), and a valid one spares its answer
-  /// from the limiter.
+  /// `limiter`, every answer goes through it (net/rate_limiter.hpp). When the serving state
+  /// has cookie secrets (ResponderOptions::cookies), queries' DNS cookies are checked and
+  /// answered (dns/cookie.hpp), and a valid one spares its answer from the limiter.
   UdpServer(std::vector<Fd> sockets, const StatePublisher& publisher,
             UpdateHandler update_handler = {}, std::size_t batch = default_batch,
             SignedQueryHandler signed_query_handler = {},
             std::shared_ptr<FrontEndStats> stats = {},
-            std::shared_ptr<ResponseRateLimiter> limiter = {},
-            std::shared_ptr<const dns::CookieSecrets> cookies = {});
+            std::shared_ptr<ResponseRateLimiter> limiter = {});
   ~UdpServer();
   UdpServer(const UdpServer&) = delete;
   UdpServer& operator=(const UdpServer&) = delete;
@@ -51,7 +50,6 @@ class UdpServer {
 
   const StatePublisher& publisher_;
   std::shared_ptr<ResponseRateLimiter> limiter_;   // shared by the workers; lock-free
-  std::shared_ptr<const dns::CookieSecrets> cookies_;   // fixed for our life; null: off
   std::shared_ptr<FrontEndStats> stats_;
   UpdateHandler update_handler_;
   SignedQueryHandler signed_query_handler_;

@@ -122,29 +122,76 @@ check "dig REFUSED: EDE Not Authoritative" "$out" "^; EDE: 20 \(Not Authoritativ
 node_stop
 
 # --- [cookies] reaches the server: nodes (here: two runs) that share a secret accept each
-# other's cookies; another secret does not; enabled = false sends none. -----------------------
-cookie_run() {   # cookie_run <[cookies] body> <cookie to send>: sets COOKIE to the answer's
-  node_start "[cookies]
-$1"
-  COOKIE=$(dig @127.0.0.1 -p "$PORT" +norec +time=2 +tries=1 +cookie="$2" www.example.test A |
+# other's cookies. Then, on one running node, RFC 9018's secret roll by SIGHUP, no restart:
+# another secret beside the old one as previous_secret renews the old cookies, the old one
+# gone makes them invalid, enabled = false sends none; [dns] nsid is reloaded with it. -------
+ask_cookie() {   # ask_cookie <cookie to send>: sets COOKIE to the answer's
+  COOKIE=$(dig @127.0.0.1 -p "$PORT" +norec +time=2 +tries=1 +cookie="$1" www.example.test A |
            awk '/^; COOKIE:/ {print $3}')
-  node_stop
 }
-shared='secret = "e5e973e5a6b2a43f48e7dc849e37bfcf"'
-cookie_run "$shared" 0102030405060708; first=$COOKIE
+cookies_counted() {   # cookies_counted <result>: vrdns_dns_cookies_total{result="<result>"}
+  python3 -c 'import sys, urllib.request
+text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=3).read().decode()
+for line in text.splitlines():
+    if line.startswith("vrdns_dns_cookies_total{result=\"%s\"} " % sys.argv[2]): print(line.split(" ")[1])' \
+    "$((PORT + 2))" "$1"
+}
+old='secret = "e5e973e5a6b2a43f48e7dc849e37bfcf"'
+new='secret = "dd3bdf9344b678b185a6f5cb60fca715"'
+stats='[stats]
+listen = "127.0.0.1:@PORT2@"'
+node_start "[cookies]
+$old
+$stats"
+ask_cookie 0102030405060708; first=$COOKIE
 check "cookie from a node with a set secret" "$first" "^0102030405060708[0-9a-f]{32}$"
-cookie_run "$shared" "$first"; again=$COOKIE
-check "the same secret after a restart: the cookie is valid (echoed)" "$again" "^$first$"
-cookie_run 'secret = "dd3bdf9344b678b185a6f5cb60fca715"' "$first"; other=$COOKIE
-check "another secret: a fresh cookie" "$other" "^0102030405060708[0-9a-f]{32}$"
-check_not "another secret: not the old cookie" "$other" "^$first$"
-cookie_run 'secret = "dd3bdf9344b678b185a6f5cb60fca715"
-previous_secret = "e5e973e5a6b2a43f48e7dc849e37bfcf"' "$first"; rolled=$COOKIE
+node_stop
+node_start "[cookies]
+$old
+$stats"
+ask_cookie "$first"
+check "the same secret after a restart: the cookie is valid (echoed)" "$COOKIE" "^$first$"
+
+NODE_DNS_EXTRA='nsid = "itest-nsid-2"'
+if node_reload "[cookies]
+$new
+previous_${old}
+$stats" "NSID and cookies replaced"; then pass "SIGHUP: NSID and cookies replaced"
+else fail "no reload of NSID and cookies: $(tail -3 "$TMP/err")"; fi
+out=$(dig @127.0.0.1 -p "$PORT" +norec +time=2 +tries=1 +nsid www.example.test A)
+check "dig +nsid after the reload" "$out" '^; NSID: .*\("itest-nsid-2"\)$'
+invalid_before=$(cookies_counted invalid)
+ask_cookie "$first"; rolled=$COOKIE
 check "rolled: the previous secret's cookie is renewed under the new one" "$rolled" \
   "^0102030405060708[0-9a-f]{32}$"
 check_not "rolled: renewed, not echoed" "$rolled" "^$first$"
-cookie_run 'enabled = false' "$first"; off=$COOKIE
-[ -z "$off" ] && pass "enabled = false: no cookie" || fail "enabled = false sent a cookie: $off"
+ask_cookie "$rolled"
+check "rolled: the renewed cookie is valid (echoed)" "$COOKIE" "^$rolled$"
+[ "$(cookies_counted invalid)" = "$invalid_before" ] && pass "rolled: no cookie counted invalid" ||
+  fail "rolled: invalid cookies $invalid_before -> $(cookies_counted invalid)"
+
+if node_reload "[cookies]
+$new
+$stats" "NSID and cookies replaced"; then pass "SIGHUP: previous_secret removed"
+else fail "no reload without previous_secret: $(tail -3 "$TMP/err")"; fi
+ask_cookie "$rolled"
+check "the new secret alone: its cookie is still valid (echoed)" "$COOKIE" "^$rolled$"
+ask_cookie "$first"
+check "the old secret gone: a fresh cookie" "$COOKIE" "^0102030405060708[0-9a-f]{32}$"
+check_not "the old secret gone: not the old cookie" "$COOKIE" "^$first$"
+[ "$(cookies_counted invalid)" = "$((invalid_before + 1))" ] &&
+  pass "the old secret gone: its cookie counted invalid" ||
+  fail "invalid cookies $invalid_before -> $(cookies_counted invalid), expected one more"
+
+if node_reload "[cookies]
+enabled = false
+$stats" "NSID and cookies replaced"; then pass "SIGHUP: cookies off"
+else fail "no reload with cookies off: $(tail -3 "$TMP/err")"; fi
+ask_cookie "$rolled"
+[ -z "$COOKIE" ] && pass "enabled = false: no cookie" || fail "enabled = false sent a cookie: $COOKIE"
+grep -q "takes effect when the node restarts" "$TMP/err" &&
+  fail "a reload of NSID or cookies was deferred: $(grep "takes effect" "$TMP/err" | head -2)"
+node_stop
 
 if [ "$FAILURES" -ne 0 ]; then echo "$FAILURES check(s) failed"; exit 1; fi
 echo "all checks passed"

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/config_reload.hpp"
+#include "app/node.hpp"
 #include "config/config.hpp"
 
 using namespace vrdns;
@@ -41,9 +42,64 @@ BOOST_AUTO_TEST_CASE(the_same_config_changes_nothing) {
   BOOST_TEST(plan.restart_only.empty());
   BOOST_TEST(!plan.policy_changed);
   BOOST_TEST(!plan.notify_changed);
+  BOOST_TEST(!plan.responder_changed);
   BOOST_TEST(plan.zones_listed.empty());
   BOOST_TEST(plan.zones_unlisted.empty());
   BOOST_TEST(plan.zone_files_changed.empty());
+}
+
+// NSID and cookie secrets reach the responder with the next serving state
+// (app/serving_publisher.hpp): a reload applies them, and RFC 9018's secret roll needs no
+// restart. Nothing else changes with them.
+BOOST_AUTO_TEST_CASE(nsid_and_cookies_are_reloaded) {
+  const auto running = parse(text());
+  for (const auto& loaded :
+       {parse(text("[cookies]\nenabled = false\n")),
+        parse(text("[cookies]\nsecret = \"000102030405060708090a0b0c0d0e0f\"\n")),
+        parse(text("", "listen = [\"127.0.0.1:5301\"]\nnsid = \"ns1\"\n"))}) {
+    const auto plan = app::plan_reload(running, loaded);
+    BOOST_TEST(plan.responder_changed);
+    BOOST_TEST(plan.restart_only.empty());
+    BOOST_TEST(!plan.policy_changed);
+    BOOST_TEST(!plan.notify_changed);
+  }
+  // An NSID change beside a restart-only one: each in its place.
+  const auto both = app::plan_reload(
+      running, parse(text("", "listen = [\"127.0.0.1:5301\"]\nnsid = \"ns1\"\nudp_workers = 3\n")));
+  BOOST_TEST(both.responder_changed);
+  BOOST_TEST(both.restart_only == std::vector<std::string>{"[dns] udp_workers"});
+}
+
+// What a (re)load hands the responder. Without a configured secret a node draws a random one
+// at start and keeps it through reloads, so reloading a config that does not name one leaves
+// every client's cookie valid.
+BOOST_AUTO_TEST_CASE(responder_options_follow_the_config) {
+  const auto plain = parse(text());   // cookies are on by default, with no secret given
+  const auto first = app::responder_options(plain);
+  BOOST_REQUIRE(first.cookies);
+  BOOST_TEST(!first.cookies->previous);
+  BOOST_TEST(first.nsid.empty());
+  BOOST_TEST(first.edns_udp_max == 1232);
+  const auto kept = app::responder_options(plain, first.cookies.get());
+  BOOST_REQUIRE(kept.cookies);
+  BOOST_TEST((kept.cookies->current == first.cookies->current));
+  BOOST_TEST((app::responder_options(plain).cookies->current != first.cookies->current));
+
+  const auto rolled = app::responder_options(
+      parse(text("[cookies]\nsecret = \"000102030405060708090a0b0c0d0e0f\"\n"
+                 "previous_secret = \"f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff\"\n",
+                 "listen = [\"127.0.0.1:5301\"]\nnsid = \"ns1\"\nedns_udp_size = 1400\n")),
+      first.cookies.get());
+  BOOST_REQUIRE(rolled.cookies);
+  BOOST_TEST(rolled.cookies->current[0] == 0x00);
+  BOOST_TEST(rolled.cookies->current[15] == 0x0f);
+  BOOST_REQUIRE(rolled.cookies->previous);
+  BOOST_TEST((*rolled.cookies->previous)[0] == 0xf0);
+  BOOST_TEST(rolled.nsid == "ns1");
+  BOOST_TEST(rolled.edns_udp_max == 1400);
+
+  BOOST_TEST(!app::responder_options(parse(text("[cookies]\nenabled = false\n")),
+                                     first.cookies.get()).cookies);
 }
 
 BOOST_AUTO_TEST_CASE(sockets_timers_and_identity_wait_for_a_restart) {
@@ -64,11 +120,6 @@ BOOST_AUTO_TEST_CASE(sockets_timers_and_identity_wait_for_a_restart) {
   moved.replicas.pop_back();
   BOOST_TEST(app::plan_reload(running, parse(text("[rrl]\nresponses_per_second = 5\n")))
                  .restart_only == std::vector<std::string>{"[rrl]"});
-  BOOST_TEST(app::plan_reload(running, parse(text("[cookies]\nenabled = false\n")))
-                 .restart_only == std::vector<std::string>{"[cookies]"});
-  BOOST_TEST(app::plan_reload(running, parse(text("", "listen = [\"127.0.0.1:5301\"]\n"
-                                                      "nsid = \"ns1\"\n")))
-                 .restart_only == std::vector<std::string>{"[dns] nsid"});
   const auto stats = parse(text("[stats]\nlisten = \"127.0.0.1:9301\"\n"));
   BOOST_TEST(app::plan_reload(running, stats).restart_only ==
              std::vector<std::string>{"[stats] listen"});

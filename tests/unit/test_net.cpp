@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -361,6 +362,22 @@ Bytes with_cookie(Bytes q, const Bytes& cookie) {
   return q;
 }
 
+/// `state` answering with DNS cookies under `secrets` (ResponderOptions::cookies).
+vrdns::dns::ServingStatePtr with_secrets(const vrdns::dns::ServingStatePtr& state,
+                                         std::shared_ptr<const vrdns::dns::CookieSecrets> secrets) {
+  auto s = std::make_shared<vrdns::dns::ServingState>(*state);
+  s->options.cookies = std::move(secrets);
+  return s;
+}
+
+std::shared_ptr<const vrdns::dns::CookieSecrets> new_secrets(
+    std::optional<vrdns::dns::CookieSecret> previous = std::nullopt) {
+  auto secrets = std::make_shared<vrdns::dns::CookieSecrets>();
+  secrets->current = vrdns::dns::random_cookie_secret();
+  secrets->previous = previous;
+  return secrets;
+}
+
 /// The COOKIE option data at the end of reply `r` (the responder writes the OPT last).
 Bytes cookie_of(const Bytes& r) {
   const std::size_t n = vrdns::dns::reply_cookie_size;
@@ -403,14 +420,11 @@ BOOST_AUTO_TEST_CASE(queries_are_counted_by_zone) {
 // only its client cookie and is limited gets BADCOOKIE with our server cookie instead of a
 // truncated answer; once it sends that server cookie back, it is never limited.
 BOOST_AUTO_TEST_CASE(udp_cookies_are_answered_and_spare_the_limit) {
-  auto secrets = std::make_shared<vrdns::dns::CookieSecrets>();
-  secrets->current = vrdns::dns::random_cookie_secret();
   vrdns::net::ServerOptions o;
-  o.cookies = secrets;
   o.rate_limit.responses_per_second = 3;
   o.rate_limit.slip = 2;
   o.rate_limit.now_seconds = [] { return uint32_t(1000); };
-  Server s(o);
+  Server s(o, with_secrets(state_a(), new_secrets()));
   UdpClient u(s.port());
   const Bytes client_cookie = {1, 2, 3, 4, 5, 6, 7, 8};
   for (uint16_t id = 1; id <= 10; ++id)
@@ -730,15 +744,66 @@ struct LateReplies {
 
 }  // namespace
 
+// The cookie secrets come with the serving state, so a reload (RFC 9018's three-step roll)
+// reaches the running workers without a restart: a cookie made under the old secret stays valid
+// while that is the previous one (and is renewed under the new), and is refused once it is gone;
+// a state without secrets turns cookies off.
+BOOST_AUTO_TEST_CASE(cookie_secrets_follow_the_published_state) {
+  using vrdns::dns::reply_cookie_size;
+  const auto a = new_secrets();
+  Server s({}, with_secrets(state_a(), a));
+  UdpClient u(s.port());
+  const Bytes client_cookie = {8, 7, 6, 5, 4, 3, 2, 1};
+  auto ask = [&](uint16_t id, const Bytes& cookie) {
+    const Bytes r = u.ask(with_cookie(make_query("www.example.test.", LDNS_RR_TYPE_A, id, true),
+                                      cookie));
+    BOOST_REQUIRE_MESSAGE(!r.empty(), "no answer to query " << id);
+    BOOST_TEST(rcode_of(r) == vrdns::dns::rcode::NOERROR);
+    return r;
+  };
+  const Bytes under_a = cookie_of(ask(1, client_cookie));
+  BOOST_REQUIRE_EQUAL(under_a.size(), reply_cookie_size);
+  BOOST_TEST(cookie_of(ask(2, under_a)) == under_a);   // valid and young: echoed
+
+  // Step 2: B is issued, A still accepted; A's cookie is renewed under B.
+  const auto a_then_b = new_secrets(a->current);
+  s.server->publish(with_secrets(state_a(), a_then_b));
+  const Bytes under_b = cookie_of(ask(3, under_a));
+  BOOST_REQUIRE_EQUAL(under_b.size(), reply_cookie_size);
+  BOOST_TEST(under_b != under_a);
+  BOOST_TEST(std::equal(client_cookie.begin(), client_cookie.end(), under_b.begin()));
+
+  // Step 3: A is gone. B's cookie is valid (echoed); A's is not, and a fresh one comes back.
+  auto b_only = std::make_shared<vrdns::dns::CookieSecrets>();
+  b_only->current = a_then_b->current;
+  s.server->publish(with_secrets(state_a(), b_only));
+  BOOST_TEST(cookie_of(ask(4, under_b)) == under_b);
+  const Bytes fresh = cookie_of(ask(5, under_a));
+  BOOST_REQUIRE_EQUAL(fresh.size(), reply_cookie_size);
+  BOOST_TEST(fresh != under_a);
+  // Over TCP too: the TCP worker reads the same state.
+  TcpClient t(s.port());
+  t.send(with_cookie(make_query("www.example.test.", LDNS_RR_TYPE_A, 6, true), under_b));
+  BOOST_TEST(cookie_of(t.receive()) == under_b);
+
+  // No secrets in the state: the option is not answered.
+  s.server->publish(state_a());
+  BOOST_TEST(cookie_of(ask(7, under_b)).empty());
+  t.send(with_cookie(make_query("www.example.test.", LDNS_RR_TYPE_A, 8, true), under_b));
+  BOOST_TEST(cookie_of(t.receive()).empty());
+
+  using vrdns::dns::CookieVerdict;
+  const vrdns::net::QueryTotals q = s.server->stats().totals();
+  BOOST_TEST(q.cookie[std::size_t(CookieVerdict::client_only)] == 1u);
+  BOOST_TEST(q.cookie[std::size_t(CookieVerdict::valid)] == 4u);   // queries 2, 3, 4, 6
+  BOOST_TEST(q.cookie[std::size_t(CookieVerdict::invalid)] == 1u);   // query 5
+}
+
 // The front ends hand an UPDATE over with the OPT its answer must carry (the reply cookie in
 // it) and with the EDNS error it must get (BADVERS, FORMERR), over UDP and TCP alike.
 BOOST_AUTO_TEST_CASE(updates_are_handed_over_with_their_opt) {
-  auto secrets = std::make_shared<vrdns::dns::CookieSecrets>();
-  secrets->current = vrdns::dns::random_cookie_secret();
-  vrdns::net::ServerOptions o;
-  o.cookies = secrets;
   LateReplies late;
-  Server s(o, state_a(), late.handler());
+  Server s({}, with_secrets(state_a(), new_secrets()), late.handler());
   const Bytes client_cookie = {1, 2, 3, 4, 5, 6, 7, 8};
   const auto update = [](uint16_t id, bool edns) {
     return make_query("example.test.", LDNS_RR_TYPE_SOA, id, edns, LDNS_PACKET_UPDATE);

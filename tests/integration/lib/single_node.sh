@@ -6,17 +6,16 @@
 # <extra TOML> appended, where @PORT2@ stands for $PORT+2; NODE_DNS_EXTRA, if set, goes into
 # its [dns] table) and starts the node; it sets PORT,
 # PID and READY (the ready line), retrying on other ports when one is taken. node_stop sends
-# SIGTERM and checks the exit status 0.
+# SIGTERM and checks the exit status 0. node_reload <extra TOML> <ERE> rewrites the running
+# node's config (same ports) and sends SIGHUP, then waits (bounded) for a new log line matching
+# ERE.
 
 # shellcheck shell=bash
-node_start() {
-  local extra=$1 try attempt port2 body
-  PORT=""
-  for attempt in 1 2 3 4 5 6 7 8 9 10; do
-    try=$((20000 + RANDOM % 40000))
-    port2=$((try + 2))
-    body=${extra//@PORT2@/$port2}
-    cat > "$TMP/node.toml" <<TOML
+# node_toml <port> <extra TOML>: writes $TMP/node.toml for DNS on <port>.
+node_toml() {
+  local try=$1 port2=$(($1 + 2))
+  local extra=${2//@PORT2@/$port2}
+  cat > "$TMP/node.toml" <<TOML
 [cluster]
 replicas = ["127.0.0.1:$((try + 1))"]
 [node]
@@ -30,8 +29,16 @@ ${NODE_DNS_EXTRA:-}
 [[zone]]
 name = "example.test."
 file = "$ZONE"
-$body
+$extra
 TOML
+}
+
+node_start() {
+  local extra=$1 try attempt
+  PORT=""
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    try=$((20000 + RANDOM % 40000))
+    node_toml "$try" "$extra"
     rm -rf "$TMP/out" "$TMP/data"
     mkfifo "$TMP/out"
     "$VRDNS" --config "$TMP/node.toml" > "$TMP/out" 2> "$TMP/err" &
@@ -68,6 +75,18 @@ node_stop() {
   exec 3<&-
   PID=""
   if [ "$rc" -eq 0 ]; then pass "SIGTERM -> exit 0"; else fail "SIGTERM -> exit $rc"; cat "$TMP/err"; fi
+}
+
+node_reload() {
+  local extra=$1 pattern=$2 before
+  node_toml "$PORT" "$extra"
+  before=$(grep -cE -- "$pattern" "$TMP/err")
+  kill -HUP "$PID"
+  for _ in $(seq 50); do
+    [ "$(grep -cE -- "$pattern" "$TMP/err")" -gt "$before" ] && return 0
+    sleep 0.1
+  done
+  return 1
 }
 
 # For EXIT traps: kill the node if it still runs, remove $TMP.
