@@ -43,7 +43,6 @@ ReloadPlan plan_reload(const config::NodeConfig& running, const config::NodeConf
   restart_if(d0.tcp_idle_timeout_ms != d1.tcp_idle_timeout_ms, "[dns] tcp_idle_timeout_ms");
   restart_if(d0.tcp_max_connections != d1.tcp_max_connections, "[dns] tcp_max_connections");
   restart_if(running.stats.listen != loaded.stats.listen, "[stats] listen");
-  restart_if(running.rrl != loaded.rrl, "[rrl]");
   const auto& r0 = running.replication;
   const auto& r1 = loaded.replication;
   restart_if(r0.heartbeat_ms != r1.heartbeat_ms, "[replication] heartbeat_ms");
@@ -55,6 +54,7 @@ ReloadPlan plan_reload(const config::NodeConfig& running, const config::NodeConf
   restart_if(r0.nice != r1.nice, "[replication] nice");
 
   plan.responder_changed = d0.nsid != d1.nsid || running.cookies != loaded.cookies;
+  plan.rate_limit_changed = running.rrl != loaded.rrl;
 
   const bool keys_changed = running.keys != loaded.keys;
   // The zones' own key lists, by zone.

@@ -28,6 +28,8 @@ struct ReloadPlan {
   /// [dns] nsid or [cookies] differ: the responder gets them with the next serving state
   /// (RFC 9018's secret roll is three reloads, no restart).
   bool responder_changed = false;
+  /// [rrl] differs: the UDP front end gets a new limiter (every bucket starts full).
+  bool rate_limit_changed = false;
   /// Zones listed now and not before: candidates to add (the cluster may have them already).
   std::vector<std::string> zones_listed;
   /// Zones listed before and not now. A zone leaves the cluster only by an explicit act, and

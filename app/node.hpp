@@ -9,9 +9,9 @@
 namespace vrdns::app {
 
 /// What [dns] and [cookies] ask of the responder: EDNS UDP size, NSID, cookie secrets. Without a
-/// configured `secret` the node keeps the one it runs with (`running`, from before a reload),
-/// or draws a random one at start, so a reload that changes nothing else keeps clients' cookies
-/// valid.
+/// configured `secret`: `running`'s current secret if given (a reload keeps a node's random
+/// secret, so clients' cookies stay valid; the caller passes null when the running secret was
+/// a configured one), else a random one.
 dns::ResponderOptions responder_options(const config::NodeConfig& cfg,
                                         const dns::CookieSecrets* running = nullptr);
 

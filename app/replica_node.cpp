@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <system_error>
@@ -99,6 +100,17 @@ std::string status_line(const protocol::replica_state& vr) {
 
 namespace {
 
+// [rrl] as the UDP front end takes it (net/rate_limiter.hpp).
+net::RateLimitOptions rate_limit_options(const config::RateLimitConfig& rrl) {
+  net::RateLimitOptions o;
+  o.responses_per_second = rrl.responses_per_second;
+  o.slip = rrl.slip;
+  o.ipv4_prefix = rrl.ipv4_prefix;
+  o.ipv6_prefix = rrl.ipv6_prefix;
+  o.exempt = rrl.exempt;
+  return o;
+}
+
 // Where and how this node sends NOTIFYs: [transfer] notify, signed with notify_key if set.
 net::NotifyOptions notify_options(const config::NodeConfig& cfg, std::size_t me,
                                   std::shared_ptr<net::NotifyCounters> counters) {
@@ -145,7 +157,8 @@ struct ReplicaNode::NotifierSlot {
 };
 
 ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cfg,
-                         FailureHandler on_failure) {
+                         FailureHandler on_failure)
+    : system_(&system) {
   const std::size_t n = cfg.replicas.size();
   const auto me = cfg.replica;
   running_ = without_loaded_zones(cfg);
@@ -262,11 +275,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     options.tcp_workers = cfg.dns.tcp_workers;
     options.tcp.idle_timeout = std::chrono::milliseconds(cfg.dns.tcp_idle_timeout_ms);
     options.tcp.max_connections = cfg.dns.tcp_max_connections;
-    options.rate_limit.responses_per_second = cfg.rrl.responses_per_second;
-    options.rate_limit.slip = cfg.rrl.slip;
-    options.rate_limit.ipv4_prefix = cfg.rrl.ipv4_prefix;
-    options.rate_limit.ipv6_prefix = cfg.rrl.ipv6_prefix;
-    options.rate_limit.exempt = cfg.rrl.exempt;
+    options.rate_limit = rate_limit_options(cfg.rrl);
     auto transfer_counters = std::make_shared<TransferCounters>();
     options.tcp.transfer_handler =
         make_transfer_handler(policy_, "replica " + std::to_string(me) + ": ", transfer_counters);
@@ -278,6 +287,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     auto frontend = actors::spawn_dns_frontend(system, options, initial, std::move(handler));
     actors_.push_back(frontend.actor);
     dns_endpoints_ = frontend.endpoints;
+    set_rate_limit_ = frontend.set_rate_limit;
 
     actors::replica_options ro;
     ro.heartbeat = std::chrono::milliseconds(cfg.replication.heartbeat_ms);
@@ -503,7 +513,17 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
   // Everything that can fail is built before anything changes: all or nothing.
   AccessPolicyPtr policy;
   std::shared_ptr<net::Notifier> notifier;
+  std::optional<dns::ResponderOptions> responder;
   try {
+    if (plan.responder_changed) {
+      // [dns] edns_udp_size stays what the process started with (restart_only below). A node
+      // without a configured secret keeps its random one; one whose configured secret was
+      // removed draws a new random one (the removed one may be why it was removed).
+      config::NodeConfig effective = loaded;
+      effective.dns.edns_udp_size = running_.dns.edns_udp_size;
+      responder = responder_options(
+          effective, running_.cookies.secret ? nullptr : cookie_secrets_.get());
+    }
     policy = access_policy_of(loaded);
     if (plan.notify_changed && !loaded.transfer.notify.empty())
       notifier = std::make_shared<net::Notifier>(
@@ -520,13 +540,20 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
     actors::log_line(label + "zone " + zone + ": its file changed; a zone file only seeds a new "
                      "cluster or an added zone, so what is served stays the cluster's");
   if (plan.policy_changed) policy_->set(std::move(policy));
-  if (plan.responder_changed) {
-    // [dns] edns_udp_size stays what the process started with (restart_only above).
-    config::NodeConfig effective = loaded;
-    effective.dns.edns_udp_size = running_.dns.edns_udp_size;
-    dns::ResponderOptions options = responder_options(effective, cookie_secrets_.get());
-    cookie_secrets_ = options.cookies;
-    caf::anon_send(publisher_, responder_options_atom::value, std::move(options));
+  if (plan.rate_limit_changed) set_rate_limit_(rate_limit_options(loaded.rrl));
+  bool responder_applied = !responder;
+  if (responder) {
+    cookie_secrets_ = responder->cookies;
+    // Waits until the publisher serves them, so the log line below means "in force" (tests
+    // and operators act on it). The publisher only swaps a pointer: this takes microseconds.
+    caf::scoped_actor self{*system_};
+    self->request(publisher_, std::chrono::seconds(5), responder_options_atom::value,
+                  std::move(*responder))
+      .receive([&](bool) { responder_applied = true; },
+               [&](const caf::error& e) {
+                 actors::log_line(label + "NSID and cookies not applied yet: " +
+                                  system_->render(e));
+               });
   }
   if (plan.notify_changed) {
     // The old sender's pending retries go with it; the new one notifies every zone served now.
@@ -544,10 +571,13 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
   actors::log_line(label + "configuration reloaded from " + loaded.path + ": keys and access " +
                    (plan.policy_changed ? "replaced" : "unchanged") + ", NOTIFY targets " +
                    (plan.notify_changed ? "replaced" : "unchanged") + ", NSID and cookies " +
-                   (plan.responder_changed ? "replaced" : "unchanged") + ", " +
+                   (plan.responder_changed ? (responder_applied ? "replaced" : "being replaced")
+                                           : "unchanged") +
+                   ", rate limiting " +
+                   (plan.rate_limit_changed ? "replaced" : "unchanged") + ", " +
                    (listed.empty() ? std::string("no zone newly listed")
                                    : "zones newly listed:" + listed));
-  // Keep the [node], [dns] (but nsid), [rrl], [stats] and [replication] this process runs
+  // Keep the [node], [dns] (but nsid), [stats] and [replication] this process runs
   // with: they are what the next reload must be compared with until a restart applies them.
   config::NodeConfig next = std::move(loaded);
   next.name = running_.name;
@@ -556,7 +586,6 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
   next.dns = running_.dns;
   next.dns.nsid = nsid;
   next.stats = running_.stats;
-  next.rrl = running_.rrl;
   next.replication = running_.replication;
   running_ = std::move(next);
 }

@@ -27,6 +27,7 @@
 #include "net/endpoint.hpp"
 #include "net/metrics_server.hpp"
 #include "net/notifier.hpp"
+#include "net/rate_limiter.hpp"
 #include "protocol/replica_state.hpp"
 
 namespace vrdns::app {
@@ -73,12 +74,14 @@ class ReplicaNode {
   std::vector<net::Endpoint> dns_endpoints_;
   bool recovering_ = false;
   // What a reload replaces. running_ holds no loaded zones (app/config_reload.hpp).
+  caf::actor_system* system_;   // reload() waits for the publisher through it
   config::NodeConfig running_;
   std::shared_ptr<CurrentAccessPolicy> policy_;
   std::shared_ptr<NotifierSlot> notifier_;
   std::shared_ptr<ServedZones> served_zones_;
   caf::actor adder_;
   caf::actor publisher_;   // app/serving_publisher.hpp: takes reloaded responder options
+  std::function<void(const net::RateLimitOptions&)> set_rate_limit_;   // the DNS front end's
   // The cookie secrets being served: a reload without a configured secret keeps them.
   std::shared_ptr<const dns::CookieSecrets> cookie_secrets_;
   std::unique_ptr<net::MetricsServer> metrics_;   // [stats] listen; null without it

@@ -41,11 +41,12 @@ caf::behavior serving_publisher(caf::event_based_actor* self, PublishFn publish,
       [=](responder_options_atom, dns::ResponderOptions& o) {
         current->options = std::move(o);
         if (!current->served)
-          return;   // the first publication takes them
+          return true;   // the first publication takes them
         auto s = std::make_shared<dns::ServingState>(*current->served);
         s->options = current->options;
         current->served = s;
         publish(std::move(s));
+        return true;   // served from now on (a request waits for this)
       },
   };
 }

@@ -41,8 +41,8 @@ using responder_options_atom = caf::atom_constant<caf::atom("respopts")>;
 using PublishFn = std::function<void(dns::ServingStatePtr)>;
 
 /// Messages: (publication_atom, Publication), handled in order, so states are swapped in the
-/// order the replica made them; (responder_options_atom, dns::ResponderOptions): from now on,
-/// and at once for the state being served (if any was published yet).
+/// order the replica made them; (responder_options_atom, dns::ResponderOptions) -> bool (true):
+/// from now on, and at once for the state being served (if any was published yet).
 caf::behavior serving_publisher(caf::event_based_actor* self, PublishFn publish,
                                 std::shared_ptr<CommitWaiters> waiters,
                                 dns::ResponderOptions options);

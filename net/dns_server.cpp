@@ -61,6 +61,12 @@ DnsServer::DnsServer(ServerOptions o, dns::ServingStatePtr initial, UpdateHandle
 
 DnsServer::~DnsServer() { stop(); }
 
+void DnsServer::set_rate_limit(const RateLimitOptions& options) {
+  udp_->set_limiter(options.responses_per_second > 0
+                        ? std::make_shared<ResponseRateLimiter>(options)
+                        : nullptr);
+}
+
 void DnsServer::start() {
   udp_->start();
   tcp_->start();

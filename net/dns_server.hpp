@@ -48,6 +48,9 @@ class DnsServer {
 
   /// New zones / status for all workers; in-flight queries finish on the old state.
   void publish(dns::ServingStatePtr state) { publisher_.publish(std::move(state)); }
+  /// Response rate limiting from now on (a config reload): a new limiter, so every bucket
+  /// starts full; responses_per_second = 0 turns it off. Any thread.
+  void set_rate_limit(const RateLimitOptions& options);
   const StatePublisher& publisher() const { return publisher_; }
 
   /// The listen addresses with their actual ports.

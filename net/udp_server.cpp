@@ -65,6 +65,8 @@ struct UdpServer::Worker {
   std::vector<iovec> rx_iov, tx_iov;
   std::vector<sockaddr_storage> peers;
   QueryCounters& counters;   // this thread's alone (net/query_stats.hpp)
+  std::shared_ptr<ResponseRateLimiter> limiter;   // this thread's copy of UdpServer::limiter_
+  uint64_t limiter_generation = 0;                // of that copy
 
   Worker(Fd fd, std::size_t batch, QueryCounters& c)
       : socket(std::make_shared<Fd>(std::move(fd))),
@@ -98,6 +100,13 @@ UdpServer::UdpServer(std::vector<Fd> sockets, const StatePublisher& publisher,
 
 UdpServer::~UdpServer() { stop(); }
 
+void UdpServer::set_limiter(std::shared_ptr<ResponseRateLimiter> limiter) {
+  if (limiter && !limiter->enabled()) limiter.reset();
+  std::lock_guard<std::mutex> lock(limiter_mutex_);
+  limiter_ = std::move(limiter);
+  limiter_generation_.fetch_add(1, std::memory_order_release);
+}
+
 void UdpServer::start() {
   assert(!started_);
   started_ = true;
@@ -112,6 +121,11 @@ void UdpServer::stop() {
 
 void UdpServer::run(Worker& w) {
   StateReader reader(publisher_);
+  {
+    std::lock_guard<std::mutex> lock(limiter_mutex_);
+    w.limiter = limiter_;
+    w.limiter_generation = limiter_generation_.load(std::memory_order_relaxed);
+  }
   const int fd = w.socket->get();
   while (!stopping_.load(std::memory_order_relaxed)) {
     for (std::size_t i = 0; i < batch_; ++i) {
@@ -131,7 +145,14 @@ void UdpServer::run(Worker& w) {
     w.counters.received.add(unsigned(n));
 
     const dns::ServingState& state = reader.refresh();
-    const uint32_t now = limiter_ ? limiter_->now() : 0;   // per batch
+    if (const uint64_t g = limiter_generation_.load(std::memory_order_acquire);
+        g != w.limiter_generation) {   // a reload replaced the limiter: take it (rare)
+      std::lock_guard<std::mutex> lock(limiter_mutex_);
+      w.limiter = limiter_;
+      w.limiter_generation = limiter_generation_.load(std::memory_order_relaxed);
+    }
+    ResponseRateLimiter* const limiter = w.limiter.get();
+    const uint32_t now = limiter ? limiter->now() : 0;   // per batch
     dns::CookieContext cookie_context;
     cookie_context.secrets = state.options.cookies.get();   // the state's: a reload swaps them
     if (cookie_context.secrets) cookie_context.now = cookie_now();   // per batch too
@@ -180,8 +201,8 @@ void UdpServer::run(Worker& w) {
       // Neither is a client whose server cookie proves it receives our answers at its address.
       const bool keyholder = r.what == dns::Disposition::signed_query && signed_query_handler_ &&
                              (r.rcode == dns::rcode::NOERROR || r.rcode == dns::rcode::NXDOMAIN);
-      if (limiter_ && !keyholder && r.cookie != dns::CookieVerdict::valid) {
-        switch (rate_limit(*limiter_, state, w.peers[std::size_t(i)], reply, r.length, r, now)) {
+      if (limiter && !keyholder && r.cookie != dns::CookieVerdict::valid) {
+        switch (rate_limit(*limiter, state, w.peers[std::size_t(i)], reply, r.length, r, now)) {
           case RateDecision::send:
             break;
           case RateDecision::drop:

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -44,12 +45,22 @@ class UdpServer {
   /// Idempotent; returns once every worker has exited (within the socket receive timeout).
   void stop();
 
+  /// Replaces the rate limiter (null or disabled: none) from any thread; each worker takes it
+  /// at its next batch. The workers only compare a generation number per batch: no lock and
+  /// no reference count is touched while the limiter stays the same (a config reload).
+  void set_limiter(std::shared_ptr<ResponseRateLimiter> limiter);
+
  private:
   struct Worker;
   void run(Worker& w);
 
   const StatePublisher& publisher_;
-  std::shared_ptr<ResponseRateLimiter> limiter_;   // shared by the workers; lock-free
+  // The limiter in force (shared by the workers, lock-free inside), replaced by set_limiter:
+  // each worker keeps its own reference and takes the new one under the mutex when the
+  // generation moved.
+  std::mutex limiter_mutex_;
+  std::shared_ptr<ResponseRateLimiter> limiter_;
+  std::atomic<uint64_t> limiter_generation_{0};
   std::shared_ptr<FrontEndStats> stats_;
   UpdateHandler update_handler_;
   SignedQueryHandler signed_query_handler_;

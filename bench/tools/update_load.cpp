@@ -128,8 +128,9 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 int main(int argc, char** argv) {
   std::string vrdns, zone;
   int trials = 7, clients = 4, load_seconds = 0;
-  bool keep = false;
-  uint32_t primary_timeout_ms = vrdns::config::ReplicationConfig{}.primary_timeout_ms;   // keep the work dir (configs, data, logs) even when every trial passed
+  bool keep = false;   // keep the work dir (configs, data, logs) even when every trial passed
+  // Above the cluster's heartbeat (50 ms), or the nodes refuse the config.
+  uint32_t primary_timeout_ms = vrdns::config::ReplicationConfig{}.primary_timeout_ms;
   std::string fault = "kill";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];

@@ -124,6 +124,14 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ "$n" -eq 3 ] || return 2
+# Connected is not yet decided: each blank node settles (new cluster or recovery) once every
+# peer has answered it, and logs where it ended (the event; bounded, 100 x 0.1 s).
+for _ in $(seq 100); do
+  n=0
+  for i in 0 1 2; do grep -q "normal in view" "$TMP/err$i" && n=$((n + 1)); done
+  [ "$n" -eq 3 ] && break
+  sleep 0.1
+done
 for i in 0 1 2; do
   case "$(status_of "${DNS[$i]}")" in
     *"replica=$i view=0 status=normal primary=0"*) ;;

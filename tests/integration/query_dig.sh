@@ -189,6 +189,29 @@ $stats" "NSID and cookies replaced"; then pass "SIGHUP: cookies off"
 else fail "no reload with cookies off: $(tail -3 "$TMP/err")"; fi
 ask_cookie "$rolled"
 [ -z "$COOKIE" ] && pass "enabled = false: no cookie" || fail "enabled = false sent a cookie: $COOKIE"
+
+# Without a configured secret a node has a random one, kept across reloads (an NSID change
+# here); a configured secret that is removed is not kept (it may have leaked).
+node_reload "$stats" "NSID and cookies replaced" && pass "SIGHUP: cookies on, no secret" ||
+  fail "no reload turning cookies on: $(tail -3 "$TMP/err")"
+ask_cookie 0102030405060708; random=$COOKIE
+check "a random secret: a cookie" "$random" "^0102030405060708[0-9a-f]{32}$"
+NODE_DNS_EXTRA='nsid = "itest-nsid-3"'
+node_reload "$stats" "NSID and cookies replaced" && pass "SIGHUP: NSID changed" ||
+  fail "no reload of the NSID: $(tail -3 "$TMP/err")"
+out=$(dig @127.0.0.1 -p "$PORT" +norec +time=2 +tries=1 +nsid www.example.test A)
+check "dig +nsid after the second reload" "$out" '^; NSID: .*\("itest-nsid-3"\)$'
+ask_cookie "$random"
+check "the random secret is kept by a reload (echoed)" "$COOKIE" "^$random$"
+node_reload "[cookies]
+$new
+$stats" "NSID and cookies replaced" || fail "no reload to a set secret: $(tail -3 "$TMP/err")"
+ask_cookie 0102030405060708; set=$COOKIE
+check_not "a set secret replaces the random one" "$set" "^$random$"
+node_reload "$stats" "NSID and cookies replaced" || fail "no reload removing the secret"
+ask_cookie "$set"
+check "the removed secret: a fresh cookie" "$COOKIE" "^0102030405060708[0-9a-f]{32}$"
+check_not "the removed secret is not kept" "$COOKIE" "^$set$"
 grep -q "takes effect when the node restarts" "$TMP/err" &&
   fail "a reload of NSID or cookies was deferred: $(grep "takes effect" "$TMP/err" | head -2)"
 node_stop

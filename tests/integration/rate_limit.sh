@@ -3,7 +3,7 @@
 # UDP queries for one name from one client gets at most a second or two's worth of full answers
 # (10 a second here), every second limited answer truncated (TC) and the rest dropped; TCP is
 # not limited; the statistics endpoint counts what was held back; a client of the exempt list
-# is never limited. With DNS cookies: a limited client that sent a client cookie gets BADCOOKIE
+# is never limited, and [rrl] changes by SIGHUP without a restart. With DNS cookies: a limited client that sent a client cookie gets BADCOOKIE
 # with a server cookie instead of TC, and one that sends a valid server cookie is not limited.
 # Usage: bash rate_limit.sh <build-dir> <source-dir>
 set -u
@@ -123,13 +123,37 @@ valid_after=$(metric 'vrdns_dns_cookies_total{result="valid"}')
 [ $((valid_after - valid_before)) -ge "$full" ] && [ $((valid_after - valid_before)) -le 100 ] &&
   pass "metrics: $((valid_after - valid_before)) valid cookies" ||
   fail "metrics: valid cookies went from '$valid_before' to '$valid_after'"
-stop
 
-start '"127.0.0.0/8"'
+# [rrl] by SIGHUP on the running node (an operator under attack must not restart nodes): an
+# exempt list, limiting off, then on again with every bucket full.
+rrl_reload() {   # rrl_reload <[rrl] table or nothing> <what>
+  if node_reload "$1
+[stats]
+listen = \"127.0.0.1:@PORT2@\"" "rate limiting replaced"; then pass "SIGHUP: $2"
+  else fail "no reload ($2): $(tail -3 "$TMP/err")"; fi
+}
+rrl_reload '[rrl]
+responses_per_second = 10
+slip = 2
+exempt = ["127.0.0.0/8"]' "exempt list added"
 read -r full truncated ticks _ < <(burst)
 # (At least 90: loopback may still lose a datagram; limiting would leave 10-20.)
 [ "$full" -ge 90 ] && [ "$truncated" -eq 0 ] && pass "an exempt client gets every answer" ||
   fail "exempt client: $full full, $truncated truncated"
+rrl_reload "" "[rrl] removed"
+read -r full truncated ticks _ < <(burst)
+[ "$full" -ge 90 ] && [ "$truncated" -eq 0 ] && pass "limiting off: every answer" ||
+  fail "limiting off: $full full, $truncated truncated"
+rrl_reload '[rrl]
+responses_per_second = 10
+slip = 2' "[rrl] back, no exempt list"
+read -r full truncated ticks _ < <(burst)
+max_full=$((10 * (ticks + 1)))
+[ "$full" -ge 10 ] && [ "$full" -le "$max_full" ] && [ "$truncated" -ge 30 ] &&
+  pass "limiting on again: $full full, $truncated truncated" ||
+  fail "limiting on again: $full full (10..$max_full expected), $truncated truncated"
+grep -q "takes effect when the node restarts" "$TMP/err" &&
+  fail "an [rrl] reload was deferred: $(grep "takes effect" "$TMP/err" | head -2)"
 stop
 
 echo "failures: $FAILURES"

@@ -50,8 +50,8 @@ BOOST_AUTO_TEST_CASE(the_same_config_changes_nothing) {
 
 // NSID and cookie secrets reach the responder with the next serving state
 // (app/serving_publisher.hpp): a reload applies them, and RFC 9018's secret roll needs no
-// restart. Nothing else changes with them.
-BOOST_AUTO_TEST_CASE(nsid_and_cookies_are_reloaded) {
+// restart. Nothing else changes with them. [rrl] too is applied at once.
+BOOST_AUTO_TEST_CASE(nsid_cookies_and_rate_limits_are_reloaded) {
   const auto running = parse(text());
   for (const auto& loaded :
        {parse(text("[cookies]\nenabled = false\n")),
@@ -63,6 +63,15 @@ BOOST_AUTO_TEST_CASE(nsid_and_cookies_are_reloaded) {
     BOOST_TEST(!plan.policy_changed);
     BOOST_TEST(!plan.notify_changed);
   }
+  // [rrl] gets a new limiter at once, and changes nothing else.
+  for (const auto& loaded : {parse(text("[rrl]\nresponses_per_second = 5\n")),
+                             parse(text("[rrl]\nexempt = [\"192.0.2.0/24\"]\n"))}) {
+    const auto plan = app::plan_reload(running, loaded);
+    BOOST_TEST(plan.rate_limit_changed);
+    BOOST_TEST(!plan.responder_changed);
+    BOOST_TEST(plan.restart_only.empty());
+  }
+  BOOST_TEST(!app::plan_reload(running, running).rate_limit_changed);
   // An NSID change beside a restart-only one: each in its place.
   const auto both = app::plan_reload(
       running, parse(text("", "listen = [\"127.0.0.1:5301\"]\nnsid = \"ns1\"\nudp_workers = 3\n")));
@@ -118,8 +127,6 @@ BOOST_AUTO_TEST_CASE(sockets_timers_and_identity_wait_for_a_restart) {
   moved.replica = 1;
   moved.data_dir = "/tmp/elsewhere";
   moved.replicas.pop_back();
-  BOOST_TEST(app::plan_reload(running, parse(text("[rrl]\nresponses_per_second = 5\n")))
-                 .restart_only == std::vector<std::string>{"[rrl]"});
   const auto stats = parse(text("[stats]\nlisten = \"127.0.0.1:9301\"\n"));
   BOOST_TEST(app::plan_reload(running, stats).restart_only ==
              std::vector<std::string>{"[stats] listen"});

@@ -385,6 +385,48 @@ Bytes cookie_of(const Bytes& r) {
   return Bytes(r.end() - std::ptrdiff_t(n), r.end());
 }
 
+// A reload replaces the limiter of a running server (DnsServer::set_rate_limit): limiting
+// turned on, an exempt list, off, and on again with every bucket full. Each round is ten
+// queries for one name and a marker query for another (its own bucket) that ends it.
+BOOST_AUTO_TEST_CASE(udp_rate_limit_is_replaced_at_run_time) {
+  Server s;
+  UdpClient u(s.port());
+  uint16_t id = 0;
+  auto round = [&]() -> std::pair<int, int> {   // full and truncated answers of ten
+    for (int i = 0; i < 10; ++i) u.send(make_query("www.example.test.", LDNS_RR_TYPE_A, ++id));
+    const uint16_t marker_id = ++id;
+    u.send(make_query("mail.example.test.", LDNS_RR_TYPE_A, marker_id));
+    int full = 0, truncated = 0;
+    for (;;) {
+      const Bytes r = u.receive();
+      BOOST_REQUIRE_MESSAGE(!r.empty(), "the marker's answer never came");
+      if (((r[0] << 8) | r[1]) == marker_id) break;
+      (tc_of(r) ? truncated : full)++;
+    }
+    return {full, truncated};
+  };
+  auto limited = [](std::vector<vrdns::net::AddressPrefix> exempt = {}) {
+    vrdns::net::RateLimitOptions o;
+    o.responses_per_second = 3;
+    o.slip = 2;
+    o.now_seconds = [] { return uint32_t(1000); };   // held still: no refill
+    o.exempt = std::move(exempt);
+    return o;
+  };
+  BOOST_TEST((round() == std::pair<int, int>{10, 0}));   // none at start
+  s.server->set_rate_limit(limited());
+  BOOST_TEST((round() == std::pair<int, int>{3, 3}));    // 7 limited: every second slips
+  s.server->set_rate_limit(limited({*vrdns::net::AddressPrefix::parse("127.0.0.0/8")}));
+  BOOST_TEST((round() == std::pair<int, int>{10, 0}));   // exempt
+  s.server->set_rate_limit(vrdns::net::RateLimitOptions{});
+  BOOST_TEST((round() == std::pair<int, int>{10, 0}));   // off
+  s.server->set_rate_limit(limited());
+  BOOST_TEST((round() == std::pair<int, int>{3, 3}));    // on again, a fresh limiter
+  const vrdns::net::QueryTotals q = s.server->stats().totals();
+  BOOST_TEST(q.rate_limited_slipped == 6u);
+  BOOST_TEST(q.rate_limited_dropped == 8u);
+}
+
 // Per-zone query counts (net/zone_slots.hpp): each answer from a zone counted under its
 // slot, over UDP and TCP; answers from no zone (REFUSED) under none.
 BOOST_AUTO_TEST_CASE(queries_are_counted_by_zone) {
