@@ -24,6 +24,8 @@ class ZoneBuilder {
   ZoneBuilder(std::string_view apex, std::string label);
 
   void add(Record r, int line);
+  /// The file the next records come from ($INCLUDE), for errors.
+  void set_label(std::string label) { label_ = std::move(label); }
   /// The zone so far, validated (validate_zone). The builder must not be used afterwards.
   ZonePtr finish();
 

@@ -2,13 +2,15 @@
 //
 // We drive ldns one RR at a time (ldns_rr_new_frm_fp_l) instead of ldns_zone_new_frm_fp_l:
 // that gives a line number for every record (so class and placement errors can cite it),
-// lets us refuse $INCLUDE with its line, sees a second SOA (ldns_zone_new_frm_fp_l silently
+// lets us follow $INCLUDE (relative to the including file), sees a second SOA (ldns_zone_new_frm_fp_l silently
 // drops it) and never holds the whole file as ldns_rr objects (a 1M-record zone would
 // otherwise cost ldns' footprint on top of ours).
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -64,7 +66,79 @@ class LineCounter {
   int newlines_ = 0;
 };
 
-ZonePtr load_from(std::string& text, std::string_view origin_text, const std::string& label) {
+// The whole file: the loader counts lines in memory (see LineCounter).
+std::string read_whole_file(const std::string& path) {
+  FilePtr fp(std::fopen(path.c_str(), "r"));
+  if (!fp) throw ZoneError(path, 0, path + ": cannot open: " + std::strerror(errno));
+  std::string text;
+  char buf[65536];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, fp.get())) > 0) text.append(buf, n);
+  if (std::ferror(fp.get())) throw ZoneError(path, 0, path + ": read error");
+  return text;
+}
+
+// Where text[offset...] has its first character that is not blank or in a comment.
+std::size_t skip_blank(std::string_view text, std::size_t offset) {
+  while (offset < text.size()) {
+    const char c = text[offset];
+    if (c == ';') {
+      while (offset < text.size() && text[offset] != '\n') ++offset;
+    } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      ++offset;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}
+
+// Master files $INCLUDE one another at most this deep: a file that includes itself is an
+// error, not a hang.
+constexpr int max_include_depth = 8;
+
+// "$INCLUDE <file-name> [<domain-name>] [<comment>]" (RFC 1035 §5.1), the file name perhaps
+// in double quotes. False if the line has no file name or an unterminated quote.
+bool parse_include(std::string_view line, std::string& file, std::string& domain) {
+  std::size_t i = std::string_view("$INCLUDE").size();
+  auto blank = [&] { while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i; };
+  auto token = [&](std::string& out) {
+    blank();
+    out.clear();
+    if (i >= line.size() || line[i] == ';' || line[i] == '\r') return true;
+    if (line[i] == '"') {
+      const std::size_t close = line.find('"', i + 1);
+      if (close == std::string_view::npos) return false;
+      out.assign(line.substr(i + 1, close - i - 1));
+      i = close + 1;
+      return true;
+    }
+    const std::size_t from = i;
+    while (i < line.size() && line[i] != ' ' && line[i] != '\t' && line[i] != ';' &&
+           line[i] != '\r')
+      ++i;
+    out.assign(line.substr(from, i - from));
+    return true;
+  };
+  return token(file) && !file.empty() && token(domain);
+}
+
+// Where one master file is read from: its text, its name in errors, and the directory its
+// $INCLUDEs are relative to (none: text that came from no file, where $INCLUDE is refused).
+struct Source {
+  std::string& text;
+  const std::string& label;
+  const std::string* directory;
+};
+
+// Reads the records of `src` into `builder`, starting at `origin_str` (absolute, text) and
+// `default_ttl`, following $INCLUDE. As RFC 1035 §5.1 says, an included file starts at the
+// origin the directive names (else the includer's), and the includer's origin and owner are
+// back afterwards; so is its $TTL.
+void read_into(ZoneBuilder& builder, const Source& src, const std::string& origin_str,
+               uint32_t default_ttl, int depth) {
+  std::string& text = src.text;
+  const std::string& label = src.label;
   // fmemopen wants a mutable buffer of non-zero size; a final newline also makes a last
   // line without one parse like any other.
   text += '\n';
@@ -72,16 +146,9 @@ ZonePtr load_from(std::string& text, std::string_view origin_text, const std::st
   if (!fp) throw ZoneError(label, 0, label + ": fmemopen: " + std::strerror(errno));
   LineCounter lines(text);
 
-  // The origin is always absolute; a missing final dot (as config files tend to write it)
-  // is added.
-  std::string origin_str(origin_text);
-  if (origin_str.empty() || origin_str.back() != '.') origin_str += '.';
-  const auto origin_wire = name_from_text(origin_str);
-  if (!origin_wire)
-    throw_zone_error(label, 0, "invalid zone origin '" + std::string(origin_text) + "'");
-
   // ldns owns and replaces these as $ORIGIN lines and blank owners are read.
   ldns_rdf* origin = ldns_dname_new_frm_str(origin_str.c_str());
+  if (!origin) throw_zone_error(label, 0, "invalid origin '" + origin_str + "'");
   ldns_rdf* prev = ldns_rdf_clone(origin);
   struct Cleanup {
     ldns_rdf** a;
@@ -92,11 +159,10 @@ ZonePtr load_from(std::string& text, std::string_view origin_text, const std::st
     }
   } cleanup{&origin, &prev};
 
-  ZoneBuilder builder(*origin_wire, label);
-  uint32_t default_ttl = default_ttl_without_dollar_ttl;
   int ldns_line = 0;   // required by ldns, not used (see LineCounter)
   while (!std::feof(fp.get())) {
-    const int line = lines.record_line_from(std::ftell(fp.get()));
+    const long at = std::ftell(fp.get());
+    const int line = lines.record_line_from(at);
     ldns_rr* raw = nullptr;
     const ldns_status s =
         ldns_rr_new_frm_fp_l(&raw, fp.get(), &default_ttl, &origin, &prev, &ldns_line);
@@ -107,8 +173,47 @@ ZonePtr load_from(std::string& text, std::string_view origin_text, const std::st
       case LDNS_STATUS_SYNTAX_TTL:     // ldns stored the new $TTL in default_ttl
       case LDNS_STATUS_SYNTAX_ORIGIN:  // ldns replaced `origin`
         continue;
-      case LDNS_STATUS_SYNTAX_INCLUDE:
-        throw_zone_error(label, line, "$INCLUDE is not supported");
+      case LDNS_STATUS_SYNTAX_INCLUDE: {
+        if (!src.directory)
+          throw_zone_error(label, line, "$INCLUDE is not supported here (not a zone file)");
+        if (depth >= max_include_depth)
+          throw_zone_error(label, line, "$INCLUDE nested more than " +
+                                            std::to_string(max_include_depth) +
+                                            " deep (does a file include itself?)");
+        // ldns read the directive's line and stopped after it: take it from our copy.
+        const std::size_t from = skip_blank(text, std::size_t(std::max(at, 0L)));
+        const std::size_t to = std::min(text.find('\n', from), text.size());
+        std::string file, domain;
+        if (!parse_include(std::string_view(text).substr(from, to - from), file, domain))
+          throw_zone_error(label, line, "$INCLUDE without a file name");
+        std::string current_origin;
+        {
+          char* o = ldns_rdf2str(origin);
+          current_origin = o ? o : "";
+          std::free(o);
+        }
+        std::string included_origin = current_origin;
+        if (!domain.empty() && domain != "@")
+          included_origin = domain.back() == '.' ? domain
+                            : current_origin == "." ? domain + "."
+                                                    : domain + "." + current_origin;
+        if (!name_from_text(included_origin))
+          throw_zone_error(label, line, "$INCLUDE: invalid domain name '" + domain + "'");
+        const std::string path =
+            !file.empty() && file.front() == '/' ? file : *src.directory + "/" + file;
+        std::string included;
+        try {
+          included = read_whole_file(path);
+        } catch (const ZoneError& e) {
+          throw_zone_error(label, line, std::string("$INCLUDE: ") + e.what());
+        }
+        const std::string directory = std::filesystem::path(path).parent_path().string();
+        builder.set_label(path);
+        read_into(builder, Source{included, path, &directory}, included_origin, default_ttl,
+                  depth + 1);
+        builder.set_label(label);
+        continue;
+      }
       default:
         throw_zone_error(label, line, ldns_get_errorstr_by_id(s));
     }
@@ -116,27 +221,38 @@ ZonePtr load_from(std::string& text, std::string_view origin_text, const std::st
     ldns_rr_free(raw);
     builder.add(std::move(r), line);
   }
+}
+
+ZonePtr load_from(std::string& text, std::string_view origin_text, const std::string& label,
+                  const std::string* directory) {
+  // The origin is always absolute; a missing final dot (as config files tend to write it)
+  // is added.
+  std::string origin_str(origin_text);
+  if (origin_str.empty() || origin_str.back() != '.') origin_str += '.';
+  const auto origin_wire = name_from_text(origin_str);
+  if (!origin_wire)
+    throw_zone_error(label, 0, "invalid zone origin '" + std::string(origin_text) + "'");
+  ZoneBuilder builder(*origin_wire, label);
+  read_into(builder, Source{text, label, directory}, origin_str, default_ttl_without_dollar_ttl,
+            0);
   return builder.finish();
 }
 
 }  // namespace
 
 ZonePtr load_zone_file(const std::string& path, std::string_view origin_text) {
-  // Read the whole file: the loader counts lines in memory (see LineCounter).
-  FilePtr fp(std::fopen(path.c_str(), "r"));
-  if (!fp) throw ZoneError(path, 0, path + ": cannot open: " + std::strerror(errno));
-  std::string text;
-  char buf[65536];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, fp.get())) > 0) text.append(buf, n);
-  if (std::ferror(fp.get())) throw ZoneError(path, 0, path + ": read error");
-  return load_from(text, origin_text, path);
+  std::string text = read_whole_file(path);
+  // $INCLUDE names files relative to the including file's directory (as Knot does; BIND
+  // takes its working directory): a zone's files can then move together.
+  const std::string directory = std::filesystem::path(path).parent_path().string();
+  const std::string base = directory.empty() ? std::string(".") : directory;
+  return load_from(text, origin_text, path, &base);
 }
 
 ZonePtr load_zone_text(std::string_view text, std::string_view origin_text,
                        const std::string& label) {
   std::string copy(text);
-  return load_from(copy, origin_text, label);
+  return load_from(copy, origin_text, label, nullptr);
 }
 
 void validate_zone(const Zone& z, const std::string& label) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <new>
@@ -169,6 +170,97 @@ BOOST_AUTO_TEST_CASE(loader_syntax) {
   BOOST_CHECK(fz->records() == z->records());
   std::remove(path.c_str());
   BOOST_CHECK_THROW(load_zone_file(path, "example.test."), ZoneError);
+}
+
+// $INCLUDE (RFC 1035 §5.1): relative to the including file's directory, with or without a
+// domain name (absolute, or relative to the current origin); the includer's origin, owner and
+// $TTL are back after it; nested includes; errors name the file and line they come from.
+BOOST_AUTO_TEST_CASE(loader_follows_include) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(VRDNS_BINARY_DIR) / "test_zone_include";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "parts");
+  auto write = [&](const fs::path& p, const std::string& text) {
+    std::ofstream f(p);
+    f << text;
+  };
+  write(dir / "example.zone",
+        "$TTL 300\n"
+        "@ SOA ns1 h 1 2 3 4 5\n"
+        "@ NS ns1\n"
+        "$INCLUDE parts/hosts.inc ; the hosts\n"
+        "after A 192.0.2.3\n"                             // origin and $TTL are back
+        "$INCLUDE \"parts/sub.inc\" sub\n"                // relative domain: sub.example.test.
+        "$INCLUDE parts/abs.inc other.example.test.\n"   // absolute domain
+        "  A 192.0.2.4\n");                              // owner is back: other..., not ours
+  write(dir / "parts" / "hosts.inc",
+        "$TTL 60\nns1 A 192.0.2.1\nwww A 192.0.2.2\n$INCLUDE nested.inc\n");
+  write(dir / "parts" / "nested.inc", "deep TXT \"nested\"\n");
+  write(dir / "parts" / "sub.inc", "@ A 192.0.2.10\nhost A 192.0.2.11\n");
+  write(dir / "parts" / "abs.inc", "@ AAAA 2001:db8::1\n");
+
+  const ZonePtr z = load_zone_file((dir / "example.zone").string(), "example.test.");
+  auto ttl_of = [&](const char* name, uint16_t type) -> long {
+    const Node* n = z->find(wire(name));
+    if (!n || !n->find(type)) return -1;
+    return long(n->find(type)->ttl);
+  };
+  BOOST_TEST(ttl_of("ns1.example.test.", rrtype::A) == 60);   // the include's own $TTL
+  BOOST_TEST(ttl_of("www.example.test.", rrtype::A) == 60);
+  BOOST_TEST(ttl_of("deep.example.test.", rrtype::TXT) == 60);   // nested: the includer's
+  BOOST_TEST(ttl_of("after.example.test.", rrtype::A) == 300);   // $TTL back
+  BOOST_TEST(ttl_of("sub.example.test.", rrtype::A) == 300);
+  BOOST_TEST(ttl_of("host.sub.example.test.", rrtype::A) == 300);
+  BOOST_TEST(ttl_of("other.example.test.", rrtype::AAAA) == 300);
+  // The blank owner after the last $INCLUDE is "after" (the includer's last owner), not the
+  // included file's.
+  BOOST_TEST(ttl_of("after.example.test.", rrtype::A) == 300);
+  BOOST_TEST(z->find(wire("after.example.test."))->find(rrtype::A)->count == 2u);
+  BOOST_TEST(!z->find(wire("other.example.test."))->find(rrtype::A));
+  BOOST_TEST(z->record_count() == 10u);
+
+  // Errors name the included file and its line, or the $INCLUDE's line when it cannot be read.
+  write(dir / "parts" / "bad.inc", "ok A 192.0.2.5\nbad A 1.2.3.4.5\n");
+  write(dir / "bad.zone", "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$INCLUDE parts/bad.inc\n");
+  try {
+    load_zone_file((dir / "bad.zone").string(), "example.test.");
+    BOOST_FAIL("no error");
+  } catch (const ZoneError& e) {
+    BOOST_TEST(e.file == dir.string() + "/parts/bad.inc");
+    BOOST_TEST(e.line == 2);
+  }
+  write(dir / "missing.zone", "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n\n$INCLUDE parts/none.inc\n");
+  try {
+    load_zone_file((dir / "missing.zone").string(), "example.test.");
+    BOOST_FAIL("no error");
+  } catch (const ZoneError& e) {
+    BOOST_TEST(e.file == (dir / "missing.zone").string());
+    BOOST_TEST(e.line == 4);
+    BOOST_CHECK_MESSAGE(contains(e.what(), "none.inc") && contains(e.what(), "cannot open"),
+                        e.what());
+  }
+  // A file that includes itself: an error, not a hang.
+  write(dir / "loop.zone", "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$INCLUDE loop.inc\n");
+  write(dir / "loop.inc", "$INCLUDE loop.inc\n");
+  try {
+    load_zone_file((dir / "loop.zone").string(), "example.test.");
+    BOOST_FAIL("no error");
+  } catch (const ZoneError& e) {
+    BOOST_CHECK_MESSAGE(contains(e.what(), "nested"), e.what());
+  }
+  // No file name; a record outside the zone through a domain argument.
+  write(dir / "noname.zone", "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$INCLUDE ; nothing\n");
+  BOOST_CHECK_THROW(load_zone_file((dir / "noname.zone").string(), "example.test."), ZoneError);
+  write(dir / "outside.zone",
+        "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n$INCLUDE parts/sub.inc example.org.\n");
+  try {
+    load_zone_file((dir / "outside.zone").string(), "example.test.");
+    BOOST_FAIL("no error");
+  } catch (const ZoneError& e) {
+    BOOST_CHECK_MESSAGE(contains(e.what(), "example.org."), e.what());
+    BOOST_TEST(contains(e.file, "sub.inc"));
+  }
+  fs::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_CASE(loader_rejections) {
