@@ -44,9 +44,9 @@ DnsFrontend spawn_dns_frontend(caf::actor_system& system, net::ServerOptions opt
   fe.publish = [weak = std::weak_ptr<net::DnsServer>(server)](dns::ServingStatePtr state) {
     if (auto server = weak.lock(); server && state) server->publish(std::move(state));
   };
-  fe.set_rate_limit = [weak = std::weak_ptr<net::DnsServer>(server)](
-                          const net::RateLimitOptions& options) {
-    if (auto server = weak.lock()) server->set_rate_limit(options);
+  fe.set_rate_limiter = [weak = std::weak_ptr<net::DnsServer>(server)](
+                            std::shared_ptr<net::ResponseRateLimiter> limiter) {
+    if (auto server = weak.lock()) server->set_rate_limiter(std::move(limiter));
   };
   fe.actor = system.spawn(dns_frontend, std::move(server));
   return fe;

@@ -34,9 +34,9 @@ struct DnsFrontend {
   /// a mutex and an atomic). For the node's commit path, which would otherwise pay two actor
   /// hops per publication. Does nothing once the actor has exited.
   std::function<void(dns::ServingStatePtr)> publish;
-  /// net::DnsServer::set_rate_limit, on the caller's thread (a config reload). Does nothing
+  /// net::DnsServer::set_rate_limiter, on the caller's thread (a config reload). Does nothing
   /// once the actor has exited.
-  std::function<void(const net::RateLimitOptions&)> set_rate_limit;
+  std::function<void(std::shared_ptr<net::ResponseRateLimiter>)> set_rate_limiter;
 };
 
 /// Binds every socket, starts the workers and spawns the actor that owns them. Throws

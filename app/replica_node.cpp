@@ -287,7 +287,7 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
     auto frontend = actors::spawn_dns_frontend(system, options, initial, std::move(handler));
     actors_.push_back(frontend.actor);
     dns_endpoints_ = frontend.endpoints;
-    set_rate_limit_ = frontend.set_rate_limit;
+    set_rate_limiter_ = frontend.set_rate_limiter;
 
     actors::replica_options ro;
     ro.heartbeat = std::chrono::milliseconds(cfg.replication.heartbeat_ms);
@@ -333,7 +333,8 @@ ReplicaNode::ReplicaNode(caf::actor_system& system, const config::NodeConfig& cf
       if (const std::shared_ptr<net::Notifier> notifier = slot->notifier.load())
         notifier->published(*keep);
     };
-    auto publisher = system.spawn(serving_publisher, std::move(publish), waiters, initial->options);
+    auto publisher = system.spawn(serving_publisher, std::move(publish), waiters,
+                                  dns::ServingStatePtr(initial));
     actors_.push_back(publisher);
     publisher_ = publisher;
     cookie_secrets_ = initial->options.cookies;
@@ -514,6 +515,7 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
   AccessPolicyPtr policy;
   std::shared_ptr<net::Notifier> notifier;
   std::optional<dns::ResponderOptions> responder;
+  std::shared_ptr<net::ResponseRateLimiter> limiter;   // null: limiting off
   try {
     if (plan.responder_changed) {
       // [dns] edns_udp_size stays what the process started with (restart_only below). A node
@@ -525,6 +527,7 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
           effective, running_.cookies.secret ? nullptr : cookie_secrets_.get());
     }
     policy = access_policy_of(loaded);
+    if (plan.rate_limit_changed) limiter = net::make_rate_limiter(rate_limit_options(loaded.rrl));
     if (plan.notify_changed && !loaded.transfer.notify.empty())
       notifier = std::make_shared<net::Notifier>(
           notify_options(loaded, running_.replica, notify_counters_));
@@ -540,7 +543,7 @@ void ReplicaNode::reload(const config::NodeConfig& loaded_cfg) {
     actors::log_line(label + "zone " + zone + ": its file changed; a zone file only seeds a new "
                      "cluster or an added zone, so what is served stays the cluster's");
   if (plan.policy_changed) policy_->set(std::move(policy));
-  if (plan.rate_limit_changed) set_rate_limit_(rate_limit_options(loaded.rrl));
+  if (plan.rate_limit_changed) set_rate_limiter_(std::move(limiter));
   bool responder_applied = !responder;
   if (responder) {
     cookie_secrets_ = responder->cookies;

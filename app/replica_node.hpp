@@ -81,7 +81,8 @@ class ReplicaNode {
   std::shared_ptr<ServedZones> served_zones_;
   caf::actor adder_;
   caf::actor publisher_;   // app/serving_publisher.hpp: takes reloaded responder options
-  std::function<void(const net::RateLimitOptions&)> set_rate_limit_;   // the DNS front end's
+  // The DNS front end's (actors::DnsFrontend::set_rate_limiter).
+  std::function<void(std::shared_ptr<net::ResponseRateLimiter>)> set_rate_limiter_;
   // The cookie secrets being served: a reload without a configured secret keeps them.
   std::shared_ptr<const dns::CookieSecrets> cookie_secrets_;
   std::unique_ptr<net::MetricsServer> metrics_;   // [stats] listen; null without it

@@ -2,6 +2,7 @@
 
 #include "actors/fail_stop.hpp"
 
+#include <cassert>
 #include <chrono>
 #include <utility>
 
@@ -19,14 +20,17 @@ constexpr std::chrono::milliseconds expire_interval{50};
 
 caf::behavior serving_publisher(caf::event_based_actor* self, PublishFn publish,
                                 std::shared_ptr<CommitWaiters> waiters,
-                                dns::ResponderOptions options) {
+                                dns::ServingStatePtr initial) {
+  assert(initial);
   self->set_exception_handler(actors::exception_to_error);   // actors/fail_stop.hpp
   self->send(self, expire_atom::value);
   struct Current {
     dns::ResponderOptions options;
-    dns::ServingStatePtr served;   // the newest state published, null before the first
+    dns::ServingStatePtr served;   // the newest state the front end was given
   };
-  auto current = std::make_shared<Current>(Current{std::move(options), nullptr});
+  // Seeded with the front end's initial state, so that a reload before the replica's first
+  // publication is served at once rather than when that publication comes.
+  auto current = std::make_shared<Current>(Current{initial->options, std::move(initial)});
   return {
       [=](expire_atom) {
         waiters->expire(CommitWaiters::clock::now());
@@ -40,8 +44,6 @@ caf::behavior serving_publisher(caf::event_based_actor* self, PublishFn publish,
       },
       [=](responder_options_atom, dns::ResponderOptions& o) {
         current->options = std::move(o);
-        if (!current->served)
-          return true;   // the first publication takes them
         auto s = std::make_shared<dns::ServingState>(*current->served);
         s->options = current->options;
         current->served = s;

@@ -42,9 +42,10 @@ using PublishFn = std::function<void(dns::ServingStatePtr)>;
 
 /// Messages: (publication_atom, Publication), handled in order, so states are swapped in the
 /// order the replica made them; (responder_options_atom, dns::ResponderOptions) -> bool (true):
-/// from now on, and at once for the state being served (if any was published yet).
+/// from now on, and at once for the state being served. `initial` is the state the front end
+/// serves before the first publication; its options are the publisher's first.
 caf::behavior serving_publisher(caf::event_based_actor* self, PublishFn publish,
                                 std::shared_ptr<CommitWaiters> waiters,
-                                dns::ResponderOptions options);
+                                dns::ServingStatePtr initial);
 
 }  // namespace vrdns::app

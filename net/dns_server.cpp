@@ -49,9 +49,7 @@ DnsServer::DnsServer(ServerOptions o, dns::ServingStatePtr initial, UpdateHandle
     for (auto& s : b.udp) udp.push_back(std::move(s));
     for (unsigned w = 0; w < o.tcp_workers; ++w) tcp[w].push_back(std::move(b.tcp[w]));
   }
-  std::shared_ptr<ResponseRateLimiter> limiter;
-  if (o.rate_limit.responses_per_second > 0)
-    limiter = std::make_shared<ResponseRateLimiter>(o.rate_limit);
+  std::shared_ptr<ResponseRateLimiter> limiter = make_rate_limiter(o.rate_limit);
   udp_ = std::make_unique<UdpServer>(std::move(udp), publisher_, update_handler, o.udp_batch,
                                      o.signed_query_handler, stats_, std::move(limiter));
   o.tcp.signed_query_handler = o.signed_query_handler;
@@ -61,10 +59,8 @@ DnsServer::DnsServer(ServerOptions o, dns::ServingStatePtr initial, UpdateHandle
 
 DnsServer::~DnsServer() { stop(); }
 
-void DnsServer::set_rate_limit(const RateLimitOptions& options) {
-  udp_->set_limiter(options.responses_per_second > 0
-                        ? std::make_shared<ResponseRateLimiter>(options)
-                        : nullptr);
+void DnsServer::set_rate_limiter(std::shared_ptr<ResponseRateLimiter> limiter) {
+  udp_->set_limiter(std::move(limiter));
 }
 
 void DnsServer::start() {

@@ -49,8 +49,8 @@ class DnsServer {
   /// New zones / status for all workers; in-flight queries finish on the old state.
   void publish(dns::ServingStatePtr state) { publisher_.publish(std::move(state)); }
   /// Response rate limiting from now on (a config reload): a new limiter, so every bucket
-  /// starts full; responses_per_second = 0 turns it off. Any thread.
-  void set_rate_limit(const RateLimitOptions& options);
+  /// starts full (make_rate_limiter); null turns it off. Any thread; cannot fail.
+  void set_rate_limiter(std::shared_ptr<ResponseRateLimiter> limiter);
   const StatePublisher& publisher() const { return publisher_; }
 
   /// The listen addresses with their actual ports.

@@ -67,6 +67,11 @@ ResponseRateLimiter::ResponseRateLimiter(RateLimitOptions options) : options_(st
   options_.responses_per_second = std::min<uint32_t>(options_.responses_per_second, 0xFFFF);
 }
 
+std::shared_ptr<ResponseRateLimiter> make_rate_limiter(const RateLimitOptions& options) {
+  if (options.responses_per_second == 0) return nullptr;
+  return std::make_shared<ResponseRateLimiter>(options);
+}
+
 uint32_t ResponseRateLimiter::now() const {
   if (options_.now_seconds) return options_.now_seconds();
   timespec ts{};

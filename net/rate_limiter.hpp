@@ -47,6 +47,12 @@ enum class ResponseKind : uint8_t {
 
 enum class RateDecision { send, drop, slip };
 
+class ResponseRateLimiter;
+
+/// A limiter for `options`, or null when they turn limiting off (responses_per_second = 0).
+/// Allocates its table: build it before committing to a change that needs it.
+std::shared_ptr<ResponseRateLimiter> make_rate_limiter(const RateLimitOptions& options);
+
 class ResponseRateLimiter {
  public:
   explicit ResponseRateLimiter(RateLimitOptions options);

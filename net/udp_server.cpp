@@ -119,6 +119,14 @@ void UdpServer::stop() {
     if (w->thread.joinable()) w->thread.join();
 }
 
+void UdpServer::take_new_limiter(Worker& w) {
+  if (limiter_generation_.load(std::memory_order_acquire) == w.limiter_generation) return;
+  // A reload replaced the limiter (rare).
+  std::lock_guard<std::mutex> lock(limiter_mutex_);
+  w.limiter = limiter_;
+  w.limiter_generation = limiter_generation_.load(std::memory_order_relaxed);
+}
+
 void UdpServer::run(Worker& w) {
   StateReader reader(publisher_);
   {
@@ -128,6 +136,9 @@ void UdpServer::run(Worker& w) {
   }
   const int fd = w.socket->get();
   while (!stopping_.load(std::memory_order_relaxed)) {
+    // Before waiting too: an idle worker must not keep a replaced limiter (and its table)
+    // alive until its next datagram.
+    take_new_limiter(w);
     for (std::size_t i = 0; i < batch_; ++i) {
       // recvmmsg overwrites msg_namelen and msg_flags: reset them every round.
       w.rx_iov[i] = {w.rx.data() + i * slot_size, slot_size};
@@ -145,12 +156,7 @@ void UdpServer::run(Worker& w) {
     w.counters.received.add(unsigned(n));
 
     const dns::ServingState& state = reader.refresh();
-    if (const uint64_t g = limiter_generation_.load(std::memory_order_acquire);
-        g != w.limiter_generation) {   // a reload replaced the limiter: take it (rare)
-      std::lock_guard<std::mutex> lock(limiter_mutex_);
-      w.limiter = limiter_;
-      w.limiter_generation = limiter_generation_.load(std::memory_order_relaxed);
-    }
+    take_new_limiter(w);   // so that a datagram after set_limiter returned meets the new one
     ResponseRateLimiter* const limiter = w.limiter.get();
     const uint32_t now = limiter ? limiter->now() : 0;   // per batch
     dns::CookieContext cookie_context;

@@ -53,6 +53,7 @@ class UdpServer {
  private:
   struct Worker;
   void run(Worker& w);
+  void take_new_limiter(Worker& w);   // if set_limiter replaced the one w holds
 
   const StatePublisher& publisher_;
   // The limiter in force (shared by the workers, lock-free inside), replaced by set_limiter:

@@ -385,7 +385,7 @@ Bytes cookie_of(const Bytes& r) {
   return Bytes(r.end() - std::ptrdiff_t(n), r.end());
 }
 
-// A reload replaces the limiter of a running server (DnsServer::set_rate_limit): limiting
+// A reload replaces the limiter of a running server (DnsServer::set_rate_limiter): limiting
 // turned on, an exempt list, off, and on again with every bucket full. Each round is ten
 // queries for one name and a marker query for another (its own bucket) that ends it.
 BOOST_AUTO_TEST_CASE(udp_rate_limit_is_replaced_at_run_time) {
@@ -414,13 +414,14 @@ BOOST_AUTO_TEST_CASE(udp_rate_limit_is_replaced_at_run_time) {
     return o;
   };
   BOOST_TEST((round() == std::pair<int, int>{10, 0}));   // none at start
-  s.server->set_rate_limit(limited());
+  s.server->set_rate_limiter(vrdns::net::make_rate_limiter(limited()));
   BOOST_TEST((round() == std::pair<int, int>{3, 3}));    // 7 limited: every second slips
-  s.server->set_rate_limit(limited({*vrdns::net::AddressPrefix::parse("127.0.0.0/8")}));
+  s.server->set_rate_limiter(vrdns::net::make_rate_limiter(
+      limited({*vrdns::net::AddressPrefix::parse("127.0.0.0/8")})));
   BOOST_TEST((round() == std::pair<int, int>{10, 0}));   // exempt
-  s.server->set_rate_limit(vrdns::net::RateLimitOptions{});
+  s.server->set_rate_limiter(vrdns::net::make_rate_limiter(vrdns::net::RateLimitOptions{}));
   BOOST_TEST((round() == std::pair<int, int>{10, 0}));   // off
-  s.server->set_rate_limit(limited());
+  s.server->set_rate_limiter(vrdns::net::make_rate_limiter(limited()));
   BOOST_TEST((round() == std::pair<int, int>{3, 3}));    // on again, a fresh limiter
   const vrdns::net::QueryTotals q = s.server->stats().totals();
   BOOST_TEST(q.rate_limited_slipped == 6u);

@@ -57,6 +57,13 @@ dns::ResponderOptions options(const std::string& nsid, uint8_t secret_byte) {
   return o;
 }
 
+// What the front end serves before the replica's first publication.
+dns::ServingStatePtr initial_state(const std::string& nsid, uint8_t secret_byte) {
+  auto s = state("initial", nsid);
+  s->options = options(nsid, secret_byte);
+  return s;
+}
+
 // Stops the publisher on every way out of a test case (a failed BOOST_REQUIRE too): its timer
 // keeps it alive, and ~actor_system would wait for it forever.
 struct StopOnExit {
@@ -71,7 +78,7 @@ BOOST_AUTO_TEST_CASE(states_carry_the_current_options_and_a_reload_republishes) 
   caf::actor_system sys{cfg};
   Recorder rec;
   auto publisher = sys.spawn(app::serving_publisher, rec.fn(),
-                             std::make_shared<app::CommitWaiters>(), options("start", 1));
+                             std::make_shared<app::CommitWaiters>(), initial_state("start", 1));
   StopOnExit stop{publisher};
   caf::scoped_actor self{sys};
 
@@ -117,21 +124,30 @@ BOOST_AUTO_TEST_CASE(states_carry_the_current_options_and_a_reload_republishes) 
   BOOST_TEST(!got[3]->options.cookies);
 }
 
-BOOST_AUTO_TEST_CASE(options_before_the_first_state_wait_for_it) {
+BOOST_AUTO_TEST_CASE(options_before_the_first_state_apply_to_the_initial_one) {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   Recorder rec;
+  const dns::ServingStatePtr initial = initial_state("start", 1);
   auto publisher = sys.spawn(app::serving_publisher, rec.fn(),
-                             std::make_shared<app::CommitWaiters>(), options("start", 1));
+                             std::make_shared<app::CommitWaiters>(), initial);
   StopOnExit stop{publisher};
   caf::scoped_actor self{sys};
   self->request(publisher, std::chrono::seconds(10), app::responder_options_atom::value,
                 options("early", 3))
     .receive([](bool) {}, [&](const caf::error& e) { BOOST_FAIL(sys.render(e)); });
-  self->send(publisher, app::publication_atom::value, app::Publication{state("s1", "stale"), {}});
-  const auto got = rec.await(1);
-  BOOST_REQUIRE_EQUAL(got.size(), 1u);   // nothing was published for the options alone
-  BOOST_TEST(got[0]->status == "s1");
+  // A reload before the replica's first state (a node still recovering, say) is served at
+  // once: the front end's initial state, republished with the new options.
+  auto got = rec.await(1);
+  BOOST_REQUIRE_EQUAL(got.size(), 1u);
+  BOOST_TEST(got[0]->status == "initial");
   BOOST_TEST(got[0]->options.nsid == "early");
   BOOST_TEST(got[0]->options.cookies->current[0] == 3);
+  BOOST_TEST(initial->options.nsid == "start");   // the one handed over is not changed
+  self->send(publisher, app::publication_atom::value, app::Publication{state("s1", "stale"), {}});
+  got = rec.await(2);
+  BOOST_REQUIRE_EQUAL(got.size(), 2u);
+  BOOST_TEST(got[1]->status == "s1");
+  BOOST_TEST(got[1]->options.nsid == "early");
+  BOOST_TEST(got[1]->options.cookies->current[0] == 3);
 }
