@@ -159,8 +159,10 @@ struct ZoneError : std::runtime_error {
   int line;
 };
 
-/// Loads an RFC 1035 master file with ldns ($ORIGIN, $TTL, $INCLUDE is refused, relative
-/// names, multi-line records, comments) and validates it (validate_zone). Throws ZoneError.
+/// Loads an RFC 1035 master file with ldns ($ORIGIN, $TTL, relative names, multi-line
+/// records, comments, and $INCLUDE relative to the including file's directory, up to 8 deep)
+/// and validates it (validate_zone). Throws ZoneError naming the file (an included one, where
+/// the fault is) and line. load_zone_text refuses $INCLUDE: text names no directory.
 ZonePtr load_zone_file(const std::string& path, std::string_view origin_text);
 ZonePtr load_zone_text(std::string_view text, std::string_view origin_text,
                        const std::string& label = "<text>");

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dns/zone.hpp"
 #include "dns/zone_builder.hpp"
@@ -93,14 +94,18 @@ std::size_t skip_blank(std::string_view text, std::size_t offset) {
   return offset;
 }
 
-// Master files $INCLUDE one another at most this deep: a file that includes itself is an
-// error, not a hang.
+// Master files $INCLUDE one another at most this deep, and at most this many files in all:
+// a zone of includes that fan out cannot make the loader read without end.
 constexpr int max_include_depth = 8;
+constexpr int max_included_files = 4096;
 
 // "$INCLUDE <file-name> [<domain-name>] [<comment>]" (RFC 1035 §5.1), the file name perhaps
-// in double quotes. False if the line has no file name or an unterminated quote.
-bool parse_include(std::string_view line, std::string& file, std::string& domain) {
+// in double quotes. An error message if the line is not that ("" when it is).
+std::string parse_include(std::string_view line, std::string& file, std::string& domain) {
   std::size_t i = std::string_view("$INCLUDE").size();
+  // ldns takes any line that starts with the 8 letters ("$INCLUDEfoo") for the directive.
+  if (i >= line.size() || (line[i] != ' ' && line[i] != '\t'))
+    return "$INCLUDE without a file name";
   auto blank = [&] { while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i; };
   auto token = [&](std::string& out) {
     blank();
@@ -120,7 +125,22 @@ bool parse_include(std::string_view line, std::string& file, std::string& domain
     out.assign(line.substr(from, i - from));
     return true;
   };
-  return token(file) && !file.empty() && token(domain);
+  if (!token(file)) return "$INCLUDE: unterminated quote";
+  if (file.empty()) return "$INCLUDE without a file name";
+  if (!token(domain)) return "$INCLUDE: unterminated quote";
+  blank();
+  if (i < line.size() && line[i] != ';' && line[i] != '\r')
+    return "$INCLUDE: unexpected '" + std::string(line.substr(i)) +
+           "' after the domain name (at most a file name, a domain name and a comment)";
+  return "";
+}
+
+// True if ldns takes `text` (absolute) as a name: it starts each file read at one.
+bool valid_ldns_name(const std::string& text) {
+  ldns_rdf* r = ldns_dname_new_frm_str(text.c_str());
+  if (!r) return false;
+  ldns_rdf_deep_free(r);
+  return true;
 }
 
 // Where one master file is read from: its text, its name in errors, and the directory its
@@ -131,12 +151,25 @@ struct Source {
   const std::string* directory;
 };
 
+// The files being read, outermost first (to name a cycle), and how many were read in all.
+struct IncludeChain {
+  std::vector<std::string> files;   // canonical paths
+  int included = 0;
+};
+
+// The path as the chain compares it: the same file reached by two spellings is one file.
+std::string canonical_path(const std::string& path) {
+  std::error_code ec;
+  const auto c = std::filesystem::weakly_canonical(path, ec);
+  return ec ? path : c.string();
+}
+
 // Reads the records of `src` into `builder`, starting at `origin_str` (absolute, text) and
 // `default_ttl`, following $INCLUDE. As RFC 1035 §5.1 says, an included file starts at the
 // origin the directive names (else the includer's), and the includer's origin and owner are
 // back afterwards; so is its $TTL.
 void read_into(ZoneBuilder& builder, const Source& src, const std::string& origin_str,
-               uint32_t default_ttl, int depth) {
+               uint32_t default_ttl, IncludeChain& chain) {
   std::string& text = src.text;
   const std::string& label = src.label;
   // fmemopen wants a mutable buffer of non-zero size; a final newline also makes a last
@@ -176,16 +209,22 @@ void read_into(ZoneBuilder& builder, const Source& src, const std::string& origi
       case LDNS_STATUS_SYNTAX_INCLUDE: {
         if (!src.directory)
           throw_zone_error(label, line, "$INCLUDE is not supported here (not a zone file)");
-        if (depth >= max_include_depth)
-          throw_zone_error(label, line, "$INCLUDE nested more than " +
-                                            std::to_string(max_include_depth) +
-                                            " deep (does a file include itself?)");
-        // ldns read the directive's line and stopped after it: take it from our copy.
+        // ldns read the directive and stopped after it: take its line from our copy. It
+        // must have read that line alone (and perhaps blank lines after it); an unbalanced
+        // parenthesis or quote makes it read on, and what it swallowed would be lost
+        // without a word.
         const std::size_t from = skip_blank(text, std::size_t(std::max(at, 0L)));
         const std::size_t to = std::min(text.find('\n', from), text.size());
+        if (const long end = std::ftell(fp.get());
+            end < 0 || skip_blank(text, std::min(to + 1, text.size())) < std::size_t(end))
+          throw_zone_error(label, line,
+                           "$INCLUDE must stand on one line (an unbalanced parenthesis or "
+                           "quote?)");
         std::string file, domain;
-        if (!parse_include(std::string_view(text).substr(from, to - from), file, domain))
-          throw_zone_error(label, line, "$INCLUDE without a file name");
+        if (const std::string bad =
+                parse_include(std::string_view(text).substr(from, to - from), file, domain);
+            !bad.empty())
+          throw_zone_error(label, line, bad);
         std::string current_origin;
         {
           char* o = ldns_rdf2str(origin);
@@ -197,10 +236,23 @@ void read_into(ZoneBuilder& builder, const Source& src, const std::string& origi
           included_origin = domain.back() == '.' ? domain
                             : current_origin == "." ? domain + "."
                                                     : domain + "." + current_origin;
-        if (!name_from_text(included_origin))
+        if (!name_from_text(included_origin) || !valid_ldns_name(included_origin))
           throw_zone_error(label, line, "$INCLUDE: invalid domain name '" + domain + "'");
         const std::string path =
             !file.empty() && file.front() == '/' ? file : *src.directory + "/" + file;
+        const std::string canonical = canonical_path(path);
+        if (std::find(chain.files.begin(), chain.files.end(), canonical) != chain.files.end()) {
+          std::string cycle;
+          for (const auto& f : chain.files) cycle += f + " -> ";
+          throw_zone_error(label, line, "$INCLUDE: a file includes itself: " + cycle + canonical);
+        }
+        if (int(chain.files.size()) > max_include_depth)
+          throw_zone_error(label, line, "$INCLUDE nested more than " +
+                                            std::to_string(max_include_depth) + " deep");
+        if (++chain.included > max_included_files)
+          throw_zone_error(label, line, "$INCLUDE: more than " +
+                                            std::to_string(max_included_files) +
+                                            " files included in all");
         std::string included;
         try {
           included = read_whole_file(path);
@@ -209,8 +261,10 @@ void read_into(ZoneBuilder& builder, const Source& src, const std::string& origi
         }
         const std::string directory = std::filesystem::path(path).parent_path().string();
         builder.set_label(path);
+        chain.files.push_back(canonical);
         read_into(builder, Source{included, path, &directory}, included_origin, default_ttl,
-                  depth + 1);
+                  chain);
+        chain.files.pop_back();
         builder.set_label(label);
         continue;
       }
@@ -233,8 +287,10 @@ ZonePtr load_from(std::string& text, std::string_view origin_text, const std::st
   if (!origin_wire)
     throw_zone_error(label, 0, "invalid zone origin '" + std::string(origin_text) + "'");
   ZoneBuilder builder(*origin_wire, label);
+  IncludeChain chain;
+  chain.files.push_back(canonical_path(label));   // a label, not a path, for text: harmless
   read_into(builder, Source{text, label, directory}, origin_str, default_ttl_without_dollar_ttl,
-            0);
+            chain);
   return builder.finish();
 }
 
