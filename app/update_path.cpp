@@ -4,6 +4,7 @@
 
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <ctime>
@@ -44,9 +45,25 @@ struct UpdatePath {
 void answer(UpdateCounters& counters, const AccessPolicy& policy, const net::UpdateRequest& req,
             const dns::TsigVerdict& verdict, uint16_t rcode) {
   counters.count(rcode);
-  auto reply = dns::make_update_reply(req.message.data(), req.message.size(), rcode,
-                                      req.opt.empty() ? nullptr : req.opt.data(), req.opt.size());
-  dns::sign_reply(reply, verdict, policy.keys, int64_t(std::time(nullptr)));
+  const uint8_t* opt = req.opt.empty() ? nullptr : req.opt.data();
+  const int64_t now = int64_t(std::time(nullptr));
+  auto reply = dns::make_update_reply(req.message.data(), req.message.size(), rcode, opt,
+                                      req.opt.size());
+  dns::sign_reply(reply, verdict, policy.keys, now);
+  if (reply.size() > req.max_reply_size) {
+    // Long zone and key names, a large NSID, a client without EDNS: the header, COOKIE and
+    // TSIG alone fit any size a client may ask for (512 at least).
+    reply = dns::make_update_reply(req.message.data(), req.message.size(), rcode, opt,
+                                   req.opt.size(), true);
+    dns::sign_reply(reply, verdict, policy.keys, now);
+  }
+  if (reply.size() > req.max_reply_size) {
+    // Only a TSIG error echoing a request's own huge key and algorithm names (up to 255
+    // bytes each) is still too big: the header alone with TC, and the client may use TCP.
+    reply.resize(12);
+    reply[2] |= 0x02;
+    std::fill(reply.begin() + 4, reply.end(), uint8_t(0));
+  }
   req.reply(reply.data(), reply.size());
 }
 

@@ -487,6 +487,7 @@ AnswerResult answer(const ServingState& state, const uint8_t* query, std::size_t
     }
     limit = std::min(limit, capacity);
   }
+  const std::size_t requestor_limit = limit;
   limit = limit > tail_reserve ? limit - tail_reserve : 0;
   std::size_t reserve = q.edns ? opt_rr_size : 0;
   if (carries_cookie(cookie.verdict)) reserve += edns_option_head + reply_cookie_size;
@@ -504,6 +505,7 @@ AnswerResult answer(const ServingState& state, const uint8_t* query, std::size_t
   ReplyBuilder builder(state, q, cookie, transport, w, limit, nsid);
   AnswerResult result = builder.build();
   assert(result.what == Disposition::drop || result.length <= limit);
+  result.size_limit = uint16_t(std::min<std::size_t>(requestor_limit, max_message_size));
   // A signed query wants a signed answer (RFC 8945 §5.3): the front end's keys are needed.
   if (q.tsig && result.what == Disposition::reply) result.what = Disposition::signed_query;
   return result;

@@ -71,6 +71,9 @@ struct AnswerResult {
   /// 0: none.
   uint16_t opt_at = 0;
   uint16_t cookie_at = 0;
+  /// The most the requestor takes: over UDP 512 or its EDNS size (capped by edns_udp_max);
+  /// over TCP the largest message. For answers written elsewhere (an UPDATE's).
+  uint16_t size_limit = 0;
 };
 
 /// Minimum `out` capacity answer() needs: a TCP reply may be 65535 bytes.

@@ -20,7 +20,12 @@ namespace vrdns::dns {
 /// complete OPT RR of `opt_length` bytes, appended as the additional section; one that is not
 /// a well-formed OPT (shorter than an OPT, or its RDLENGTH not its size) is left out rather
 /// than sent broken.
+///
+/// `minimal` leaves out what an answer may do without, for a client whose UDP size the full
+/// answer (and its TSIG) would exceed: the zone section (RFC 2136 §3.8 lets a response carry
+/// the header alone) and every OPT option but the COOKIE (NSID is a diagnostic).
 std::vector<uint8_t> make_update_reply(const uint8_t* msg, std::size_t len, uint16_t rcode,
-                                       const uint8_t* opt = nullptr, std::size_t opt_length = 0);
+                                       const uint8_t* opt = nullptr, std::size_t opt_length = 0,
+                                       bool minimal = false);
 
 }  // namespace vrdns::dns

@@ -30,6 +30,9 @@ struct UpdateRequest {
   /// Nonzero when the request's EDNS is wrong and this is the answer (FORMERR: a malformed
   /// OPT or COOKIE; BADVERS: an EDNS version above 0), whatever the UPDATE says.
   uint16_t edns_rcode = 0;
+  /// The largest answer the client takes (dns::AnswerResult::size_limit): a bigger one is
+  /// made smaller, never cut by the network.
+  std::size_t max_reply_size = dns::max_message_size;
   /// Sends one DNS message back to the client. Thread-safe; call at most once. Safe to call
   /// after the server stopped (the reply is then dropped).
   std::function<void(const uint8_t* data, std::size_t length)> reply;
@@ -41,6 +44,7 @@ inline void take_edns_from_fallback(UpdateRequest& req, const uint8_t* reply,
                                     const dns::AnswerResult& r) {
   if (r.opt_at != 0 && r.opt_at < r.length) req.opt.assign(reply + r.opt_at, reply + r.length);
   if (r.rcode == dns::rcode::FORMERR || r.rcode == dns::rcode::BADVERS) req.edns_rcode = r.rcode;
+  if (r.size_limit != 0) req.max_reply_size = r.size_limit;
 }
 
 /// Must be cheap and must not block: it runs on a front-end worker thread.

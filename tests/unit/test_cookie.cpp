@@ -501,6 +501,8 @@ BOOST_AUTO_TEST_CASE(the_update_path_gets_the_opt_and_the_edns_errors) {
     net::take_edns_from_fallback(req, a.bytes.data(), a.result);
     BOOST_TEST(req.edns_rcode == 0u);
     BOOST_REQUIRE(req.opt.size() == opt_rr_size + 4 + reply_cookie_size);
+    // The answer's size bound: the query's EDNS size over UDP, any size over TCP.
+    BOOST_TEST(req.max_reply_size == (t == Transport::udp ? 1232u : max_message_size));
 
     // The update path's answer, e.g. NOERROR after the commit: the OPT with the same cookie.
     Answered committed;
@@ -550,6 +552,15 @@ BOOST_AUTO_TEST_CASE(the_update_path_gets_the_opt_and_the_edns_errors) {
   net::take_edns_from_fallback(nothing, none.bytes.data(), none.result);
   BOOST_TEST(nothing.opt.empty());
   BOOST_TEST(nothing.edns_rcode == 0u);
+  BOOST_TEST(nothing.max_reply_size == 512u);   // no EDNS: RFC 1035's 512
+  // Asked sizes: below 512 counts as 512, above our cap (1232) as the cap.
+  for (auto [asked, bound] : {std::pair<uint16_t, std::size_t>{100, 512},
+                              {800, 800}, {4096, 1232}}) {
+    net::UpdateRequest sized;
+    const Answered a = ask(as_update(query("example.test.", rrtype::SOA, {}, 0, asked)), &context);
+    net::take_edns_from_fallback(sized, a.bytes.data(), a.result);
+    BOOST_TEST(sized.max_reply_size == bound);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -119,3 +119,40 @@ BOOST_AUTO_TEST_CASE(a_broken_opt_is_left_out) {
     BOOST_TEST(r[11] == 0);
   }
 }
+
+// For a client whose size the full answer would exceed: no zone section, and of the OPT's
+// options only the COOKIE (RFC 7873 wants it in every answer), with a RDLENGTH to match.
+BOOST_AUTO_TEST_CASE(a_minimal_reply_keeps_the_header_and_the_cookie) {
+  auto m = update_message();
+  // OPT: UDP size 1232, DO; NSID "abc", COOKIE (8 + 16 bytes), an unknown option 65001.
+  std::vector<uint8_t> opt = {0, 0, 41, 0x04, 0xD0, 0, 0, 0x80, 0, 0, 0};
+  const std::vector<uint8_t> nsid = {0, 3, 0, 3, 'a', 'b', 'c'};
+  std::vector<uint8_t> cookie = {0, 10, 0, 24};
+  for (uint8_t i = 0; i < 24; ++i) cookie.push_back(i);
+  const std::vector<uint8_t> other = {0xFD, 0xE9, 0, 1, 7};
+  opt.insert(opt.end(), nsid.begin(), nsid.end());
+  opt.insert(opt.end(), cookie.begin(), cookie.end());
+  opt.insert(opt.end(), other.begin(), other.end());
+  opt[10] = uint8_t(opt.size() - 11);
+
+  auto r = make_update_reply(m.data(), m.size(), 0, opt.data(), opt.size(), true);
+  BOOST_REQUIRE(r.size() == 12u + 11u + cookie.size());
+  BOOST_TEST(r[0] == 0xBE);
+  BOOST_TEST(r[5] == 0);    // ZOCOUNT: no zone section
+  BOOST_TEST(r[11] == 1);   // the OPT
+  BOOST_TEST(std::vector<uint8_t>(r.begin() + 12, r.begin() + 12 + 9) ==
+             std::vector<uint8_t>(opt.begin(), opt.begin() + 9));   // size, DO as they were
+  BOOST_TEST(r[12 + 10] == cookie.size());   // RDLENGTH
+  BOOST_TEST(std::vector<uint8_t>(r.begin() + 23, r.end()) == cookie);
+  // BADVERS still says its upper bits in the minimal OPT.
+  r = make_update_reply(m.data(), m.size(), 16, opt.data(), opt.size(), true);
+  BOOST_TEST(r[12 + 5] == 1);
+  // An OPT whose option overruns its RDATA (it passed the RDLENGTH check, its option's own
+  // length lies): nothing is read past it.
+  std::vector<uint8_t> lying = {0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, 0, 4, 0, 10, 0, 200};
+  r = make_update_reply(m.data(), m.size(), 0, lying.data(), lying.size(), true);
+  BOOST_TEST(r.size() == 12u + 11u);
+  BOOST_TEST(r[12 + 10] == 0);
+  // Without an OPT: the header alone.
+  BOOST_TEST(make_update_reply(m.data(), m.size(), 0, nullptr, 0, true).size() == 12u);
+}
