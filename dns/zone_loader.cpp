@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "dns/master_file.hpp"
 #include "dns/zone.hpp"
 #include "dns/zone_builder.hpp"
 
@@ -172,6 +173,11 @@ void read_into(ZoneBuilder& builder, const Source& src, const std::string& origi
                uint32_t default_ttl, IncludeChain& chain) {
   std::string& text = src.text;
   const std::string& label = src.label;
+  // ldns reads a NUL as the end of a token and drops what follows in it ("v=spf\0x" became
+  // "v=spf"): a file with one is not text, and changed data would be served without a word.
+  if (const std::size_t nul = text.find('\0'); nul != std::string::npos)
+    throw_zone_error(label, int(std::count(text.begin(), text.begin() + long(nul), '\n')) + 1,
+                     "NUL byte in the file (not a text zone file)");
   // fmemopen wants a mutable buffer of non-zero size; a final newline also makes a last
   // line without one parse like any other.
   text += '\n';
@@ -273,6 +279,13 @@ void read_into(ZoneBuilder& builder, const Source& src, const std::string& origi
     }
     Record r = record_from_ldns(raw);
     ldns_rr_free(raw);
+    // ldns' text parser can make RDATA that its own wire parser refuses ("SRV 0 5 \# 0 x"
+    // gave an SRV without a port). Such a record could not be read back from a checkpoint
+    // (nor parsed by a secondary): refuse it here, where the operator sees the line.
+    if (ldns_rr* wire_checked = record_to_ldns(r))
+      ldns_rr_free(wire_checked);
+    else
+      throw_zone_error(label, line, "malformed " + type_mnemonic(r.type) + " data");
     builder.add(std::move(r), line);
   }
 }
