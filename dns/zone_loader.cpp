@@ -259,6 +259,10 @@ void read_into(ZoneBuilder& builder, const Source& src, const std::string& origi
           throw_zone_error(label, line, "$INCLUDE: more than " +
                                             std::to_string(max_included_files) +
                                             " files included in all");
+        // A device or FIFO would be read without end (/dev/zero) or block (a FIFO).
+        if (std::error_code ec; std::filesystem::exists(path, ec) &&
+                                !std::filesystem::is_regular_file(path, ec))
+          throw_zone_error(label, line, "$INCLUDE: " + path + " is not a regular file");
         std::string included;
         try {
           included = read_whole_file(path);

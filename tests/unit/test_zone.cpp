@@ -323,6 +323,15 @@ BOOST_AUTO_TEST_CASE(loader_include_edge_cases) {
   e = error_of_file("paren.zone");
   BOOST_CHECK_MESSAGE(contains(e, "paren.zone:3:") && contains(e, "one line"), e);
 
+  // Not a regular file: a directory, a device that would be read without end.
+  write(dir / "dev.zone", head + "$INCLUDE /dev/zero\n");
+  e = error_of_file("dev.zone");
+  BOOST_CHECK_MESSAGE(contains(e, "dev.zone:3:") && contains(e, "not a regular file"), e);
+  fs::create_directories(dir / "adir");
+  write(dir / "dir.zone", head + "$INCLUDE adir\n");
+  e = error_of_file("dir.zone");
+  BOOST_CHECK_MESSAGE(contains(e, "dir.zone:3:") && contains(e, "not a regular file"), e);
+
   // A cycle through two files is named as such, file by file.
   write(dir / "a.inc", "$INCLUDE b.inc\n");
   write(dir / "b.inc", "x A 192.0.2.24\n$INCLUDE a.inc\n");
