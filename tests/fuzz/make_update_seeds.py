@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seeds of the UPDATE fuzz target into tests/fuzz/corpus_update/.
+"""Writes the hand-made seeds of the UPDATE fuzz targets: tests/fuzz/corpus_update/ (one UPDATE
+each, fuzz_update) and tests/fuzz/corpus_update_sequence/ (runs of them, each message after a
+2-byte length, fuzz_update_sequence).
 
 Each seed is one RFC 2136 UPDATE of example.test. (configs/example.test.zone) exercising one
 rule: adds of several types, the four kinds of delete, the five prerequisites, SOA and apex NS
@@ -97,8 +99,40 @@ SEEDS = {
                                   rr("ns.sub." + Z, A, IN, 60, bytes([192, 0, 2, 15]))]),
 }
 
+# Runs where a later UPDATE meets what an earlier one made or removed.
+SEQUENCES = {
+    "cname-then-data": ["add-cname-new-name", "add-a",
+                        update(updates=[rr("alias." + Z, A, IN, 300, bytes([192, 0, 2, 3]))])],
+    "cname-removed-then-data": [
+        "add-cname-new-name", update(updates=[rr("alias." + Z, CNAME, ANY, 0)]),
+        update(updates=[rr("alias." + Z, A, IN, 300, bytes([192, 0, 2, 3]))])],
+    "cas-twice": ["prereq-absent-name-not-in-use", "prereq-absent-name-not-in-use"],
+    "value-cas-twice": ["prereq-value", "prereq-value", "ttl-change"],
+    "soa-up-and-back": ["soa-newer-serial", "soa-older-serial", "soa-chain-back", "add-a"],
+    "deep-then-cut": ["deep-names-and-wildcard",
+                      update(updates=[rr("a.b.c.d.e.f." + Z, ANYTYPE, ANY, 0)]),
+                      update(updates=[rr("e.f." + Z, A, IN, 60, bytes([192, 0, 2, 20]))])],
+    "delegation-then-below": ["delegation",
+                              update(updates=[rr("x.sub." + Z, A, IN, 60, bytes([192, 0, 2, 21]))]),
+                              update(updates=[rr("sub." + Z, NS, ANY, 0)])],
+    "apex-rules-then-add": ["delete-apex-ns-and-soa", "delete-last-ns-records", "add-caa"],
+    "add-delete-add": ["add-a", update(updates=[rr("new." + Z, A, NONE, 0, bytes([192, 0, 2, 99]))]),
+                       "add-a", "delete-record", "delete-rrset", "delete-name"],
+    "odd-bytes": ["add-owner-odd-bytes", "add-txt-odd-bytes", "add-unknown-type",
+                  update(updates=[rr("u." + Z, 65280, ANY, 0)])],
+}
+
 os.makedirs(OUT, exist_ok=True)
 for seed_name, message in SEEDS.items():
     with open(os.path.join(OUT, "seed-" + seed_name), "wb") as f:
         f.write(message)
 print("wrote %d seeds to %s" % (len(SEEDS), OUT))
+
+OUT_SEQUENCE = os.path.join(HERE, "corpus_update_sequence")
+os.makedirs(OUT_SEQUENCE, exist_ok=True)
+for seed_name, steps in SEQUENCES.items():
+    with open(os.path.join(OUT_SEQUENCE, "seed-" + seed_name), "wb") as f:
+        for step in steps:
+            message = SEEDS[step] if isinstance(step, str) else step
+            f.write(struct.pack("!H", len(message)) + message)
+print("wrote %d seeds to %s" % (len(SEQUENCES), OUT_SEQUENCE))
