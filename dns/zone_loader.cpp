@@ -18,6 +18,7 @@
 #include "dns/master_file.hpp"
 #include "dns/zone.hpp"
 #include "dns/zone_builder.hpp"
+#include "dns/zone_generate.hpp"
 
 #include <ldns/ldns.h>   // last: ldns #defines bool/true/false
 
@@ -165,6 +166,54 @@ std::string canonical_path(const std::string& path) {
   return ec ? path : c.string();
 }
 
+// A record as the loader takes it: ldns' RDATA checked by ldns' wire parser too, since its
+// text parser can make RDATA the wire parser refuses ("SRV 0 5 \# 0 x" gave an SRV without a
+// port). Such a record could not be read back from a checkpoint (nor parsed by a
+// secondary): it is refused here, where the operator sees the line.
+Record checked_record(const ldns_rr* rr, const std::string& label, int line) {
+  Record r = record_from_ldns(rr);
+  if (ldns_rr* wire_checked = record_to_ldns(r))
+    ldns_rr_free(wire_checked);
+  else
+    throw_zone_error(label, line, "malformed " + type_mnemonic(r.type) + " data");
+  return r;
+}
+
+// True if text[at...] is the directive `name` followed by a blank.
+bool is_directive(std::string_view text, std::size_t at, std::string_view name) {
+  return text.substr(at, name.size()) == name && at + name.size() < text.size() &&
+         (text[at + name.size()] == ' ' || text[at + name.size()] == '\t');
+}
+
+// The records of a $GENERATE line (dns/zone_generate.hpp), as if each stood in the file at
+// `line` with the current origin and $TTL.
+void generate_into(ZoneBuilder& builder, std::string_view directive, const ldns_rdf* origin,
+                   uint32_t default_ttl, const std::string& label, int line) {
+  std::string error;
+  const auto d = parse_generate(directive, error);
+  if (!d) throw_zone_error(label, line, error);
+  for (uint64_t v = d->start; v <= d->stop; v += d->step) {
+    const auto text = expand_generate(d->record_template, uint32_t(v), error);
+    if (!text) throw_zone_error(label, line, error);
+    ldns_rr* raw = nullptr;
+    const ldns_status s = ldns_rr_new_frm_str(&raw, text->c_str(), default_ttl, origin, nullptr);
+    if (s != LDNS_STATUS_OK) {
+      if (raw) ldns_rr_free(raw);
+      throw_zone_error(label, line, "$GENERATE at " + std::to_string(v) + ": " +
+                                        ldns_get_errorstr_by_id(s) + " in '" + *text + "'");
+    }
+    Record r;
+    try {
+      r = checked_record(raw, label, line);
+    } catch (...) {
+      ldns_rr_free(raw);
+      throw;
+    }
+    ldns_rr_free(raw);
+    builder.add(std::move(r), line);
+  }
+}
+
 // Reads the records of `src` into `builder`, starting at `origin_str` (absolute, text) and
 // `default_ttl`, following $INCLUDE. As RFC 1035 §5.1 says, an included file starts at the
 // origin the directive names (else the includer's), and the includer's origin and owner are
@@ -202,6 +251,15 @@ void read_into(ZoneBuilder& builder, const Source& src, const std::string& origi
   while (!std::feof(fp.get())) {
     const long at = std::ftell(fp.get());
     const int line = lines.record_line_from(at);
+    // $GENERATE is BIND's, not ldns': the loader expands it and steps over its line.
+    if (const std::size_t first = skip_blank(text, std::size_t(std::max(at, 0L)));
+        is_directive(text, first, "$GENERATE")) {
+      const std::size_t end = std::min(text.find('\n', first), text.size());
+      generate_into(builder, std::string_view(text).substr(first, end - first), origin,
+                    default_ttl, label, line);
+      std::fseek(fp.get(), long(std::min(end + 1, text.size())), SEEK_SET);
+      continue;
+    }
     ldns_rr* raw = nullptr;
     const ldns_status s =
         ldns_rr_new_frm_fp_l(&raw, fp.get(), &default_ttl, &origin, &prev, &ldns_line);
@@ -281,15 +339,14 @@ void read_into(ZoneBuilder& builder, const Source& src, const std::string& origi
       default:
         throw_zone_error(label, line, ldns_get_errorstr_by_id(s));
     }
-    Record r = record_from_ldns(raw);
+    Record r;
+    try {
+      r = checked_record(raw, label, line);
+    } catch (...) {
+      ldns_rr_free(raw);
+      throw;
+    }
     ldns_rr_free(raw);
-    // ldns' text parser can make RDATA that its own wire parser refuses ("SRV 0 5 \# 0 x"
-    // gave an SRV without a port). Such a record could not be read back from a checkpoint
-    // (nor parsed by a secondary): refuse it here, where the operator sees the line.
-    if (ldns_rr* wire_checked = record_to_ldns(r))
-      ldns_rr_free(wire_checked);
-    else
-      throw_zone_error(label, line, "malformed " + type_mnemonic(r.type) + " data");
     builder.add(std::move(r), line);
   }
 }

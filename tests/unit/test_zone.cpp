@@ -384,6 +384,42 @@ BOOST_AUTO_TEST_CASE(loader_include_edge_cases) {
   fs::remove_all(dir);
 }
 
+// BIND's $GENERATE (dns/zone_generate.hpp): records as if written out, with the origin and
+// $TTL in force at the line; errors name the line.
+BOOST_AUTO_TEST_CASE(loader_expands_generate) {
+  const std::string head = "$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 192.0.2.1\n";
+  const ZonePtr z = load_zone_text(head +
+                                       "$GENERATE 1-20 host-$ A 192.0.2.$ ; a pool\n"
+                                       "$GENERATE 10-30/10 ${0,3} 60 IN TXT \"n=$\"\n"
+                                       "$ORIGIN rev.example.test.\n"
+                                       "$GENERATE 0-3 ${0,3,n} PTR h$.example.test.\n"
+                                       "after A 192.0.2.250\n",
+                                   "example.test.");
+  BOOST_TEST(z->record_count() == 2u + 1u + 20u + 3u + 4u + 1u);
+  const Node* h7 = z->find(wire("host-7.example.test."));
+  BOOST_REQUIRE(h7);
+  BOOST_TEST(h7->find(rrtype::A)->ttl == 300u);
+  BOOST_TEST(z->find(wire("host-20.example.test.")));
+  BOOST_TEST(!z->find(wire("host-21.example.test.")));
+  BOOST_REQUIRE(z->find(wire("010.example.test.")));
+  BOOST_TEST(z->find(wire("010.example.test."))->find(rrtype::TXT)->ttl == 60u);
+  BOOST_TEST(z->find(wire("030.example.test.")));
+  BOOST_TEST(!z->find(wire("015.example.test.")));
+  BOOST_TEST(z->find(wire("2.0.rev.example.test.")));   // nibbles under the new origin
+  BOOST_TEST(z->find(wire("after.rev.example.test.")));
+
+  std::string e = error_of(head + "\n$GENERATE 1-3 h$ A 192.0.2.$$\n");   // "192.0.2.$"
+  BOOST_CHECK_MESSAGE(contains(e, ":6:") && contains(e, "$GENERATE at 1"), e);
+  e = error_of(head + "$GENERATE 1-3000000 h$ A 192.0.2.1\n");
+  BOOST_CHECK_MESSAGE(contains(e, ":5:") && contains(e, "more than"), e);
+  e = error_of(head + "$GENERATE 1-3 h${1,2,q} A 192.0.2.1\n");
+  BOOST_CHECK_MESSAGE(contains(e, ":5:") && contains(e, "${1,2,q}"), e);
+  e = error_of(head + "$GENERATE 250-260 h$ A 192.0.2.$\n");   // 192.0.2.256
+  BOOST_CHECK_MESSAGE(contains(e, ":5:") && contains(e, "at 256"), e);
+  e = error_of(head + "$GENERATE 1-2 h$.other.test. A 192.0.2.$\n");   // outside the zone
+  BOOST_CHECK_MESSAGE(contains(e, ":5:") && contains(e, "other.test"), e);
+}
+
 BOOST_AUTO_TEST_CASE(loader_rejections) {
   const std::string head = "@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n";
 
